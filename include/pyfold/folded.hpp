@@ -1,0 +1,39 @@
+#pragma once
+// The folded-stack line, the contract between every pyfold stage:
+//   frame;frame;...;frame COUNT          (root first; COUNT an integer or a decimal)
+//   frame;frame;...;frame COUNT1 COUNT2  (a differential line: before and after)
+// flamegraph.pl's grammar: the count follows the last run of whitespace; blank lines and lines starting with
+// "# " are skipped; CRLF is accepted.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pyfold/diagnostics.hpp"
+#include "pyfold/io.hpp"
+#include "pyfold/stack_tree.hpp"
+
+namespace pyfold {
+
+// Counts are exact integers up to 2^53; a count or a total above it is refused rather than rounded.
+constexpr double kMaxCount = 9007199254740992.0;
+
+struct FoldedLine {
+  std::string_view stack;
+  double count = 0;   // the count; for a differential line the second ("after") count
+  double before = 0;  // differential lines: the first count
+  bool differential = false;
+};
+
+enum class LineStatus { stack, skip, invalid };
+
+// Parses one line (without its line end). On LineStatus::invalid, reason says what is wrong.
+LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string_view& reason);
+
+// Appends a count as folded text: integers without a decimal point, other values with up to 15 significant digits.
+void append_count(std::string& out, double count);
+
+// Reads every line of source into tree. Invalid lines go to invalid (which throws InputError in strict mode).
+// reverse puts the leaf first (flamegraph.pl --reverse). Returns the number of stack lines read.
+std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& invalid, bool reverse = false);
+
+}  // namespace pyfold

@@ -1,0 +1,36 @@
+#pragma once
+// The hot path of every text parser: lines as string_views into one growing buffer, no copy per line.
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pyfold/io.hpp"
+
+namespace pyfold {
+
+class LineReader {
+ public:
+  explicit LineReader(InputSource& source, std::size_t chunk_size = 1 << 20);
+
+  // The next line without its "\n" and without a "\r" before it (CRLF input). The view stays valid until the
+  // next call. A line has no length limit. Returns false at the end of input.
+  bool next(std::string_view& line);
+
+  // 1-based number of the line last returned.
+  std::uint64_t line_number() const { return line_number_; }
+  const std::string& source_name() const { return source_.name(); }
+
+ private:
+  bool refill();
+
+  InputSource& source_;
+  std::vector<char> buffer_;
+  std::size_t begin_ = 0;  // first unread byte
+  std::size_t end_ = 0;    // end of valid bytes
+  std::size_t chunk_size_;
+  bool eof_ = false;
+  std::uint64_t line_number_ = 0;
+};
+
+}  // namespace pyfold

@@ -1,0 +1,132 @@
+#pragma once
+// The merged call tree that every renderer draws: one node per distinct path from the root, so its memory grows
+// with the number of distinct paths and frame names, never with the input's size.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pyfold/text.hpp"
+
+namespace pyfold {
+
+class StackTree {
+ public:
+  using NodeId = std::uint32_t;
+  static constexpr NodeId kRoot = 0;
+
+  enum class Merge {
+    same_path,  // identical paths are one node wherever they occur (a flame graph)
+    adjacent,   // a frame merges only with the same frame of the previous stack (a flame chart: time order kept)
+  };
+  // Sibling order for child_index().
+  enum class Order {
+    name,    // byte order of frame names, as flamegraph.pl sorts
+    weight,  // heaviest first, ties by name (speedscope's "left heavy")
+    time,    // order of first appearance (the only order that makes sense for Merge::adjacent)
+  };
+
+  explicit StackTree(Merge merge = Merge::same_path);
+
+  // A frame of a stack being added, with hash128(text) computed by the caller (possibly on another thread).
+  struct Frame {
+    std::string_view text;
+    Hash128 hash;
+  };
+
+  // Adds one stack in folded text (frames joined by ';', root first; with reverse, leaf first). Trailing empty
+  // frames are dropped, as flamegraph.pl's split does. The count goes to the whole path.
+  void add(std::string_view stack, double count, bool reverse = false);
+  // The same for a differential line: delta (second count minus first) goes to the last frame only.
+  void add_differential(std::string_view stack, double count, double delta, bool reverse = false);
+
+  // The general form: frames root first (already reversed for --reverse). known_shared frames at the front are
+  // known to equal the previous stack's (the reader compares bytes); more are found by comparing names.
+  void add_frames(const Frame* frames, std::size_t depth, std::size_t known_shared, double count, double delta,
+                  bool differential);
+
+  // Call after the last add: turns self counts into totals and frees the lookup table. add() may follow; it
+  // rebuilds what it needs.
+  void finish();
+
+  std::size_t size() const { return parent_.size(); }
+  std::size_t name_count() const { return name_offset_.size(); }
+  NodeId parent(NodeId node) const { return parent_[node]; }
+  std::string_view name(NodeId node) const { return name_text(name_[node]); }
+  // Interned name number (0 .. name_count() - 1); nodes with the same name share it.
+  std::uint32_t name_id(NodeId node) const { return name_[node]; }
+  // Self count of a node before finish(), total (self plus all descendants) after.
+  double total(NodeId node) const { return value_[node]; }
+  // Self delta of a differential profile; 0 for every node of a plain one.
+  double delta(NodeId node) const { return delta_.empty() ? 0.0 : delta_[node]; }
+  bool differential() const { return !delta_.empty(); }
+  // Merge::adjacent only: where the node begins, in count units from the first stack.
+  double start(NodeId node) const { return start_[node]; }
+  Merge merge() const { return merge_; }
+  // Sum of every count added so far.
+  double total_count() const { return total_count_; }
+
+  // Children of every node, in one array: children of n are nodes[first[n]] .. nodes[first[n + 1] - 1].
+  struct ChildIndex {
+    std::vector<std::uint32_t> first;
+    std::vector<NodeId> nodes;
+    const NodeId* begin(NodeId n) const { return nodes.data() + first[n]; }
+    const NodeId* end(NodeId n) const { return nodes.data() + first[n + 1]; }
+  };
+  // Needs finish() for Order::weight. Only the children of nodes whose total is at least min_total are sorted
+  // (a renderer that prunes narrow frames never looks at the others).
+  ChildIndex child_index(Order order, double min_total = 0) const;
+
+ private:
+  using NameId = std::uint32_t;
+  struct Slot {
+    NodeId parent;
+    NameId name;
+    NodeId node;  // kEmpty when free
+  };
+  static constexpr std::uint32_t kEmpty = 0xffffffffu;
+
+  void add_text(std::string_view stack, double count, double delta, bool differential, bool reverse);
+  NameId intern(std::string_view frame, const Hash128& hash);
+  std::string_view name_text(NameId id) const {
+    return std::string_view(arena_.data() + name_offset_[id], name_length_[id]);
+  }
+  NodeId new_node(NodeId parent, NameId name, std::uint64_t path_hash);
+  NodeId find_or_add(NodeId parent, NameId name, std::uint64_t path_hash);
+  void grow_names();
+  void rebuild_slots(std::size_t capacity);
+
+  Merge merge_;
+  double total_count_ = 0;
+  bool finished_ = false;
+
+  // Interned frame names.
+  std::string arena_;
+  std::vector<std::uint64_t> name_offset_;
+  std::vector<std::uint32_t> name_length_;
+  std::vector<Hash128> name_hash_;
+  std::vector<NameId> name_slots_;
+
+  // Nodes, in creation order (a parent always comes before its children).
+  std::vector<NodeId> parent_;
+  std::vector<NameId> name_;
+  std::vector<double> value_;
+  std::vector<double> delta_;
+  std::vector<double> start_;
+  std::vector<std::uint32_t> path_hash_;  // low bits of each node's path hash: rehashing needs no other node
+
+  // (parent, name) -> node, addressed by the hash of the whole path so a line's slots can be fetched at once.
+  std::vector<Slot> slots_;
+  std::size_t slot_used_ = 0;
+
+  // The previous stack: its frames' names and nodes, reused while the next stack shares them.
+  std::vector<NameId> prev_names_;
+  std::vector<NodeId> prev_nodes_;
+  // Scratch for the current stack.
+  std::vector<Frame> frames_;
+  std::vector<NameId> names_;
+  std::vector<std::uint64_t> hashes_;
+};
+
+}  // namespace pyfold

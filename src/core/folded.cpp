@@ -1,0 +1,303 @@
+#include "pyfold/folded.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pyfold/line_reader.hpp"
+#include "pyfold/text.hpp"
+
+namespace pyfold {
+namespace {
+
+inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'; }
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+enum class CountScan { none, bad, too_large, ok };
+
+// Reads a count that ends at `end` and is preceded by whitespace: \d+(\.\d*)?  Sets `start` to its first byte.
+CountScan scan_count(std::string_view text, std::size_t end, std::size_t& start, double& value) {
+  std::size_t s = end;
+  while (s > 0 && (is_digit(text[s - 1]) || text[s - 1] == '.')) --s;
+  if (s == end) return CountScan::none;
+  if (s == 0 || !is_space(text[s - 1])) return CountScan::none;
+  std::string_view token = text.substr(s, end - s);
+  std::size_t dot = token.find('.');
+  if (dot == 0 || (dot != std::string_view::npos && token.find('.', dot + 1) != std::string_view::npos))
+    return CountScan::bad;
+  std::string_view whole = token.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? std::string_view() : token.substr(dot + 1);
+  // Leading zeros do not count towards the size limit.
+  std::size_t first_nonzero = whole.find_first_not_of('0');
+  std::size_t significant = first_nonzero == std::string_view::npos ? 0 : whole.size() - first_nonzero;
+  if (significant > 16) return CountScan::too_large;
+  std::uint64_t integer = 0;
+  for (char c : whole) integer = integer * 10 + static_cast<std::uint64_t>(c - '0');
+  if (fraction.find_first_not_of('0') == std::string_view::npos) {
+    value = static_cast<double>(integer);
+  } else {
+    auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+    if (ec != std::errc() || ptr != token.data() + token.size()) return CountScan::bad;
+  }
+  if (value > kMaxCount) return CountScan::too_large;
+  start = s;
+  return CountScan::ok;
+}
+
+inline std::size_t trim_right(std::string_view text, std::size_t end) {
+  while (end > 0 && is_space(text[end - 1])) --end;
+  return end;
+}
+
+}  // namespace
+
+LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string_view& reason) {
+  std::size_t end = trim_right(line, line.size());
+  if (end == 0) return LineStatus::skip;
+  if (line.size() >= 2 && line[0] == '#' && line[1] == ' ') return LineStatus::skip;
+
+  std::size_t start = 0;
+  double count = 0;
+  switch (scan_count(line, end, start, count)) {
+    case CountScan::none: reason = "no count"; return LineStatus::invalid;
+    case CountScan::bad: reason = "invalid count"; return LineStatus::invalid;
+    case CountScan::too_large: reason = "count too large (the limit is 2^53)"; return LineStatus::invalid;
+    case CountScan::ok: break;
+  }
+  std::size_t stack_end = trim_right(line, start);
+  if (stack_end == 0) {
+    reason = "no stack before the count";
+    return LineStatus::invalid;
+  }
+  out.differential = false;
+  out.before = 0;
+  out.count = count;
+  // A second number before the first makes a differential line: "stack BEFORE AFTER".
+  std::size_t start2 = 0;
+  double before = 0;
+  CountScan second = scan_count(line, stack_end, start2, before);
+  if (second == CountScan::ok) {
+    std::size_t end2 = trim_right(line, start2);
+    if (end2 > 0) {
+      out.differential = true;
+      out.before = before;
+      stack_end = end2;
+    }
+  } else if (second == CountScan::too_large) {
+    reason = "count too large (the limit is 2^53)";
+    return LineStatus::invalid;
+  }
+  out.stack = line.substr(0, stack_end);
+  return LineStatus::stack;
+}
+
+void append_count(std::string& out, double count) {
+  char buf[64];
+  int n;
+  if (count == static_cast<double>(static_cast<std::int64_t>(count)) && count >= 0 && count <= kMaxCount) {
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(count));
+    (void)ec;
+    n = static_cast<int>(ptr - buf);
+  } else {
+    n = std::snprintf(buf, sizeof buf, "%.15g", count);
+  }
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+namespace {
+
+// Reading runs on two threads: a reader splits lines and frames and hashes the frames into batches, while the
+// caller's thread interns the frames and grows the tree. Batches keep input order, so the result is the same
+// as a single thread's.
+struct FrameSpan {
+  std::size_t offset;  // into Batch::bytes
+  std::size_t length;
+  Hash128 hash;  // unset for the known_shared frames, which are not looked up
+};
+
+struct ParsedLine {
+  std::uint64_t number;
+  std::size_t first_frame, frame_count, known_shared;
+  double count, before;
+  bool differential;
+  std::string_view invalid_reason;  // empty for a stack line
+};
+
+struct Batch {
+  std::string bytes;
+  std::vector<ParsedLine> lines;
+  std::vector<FrameSpan> frames;
+  bool end = false;
+  std::exception_ptr error;
+  void clear() {
+    bytes.clear();
+    lines.clear();
+    frames.clear();
+  }
+};
+
+constexpr std::size_t kBatchBytes = 1 << 20;
+constexpr std::size_t kBatchesInFlight = 4;
+
+class BatchQueue {
+ public:
+  std::unique_ptr<Batch> take_free() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    free_ready_.wait(lock, [&] { return cancelled_ || !free_.empty() || made_ < kBatchesInFlight; });
+    if (cancelled_) return nullptr;
+    if (free_.empty()) {
+      ++made_;
+      return std::make_unique<Batch>();
+    }
+    auto batch = std::move(free_.front());
+    free_.pop_front();
+    batch->clear();
+    return batch;
+  }
+  void put_full(std::unique_ptr<Batch> batch) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    full_.push_back(std::move(batch));
+    full_ready_.notify_one();
+  }
+  std::unique_ptr<Batch> take_full() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    full_ready_.wait(lock, [&] { return !full_.empty(); });
+    auto batch = std::move(full_.front());
+    full_.pop_front();
+    return batch;
+  }
+  void put_free(std::unique_ptr<Batch> batch) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(batch));
+    free_ready_.notify_one();
+  }
+  void cancel() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    free_ready_.notify_all();
+  }
+  bool cancelled() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cancelled_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable free_ready_, full_ready_;
+  std::deque<std::unique_ptr<Batch>> free_, full_;
+  std::size_t made_ = 0;
+  bool cancelled_ = false;
+};
+
+void split_into_batches(InputSource& source, bool reverse, BatchQueue& queue) {
+  std::unique_ptr<Batch> batch;
+  try {
+    LineReader reader(source);
+    std::string previous;  // the previous stack, for the shared-prefix test
+    std::string_view line, reason;
+    FoldedLine parsed;
+    batch = queue.take_free();
+    while (batch && reader.next(line)) {
+      LineStatus status = parse_folded_line(line, parsed, reason);
+      if (status == LineStatus::skip) continue;
+      ParsedLine record{reader.line_number(), batch->frames.size(), 0, 0, parsed.count, parsed.before,
+                        parsed.differential, std::string_view()};
+      if (status == LineStatus::invalid) {
+        record.invalid_reason = reason;
+        batch->lines.push_back(record);
+        continue;
+      }
+      std::string_view stack = parsed.stack;
+      while (!stack.empty() && stack.back() == ';') stack.remove_suffix(1);  // as flamegraph.pl's split
+      std::size_t common = 0;
+      if (!reverse) {
+        std::size_t limit = std::min(stack.size(), previous.size());
+        common = static_cast<std::size_t>(
+            std::mismatch(stack.begin(), stack.begin() + static_cast<std::ptrdiff_t>(limit), previous.begin()).first -
+            stack.begin());
+      }
+      std::size_t base = batch->bytes.size();
+      batch->bytes.append(stack);
+      bool sharing = !reverse;
+      std::size_t pos = 0;
+      while (pos < stack.size()) {
+        std::size_t semi = stack.find(';', pos);
+        if (semi == std::string_view::npos) semi = stack.size();
+        // A frame is the previous stack's too when its bytes and the boundary after it are the same there.
+        sharing = sharing && semi <= common && (semi == previous.size() || previous[semi] == ';');
+        std::string_view text = stack.substr(pos, semi - pos);
+        if (sharing) {
+          ++record.known_shared;
+          batch->frames.push_back(FrameSpan{base + pos, text.size(), Hash128{0, 0}});
+        } else {
+          batch->frames.push_back(FrameSpan{base + pos, text.size(), hash128(text)});
+        }
+        pos = semi + 1;
+      }
+      record.frame_count = batch->frames.size() - record.first_frame;
+      if (reverse)
+        std::reverse(batch->frames.begin() + static_cast<std::ptrdiff_t>(record.first_frame), batch->frames.end());
+      if (!reverse) previous.assign(stack);
+      batch->lines.push_back(record);
+      if (batch->bytes.size() >= kBatchBytes) {
+        queue.put_full(std::move(batch));
+        batch = queue.take_free();
+      }
+    }
+    if (!batch) return;  // cancelled by the consumer
+  } catch (...) {
+    if (!batch) batch = std::make_unique<Batch>();
+    batch->error = std::current_exception();
+  }
+  batch->end = true;
+  queue.put_full(std::move(batch));
+}
+
+}  // namespace
+
+std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& invalid, bool reverse) {
+  BatchQueue queue;
+  std::thread reader([&] { split_into_batches(source, reverse, queue); });
+  std::uint64_t stacks = 0;
+  std::vector<StackTree::Frame> frames;
+  try {
+    for (;;) {
+      std::unique_ptr<Batch> batch = queue.take_full();
+      for (const ParsedLine& line : batch->lines) {
+        if (!line.invalid_reason.empty()) {
+          invalid.record(source.name(), line.number, line.invalid_reason);
+          continue;
+        }
+        frames.clear();
+        for (std::size_t i = 0; i < line.frame_count; ++i) {
+          const FrameSpan& span = batch->frames[line.first_frame + i];
+          frames.push_back(StackTree::Frame{std::string_view(batch->bytes.data() + span.offset, span.length), span.hash});
+        }
+        tree.add_frames(frames.data(), frames.size(), line.known_shared, line.count,
+                        line.differential ? line.count - line.before : 0.0, line.differential);
+        ++stacks;
+        if (tree.total_count() > kMaxCount)
+          throw InputError(source.name() + ":" + std::to_string(line.number) +
+                           ": the total count exceeds 2^53; scale the counts down");
+      }
+      if (batch->error) std::rethrow_exception(batch->error);
+      if (batch->end) break;
+      queue.put_free(std::move(batch));
+    }
+  } catch (...) {
+    queue.cancel();
+    reader.join();
+    throw;
+  }
+  reader.join();
+  return stacks;
+}
+
+}  // namespace pyfold

@@ -1,0 +1,272 @@
+#include "pyfold/io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filtering_streambuf.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace io = boost::iostreams;
+
+namespace pyfold {
+namespace {
+
+std::string os_error(const std::string& what, int err) { return what + ": " + std::strerror(err); }
+
+// A file descriptor, with up to a few bytes already read ahead (the gzip magic check) served first.
+class FdSource final : public InputSource {
+ public:
+  FdSource(int fd, bool owned, std::string name) : InputSource(std::move(name)), fd_(fd), owned_(owned) {}
+  ~FdSource() override {
+    if (owned_) ::close(fd_);
+  }
+  std::size_t read(char* buffer, std::size_t n) override {
+    if (n == 0) return 0;
+    if (ahead_used_ < ahead_size_) {
+      std::size_t k = std::min(n, ahead_size_ - ahead_used_);
+      std::memcpy(buffer, ahead_ + ahead_used_, k);
+      ahead_used_ += k;
+      return k;
+    }
+    for (;;) {
+      ssize_t got = ::read(fd_, buffer, n);
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno == EINTR) continue;
+      throw IoError(os_error(name() + ": read error", errno));
+    }
+  }
+  // Reads up to 2 bytes ahead and says whether they are the gzip magic.
+  bool starts_with_gzip_magic() {
+    while (ahead_size_ < 2) {
+      std::size_t got = raw_read(ahead_ + ahead_size_, 2 - ahead_size_);
+      if (got == 0) break;
+      ahead_size_ += got;
+    }
+    return ahead_size_ == 2 && static_cast<unsigned char>(ahead_[0]) == 0x1f &&
+           static_cast<unsigned char>(ahead_[1]) == 0x8b;
+  }
+
+ private:
+  std::size_t raw_read(char* buffer, std::size_t n) {
+    for (;;) {
+      ssize_t got = ::read(fd_, buffer, n);
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno == EINTR) continue;
+      throw IoError(os_error(name() + ": read error", errno));
+    }
+  }
+  int fd_;
+  bool owned_;
+  char ahead_[2] = {0, 0};
+  std::size_t ahead_size_ = 0, ahead_used_ = 0;
+};
+
+// Boost.Iostreams device over another InputSource.
+class SourceDevice {
+ public:
+  using char_type = char;
+  using category = io::source_tag;
+  explicit SourceDevice(InputSource* inner) : inner_(inner) {}
+  std::streamsize read(char* s, std::streamsize n) {
+    std::size_t got = inner_->read(s, static_cast<std::size_t>(n));
+    return got == 0 ? -1 : static_cast<std::streamsize>(got);
+  }
+
+ private:
+  InputSource* inner_;
+};
+
+class GzipSource final : public InputSource {
+ public:
+  explicit GzipSource(std::unique_ptr<InputSource> inner) : InputSource(inner->name()), inner_(std::move(inner)) {
+    stream_.push(io::gzip_decompressor());
+    stream_.push(SourceDevice(inner_.get()));
+  }
+  std::size_t read(char* buffer, std::size_t n) override {
+    try {
+      std::streamsize got = stream_.sgetn(buffer, static_cast<std::streamsize>(n));
+      return got > 0 ? static_cast<std::size_t>(got) : 0;
+    } catch (const io::gzip_error& e) {
+      throw IoError(name() + ": invalid gzip data (" + gzip_reason(e) + ")");
+    } catch (const IoError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw IoError(name() + ": cannot decompress: " + e.what());
+    }
+  }
+
+ private:
+  static std::string gzip_reason(const io::gzip_error& e) {
+    switch (e.error()) {
+      case io::gzip::bad_crc: return "CRC mismatch";
+      case io::gzip::bad_length: return "length mismatch";
+      case io::gzip::bad_header: return "bad header";
+      case io::gzip::bad_footer: return "truncated or bad footer";
+      case io::gzip::zlib_error: return "corrupt deflate stream";
+      default: return e.what();
+    }
+  }
+  std::unique_ptr<InputSource> inner_;
+  io::filtering_streambuf<io::input> stream_;
+};
+
+class StringSource final : public InputSource {
+ public:
+  StringSource(std::string data, std::string name) : InputSource(std::move(name)), data_(std::move(data)) {}
+  std::size_t read(char* buffer, std::size_t n) override {
+    std::size_t k = std::min(n, data_.size() - pos_);
+    std::memcpy(buffer, data_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+
+ private:
+  std::string data_;
+  std::size_t pos_ = 0;
+};
+
+void write_all(int fd, const char* data, std::size_t n, const std::string& name) {
+  while (n > 0) {
+    ssize_t put = ::write(fd, data, n);
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) throw BrokenPipe();
+      throw IoError(os_error(name + ": write error", errno));
+    }
+    data += put;
+    n -= static_cast<std::size_t>(put);
+  }
+}
+
+class FdSink : public OutputSink {
+ public:
+  FdSink(int fd, std::string name) : OutputSink(std::move(name)), fd_(fd) {}
+  void commit() override { flush_buffer(); }
+
+ protected:
+  void write_through(const char* data, std::size_t n) override { write_all(fd_, data, n, name()); }
+  int fd_;
+};
+
+// A regular file written under a temporary name and renamed into place by commit(), so a reader never sees a
+// half-written file under the final name. Devices and FIFOs (e.g. /dev/full) are written directly.
+class FileSink final : public FdSink {
+ public:
+  explicit FileSink(const std::string& path) : FdSink(-1, path) {
+    struct stat st {};
+    bool special = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+    if (special) {
+      fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd_ < 0) throw IoError(os_error("cannot open " + path, errno));
+      return;
+    }
+    temp_ = path + ".tmp.XXXXXX";
+    fd_ = ::mkstemp(temp_.data());
+    if (fd_ < 0) throw IoError(os_error("cannot create " + temp_, errno));
+    // mkstemp makes the file 0600; give it the permissions a plain open() would.
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::fchmod(fd_, 0666 & ~mask);
+  }
+  ~FileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+  }
+  void commit() override {
+    flush_buffer();
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) throw IoError(os_error(name() + ": write error", errno));
+    if (!temp_.empty()) {
+      if (::rename(temp_.c_str(), name().c_str()) != 0) throw IoError(os_error("cannot rename to " + name(), errno));
+      temp_.clear();
+    }
+  }
+
+ private:
+  std::string temp_;
+};
+
+// Boost.Iostreams sink device over an FdSink-like writer.
+class WriterDevice {
+ public:
+  using char_type = char;
+  using category = io::sink_tag;
+  explicit WriterDevice(OutputSink* inner) : inner_(inner) {}
+  std::streamsize write(const char* s, std::streamsize n) {
+    inner_->write(std::string_view(s, static_cast<std::size_t>(n)));
+    return n;
+  }
+
+ private:
+  OutputSink* inner_;
+};
+
+class GzipSink final : public OutputSink {
+ public:
+  explicit GzipSink(std::unique_ptr<OutputSink> inner) : OutputSink(inner->name()), inner_(std::move(inner)) {
+    stream_.push(io::gzip_compressor());
+    stream_.push(WriterDevice(inner_.get()));
+  }
+  void commit() override {
+    flush_buffer();
+    try {
+      stream_.reset();  // writes the gzip trailer
+    } catch (const std::ios_base::failure& e) {
+      throw IoError(name() + ": cannot compress: " + e.what());
+    }
+    inner_->commit();
+  }
+
+ protected:
+  void write_through(const char* data, std::size_t n) override {
+    if (stream_.sputn(data, static_cast<std::streamsize>(n)) != static_cast<std::streamsize>(n))
+      throw IoError(name() + ": write error");
+  }
+
+ private:
+  std::unique_ptr<OutputSink> inner_;
+  io::filtering_streambuf<io::output> stream_;
+};
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<InputSource> InputSource::open(const std::string& path) {
+  std::unique_ptr<FdSource> raw;
+  if (path == "-") {
+    raw = std::make_unique<FdSource>(0, false, "<stdin>");
+  } else {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw IoError(os_error("cannot open " + path, errno));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      throw IoError("cannot read " + path + ": is a directory");
+    }
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    raw = std::make_unique<FdSource>(fd, true, path);
+  }
+  if (raw->starts_with_gzip_magic()) return std::make_unique<GzipSource>(std::move(raw));
+  return raw;
+}
+
+std::unique_ptr<InputSource> InputSource::from_string(std::string data, std::string name) {
+  return std::make_unique<StringSource>(std::move(data), std::move(name));
+}
+
+std::unique_ptr<OutputSink> OutputSink::open(const std::string& path) {
+  std::unique_ptr<OutputSink> sink;
+  if (path.empty() || path == "-") return std::make_unique<FdSink>(1, "<stdout>");
+  sink = std::make_unique<FileSink>(path);
+  if (ends_with(path, ".gz") || ends_with(path, ".svgz")) return std::make_unique<GzipSink>(std::move(sink));
+  return sink;
+}
+
+}  // namespace pyfold

@@ -1,0 +1,236 @@
+#include "pyfold/stack_tree.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+#include "pyfold/text.hpp"
+
+namespace pyfold {
+namespace {
+
+inline std::uint64_t mix64(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+// The hash of a path: a function of the frame names along it, so it can be computed before any node is known.
+inline std::uint64_t extend_path_hash(std::uint64_t parent_hash, std::uint32_t name) {
+  return mix64(parent_hash + (static_cast<std::uint64_t>(name) + 1) * 0x9E3779B97F4A7C15ULL);
+}
+
+constexpr std::uint64_t kRootPathHash = 0x2545F4914F6CDD1DULL;
+
+}  // namespace
+
+StackTree::StackTree(Merge merge) : merge_(merge) {
+  name_slots_.assign(1024, kEmpty);
+  intern(std::string_view(), hash128(std::string_view()));  // name 0: the root's (and any empty frame's) name
+  parent_.push_back(kRoot);
+  name_.push_back(0);
+  value_.push_back(0);
+  if (merge_ == Merge::same_path) path_hash_.push_back(static_cast<std::uint32_t>(kRootPathHash));
+  if (merge_ == Merge::adjacent) start_.push_back(0);
+  rebuild_slots(1024);
+}
+
+StackTree::NameId StackTree::intern(std::string_view frame, const Hash128& h) {
+  std::size_t mask = name_slots_.size() - 1;
+  for (std::size_t i = h.low & mask;; i = (i + 1) & mask) {
+    NameId id = name_slots_[i];
+    if (id == kEmpty) {
+      if (name_offset_.size() >= kEmpty - 1) throw std::length_error("too many distinct frame names");
+      id = static_cast<NameId>(name_offset_.size());
+      name_offset_.push_back(arena_.size());
+      name_length_.push_back(static_cast<std::uint32_t>(frame.size()));
+      name_hash_.push_back(h);
+      arena_.append(frame);
+      name_slots_[i] = id;
+      if (name_offset_.size() * 10 > name_slots_.size() * 7) grow_names();
+      return id;
+    }
+    // Equal length and 128-bit hash: the same name (see hash128); no byte comparison on the hot path.
+    if (name_hash_[id] == h && name_length_[id] == frame.size()) return id;
+  }
+}
+
+void StackTree::grow_names() {
+  std::vector<NameId> slots(name_slots_.size() * 2, kEmpty);
+  std::size_t mask = slots.size() - 1;
+  for (NameId id = 0; id < name_offset_.size(); ++id) {
+    std::size_t i = name_hash_[id].low & mask;
+    while (slots[i] != kEmpty) i = (i + 1) & mask;
+    slots[i] = id;
+  }
+  name_slots_.swap(slots);
+}
+
+void StackTree::rebuild_slots(std::size_t capacity) {
+  slots_.assign(capacity, Slot{0, 0, kEmpty});
+  slot_used_ = 0;
+  if (merge_ == Merge::adjacent) return;  // a flame chart never looks nodes up
+  if (capacity > (std::size_t{1} << 32)) throw std::length_error("too many distinct stacks");
+  std::size_t mask = capacity - 1;
+  constexpr std::size_t kAhead = 16;
+  for (NodeId n = 1; n < parent_.size(); ++n) {
+    if (n + kAhead < parent_.size()) __builtin_prefetch(&slots_[path_hash_[n + kAhead] & mask], 1);
+    std::size_t i = path_hash_[n] & mask;
+    while (slots_[i].node != kEmpty) i = (i + 1) & mask;
+    slots_[i] = Slot{parent_[n], name_[n], n};
+    ++slot_used_;
+  }
+}
+
+StackTree::NodeId StackTree::new_node(NodeId parent, NameId name, std::uint64_t path_hash) {
+  if (parent_.size() >= kEmpty - 1) throw std::length_error("too many distinct stacks");
+  NodeId node = static_cast<NodeId>(parent_.size());
+  parent_.push_back(parent);
+  name_.push_back(name);
+  value_.push_back(0);
+  if (merge_ == Merge::same_path) path_hash_.push_back(static_cast<std::uint32_t>(path_hash));
+  if (!delta_.empty()) delta_.push_back(0);
+  if (merge_ == Merge::adjacent) start_.push_back(total_count_);
+  return node;
+}
+
+StackTree::NodeId StackTree::find_or_add(NodeId parent, NameId name, std::uint64_t path_hash) {
+  std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = path_hash & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.node == kEmpty) {
+      NodeId node = new_node(parent, name, path_hash);
+      slot = Slot{parent, name, node};
+      if (++slot_used_ * 10 > slots_.size() * 7) rebuild_slots(slots_.size() * 2);
+      return node;
+    }
+    if (slot.parent == parent && slot.name == name) return slot.node;
+  }
+}
+
+void StackTree::add(std::string_view stack, double count, bool reverse) {
+  add_text(stack, count, 0, false, reverse);
+}
+
+void StackTree::add_differential(std::string_view stack, double count, double delta, bool reverse) {
+  add_text(stack, count, delta, true, reverse);
+}
+
+void StackTree::add_text(std::string_view stack, double count, double delta, bool differential, bool reverse) {
+  // flamegraph.pl's split(";") drops trailing empty fields.
+  while (!stack.empty() && stack.back() == ';') stack.remove_suffix(1);
+  frames_.clear();
+  std::size_t pos = 0;
+  while (pos < stack.size()) {
+    std::size_t semi = stack.find(';', pos);
+    if (semi == std::string_view::npos) semi = stack.size();
+    std::string_view text = stack.substr(pos, semi - pos);
+    frames_.push_back(Frame{text, hash128(text)});
+    pos = semi + 1;
+  }
+  if (reverse) std::reverse(frames_.begin(), frames_.end());
+  std::vector<Frame> frames;
+  frames.swap(frames_);  // add_frames may not see its argument change under it
+  add_frames(frames.data(), frames.size(), 0, count, delta, differential);
+  frames.swap(frames_);
+}
+
+void StackTree::add_frames(const Frame* frames, std::size_t depth, std::size_t known_shared, double count,
+                           double delta, bool differential) {
+  if (finished_) {
+    // Back to self counts: subtract each node's children again (children follow their parent).
+    for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] -= value_[n];
+    finished_ = false;
+    if (merge_ == Merge::same_path) {
+      std::size_t capacity = 1024;
+      while (parent_.size() * 10 >= capacity * 7) capacity *= 2;
+      rebuild_slots(capacity);
+    }
+  }
+  if (differential && delta_.empty()) delta_.assign(parent_.size(), 0.0);
+  known_shared = std::min({known_shared, depth, prev_names_.size()});
+
+  // Frames shared with the previous stack map to the same nodes: no lookup needed. For a flame chart this is
+  // also the merge rule itself.
+  names_.resize(depth);
+  for (std::size_t i = 0; i < known_shared; ++i) names_[i] = prev_names_[i];
+  for (std::size_t i = known_shared; i < depth; ++i) names_[i] = intern(frames[i].text, frames[i].hash);
+  std::size_t shared = known_shared;
+  std::size_t limit = std::min(depth, prev_names_.size());
+  while (shared < limit && names_[shared] == prev_names_[shared]) ++shared;
+  prev_nodes_.resize(shared);
+
+  NodeId node = shared == 0 ? kRoot : prev_nodes_[shared - 1];
+  if (merge_ == Merge::adjacent) {
+    for (std::size_t i = shared; i < depth; ++i) {
+      node = new_node(node, names_[i], 0);
+      prev_nodes_.push_back(node);
+    }
+  } else if (shared < depth) {
+    // Hash every prefix first and touch its slot, so the cache misses of a deep stack overlap.
+    hashes_.resize(depth);
+    std::uint64_t h = kRootPathHash;
+    for (std::size_t i = 0; i < depth; ++i) {
+      h = extend_path_hash(h, names_[i]);
+      hashes_[i] = h;
+    }
+    std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = shared; i < depth; ++i) __builtin_prefetch(&slots_[hashes_[i] & mask]);
+    for (std::size_t i = shared; i < depth; ++i) {
+      node = find_or_add(node, names_[i], hashes_[i]);
+      prev_nodes_.push_back(node);
+    }
+  }
+  prev_names_.assign(names_.begin(), names_.end());
+
+  value_[node] += count;
+  if (differential) delta_[node] += delta;
+  total_count_ += count;
+}
+
+void StackTree::finish() {
+  if (finished_) return;
+  for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] += value_[n];
+  std::vector<Slot>().swap(slots_);
+  slot_used_ = 0;
+  finished_ = true;
+}
+
+StackTree::ChildIndex StackTree::child_index(Order order, double min_total) const {
+  ChildIndex index;
+  std::size_t n = parent_.size();
+  index.first.assign(n + 1, 0);
+  for (NodeId c = 1; c < n; ++c) ++index.first[parent_[c] + 1];
+  std::partial_sum(index.first.begin(), index.first.end(), index.first.begin());
+  index.nodes.resize(n > 0 ? n - 1 : 0);
+  std::vector<std::uint32_t> fill(index.first.begin(), index.first.end() - 1);
+  for (NodeId c = 1; c < n; ++c) index.nodes[fill[parent_[c]]++] = c;  // creation (time) order
+  if (order == Order::time) return index;
+
+  // Rank names once so sibling sorting compares integers.
+  std::vector<NameId> by_name(name_offset_.size());
+  std::iota(by_name.begin(), by_name.end(), 0);
+  std::sort(by_name.begin(), by_name.end(), [&](NameId a, NameId b) { return name_text(a) < name_text(b); });
+  std::vector<std::uint32_t> rank(name_offset_.size());
+  for (std::uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
+
+  for (NodeId p = 0; p < n; ++p) {
+    NodeId* b = index.nodes.data() + index.first[p];
+    NodeId* e = index.nodes.data() + index.first[p + 1];
+    if (e - b < 2 || (finished_ && value_[p] < min_total)) continue;
+    if (order == Order::name) {
+      std::stable_sort(b, e, [&](NodeId x, NodeId y) { return rank[name_[x]] < rank[name_[y]]; });
+    } else {
+      std::stable_sort(b, e, [&](NodeId x, NodeId y) {
+        if (value_[x] != value_[y]) return value_[x] > value_[y];
+        return rank[name_[x]] < rank[name_[y]];
+      });
+    }
+  }
+  return index;
+}
+
+}  // namespace pyfold
