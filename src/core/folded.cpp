@@ -40,6 +40,7 @@ CountScan scan_count(std::string_view text, std::size_t end, std::size_t& start,
   if (significant > 16) return CountScan::too_large;
   std::uint64_t integer = 0;
   for (char c : whole) integer = integer * 10 + static_cast<std::uint64_t>(c - '0');
+  if (integer > (std::uint64_t{1} << 53)) return CountScan::too_large;
   if (fraction.find_first_not_of('0') == std::string_view::npos) {
     value = static_cast<double>(integer);
   } else {
@@ -280,12 +281,13 @@ std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& 
           const FrameSpan& span = batch->frames[line.first_frame + i];
           frames.push_back(StackTree::Frame{std::string_view(batch->bytes.data() + span.offset, span.length), span.hash});
         }
+        // Both sides are integers below 2^53 here, so the subtraction is exact where a sum would round.
+        if (line.count > kMaxCount - tree.total_count())
+          throw InputError(source.name() + ":" + std::to_string(line.number) +
+                           ": the total count exceeds 2^53; scale the counts down");
         tree.add_frames(frames.data(), frames.size(), line.known_shared, line.count,
                         line.differential ? line.count - line.before : 0.0, line.differential);
         ++stacks;
-        if (tree.total_count() > kMaxCount)
-          throw InputError(source.name() + ":" + std::to_string(line.number) +
-                           ": the total count exceeds 2^53; scale the counts down");
       }
       if (batch->error) std::rethrow_exception(batch->error);
       if (batch->end) break;

@@ -1,0 +1,136 @@
+#include <unistd.h>
+
+#include <boost/iostreams/copy.hpp>
+#include <boost/iostreams/device/back_inserter.hpp>
+#include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filtering_stream.hpp>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "pyfold/io.hpp"
+#include "pyfold/line_reader.hpp"
+
+using namespace pyfold;
+namespace bio = boost::iostreams;
+
+namespace {
+std::string gzip(const std::string& text) {
+  std::string out;
+  bio::filtering_ostream stream;
+  stream.push(bio::gzip_compressor());
+  stream.push(bio::back_inserter(out));
+  stream << text;
+  stream.reset();
+  return out;
+}
+std::string temp_path(const char* name) {
+  return std::string("/tmp/pyfold-io-test-") + std::to_string(::getpid()) + "-" + name;
+}
+void write_file(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+std::string read_all(InputSource& source) {
+  std::string out;
+  char buf[4096];
+  while (std::size_t got = source.read(buf, sizeof buf)) out.append(buf, got);
+  return out;
+}
+std::vector<std::string> lines_of(const std::string& text, std::size_t chunk) {
+  auto source = InputSource::from_string(text, "t");
+  LineReader reader(*source, chunk);
+  std::vector<std::string> lines;
+  std::string_view line;
+  while (reader.next(line)) lines.emplace_back(line);
+  return lines;
+}
+}  // namespace
+
+TEST_CASE("gzip input is recognised by its magic bytes, whatever the name", "[io]") {
+  std::string path = temp_path("plain-name.txt");
+  write_file(path, gzip("a;b 1\n") + gzip("c 2\n"));  // two members, as `cat a.gz b.gz` makes
+  auto source = InputSource::open(path);
+  CHECK(read_all(*source) == "a;b 1\nc 2\n");
+  CHECK(source->name() == path);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("corrupt gzip is an error that names the file", "[io]") {
+  std::string path = temp_path("bad.gz");
+  std::string data = gzip(std::string(100000, 'x'));
+  data.resize(data.size() / 2);
+  write_file(path, data);
+  auto source = InputSource::open(path);
+  try {
+    read_all(*source);
+    FAIL("no error");
+  } catch (const IoError& e) {
+    CHECK(std::string(e.what()).find(path) != std::string::npos);
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("a missing file or a directory is a clear error", "[io]") {
+  CHECK_THROWS_WITH(InputSource::open("/nonexistent/x.folded"),
+                    "cannot open /nonexistent/x.folded: No such file or directory");
+  CHECK_THROWS_WITH(InputSource::open("/tmp"), "cannot read /tmp: is a directory");
+}
+
+TEST_CASE("short inputs, including one byte, are not mistaken for gzip", "[io]") {
+  std::string path = temp_path("one");
+  write_file(path, "\x1f");
+  auto source = InputSource::open(path);
+  CHECK(read_all(*source) == "\x1f");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("line reader: CRLF, no final newline, lines longer than the buffer", "[io]") {
+  CHECK(lines_of("a\r\nb\n\nc", 16) == std::vector<std::string>{"a", "b", "", "c"});
+  std::string long_line(1000, 'z');
+  CHECK(lines_of("x\n" + long_line + "\ny\n", 16) == std::vector<std::string>{"x", long_line, "y"});
+  CHECK(lines_of("", 16).empty());
+  CHECK(lines_of("\n", 16) == std::vector<std::string>{""});
+  // A line end split across two reads.
+  CHECK(lines_of(std::string(15, 'q') + "\r\nw", 16) == std::vector<std::string>{std::string(15, 'q'), "w"});
+}
+
+TEST_CASE("an output file appears only when committed", "[io]") {
+  std::string path = temp_path("out.svg");
+  std::remove(path.c_str());
+  {
+    auto out = OutputSink::open(path);
+    out->write("half");
+    CHECK(::access(path.c_str(), F_OK) != 0);
+    // destroyed without commit(): nothing is left behind
+  }
+  CHECK(::access(path.c_str(), F_OK) != 0);
+  auto out = OutputSink::open(path);
+  out->write("whole");
+  out->commit();
+  std::ifstream in(path);
+  std::stringstream got;
+  got << in.rdbuf();
+  CHECK(got.str() == "whole");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("output names ending in .gz or .svgz are compressed", "[io]") {
+  std::string path = temp_path("out.svgz");
+  auto out = OutputSink::open(path);
+  std::string big(1 << 20, 'y');
+  out->write(big);
+  out->write("end");
+  out->commit();
+  auto back = InputSource::open(path);
+  CHECK(read_all(*back) == big + "end");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("writing to a full device is an error", "[io]") {
+  auto out = OutputSink::open("/dev/full");
+  CHECK_THROWS_WITH(
+      [&] {
+        out->write(std::string(1 << 20, 'x'));
+        out->commit();
+      }(),
+      "/dev/full: write error: No space left on device");
+}

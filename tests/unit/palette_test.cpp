@@ -1,0 +1,64 @@
+#include <catch2/catch.hpp>
+
+#include "pyfold/render/palette.hpp"
+
+using namespace pyfold;
+
+TEST_CASE("default colours are flamegraph.pl's, name by name", "[palette]") {
+  // Reference values: flamegraph.pl (brendangregg/FlameGraph @41fee1f) on "a;b 3 / a;c 2 / x 1".
+  Palette hot(PaletteKind::hot, ColorSeed::name_sum);
+  CHECK(hot.color("") == "rgb(213,39,9)");
+  CHECK(hot.color("a") == "rgb(236,146,35)");
+  CHECK(hot.color("b") == "rgb(230,117,28)");
+  CHECK(hot.color("c") == "rgb(224,87,20)");
+  CHECK(hot.color("x") == "rgb(238,153,36)");
+  // The same name always gets the same colour.
+  CHECK(hot.color("main (app.py:3)") == hot.color("main (app.py:3)"));
+}
+
+TEST_CASE("--colors python colours by where the code lives", "[palette]") {
+  CHECK(classify_python_frame("main (/srv/app/main.py:3)") == CodeOrigin::user);
+  CHECK(classify_python_frame("loads (/usr/lib/python3.11/json/__init__.py:346)") == CodeOrigin::stdlib);
+  CHECK(classify_python_frame("x (/root/.pyenv/versions/3.12.1/lib/python3.12/re/_parser.py:9)") == CodeOrigin::stdlib);
+  CHECK(classify_python_frame("get (/app/.venv/lib/python3.11/site-packages/requests/api.py:73)") ==
+        CodeOrigin::site_packages);
+  CHECK(classify_python_frame("f (/usr/lib/python3/dist-packages/yaml/x.py:1)") == CodeOrigin::site_packages);
+  CHECK(classify_python_frame("_find_and_load (<frozen importlib._bootstrap>:1165)") == CodeOrigin::no_file);
+  CHECK(classify_python_frame("<built-in method builtins.exec>") == CodeOrigin::no_file);
+  CHECK(classify_python_frame("PyEval_EvalFrameDefault") == CodeOrigin::no_file);
+  CHECK(classify_python_frame("work (app.py)") == CodeOrigin::user);
+
+  Palette python(PaletteKind::python, ColorSeed::name_sum);
+  std::string stdlib = python.color("loads (/usr/lib/python3.11/json/__init__.py:346)");
+  int r, g, b;
+  REQUIRE(std::sscanf(stdlib.c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
+  CHECK((b > r && b > g));  // blue
+  std::string site = python.color("get (/app/.venv/lib/python3.11/site-packages/requests/api.py:73)");
+  REQUIRE(std::sscanf(site.c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
+  CHECK((g > r && g > b));  // green
+  std::string builtin = python.color("<built-in method builtins.exec>");
+  REQUIRE(std::sscanf(builtin.c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
+  CHECK((r == g && g == b));  // grey
+  std::string user = python.color("main (/srv/app/main.py:3)");
+  REQUIRE(std::sscanf(user.c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
+  CHECK((r >= 205 && b <= 55));  // warm
+}
+
+TEST_CASE("differential colours: red grew, blue shrank, white unchanged", "[palette]") {
+  CHECK(differential_color(10, 10, false) == "rgb(255,0,0)");
+  CHECK(differential_color(-10, 10, false) == "rgb(0,0,255)");
+  CHECK(differential_color(0, 10, false) == "rgb(255,255,255)");
+  CHECK(differential_color(5, 10, true) == "rgb(105,105,255)");
+}
+
+TEST_CASE("background colours follow the palette unless given", "[palette]") {
+  std::string from, to;
+  REQUIRE(background_colors("", PaletteKind::hot, from, to));
+  CHECK(to == "#eeeeb0");
+  REQUIRE(background_colors("", PaletteKind::mem, from, to));
+  CHECK(to == "#e0ffe0");
+  REQUIRE(background_colors("#123abc", PaletteKind::hot, from, to));
+  CHECK((from == "#123abc" && to == "#123abc"));
+  CHECK_FALSE(background_colors("pink", PaletteKind::hot, from, to));
+  CHECK_FALSE(background_colors("#12345", PaletteKind::hot, from, to));
+}

@@ -1,0 +1,148 @@
+#include <catch2/catch.hpp>
+#include <regex>
+
+#include "pyfold/render/svg.hpp"
+
+using namespace pyfold;
+
+namespace {
+class StringSink final : public OutputSink {
+ public:
+  StringSink() : OutputSink("<memory>") {}
+  void commit() override { flush_buffer(); }
+  std::string text;
+
+ protected:
+  void write_through(const char* data, std::size_t n) override { text.append(data, n); }
+};
+
+std::string render(StackTree& tree, const SvgOptions& options = SvgOptions()) {
+  tree.finish();
+  StringSink sink;
+  std::vector<std::string> warnings;
+  render_svg(tree, options, sink, warnings);
+  sink.commit();
+  return sink.text;
+}
+std::string frames_part(const std::string& svg) { return svg.substr(svg.find("<g id=\"frames\"")); }
+}  // namespace
+
+TEST_CASE("a frame named like markup comes out as text", "[svg]") {
+  StackTree tree;
+  tree.add("<script>alert(1)</script>;a&b \"q\"", 1000);
+  std::string svg = render(tree);
+  CHECK(svg.find("<script>alert") == std::string::npos);
+  CHECK(svg.find("&lt;script&gt;alert(1)&lt;/script&gt; (1,000 samples, 100.00%)") != std::string::npos);
+  CHECK(svg.find("a&amp;b &quot;q&quot; (1,000 samples, 100.00%)") != std::string::npos);
+}
+
+TEST_CASE("title, subtitle, notes and names are escaped; control characters dropped", "[svg]") {
+  StackTree tree;
+  tree.add(std::string("bad\x01\x1b" "byte\xff", 10), 10);
+  SvgOptions options;
+  options.title = "A & B <c>";
+  options.subtitle = "x > y";
+  options.notes = "n -- m <x>";
+  options.count_name = "bytes&";
+  std::string svg = render(tree, options);
+  CHECK(svg.find(">A &amp; B &lt;c&gt;</text>") != std::string::npos);
+  CHECK(svg.find(">x &gt; y</text>") != std::string::npos);
+  CHECK(svg.find("<!-- NOTES: n - - m <x> -->") != std::string::npos);
+  CHECK(svg.find("badbyte\xEF\xBF\xBD (10 bytes&amp;, 100.00%)") != std::string::npos);
+  CHECK(svg.find('\x01') == std::string::npos);
+  CHECK(svg.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("labels are cut on code points with '..'", "[svg]") {
+  StackTree tree;
+  tree.add("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9;x", 1);  // 8 x "é"
+  tree.add("y", 99);
+  SvgOptions options;
+  options.width = 60;  // 40 px for 100 counts: the é frame is 0.4 px, the y frame 39.6 px
+  options.min_width = "0";
+  std::string svg = render(tree, options);
+  CHECK(svg.find(">y</text>") != std::string::npos);
+  options.width = 2020;  // 20 px per count: 20 / (12 * 0.59) = 2 chars for one count: no label
+  StackTree wide;
+  wide.add("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 3);  // 60 px: 8 chars fit
+  wide.add("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 97);
+  svg = render(wide, options);
+  CHECK(svg.find(">\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9</text>") != std::string::npos);
+  StackTree narrow;
+  narrow.add("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 2);  // 40 px: 5 chars
+  narrow.add("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 98);
+  svg = render(narrow, options);
+  CHECK(svg.find(">\xC3\xA9\xC3\xA9\xC3\xA9..</text>") != std::string::npos);
+}
+
+TEST_CASE("output is the same bytes for the same input", "[svg]") {
+  auto build = [] {
+    StackTree tree;
+    for (int i = 0; i < 500; ++i) tree.add("m;f" + std::to_string(i % 37) + ";g" + std::to_string(i % 11), 1 + i % 5);
+    return tree;
+  };
+  StackTree a = build(), b = build();
+  CHECK(render(a) == render(b));
+}
+
+TEST_CASE("frames narrower than --minwidth are left out, and their space kept", "[svg]") {
+  StackTree tree;
+  tree.add("a", 1);
+  tree.add("b", 999);
+  SvgOptions options;
+  options.min_width = "0.2%";
+  std::string svg = frames_part(render(tree, options));
+  CHECK(svg.find("<title>a ") == std::string::npos);
+  CHECK(svg.find("<title>b (999 samples, 99.90%)</title><rect x=\"11.2\"") != std::string::npos);
+  options.min_width = "0";
+  StackTree again;
+  again.add("a", 1);
+  again.add("b", 999);
+  CHECK(frames_part(render(again, options)).find("<title>a (1 samples, 0.10%)") != std::string::npos);
+}
+
+TEST_CASE("differential frames show their delta and colour", "[svg]") {
+  StackTree tree;
+  tree.add_differential("a;grew", 30, 20);
+  tree.add_differential("a;shrank", 10, -10);
+  std::string svg = render(tree);
+  CHECK(svg.find("<title>grew (30 samples, 75.00%; +50.00%)</title>") != std::string::npos);
+  CHECK(svg.find("<title>shrank (10 samples, 25.00%; -25.00%)</title>") != std::string::npos);
+  CHECK(svg.find("<title>a (40 samples, 100.00%; 0.00%)</title>") != std::string::npos);
+  CHECK(svg.find("fill=\"rgb(255,0,0)\"") != std::string::npos);
+  CHECK(svg.find("fill=\"rgb(105,105,255)\"") != std::string::npos);
+}
+
+TEST_CASE("options that cannot work are refused with a reason", "[svg]") {
+  SvgOptions options;
+  options.min_width = "1px";
+  CHECK_THROWS_WITH(validate(options), Catch::Contains("invalid --minwidth '1px'"));
+  options = SvgOptions();
+  options.bgcolors = "pink";
+  CHECK_THROWS_WITH(validate(options), Catch::Contains("unknown --bgcolors 'pink'"));
+  options = SvgOptions();
+  options.flamechart = true;
+  options.sort = StackTree::Order::weight;
+  CHECK_THROWS_AS(validate(options), std::invalid_argument);
+}
+
+TEST_CASE("--total below the sum is ignored with a warning, above it narrows frames", "[svg]") {
+  StackTree tree;
+  tree.add("a", 50);
+  tree.finish();
+  SvgOptions options;
+  options.total = 10;
+  StringSink sink;
+  std::vector<std::string> warnings;
+  render_svg(tree, options, sink, warnings);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0] == "specified --total 10 is less than the actual total 50, so it is ignored");
+  options.total = 100;
+  StringSink wide;
+  warnings.clear();
+  render_svg(tree, options, wide, warnings);
+  wide.commit();
+  CHECK(warnings.empty());
+  CHECK(wide.text.find("<title>a (50 samples, 50.00%)</title><rect x=\"10.0\" y=\"37\" width=\"590.0\"") !=
+        std::string::npos);
+}
