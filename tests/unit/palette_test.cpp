@@ -27,6 +27,11 @@ TEST_CASE("--colors python colours by where the code lives", "[palette]") {
   CHECK(classify_python_frame("<built-in method builtins.exec>") == CodeOrigin::no_file);
   CHECK(classify_python_frame("PyEval_EvalFrameDefault") == CodeOrigin::no_file);
   CHECK(classify_python_frame("work (app.py)") == CodeOrigin::user);
+  CHECK(classify_python_frame("f (/opt/pypy3.10/lib/pypy3.10/json/x.py:3)") == CodeOrigin::stdlib);
+  CHECK(classify_python_frame("f (/usr/lib/python3.13t/re/x.py:3)") == CodeOrigin::stdlib);
+  CHECK(classify_python_frame("f (C:\\Python311\\Lib\\json\\x.py:3)") == CodeOrigin::user);
+  CHECK(classify_python_frame("f (/srv/lib/pythonic/x.py:3)") == CodeOrigin::user);
+  CHECK(classify_python_frame("f (/srv/mylib/python3/x.py:3)") == CodeOrigin::user);
 
   Palette python(PaletteKind::python, ColorSeed::name_sum);
   std::string stdlib = python.color("loads (/usr/lib/python3.11/json/__init__.py:346)");
@@ -42,6 +47,24 @@ TEST_CASE("--colors python colours by where the code lives", "[palette]") {
   std::string user = python.color("main (/srv/app/main.py:3)");
   REQUIRE(std::sscanf(user.c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
   CHECK((r >= 205 && b <= 55));  // warm
+}
+
+TEST_CASE("the java, js and perl palettes read annotations and names as flamegraph.pl does", "[palette]") {
+  // Expected colours: flamegraph.pl --colors java / js / perl on the same names.
+  Palette java(PaletteKind::java, ColorSeed::name_sum);
+  Palette green(PaletteKind::green, ColorSeed::name_sum), aqua(PaletteKind::aqua, ColorSeed::name_sum),
+      yellow(PaletteKind::yellow, ColorSeed::name_sum), orange(PaletteKind::orange, ColorSeed::name_sum),
+      red(PaletteKind::red, ColorSeed::name_sum);
+  CHECK(java.color("Ljava/lang/Thread;::run") == green.color("Ljava/lang/Thread;::run"));
+  CHECK(java.color("org/apache/Foo.bar") == green.color("org/apache/Foo.bar"));
+  CHECK(java.color("LLjava/x") == red.color("LLjava/x"));  // only one L is skipped
+  CHECK(java.color("Interpreter_[i]") == aqua.color("Interpreter_[i]"));
+  CHECK(java.color("std::vector::push") == yellow.color("std::vector::push"));
+  CHECK(java.color("do_syscall_64_[k]") == orange.color("do_syscall_64_[k]"));
+  CHECK(java.color("malloc") == red.color("malloc"));
+  Palette js(PaletteKind::js, ColorSeed::name_sum);
+  CHECK(js.color("foo /app/x.js:3") == green.color("foo /app/x.js:3"));
+  CHECK(js.color("Builtin:Call") == aqua.color("Builtin:Call"));
 }
 
 TEST_CASE("differential colours: red grew, blue shrank, white unchanged", "[palette]") {

@@ -1,7 +1,8 @@
 #include "pyfold/render/palette.hpp"
 
+#include <cctype>
 #include <fstream>
-#include <regex>
+#include <vector>
 
 #include "pyfold/io.hpp"
 #include "pyfold/text.hpp"
@@ -89,6 +90,53 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
+bool is_sep(char c) { return c == '/' || c == '\\'; }
+
+// A standard library directory: (^|/)(lib|lib64|Lib)/(pythonX[.Y][t]|pypy[X][.Y])/
+bool has_stdlib_dir(std::string_view file) {
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    if (i > 0 && !is_sep(file[i - 1])) continue;
+    std::string_view rest = file.substr(i);
+    std::size_t len = rest.rfind("lib64", 0) == 0 ? 5 : (rest.rfind("lib", 0) == 0 || rest.rfind("Lib", 0) == 0) ? 3 : 0;
+    if (len == 0 || len >= rest.size() || !is_sep(rest[len])) continue;
+    std::string_view dir = rest.substr(len + 1);
+    std::size_t p;
+    if (dir.rfind("python", 0) == 0) {
+      p = 6;
+      if (p >= dir.size() || !std::isdigit(static_cast<unsigned char>(dir[p]))) continue;
+      ++p;
+    } else if (dir.rfind("pypy", 0) == 0) {
+      p = 4;
+      if (p < dir.size() && std::isdigit(static_cast<unsigned char>(dir[p]))) ++p;
+    } else {
+      continue;
+    }
+    if (p < dir.size() && dir[p] == '.') {
+      std::size_t q = p + 1;
+      while (q < dir.size() && std::isdigit(static_cast<unsigned char>(dir[q]))) ++q;
+      if (q == p + 1) continue;
+      p = q;
+    }
+    if (p < dir.size() && dir[p] == 't') ++p;  // free-threaded builds: python3.13t
+    if (p < dir.size() && is_sep(dir[p])) return true;
+  }
+  return false;
+}
+
+// flamegraph.pl's java test: ^L?(java|javax|jdk|net|org|com|io|sun)/
+bool java_package(std::string_view name) {
+  std::string_view without_l = !name.empty() && name[0] == 'L' ? name.substr(1) : name;
+  for (std::string_view prefix : {"java/", "javax/", "jdk/", "net/", "org/", "com/", "io/", "sun/"})
+    if (name.rfind(prefix, 0) == 0 || without_l.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+// flamegraph.pl's js test: /.*\.js
+bool js_source(std::string_view name) {
+  std::size_t slash = name.find('/');
+  return slash != std::string_view::npos && name.find(".js", slash + 1) != std::string_view::npos;
+}
+
 std::string rgb(int r, int g, int b) {
   std::string out = "rgb(";
   out += std::to_string(r);
@@ -163,8 +211,7 @@ CodeOrigin classify_python_frame(std::string_view frame) {
   if (contains(file, "/site-packages/") || contains(file, "/dist-packages/") || contains(file, "\\site-packages\\") ||
       contains(file, ".egg/"))
     return CodeOrigin::site_packages;
-  static const std::regex stdlib(R"((^|[/\\])(lib|lib64|Lib)[/\\](python\d(\.\d+)?t?|pypy\d?(\.\d+)?)[/\\])");
-  if (std::regex_search(file.begin(), file.end(), stdlib)) return CodeOrigin::stdlib;
+  if (has_stdlib_dir(file)) return CodeOrigin::stdlib;
   return CodeOrigin::user;
 }
 
@@ -188,8 +235,6 @@ std::string Palette::color(std::string_view name) {
     v1 = v2 = v3 = name_sum_value(name);
   }
 
-  static const std::regex java_package("^L?(java|javax|jdk|net|org|com|io|sun)/");
-  static const std::regex js_source("/.*\\.js");
   PaletteKind type = kind_;
   switch (type) {
     case PaletteKind::hot: return rgb(205 + int(50 * v3), int(230 * v1), int(55 * v2));
@@ -214,7 +259,7 @@ std::string Palette::color(std::string_view name) {
         type = PaletteKind::green;
       } else if (ends_with(name, "_[i]")) {
         type = PaletteKind::aqua;
-      } else if (std::regex_search(name.begin(), name.end(), java_package)) {
+      } else if (java_package(name)) {
         type = PaletteKind::green;
       } else if (contains(name, ":::")) {
         type = PaletteKind::green;
@@ -242,7 +287,7 @@ std::string Palette::color(std::string_view name) {
         type = contains(name, "/") ? PaletteKind::green : PaletteKind::aqua;
       } else if (contains(name, "::")) {
         type = PaletteKind::yellow;
-      } else if (std::regex_search(name.begin(), name.end(), js_source)) {
+      } else if (js_source(name)) {
         type = PaletteKind::green;
       } else if (contains(name, ":")) {
         type = PaletteKind::aqua;
