@@ -46,6 +46,13 @@ class StackTree {
   void add_frames(const Frame* frames, std::size_t depth, std::size_t known_shared, double count, double delta,
                   bool differential);
 
+  // The two halves of add_frames, for a reader that interns names on one thread while another adds stacks:
+  // intern_name() may run concurrently with add_names(), never with another intern_name() or with name().
+  using NameId = std::uint32_t;
+  NameId intern_name(std::string_view text, const Hash128& hash) { return intern(text, hash); }
+  void add_names(const NameId* names, std::size_t depth, std::size_t known_shared, double count, double delta,
+                 bool differential);
+
   // Call after the last add: turns self counts into totals and frees the lookup table. add() may follow; it
   // rebuilds what it needs.
   void finish();
@@ -79,7 +86,6 @@ class StackTree {
   ChildIndex child_index(Order order, double min_total = 0) const;
 
  private:
-  using NameId = std::uint32_t;
   struct Slot {
     NodeId parent;
     NameId name;

@@ -114,33 +114,27 @@ void append_count(std::string& out, double count) {
 
 namespace {
 
-// Reading runs on two threads: a reader splits lines and frames and hashes the frames into batches, while the
-// caller's thread interns the frames and grows the tree. Batches keep input order, so the result is the same
-// as a single thread's.
-struct FrameSpan {
-  std::size_t offset;  // into Batch::bytes
-  std::size_t length;
-  Hash128 hash;  // unset for the known_shared frames, which are not looked up
-};
-
+// Reading runs on two threads: a reader splits lines and frames, hashes and interns the frame names, and hands
+// batches of name numbers to the caller's thread, which grows the tree. Batches keep input order, so the result
+// is the same as a single thread's.
 struct ParsedLine {
   std::uint64_t number;
-  std::size_t first_frame, frame_count, known_shared;
+  std::size_t first_name, depth, known_shared;
   double count, before;
   bool differential;
   std::string_view invalid_reason;  // empty for a stack line
 };
 
 struct Batch {
-  std::string bytes;
   std::vector<ParsedLine> lines;
-  std::vector<FrameSpan> frames;
+  std::vector<StackTree::NameId> names;
+  std::size_t input_bytes = 0;
   bool end = false;
   std::exception_ptr error;
   void clear() {
-    bytes.clear();
     lines.clear();
-    frames.clear();
+    names.clear();
+    input_bytes = 0;
   }
 };
 
@@ -197,7 +191,7 @@ class BatchQueue {
   bool cancelled_ = false;
 };
 
-void split_into_batches(InputSource& source, bool reverse, BatchQueue& queue) {
+void split_into_batches(InputSource& source, StackTree& tree, bool reverse, BatchQueue& queue) {
   std::unique_ptr<Batch> batch;
   try {
     LineReader reader(source);
@@ -206,9 +200,10 @@ void split_into_batches(InputSource& source, bool reverse, BatchQueue& queue) {
     FoldedLine parsed;
     batch = queue.take_free();
     while (batch && reader.next(line)) {
+      batch->input_bytes += line.size() + 1;
       LineStatus status = parse_folded_line(line, parsed, reason);
       if (status == LineStatus::skip) continue;
-      ParsedLine record{reader.line_number(), batch->frames.size(), 0, 0, parsed.count, parsed.before,
+      ParsedLine record{reader.line_number(), batch->names.size(), 0, 0, parsed.count, parsed.before,
                         parsed.differential, std::string_view()};
       if (status == LineStatus::invalid) {
         record.invalid_reason = reason;
@@ -224,30 +219,29 @@ void split_into_batches(InputSource& source, bool reverse, BatchQueue& queue) {
             std::mismatch(stack.begin(), stack.begin() + static_cast<std::ptrdiff_t>(limit), previous.begin()).first -
             stack.begin());
       }
-      std::size_t base = batch->bytes.size();
-      batch->bytes.append(stack);
       bool sharing = !reverse;
       std::size_t pos = 0;
       while (pos < stack.size()) {
         std::size_t semi = stack.find(';', pos);
         if (semi == std::string_view::npos) semi = stack.size();
-        // A frame is the previous stack's too when its bytes and the boundary after it are the same there.
+        // A frame is the previous stack's too when its bytes and the boundary after it are the same there: the
+        // tree reuses the previous stack's name, so it need not be hashed and looked up again.
         sharing = sharing && semi <= common && (semi == previous.size() || previous[semi] == ';');
-        std::string_view text = stack.substr(pos, semi - pos);
         if (sharing) {
           ++record.known_shared;
-          batch->frames.push_back(FrameSpan{base + pos, text.size(), Hash128{0, 0}});
+          batch->names.push_back(0);
         } else {
-          batch->frames.push_back(FrameSpan{base + pos, text.size(), hash128(text)});
+          std::string_view text = stack.substr(pos, semi - pos);
+          batch->names.push_back(tree.intern_name(text, hash128(text)));
         }
         pos = semi + 1;
       }
-      record.frame_count = batch->frames.size() - record.first_frame;
+      record.depth = batch->names.size() - record.first_name;
       if (reverse)
-        std::reverse(batch->frames.begin() + static_cast<std::ptrdiff_t>(record.first_frame), batch->frames.end());
+        std::reverse(batch->names.begin() + static_cast<std::ptrdiff_t>(record.first_name), batch->names.end());
       if (!reverse) previous.assign(stack);
       batch->lines.push_back(record);
-      if (batch->bytes.size() >= kBatchBytes) {
+      if (batch->input_bytes >= kBatchBytes) {
         queue.put_full(std::move(batch));
         batch = queue.take_free();
       }
@@ -265,9 +259,8 @@ void split_into_batches(InputSource& source, bool reverse, BatchQueue& queue) {
 
 std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& invalid, bool reverse) {
   BatchQueue queue;
-  std::thread reader([&] { split_into_batches(source, reverse, queue); });
+  std::thread reader([&] { split_into_batches(source, tree, reverse, queue); });
   std::uint64_t stacks = 0;
-  std::vector<StackTree::Frame> frames;
   try {
     for (;;) {
       std::unique_ptr<Batch> batch = queue.take_full();
@@ -276,17 +269,12 @@ std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& 
           invalid.record(source.name(), line.number, line.invalid_reason);
           continue;
         }
-        frames.clear();
-        for (std::size_t i = 0; i < line.frame_count; ++i) {
-          const FrameSpan& span = batch->frames[line.first_frame + i];
-          frames.push_back(StackTree::Frame{std::string_view(batch->bytes.data() + span.offset, span.length), span.hash});
-        }
         // Both sides are integers below 2^53 here, so the subtraction is exact where a sum would round.
         if (line.count > kMaxCount - tree.total_count())
           throw InputError(source.name() + ":" + std::to_string(line.number) +
                            ": the total count exceeds 2^53; scale the counts down");
-        tree.add_frames(frames.data(), frames.size(), line.known_shared, line.count,
-                        line.differential ? line.count - line.before : 0.0, line.differential);
+        tree.add_names(batch->names.data() + line.first_name, line.depth, line.known_shared, line.count,
+                       line.differential ? line.count - line.before : 0.0, line.differential);
         ++stacks;
       }
       if (batch->error) std::rethrow_exception(batch->error);

@@ -140,6 +140,15 @@ void StackTree::add_text(std::string_view stack, double count, double delta, boo
 
 void StackTree::add_frames(const Frame* frames, std::size_t depth, std::size_t known_shared, double count,
                            double delta, bool differential) {
+  std::vector<NameId> names(depth);
+  known_shared = std::min({known_shared, depth, prev_names_.size()});
+  for (std::size_t i = 0; i < known_shared; ++i) names[i] = prev_names_[i];
+  for (std::size_t i = known_shared; i < depth; ++i) names[i] = intern(frames[i].text, frames[i].hash);
+  add_names(names.data(), depth, known_shared, count, delta, differential);
+}
+
+void StackTree::add_names(const NameId* names, std::size_t depth, std::size_t known_shared, double count,
+                          double delta, bool differential) {
   if (finished_) {
     // Back to self counts: subtract each node's children again (children follow their parent).
     for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] -= value_[n];
@@ -152,12 +161,12 @@ void StackTree::add_frames(const Frame* frames, std::size_t depth, std::size_t k
   }
   if (differential && delta_.empty()) delta_.assign(parent_.size(), 0.0);
   known_shared = std::min({known_shared, depth, prev_names_.size()});
+  names_.assign(names, names + depth);
+  // The caller may leave the known_shared names unset: they are the previous stack's.
+  std::copy(prev_names_.begin(), prev_names_.begin() + static_cast<std::ptrdiff_t>(known_shared), names_.begin());
 
   // Frames shared with the previous stack map to the same nodes: no lookup needed. For a flame chart this is
   // also the merge rule itself.
-  names_.resize(depth);
-  for (std::size_t i = 0; i < known_shared; ++i) names_[i] = prev_names_[i];
-  for (std::size_t i = known_shared; i < depth; ++i) names_[i] = intern(frames[i].text, frames[i].hash);
   std::size_t shared = known_shared;
   std::size_t limit = std::min(depth, prev_names_.size());
   while (shared < limit && names_[shared] == prev_names_[shared]) ++shared;
@@ -184,7 +193,7 @@ void StackTree::add_frames(const Frame* frames, std::size_t depth, std::size_t k
       prev_nodes_.push_back(node);
     }
   }
-  prev_names_.assign(names_.begin(), names_.end());
+  prev_names_.swap(names_);
 
   value_[node] += count;
   if (differential) delta_[node] += delta;

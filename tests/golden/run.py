@@ -32,7 +32,9 @@ def main():
         data = os.path.join(HERE, "data", tool, case + ".folded")
         expected_path = os.path.join(HERE, "results", tool, f"{case}--{slug(options)}.svg")
         name = f"{tool} {case} {' '.join(options)}".strip()
-        result = subprocess.run([binaries[tool], *options, data], capture_output=True)
+        # Relative input names, so messages do not depend on where the checkout lives.
+        result = subprocess.run([os.path.abspath(binaries[tool]), *options, os.path.basename(data)],
+                                capture_output=True, cwd=os.path.dirname(data))
         if result.returncode != 0:
             print(f"FAIL {name}: exit {result.returncode}: {result.stderr.decode(errors='replace')}")
             failures += 1
