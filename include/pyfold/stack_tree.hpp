@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "pyfold/chunked_vector.hpp"
 #include "pyfold/text.hpp"
 
 namespace pyfold {
@@ -50,8 +51,16 @@ class StackTree {
   // intern_name() may run concurrently with add_names(), never with another intern_name() or with name().
   using NameId = std::uint32_t;
   NameId intern_name(std::string_view text, const Hash128& hash) { return intern(text, hash); }
-  void add_names(const NameId* names, std::size_t depth, std::size_t known_shared, double count, double delta,
-                 bool differential);
+  // path_hashes[i] must be path_hash() of names[0..i]; both may be unset for the known_shared frames.
+  void add_names(const NameId* names, const std::uint64_t* path_hashes, std::size_t depth, std::size_t known_shared,
+                 double count, double delta, bool differential);
+  // The hash of a path, from its parent's and its last name; the root's is kRootPathHash.
+  static std::uint64_t path_hash(std::uint64_t parent_hash, NameId name);
+  static constexpr std::uint64_t kRootPathHash = 0x2545F4914F6CDD1DULL;
+  // Asks the CPU to fetch the table slot a path's node is found from (a stack about to be added).
+  void prefetch(std::uint64_t path_hash) const {
+    if (slot_capacity_ != 0) __builtin_prefetch(&slots_[path_hash & (slot_capacity_ - 1)]);
+  }
 
   // Call after the last add: turns self counts into totals and frees the lookup table. add() may follow; it
   // rebuilds what it needs.
@@ -91,7 +100,8 @@ class StackTree {
     NameId name;
     NodeId node;  // kEmpty when free
   };
-  static constexpr std::uint32_t kEmpty = 0xffffffffu;
+  static constexpr std::uint32_t kEmpty = 0xffffffffu;  // no name (name slots)
+  static constexpr NodeId kFree = 0;                     // no node (node slots)
 
   void add_text(std::string_view stack, double count, double delta, bool differential, bool reverse);
   NameId intern(std::string_view frame, const Hash128& hash);
@@ -115,15 +125,20 @@ class StackTree {
   std::vector<NameId> name_slots_;
 
   // Nodes, in creation order (a parent always comes before its children).
-  std::vector<NodeId> parent_;
-  std::vector<NameId> name_;
-  std::vector<double> value_;
-  std::vector<double> delta_;
-  std::vector<double> start_;
-  std::vector<std::uint32_t> path_hash_;  // low bits of each node's path hash: rehashing needs no other node
+  ChunkedVector<NodeId> parent_;
+  ChunkedVector<NameId> name_;
+  ChunkedVector<double> value_;
+  ChunkedVector<double> delta_;
+  ChunkedVector<double> start_;
+  ChunkedVector<std::uint32_t> path_hash_;  // low bits of each node's path hash: rehashing needs no other node
 
   // (parent, name) -> node, addressed by the hash of the whole path so a line's slots can be fetched at once.
-  std::vector<Slot> slots_;
+  // Node 0 (the root, never a child) marks a free slot.
+  struct FreeDeleter {
+    void operator()(Slot* p) const;
+  };
+  std::unique_ptr<Slot[], FreeDeleter> slots_;
+  std::size_t slot_capacity_ = 0;
   std::size_t slot_used_ = 0;
 
   // The previous stack: its frames' names and nodes, reused while the next stack shares them.
@@ -132,6 +147,7 @@ class StackTree {
   // Scratch for the current stack.
   std::vector<Frame> frames_;
   std::vector<NameId> names_;
+  std::vector<NameId> scratch_names_;
   std::vector<std::uint64_t> hashes_;
 };
 

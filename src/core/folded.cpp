@@ -128,12 +128,14 @@ struct ParsedLine {
 struct Batch {
   std::vector<ParsedLine> lines;
   std::vector<StackTree::NameId> names;
+  std::vector<std::uint64_t> path_hashes;  // of each frame's path, so the consumer can prefetch a line ahead
   std::size_t input_bytes = 0;
   bool end = false;
   std::exception_ptr error;
   void clear() {
     lines.clear();
     names.clear();
+    path_hashes.clear();
     input_bytes = 0;
   }
 };
@@ -196,6 +198,7 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
   try {
     LineReader reader(source);
     std::string previous;  // the previous stack, for the shared-prefix test
+    std::vector<std::uint64_t> previous_hashes;  // its path hashes
     std::string_view line, reason;
     FoldedLine parsed;
     batch = queue.take_free();
@@ -228,18 +231,26 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
         // tree reuses the previous stack's name, so it need not be hashed and looked up again.
         sharing = sharing && semi <= common && (semi == previous.size() || previous[semi] == ';');
         if (sharing) {
+          batch->path_hashes.push_back(previous_hashes[record.known_shared]);
           ++record.known_shared;
           batch->names.push_back(0);
         } else {
           std::string_view text = stack.substr(pos, semi - pos);
           batch->names.push_back(tree.intern_name(text, hash128(text)));
+          batch->path_hashes.push_back(0);
         }
         pos = semi + 1;
       }
       record.depth = batch->names.size() - record.first_name;
-      if (reverse)
-        std::reverse(batch->names.begin() + static_cast<std::ptrdiff_t>(record.first_name), batch->names.end());
-      if (!reverse) previous.assign(stack);
+      StackTree::NameId* names = batch->names.data() + record.first_name;
+      std::uint64_t* hashes = batch->path_hashes.data() + record.first_name;
+      if (reverse) std::reverse(names, names + record.depth);
+      std::uint64_t h = record.known_shared > 0 ? hashes[record.known_shared - 1] : StackTree::kRootPathHash;
+      for (std::size_t i = record.known_shared; i < record.depth; ++i) hashes[i] = h = StackTree::path_hash(h, names[i]);
+      if (!reverse) {
+        previous.assign(stack);
+        previous_hashes.assign(hashes, hashes + record.depth);
+      }
       batch->lines.push_back(record);
       if (batch->input_bytes >= kBatchBytes) {
         queue.put_full(std::move(batch));
@@ -264,7 +275,14 @@ std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& 
   try {
     for (;;) {
       std::unique_ptr<Batch> batch = queue.take_full();
-      for (const ParsedLine& line : batch->lines) {
+      for (std::size_t k = 0; k < batch->lines.size(); ++k) {
+        const ParsedLine& line = batch->lines[k];
+        // While this stack is added, the next one's slots arrive: their addresses depend only on names.
+        if (k + 1 < batch->lines.size()) {
+          const ParsedLine& next = batch->lines[k + 1];
+          for (std::size_t i = next.known_shared; i < next.depth; ++i)
+            tree.prefetch(batch->path_hashes[next.first_name + i]);
+        }
         if (!line.invalid_reason.empty()) {
           invalid.record(source.name(), line.number, line.invalid_reason);
           continue;
@@ -273,7 +291,8 @@ std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& 
         if (line.count > kMaxCount - tree.total_count())
           throw InputError(source.name() + ":" + std::to_string(line.number) +
                            ": the total count exceeds 2^53; scale the counts down");
-        tree.add_names(batch->names.data() + line.first_name, line.depth, line.known_shared, line.count,
+        tree.add_names(batch->names.data() + line.first_name, batch->path_hashes.data() + line.first_name, line.depth,
+                       line.known_shared, line.count,
                        line.differential ? line.count - line.before : 0.0, line.differential);
         ++stacks;
       }

@@ -1,6 +1,9 @@
 #include "pyfold/stack_tree.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <numeric>
 #include <stdexcept>
 
@@ -23,9 +26,9 @@ inline std::uint64_t extend_path_hash(std::uint64_t parent_hash, std::uint32_t n
   return mix64(parent_hash + (static_cast<std::uint64_t>(name) + 1) * 0x9E3779B97F4A7C15ULL);
 }
 
-constexpr std::uint64_t kRootPathHash = 0x2545F4914F6CDD1DULL;
-
 }  // namespace
+
+std::uint64_t StackTree::path_hash(std::uint64_t parent_hash, NameId name) { return extend_path_hash(parent_hash, name); }
 
 StackTree::StackTree(Merge merge) : merge_(merge) {
   name_slots_.assign(1024, kEmpty);
@@ -69,18 +72,28 @@ void StackTree::grow_names() {
   name_slots_.swap(slots);
 }
 
+void StackTree::FreeDeleter::operator()(Slot* p) const { std::free(p); }
+
 void StackTree::rebuild_slots(std::size_t capacity) {
-  slots_.assign(capacity, Slot{0, 0, kEmpty});
+  slots_.reset();
+  slot_capacity_ = 0;
   slot_used_ = 0;
   if (merge_ == Merge::adjacent) return;  // a flame chart never looks nodes up
   if (capacity > (std::size_t{1} << 32)) throw std::length_error("too many distinct stacks");
+  slots_.reset(static_cast<Slot*>(std::malloc(capacity * sizeof(Slot))));
+  if (!slots_) throw std::bad_alloc();
+  // Touch every page now, in order: faulting them in later during random probes is slower, and a prefetch of a
+  // page not yet mapped does nothing.
+  std::memset(static_cast<void*>(slots_.get()), 0, capacity * sizeof(Slot));
+  slot_capacity_ = capacity;
   std::size_t mask = capacity - 1;
   constexpr std::size_t kAhead = 16;
+  Slot* slots = slots_.get();
   for (NodeId n = 1; n < parent_.size(); ++n) {
-    if (n + kAhead < parent_.size()) __builtin_prefetch(&slots_[path_hash_[n + kAhead] & mask], 1);
+    if (n + kAhead < parent_.size()) __builtin_prefetch(&slots[path_hash_[n + kAhead] & mask], 1);
     std::size_t i = path_hash_[n] & mask;
-    while (slots_[i].node != kEmpty) i = (i + 1) & mask;
-    slots_[i] = Slot{parent_[n], name_[n], n};
+    while (slots[i].node != kFree) i = (i + 1) & mask;
+    slots[i] = Slot{parent_[n], name_[n], n};
     ++slot_used_;
   }
 }
@@ -98,13 +111,13 @@ StackTree::NodeId StackTree::new_node(NodeId parent, NameId name, std::uint64_t 
 }
 
 StackTree::NodeId StackTree::find_or_add(NodeId parent, NameId name, std::uint64_t path_hash) {
-  std::size_t mask = slots_.size() - 1;
+  std::size_t mask = slot_capacity_ - 1;
   for (std::size_t i = path_hash & mask;; i = (i + 1) & mask) {
     Slot& slot = slots_[i];
-    if (slot.node == kEmpty) {
+    if (slot.node == kFree) {
       NodeId node = new_node(parent, name, path_hash);
       slot = Slot{parent, name, node};
-      if (++slot_used_ * 10 > slots_.size() * 7) rebuild_slots(slots_.size() * 2);
+      if (++slot_used_ * 10 > slot_capacity_ * 7) rebuild_slots(slot_capacity_ * 2);
       return node;
     }
     if (slot.parent == parent && slot.name == name) return slot.node;
@@ -140,15 +153,15 @@ void StackTree::add_text(std::string_view stack, double count, double delta, boo
 
 void StackTree::add_frames(const Frame* frames, std::size_t depth, std::size_t known_shared, double count,
                            double delta, bool differential) {
-  std::vector<NameId> names(depth);
   known_shared = std::min({known_shared, depth, prev_names_.size()});
-  for (std::size_t i = 0; i < known_shared; ++i) names[i] = prev_names_[i];
-  for (std::size_t i = known_shared; i < depth; ++i) names[i] = intern(frames[i].text, frames[i].hash);
-  add_names(names.data(), depth, known_shared, count, delta, differential);
+  scratch_names_.resize(depth);
+  for (std::size_t i = 0; i < known_shared; ++i) scratch_names_[i] = prev_names_[i];
+  for (std::size_t i = known_shared; i < depth; ++i) scratch_names_[i] = intern(frames[i].text, frames[i].hash);
+  add_names(scratch_names_.data(), nullptr, depth, known_shared, count, delta, differential);
 }
 
-void StackTree::add_names(const NameId* names, std::size_t depth, std::size_t known_shared, double count,
-                          double delta, bool differential) {
+void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes, std::size_t depth,
+                          std::size_t known_shared, double count, double delta, bool differential) {
   if (finished_) {
     // Back to self counts: subtract each node's children again (children follow their parent).
     for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] -= value_[n];
@@ -179,17 +192,19 @@ void StackTree::add_names(const NameId* names, std::size_t depth, std::size_t kn
       prev_nodes_.push_back(node);
     }
   } else if (shared < depth) {
-    // Hash every prefix first and touch its slot, so the cache misses of a deep stack overlap.
-    hashes_.resize(depth);
-    std::uint64_t h = kRootPathHash;
-    for (std::size_t i = 0; i < depth; ++i) {
-      h = extend_path_hash(h, names_[i]);
-      hashes_[i] = h;
+    if (path_hashes == nullptr) {
+      // Hash every prefix first and touch its slot, so the cache misses of a deep stack overlap.
+      hashes_.resize(depth);
+      std::uint64_t h = kRootPathHash;
+      for (std::size_t i = 0; i < depth; ++i) {
+        h = extend_path_hash(h, names_[i]);
+        hashes_[i] = h;
+      }
+      path_hashes = hashes_.data();
+      for (std::size_t i = shared; i < depth; ++i) prefetch(path_hashes[i]);
     }
-    std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = shared; i < depth; ++i) __builtin_prefetch(&slots_[hashes_[i] & mask]);
     for (std::size_t i = shared; i < depth; ++i) {
-      node = find_or_add(node, names_[i], hashes_[i]);
+      node = find_or_add(node, names_[i], path_hashes[i]);
       prev_nodes_.push_back(node);
     }
   }
@@ -203,7 +218,8 @@ void StackTree::add_names(const NameId* names, std::size_t depth, std::size_t kn
 void StackTree::finish() {
   if (finished_) return;
   for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] += value_[n];
-  std::vector<Slot>().swap(slots_);
+  slots_.reset();
+  slot_capacity_ = 0;
   slot_used_ = 0;
   finished_ = true;
 }
