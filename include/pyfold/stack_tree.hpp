@@ -121,8 +121,13 @@ class StackTree {
   std::string arena_;
   std::vector<std::uint64_t> name_offset_;
   std::vector<std::uint32_t> name_length_;
-  std::vector<Hash128> name_hash_;
-  std::vector<NameId> name_slots_;
+  // Interning table: the hash and length live in the slot, so a lookup is one memory access.
+  struct NameSlot {
+    Hash128 hash;
+    NameId id;  // kEmpty when free
+    std::uint32_t length;
+  };
+  std::vector<NameSlot> name_slots_;
 
   // Nodes, in creation order (a parent always comes before its children).
   ChunkedVector<NodeId> parent_;

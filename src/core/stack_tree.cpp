@@ -31,7 +31,7 @@ inline std::uint64_t extend_path_hash(std::uint64_t parent_hash, std::uint32_t n
 std::uint64_t StackTree::path_hash(std::uint64_t parent_hash, NameId name) { return extend_path_hash(parent_hash, name); }
 
 StackTree::StackTree(Merge merge) : merge_(merge) {
-  name_slots_.assign(1024, kEmpty);
+  name_slots_.assign(1024, NameSlot{Hash128{0, 0}, kEmpty, 0});
   intern(std::string_view(), hash128(std::string_view()));  // name 0: the root's (and any empty frame's) name
   parent_.push_back(kRoot);
   name_.push_back(0);
@@ -44,30 +44,31 @@ StackTree::StackTree(Merge merge) : merge_(merge) {
 StackTree::NameId StackTree::intern(std::string_view frame, const Hash128& h) {
   std::size_t mask = name_slots_.size() - 1;
   for (std::size_t i = h.low & mask;; i = (i + 1) & mask) {
-    NameId id = name_slots_[i];
-    if (id == kEmpty) {
+    NameSlot& slot = name_slots_[i];
+    // Equal length and 128-bit hash: the same name (see hash128); no byte comparison on the hot path.
+    if (slot.hash == h && slot.length == frame.size() && slot.id != kEmpty) return slot.id;
+    if (slot.id == kEmpty) {
       if (name_offset_.size() >= kEmpty - 1) throw std::length_error("too many distinct frame names");
-      id = static_cast<NameId>(name_offset_.size());
+      if (frame.size() > 0xffffffffu) throw std::length_error("frame name longer than 4 GB");
+      NameId id = static_cast<NameId>(name_offset_.size());
       name_offset_.push_back(arena_.size());
       name_length_.push_back(static_cast<std::uint32_t>(frame.size()));
-      name_hash_.push_back(h);
       arena_.append(frame);
-      name_slots_[i] = id;
+      slot = NameSlot{h, id, static_cast<std::uint32_t>(frame.size())};
       if (name_offset_.size() * 10 > name_slots_.size() * 7) grow_names();
       return id;
     }
-    // Equal length and 128-bit hash: the same name (see hash128); no byte comparison on the hot path.
-    if (name_hash_[id] == h && name_length_[id] == frame.size()) return id;
   }
 }
 
 void StackTree::grow_names() {
-  std::vector<NameId> slots(name_slots_.size() * 2, kEmpty);
+  std::vector<NameSlot> slots(name_slots_.size() * 2, NameSlot{Hash128{0, 0}, kEmpty, 0});
   std::size_t mask = slots.size() - 1;
-  for (NameId id = 0; id < name_offset_.size(); ++id) {
-    std::size_t i = name_hash_[id].low & mask;
-    while (slots[i] != kEmpty) i = (i + 1) & mask;
-    slots[i] = id;
+  for (const NameSlot& old : name_slots_) {
+    if (old.id == kEmpty) continue;
+    std::size_t i = old.hash.low & mask;
+    while (slots[i].id != kEmpty) i = (i + 1) & mask;
+    slots[i] = old;
   }
   name_slots_.swap(slots);
 }
