@@ -14,7 +14,8 @@ class LineReader {
   explicit LineReader(InputSource& source, std::size_t chunk_size = 1 << 20);
 
   // The next line without its "\n" and without a "\r" before it (CRLF input). The view stays valid until the
-  // next call. A line has no length limit. Returns false at the end of input.
+  // call after the next one, so a parser can compare a line with the one before it without copying either.
+  // A line has no length limit. Returns false at the end of input.
   bool next(std::string_view& line);
 
   // 1-based number of the line last returned.
@@ -26,6 +27,8 @@ class LineReader {
 
   InputSource& source_;
   std::vector<char> buffer_;
+  std::vector<char> spare_;  // a refill copies into this one and swaps, so the previous line's bytes stay put
+  std::size_t keep_ = 0;   // start of the last line returned: kept when the buffer moves
   std::size_t begin_ = 0;  // first unread byte
   std::size_t end_ = 0;    // end of valid bytes
   std::size_t chunk_size_;

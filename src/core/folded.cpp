@@ -197,7 +197,7 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
   std::unique_ptr<Batch> batch;
   try {
     LineReader reader(source);
-    std::string previous;  // the previous stack, for the shared-prefix test
+    std::string_view previous;  // the previous stack (the reader keeps it valid), for the shared-prefix test
     std::vector<std::uint64_t> previous_hashes;  // its path hashes
     std::string_view line, reason;
     FoldedLine parsed;
@@ -248,7 +248,7 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
       std::uint64_t h = record.known_shared > 0 ? hashes[record.known_shared - 1] : StackTree::kRootPathHash;
       for (std::size_t i = record.known_shared; i < record.depth; ++i) hashes[i] = h = StackTree::path_hash(h, names[i]);
       if (!reverse) {
-        previous.assign(stack);
+        previous = stack;
         previous_hashes.assign(hashes, hashes + record.depth);
       }
       batch->lines.push_back(record);

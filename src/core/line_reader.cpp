@@ -1,5 +1,6 @@
 #include "pyfold/line_reader.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pyfold {
@@ -7,15 +8,20 @@ namespace pyfold {
 LineReader::LineReader(InputSource& source, std::size_t chunk_size)
     : source_(source), buffer_(chunk_size), chunk_size_(chunk_size) {}
 
-// Moves the unread tail to the front, grows the buffer when a single line fills it, and reads more.
+// Copies the last line returned and the unread tail to the front of the spare buffer (grown when they fill it),
+// swaps buffers, and reads more. The previous line's view still points into the old buffer, which is left alone
+// until the refill after this one.
 bool LineReader::refill() {
   if (eof_) return false;
-  if (begin_ > 0) {
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  if (buffer_.size() - end_ < chunk_size_ / 2) buffer_.resize(buffer_.size() * 2);
+  std::size_t kept = end_ - keep_;
+  std::size_t size = std::max(buffer_.size(), spare_.size());
+  while (size - kept < chunk_size_ / 2) size *= 2;
+  if (spare_.size() < size) spare_.resize(size);
+  std::memcpy(spare_.data(), buffer_.data() + keep_, kept);
+  buffer_.swap(spare_);
+  begin_ -= keep_;
+  end_ = kept;
+  keep_ = 0;
   std::size_t got = source_.read(buffer_.data() + end_, buffer_.size() - end_);
   if (got == 0) {
     eof_ = true;
@@ -35,6 +41,7 @@ bool LineReader::next(std::string_view& line) {
       std::size_t len = stop - begin_;
       if (len > 0 && buffer_[stop - 1] == '\r') --len;
       line = std::string_view(buffer_.data() + begin_, len);
+      keep_ = begin_;
       begin_ = stop + 1;
       ++line_number_;
       return true;
@@ -45,6 +52,7 @@ bool LineReader::next(std::string_view& line) {
       std::size_t len = end_ - begin_;
       if (len > 0 && buffer_[begin_ + len - 1] == '\r') --len;
       line = std::string_view(buffer_.data() + begin_, len);
+      keep_ = begin_;
       begin_ = end_;
       ++line_number_;
       return true;

@@ -134,3 +134,22 @@ TEST_CASE("writing to a full device is an error", "[io]") {
       }(),
       "/dev/full: write error: No space left on device");
 }
+
+TEST_CASE("the line before the last stays valid across refills and growth", "[io]") {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += std::string(static_cast<std::size_t>(i % 50), 'a' + i % 26) + std::to_string(i) + "\n";
+  text += std::string(500, 'L') + "\n" + std::string(700, 'M') + "\n";  // lines longer than the buffer
+  auto source = InputSource::from_string(text, "t");
+  LineReader reader(*source, 64);
+  std::string_view line, previous;
+  std::string previous_copy;
+  std::size_t count = 0;
+  while (reader.next(line)) {
+    if (count > 0) REQUIRE(previous == previous_copy);
+    previous = line;
+    previous_copy = std::string(line);
+    ++count;
+  }
+  CHECK(count == 2002);
+  CHECK(previous_copy == std::string(700, 'M'));
+}
