@@ -2,6 +2,7 @@
 #include <regex>
 
 #include "pyfold/render/svg.hpp"
+#include "pyfold/render/svg_cli.hpp"
 
 using namespace pyfold;
 
@@ -145,4 +146,51 @@ TEST_CASE("--total below the sum is ignored with a warning, above it narrows fra
   CHECK(warnings.empty());
   CHECK(wide.text.find("<title>a (50 samples, 50.00%)</title><rect x=\"10.0\" y=\"37\" width=\"590.0\"") !=
         std::string::npos);
+}
+
+TEST_CASE("no arguments parse to the default options", "[svg][cli]") {
+  const char* argv[] = {"pyflame-svg"};
+  SvgCommandLine cli = parse_svg_command_line(1, argv);
+  SvgOptions defaults;
+  CHECK(cli.inputs.empty());
+  CHECK(cli.output.empty());
+  CHECK_FALSE(cli.help);
+  CHECK(cli.options.width == defaults.width);
+  CHECK(cli.options.frame_height == defaults.frame_height);
+  CHECK(cli.options.min_width == defaults.min_width);
+  CHECK(cli.options.font_type == defaults.font_type);
+  CHECK(cli.options.font_size == defaults.font_size);
+  CHECK(cli.options.font_width == defaults.font_width);
+  CHECK(cli.options.count_name == defaults.count_name);
+  CHECK(cli.options.name_type == defaults.name_type);
+  CHECK(cli.options.colors == defaults.colors);
+  CHECK(cli.options.color_seed == defaults.color_seed);
+  CHECK(cli.options.search_color == defaults.search_color);
+  CHECK(cli.options.sort == defaults.sort);
+  CHECK(cli.options.factor == defaults.factor);
+  CHECK(cli.options.total == defaults.total);
+  CHECK_FALSE((cli.options.reverse || cli.options.inverted || cli.options.flamechart || cli.options.negate ||
+               cli.options.strict || cli.options.consistent_palette || cli.options.deterministic));
+  // flamegraph.pl's documented defaults.
+  CHECK(defaults.width == 1200);
+  CHECK(defaults.frame_height == 16);
+  CHECK(defaults.min_width == "0.1");
+  CHECK(defaults.font_type == "Verdana");
+  CHECK(defaults.font_size == 12);
+  CHECK(defaults.font_width == 0.59);
+  CHECK(cli.help_text.find("--minwidth PX|N% (=0.1)") != std::string::npos);
+}
+
+TEST_CASE("flamegraph.pl-style command lines parse", "[svg][cli]") {
+  const char* argv[] = {"pyflame-svg", "--title=My App", "--color", "java", "--width", "800", "--minwidth", "0.5%",
+                        "--hash", "--inverted", "-o", "out.svg", "a.folded", "-"};
+  SvgCommandLine cli = parse_svg_command_line(14, argv);
+  CHECK(cli.options.title == "My App");
+  CHECK(cli.options.colors == PaletteKind::java);  // --color: an unambiguous abbreviation, as Getopt::Long allows
+  CHECK(cli.options.width == 800);
+  CHECK(cli.options.min_width == "0.5%");
+  CHECK(cli.options.color_seed == ColorSeed::hash);
+  CHECK(cli.options.inverted);
+  CHECK(cli.output == "out.svg");
+  CHECK(cli.inputs == std::vector<std::string>{"a.folded", "-"});
 }
