@@ -160,6 +160,24 @@ def _():
     assert "<script>alert(1)</script>" in names and "]]><x/>" in names, names
 
 
+@check("--cp writes palette.map and keeps a name's colour across graphs")
+def _():
+    with open(os.path.join(TMP, "one.folded"), "w") as f:
+        f.write("main;alpha 3\nmain;beta 2\n")
+    with open(os.path.join(TMP, "two.folded"), "w") as f:
+        f.write("main;beta 5\nmain;gamma 1\n")
+    code, first, err = sh('rm -f palette.map && "$PYFLAME_SVG" --cp --random one.folded')
+    assert code == 0, err
+    stored = dict(line.rstrip("\n").split("->") for line in open(os.path.join(TMP, "palette.map")))
+    assert set(stored) == {"", "main", "alpha", "beta"}, stored
+    code, second, err = sh('"$PYFLAME_SVG" --cp --random two.folded')
+    assert code == 0, err
+    fills = dict(re.findall(rb'<title>(\w+) \([^<]*</title><rect [^>]*fill="([^"]+)"', second))
+    assert fills[b"beta"].decode() == stored["beta"], (fills, stored)
+    stored = dict(line.rstrip("\n").split("->") for line in open(os.path.join(TMP, "palette.map")))
+    assert "gamma" in stored
+
+
 @check("a real Python program, profiled, piped into pyflame-svg")
 def _():
     python = shutil.which("python3")
