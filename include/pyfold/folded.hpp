@@ -2,8 +2,9 @@
 // The folded-stack line, the contract between every pyfold stage:
 //   frame;frame;...;frame COUNT          (root first; COUNT an integer or a decimal)
 //   frame;frame;...;frame COUNT1 COUNT2  (a differential line: before and after)
-// flamegraph.pl's grammar: the count follows the last run of whitespace; blank lines and lines starting with
-// "# " are skipped; CRLF is accepted.
+// The count is flamegraph.pl's (\d+(\.\d*)?, after the last run of whitespace). Beyond flamegraph.pl, which counts
+// them as invalid: blank lines and lines starting with "# " are skipped, CRLF line ends and whitespace after the
+// count are accepted.
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -77,6 +77,9 @@ class StackTree {
   // Self delta of a differential profile; 0 for every node of a plain one.
   double delta(NodeId node) const { return delta_.empty() ? 0.0 : delta_[node]; }
   bool differential() const { return !delta_.empty(); }
+  // Whether the node lies on the path of a differential (two-count) line: flamegraph.pl shows a change, and a
+  // change colour, only for those when one-count and two-count lines are mixed.
+  bool has_delta(NodeId node) const { return !on_delta_path_.empty() && on_delta_path_[node] != 0; }
   // Merge::adjacent only: where the node begins, in count units from the first stack.
   double start(NodeId node) const { return start_[node]; }
   Merge merge() const { return merge_; }
@@ -134,6 +137,7 @@ class StackTree {
   ChunkedVector<NameId> name_;
   ChunkedVector<double> value_;
   ChunkedVector<double> delta_;
+  ChunkedVector<unsigned char> on_delta_path_;
   ChunkedVector<double> start_;
   ChunkedVector<std::uint32_t> path_hash_;  // low bits of each node's path hash: rehashing needs no other node
 

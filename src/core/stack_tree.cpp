@@ -106,7 +106,10 @@ StackTree::NodeId StackTree::new_node(NodeId parent, NameId name, std::uint64_t 
   name_.push_back(name);
   value_.push_back(0);
   if (merge_ == Merge::same_path) path_hash_.push_back(static_cast<std::uint32_t>(path_hash));
-  if (!delta_.empty()) delta_.push_back(0);
+  if (!delta_.empty()) {
+    delta_.push_back(0);
+    on_delta_path_.push_back(0);
+  }
   if (merge_ == Merge::adjacent) start_.push_back(total_count_);
   return node;
 }
@@ -173,7 +176,10 @@ void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes,
       rebuild_slots(capacity);
     }
   }
-  if (differential && delta_.empty()) delta_.assign(parent_.size(), 0.0);
+  if (differential && delta_.empty()) {
+    delta_.assign(parent_.size(), 0.0);
+    on_delta_path_.assign(parent_.size(), 0);
+  }
   known_shared = std::min({known_shared, depth, prev_names_.size()});
   names_.assign(names, names + depth);
   // The caller may leave the known_shared names unset: they are the previous stack's.
@@ -212,7 +218,11 @@ void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes,
   prev_names_.swap(names_);
 
   value_[node] += count;
-  if (differential) delta_[node] += delta;
+  if (differential) {
+    delta_[node] += delta;
+    on_delta_path_[kRoot] = 1;
+    for (NodeId n : prev_nodes_) on_delta_path_[n] = 1;
+  }
   total_count_ += count;
 }
 

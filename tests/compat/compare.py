@@ -52,9 +52,10 @@ OPTIONS = [
     ("factor=2", ["--factor", "2"]),
     ("countname=bytes", ["--countname", "bytes"]),
     ("total", ["--total", "{total}"]),
+    ("negate", ["--negate"]),
 ]
 
-Frame = collections.namedtuple("Frame", "name samples depth pct delta x w")
+Frame = collections.namedtuple("Frame", "name samples depth pct delta x w text")
 
 TITLE_RE = re.compile(r"^(.*) \(([0-9,]+) (.+?), ([0-9.]+)%(?:; ([+-]?[0-9.]+)%)?\)$", re.S)
 FRAME_RE = re.compile(r"<(?:g|a)\b[^>]*>\s*<title>(.*?)</title>\s*<rect\b([^>]*?)/?>", re.S)
@@ -98,7 +99,7 @@ def parse_svg(text, inverted):
             x, y, w, h = (float(attrs[k]) for k in ("x", "y", "width", "height"))
         except (KeyError, ValueError):
             raise ParseError(f"bad rect for {title!r}: {m.group(2).strip()!r}")
-        raw.append((t.group(1), int(t.group(2).replace(",", "")), t.group(4), t.group(5), x, y, w, h))
+        raw.append((t.group(1), int(t.group(2).replace(",", "")), t.group(4), t.group(5), x, y, w, h, t.group(2)))
     if not raw:
         raise ParseError("no frames")
     ys = sorted({r[5] for r in raw})
@@ -106,12 +107,12 @@ def parse_svg(text, inverted):
     step = min(steps) if steps else raw[0][7] + 1
     root_y = ys[0] if inverted else ys[-1]
     frames = []
-    for name, samples, pct, delta, x, y, w, h in raw:
+    for name, samples, pct, delta, x, y, w, h, text in raw:
         d = (y - root_y) / step if inverted else (root_y - y) / step
         depth = round(d)
         if abs(d - depth) > 1e-3:
             raise ParseError(f"frame {name!r} at y={y} is not on the {step}-pixel grid")
-        frames.append(Frame(name, samples, depth, pct, delta, x, w))
+        frames.append(Frame(name, samples, depth, pct, delta, x, w, text))
     return frames, height
 
 
@@ -119,12 +120,11 @@ def parse_svg(text, inverted):
 # flamegraph.pl's split frames: rebuild the tree from the boxes and merge same-name siblings.
 
 class Node:
-    __slots__ = ("frame", "samples", "delta", "children", "merged_from")
+    __slots__ = ("frame", "samples", "children", "merged_from")
 
     def __init__(self, frame):
         self.frame = frame
         self.samples = frame.samples
-        self.delta = frame.delta
         self.children = []
         self.merged_from = [frame]
 
@@ -166,8 +166,6 @@ def merge_siblings(nodes, splits, path):
         if len(group) > 1:
             for other in group[1:]:
                 keep.samples += other.samples
-                if keep.delta is not None or other.delta is not None:
-                    keep.delta = fmt_sum(keep.delta, other.delta)
                 keep.children.extend(other.children)
                 keep.merged_from.extend(other.merged_from)
             splits.append((path + [name], keep.frame.depth, [f.samples for f in keep.merged_from], keep.samples))
@@ -176,12 +174,9 @@ def merge_siblings(nodes, splits, path):
     return out
 
 
-def fmt_sum(a, b):
-    return "%+.2f" % (float(a or 0) + float(b or 0))
-
-
 def merged_frames(frames):
-    """flamegraph.pl's frames with split boxes merged: (frames, splits). Merged frames have pct None."""
+    """flamegraph.pl's frames with split boxes merged: (frames, splits).
+    A merged frame has the summed samples and pct None (its percentage and delta are not compared)."""
     splits = []
     roots = merge_siblings(build_tree(frames), splits, [])
     out = []
@@ -208,30 +203,35 @@ def multiset_diff(a, b, key):
 
 
 def describe_diff(only_fg, only_py, limit):
-    """Readable lines for the first differences, pairing same (name, depth) entries."""
-    lines = []
+    """Readable lines for the first differences, pairing entries with the same (name, depth)."""
+    def rest(k):
+        return " ".join(str(x) for x in k[3:] if x != "")
+
+    def times(c):
+        return f" (x{c})" if c > 1 else ""
+
+    items = []
     py_by = collections.defaultdict(list)
     for k, c in only_py.items():
         py_by[(k[0], k[2])].append((k, c))
     used = set()
     for k, c in sorted(only_fg.items(), key=lambda kc: (kc[0][2], kc[0][0], kc[0][1])):
         name, samples, depth = k[0], k[1], k[2]
-        rest = " ".join(f"{x}" for x in k[3:])
         partner = [pk for pk in py_by.get((name, depth), []) if pk[0] not in used]
         if partner:
-            (pk, pc) = partner[0]
+            pk, pc = partner[0]
             used.add(pk)
-            prest = " ".join(f"{x}" for x in pk[3:])
-            lines.append(f"depth {depth} {name!r}: flamegraph.pl {samples}{' ' + rest if rest else ''}"
-                         f" x{c}, pyflame-svg {pk[1]}{' ' + prest if prest else ''} x{pc}")
+            text = (f"depth {depth} {name!r}: flamegraph.pl {' '.join(filter(None, [str(samples), rest(k)]))}"
+                    f"{times(c)}; pyflame-svg {' '.join(filter(None, [str(pk[1]), rest(pk)]))}{times(pc)}")
         else:
-            lines.append(f"depth {depth} {name!r}: only in flamegraph.pl ({samples} samples{', ' + rest if rest else ''}) x{c}")
-    for k, c in sorted(only_py.items(), key=lambda kc: (kc[0][2], kc[0][0], kc[0][1])):
-        if k in used:
-            continue
-        rest = " ".join(f"{x}" for x in k[3:])
-        lines.append(f"depth {k[2]} {k[0]!r}: only in pyflame-svg ({k[1]} samples{', ' + rest if rest else ''}) x{c}")
-    lines.sort(key=lambda s: int(s.split()[1]))
+            text = f"depth {depth} {name!r}: only in flamegraph.pl: {samples} samples {rest(k)}{times(c)}"
+        items.append((depth, text.replace("  ", " ").rstrip()))
+    for k, c in only_py.items():
+        if k not in used:
+            text = f"depth {k[2]} {k[0]!r}: only in pyflame-svg: {k[1]} samples {rest(k)}{times(c)}"
+            items.append((k[2], text.replace("  ", " ").rstrip()))
+    items.sort(key=lambda it: it[0])
+    lines = [t for _, t in items]
     more = len(lines) - limit
     return lines[:limit] + ([f"... and {more} more"] if more > 0 else [])
 
@@ -263,18 +263,21 @@ def compare(fg_frames, fg_height, py_frames, py_height, limit):
             status = "FAIL"
             msgs.append(f"frames (name, samples, depth) differ: flamegraph.pl {len(fg_frames)} frames, "
                         f"pyflame-svg {len(py_frames)}")
-            msgs += ["  " + s for s in describe_diff(only_fg, only_py, limit)]
             if splits:
-                msgs.append("  (merging flamegraph.pl's split boxes does not explain it)")
+                names = ", ".join(sorted({repr(p[-1]) for p, _, _, _ in splits}))
+                msgs.append(f"  after merging flamegraph.pl's split boxes ({names}) these remain:")
+                msgs += ["  " + s for s in describe_diff(m_fg, m_py, limit)]
+            else:
+                msgs += ["  " + s for s in describe_diff(only_fg, only_py, limit)]
     if status != "FAIL":
         def key5(f):
-            return (f.name, f.samples, f.depth, f"{f.pct}%", "" if f.delta is None else f"delta {f.delta}%")
+            return (f.name, f.samples, f.depth, f"'{f.text}'", f"{f.pct}%", "" if f.delta is None else f"delta {f.delta}%")
         a = [f for f in fg_cmp if key3(f) not in merged_keys]
         b = [f for f in py_frames if key3(f) not in merged_keys]
         p_fg, p_py = multiset_diff(a, b, key5)
         if p_fg or p_py:
             status = "FAIL"
-            msgs.append("title percentages differ:")
+            msgs.append("title numbers (count text, percentage, delta) differ:")
             msgs += ["  " + s for s in describe_diff(p_fg, p_py, limit)]
     if fg_height != py_height:
         status = "FAIL"

@@ -29,7 +29,13 @@ TEST_CASE("--colors python colours by where the code lives", "[palette]") {
   CHECK(classify_python_frame("work (app.py)") == CodeOrigin::user);
   CHECK(classify_python_frame("f (/opt/pypy3.10/lib/pypy3.10/json/x.py:3)") == CodeOrigin::stdlib);
   CHECK(classify_python_frame("f (/usr/lib/python3.13t/re/x.py:3)") == CodeOrigin::stdlib);
-  CHECK(classify_python_frame("f (C:\\Python311\\Lib\\json\\x.py:3)") == CodeOrigin::user);
+  CHECK(classify_python_frame("f (C:\\Python311\\Lib\\json\\x.py:3)") == CodeOrigin::stdlib);
+  CHECK(classify_python_frame("f (C:\\app\\venv\\Lib\\site-packages\\x.py:3)") == CodeOrigin::site_packages);
+  CHECK(classify_python_frame("f (C:\\py\\dist-packages\\x.py:3)") == CodeOrigin::site_packages);
+  CHECK(classify_python_frame("_PyEval_EvalFrameDefault (libpython3.11.so.1.0)") == CodeOrigin::no_file);
+  CHECK(classify_python_frame("matmul (/usr/lib/python3/dist-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so)") ==
+        CodeOrigin::no_file);
+  CHECK(classify_python_frame("f (/srv/app/solve.py:12)") == CodeOrigin::user);
   CHECK(classify_python_frame("f (/srv/lib/pythonic/x.py:3)") == CodeOrigin::user);
   CHECK(classify_python_frame("f (/srv/mylib/python3/x.py:3)") == CodeOrigin::user);
 
@@ -65,6 +71,14 @@ TEST_CASE("the java, js and perl palettes read annotations and names as flamegra
   Palette js(PaletteKind::js, ColorSeed::name_sum);
   CHECK(js.color("foo /app/x.js:3") == green.color("foo /app/x.js:3"));
   CHECK(js.color("Builtin:Call") == aqua.color("Builtin:Call"));
+}
+
+TEST_CASE("the chain palette draws frames after a -- separator as waker frames", "[palette]") {
+  Palette chain(PaletteKind::chain, ColorSeed::name_sum);
+  Palette aqua(PaletteKind::aqua, ColorSeed::name_sum), blue(PaletteKind::blue, ColorSeed::name_sum);
+  CHECK(chain.color("schedule") == blue.color("schedule"));
+  CHECK(chain.color("schedule", true) == aqua.color("schedule"));
+  CHECK(chain.color("wake_up_process_[w]") == aqua.color("wake_up_process_[w]"));
 }
 
 TEST_CASE("differential colours: red grew, blue shrank, white unchanged", "[palette]") {

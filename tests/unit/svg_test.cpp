@@ -114,6 +114,21 @@ TEST_CASE("differential frames show their delta and colour", "[svg]") {
   CHECK(svg.find("fill=\"rgb(105,105,255)\"") != std::string::npos);
 }
 
+TEST_CASE("mixed one-count and two-count lines: only two-count paths show a change", "[svg]") {
+  StackTree tree;
+  tree.add("plain;leaf", 10);
+  tree.add_differential("diff;grew", 10, 5);
+  std::string svg = render(tree);
+  CHECK(svg.find("<title>leaf (10 samples, 50.00%)</title>") != std::string::npos);
+  CHECK(svg.find("<title>grew (10 samples, 50.00%; +25.00%)</title>") != std::string::npos);
+  CHECK(svg.find("<title>diff (10 samples, 50.00%; 0.00%)</title>") != std::string::npos);
+  Palette hot(PaletteKind::hot, ColorSeed::name_sum);
+  std::size_t leaf = svg.find("<title>leaf (");
+  REQUIRE(leaf != std::string::npos);
+  std::string rect = svg.substr(leaf, svg.find("/>", leaf) - leaf);
+  CHECK(rect.find("fill=\"" + hot.color("leaf") + "\"") != std::string::npos);
+}
+
 TEST_CASE("options that cannot work are refused with a reason", "[svg]") {
   SvgOptions options;
   options.min_width = "1px";

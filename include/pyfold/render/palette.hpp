@@ -24,7 +24,8 @@ enum class ColorSeed {
   random,    // flamegraph.pl --random: a new colour for every frame
 };
 
-// Where a Python frame's code lives, for --colors python.
+// Where a Python frame's code lives, for --colors python. no_file: built-ins, <frozen …>, and native code (no
+// file, or a shared library such as libpython3.11.so).
 enum class CodeOrigin { user, stdlib, site_packages, no_file };
 CodeOrigin classify_python_frame(std::string_view frame);
 
@@ -32,8 +33,9 @@ class Palette {
  public:
   // random_seed is used by ColorSeed::random only.
   Palette(PaletteKind kind, ColorSeed seed, std::uint64_t random_seed = 0);
-  // "rgb(r,g,b)" for a frame name (with any _[k]-style annotation still on it: some palettes read it).
-  std::string color(std::string_view name);
+  // "rgb(r,g,b)" for a frame name (with any _[k]-style annotation still on it: some palettes read it). waker:
+  // the frame follows a "--" separator frame in its stack (the chain palette draws those as waker frames).
+  std::string color(std::string_view name, bool waker = false);
 
  private:
   PaletteKind kind_;

@@ -208,17 +208,30 @@ CodeOrigin classify_python_frame(std::string_view frame) {
   if (open == std::string_view::npos) return CodeOrigin::no_file;
   std::string_view file = frame.substr(open + 2, frame.size() - open - 3);
   if (file.empty() || file[0] == '<') return CodeOrigin::no_file;  // <frozen …>, <string>, <built-in>
-  if (contains(file, "/site-packages/") || contains(file, "/dist-packages/") || contains(file, "\\site-packages\\") ||
-      contains(file, ".egg/"))
+  // "file:line" or "file": the file name without the line number.
+  std::size_t colon = file.rfind(':');
+  std::string_view path = colon != std::string_view::npos &&
+                                  file.find_first_not_of("0123456789", colon + 1) == std::string_view::npos
+                              ? file.substr(0, colon)
+                              : file;
+  for (std::string_view native : {".so", ".dll", ".dylib", ".pyd"}) {
+    std::size_t at = path.rfind(native);
+    if (at != std::string_view::npos &&
+        (at + native.size() == path.size() || path[at + native.size()] == '.'))  // libfoo.so.1
+      return CodeOrigin::no_file;
+  }
+  if (contains(path, "/site-packages/") || contains(path, "/dist-packages/") || contains(path, "\\site-packages\\") ||
+      contains(path, "\\dist-packages\\") || contains(path, ".egg/"))
     return CodeOrigin::site_packages;
-  if (has_stdlib_dir(file)) return CodeOrigin::stdlib;
+  // Windows keeps the standard library in C:\Python311\Lib
+  if (has_stdlib_dir(path) || contains(path, "\\Lib\\")) return CodeOrigin::stdlib;
   return CodeOrigin::user;
 }
 
 Palette::Palette(PaletteKind kind, ColorSeed seed, std::uint64_t random_seed)
     : kind_(kind), seed_(seed), random_state_(((random_seed << 16) | 0x330E) & ((1ULL << 48) - 1)) {}
 
-std::string Palette::color(std::string_view name) {
+std::string Palette::color(std::string_view name, bool waker) {
   double v1, v2, v3;
   if (seed_ == ColorSeed::hash) {
     v1 = weighted_name_value(name);
@@ -300,7 +313,7 @@ std::string Palette::color(std::string_view name) {
       }
       break;
     case PaletteKind::wakeup: type = PaletteKind::aqua; break;
-    case PaletteKind::chain: type = contains(name, "_[w]") ? PaletteKind::aqua : PaletteKind::blue; break;
+    case PaletteKind::chain: type = waker || contains(name, "_[w]") ? PaletteKind::aqua : PaletteKind::blue; break;
     default: break;
   }
   return flat(type, v1);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <ctime>
+#include <random>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -23,6 +23,7 @@ struct Placed {
   StackTree::NodeId node;
   double start;
   std::uint32_t depth;
+  bool waker;  // below a "--" separator frame (the chain palette's waker frames)
 };
 
 struct MinWidth {
@@ -216,7 +217,8 @@ void validate(const SvgOptions& options) {
   if (!(options.font_size > 0) || !(options.font_width > 0))
     throw std::invalid_argument("--fontsize and --fontwidth must be positive");
   if (!(options.factor > 0) || !std::isfinite(options.factor)) throw std::invalid_argument("--factor must be positive");
-  if (!(options.total >= 0) || !std::isfinite(options.total)) throw std::invalid_argument("--total must be positive");
+  if (!(options.total >= 0) || !std::isfinite(options.total))
+    throw std::invalid_argument("--total must not be negative (0: the sum of the counts)");
   if (options.search_color.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789#(),.% ") !=
       std::string::npos)
     throw std::invalid_argument("invalid --search-color '" + options.search_color + "'");
@@ -248,7 +250,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
   StackTree::Order order = options.flamechart ? StackTree::Order::time : options.sort;
   StackTree::ChildIndex children = tree.child_index(order, min_time);
   std::vector<Placed> kept;
-  std::vector<Placed> todo{{StackTree::kRoot, 0, 0}};
+  std::vector<Placed> todo{{StackTree::kRoot, 0, 0, false}};
   std::uint32_t max_depth = 0;
   while (!todo.empty()) {
     Placed p = todo.back();
@@ -270,7 +272,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
       double total = tree.total(*c);
       cursor += total;
       if (total < min_time) continue;
-      todo.push_back({*c, start, p.depth + 1});
+      todo.push_back({*c, start, p.depth + 1, p.waker || (p.node != StackTree::kRoot && tree.name(p.node) == "--")});
     }
     std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(mark), todo.end());
   }
@@ -287,14 +289,14 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
   write_header(svg, options, image_height, time_max);
   write_chrome(svg, options, image_height);
 
-  Palette palette(options.colors, options.color_seed,
-                  options.deterministic ? 0x5eed : static_cast<std::uint64_t>(std::time(nullptr)));
+  Palette palette(options.colors, options.color_seed, options.deterministic ? 0x5eed : std::random_device()());
   PaletteMap palette_map;
   if (options.consistent_palette) palette_map.load(options.palette_file);
   auto name_attributes = read_name_attributes(options.nameattr_file);
   double max_delta = 1;
   if (tree.differential())
-    for (StackTree::NodeId n = 0; n < tree.size(); ++n) max_delta = std::max(max_delta, std::fabs(tree.delta(n)));
+    for (StackTree::NodeId n = 0; n < tree.size(); ++n)
+      if (tree.has_delta(n)) max_delta = std::max(max_delta, std::fabs(tree.delta(n)));
 
   // Per name, computed once however many frames share it: the escaped title text, the repaired label text with
   // its length in code points, and the colour.
@@ -336,7 +338,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
         cached.color = "rgb(160,160,160)";
       } else if (raw_name == "-" && !root) {
         cached.color = "rgb(200,200,200)";
-      } else if (!tree.differential() && options.color_seed != ColorSeed::random) {
+      } else if (options.color_seed != ColorSeed::random && options.colors != PaletteKind::chain) {
         std::string_view key = root ? std::string_view() : raw_name;  // flamegraph.pl colours the root as ""
         cached.color = options.consistent_palette ? palette_map.color(key, palette) : palette.color(key);
       }
@@ -358,7 +360,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
       title += ", ";
       append_fixed(title, 100 * std::strtod(samples.c_str(), nullptr) / scale, 2);
       title += '%';
-      if (tree.differential()) {
+      if (tree.has_delta(p.node)) {
         double d = options.negate ? -tree.delta(p.node) : tree.delta(p.node);
         title += d > 0 ? "; +" : "; ";
         append_fixed(title, 100 * d / scale, 2);
@@ -368,13 +370,12 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
     }
 
     std::string color = cached.color;
-    if (color.empty()) {
-      if (tree.differential()) {
-        color = differential_color(tree.delta(p.node), max_delta, options.negate);
-      } else {
-        std::string_view key = root ? std::string_view() : raw_name;
-        color = options.consistent_palette ? palette_map.color(key, palette) : palette.color(key);
-      }
+    bool separator = !root && (raw_name == "--" || raw_name == "-");
+    if (tree.has_delta(p.node) && !separator) {
+      color = differential_color(tree.delta(p.node), max_delta, options.negate);
+    } else if (color.empty()) {
+      std::string_view key = root ? std::string_view() : raw_name;
+      color = options.consistent_palette ? palette_map.color(key, palette) : palette.color(key, p.waker);
     }
 
     // Label: as many characters as fit, the last two replaced by ".." when cut (code points, not bytes).

@@ -64,6 +64,7 @@ SvgCommandLine parse_svg_command_line(int argc, const char* const* argv) {
   cli.help_text = help.str();
   cli.help = vm.count("help") > 0;
   cli.version = vm.count("version") > 0;
+  if (cli.help || cli.version) return cli;
   if (!parse_palette(colors, o.colors))
     throw std::invalid_argument("unknown --colors '" + colors + "': expected one of " + palette_names());
   if (sort != "name" && sort != "weight") throw std::invalid_argument("--sort is name or weight, not '" + sort + "'");
