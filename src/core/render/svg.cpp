@@ -361,7 +361,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
       append_fixed(title, 100 * std::strtod(samples.c_str(), nullptr) / scale, 2);
       title += '%';
       if (tree.has_delta(p.node)) {
-        double d = options.negate ? -tree.delta(p.node) : tree.delta(p.node);
+        double d = options.negate ? 0.0 - tree.delta(p.node) : tree.delta(p.node);  // no "-0.00%"
         title += d > 0 ? "; +" : "; ";
         append_fixed(title, 100 * d / scale, 2);
         title += '%';
