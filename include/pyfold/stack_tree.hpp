@@ -1,6 +1,7 @@
 #pragma once
 // The merged call tree that every renderer draws: one node per distinct path from the root, so its memory grows
 // with the number of distinct paths and frame names, never with the input's size.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -86,15 +87,27 @@ class StackTree {
   // Sum of every count added so far.
   double total_count() const { return total_count_; }
 
-  // Children of every node, in one array: children of n are nodes[first[n]] .. nodes[first[n + 1] - 1].
+  // Children of the listed nodes, in one array: children of parents[i] are nodes[first[i]] .. nodes[first[i+1]-1].
   struct ChildIndex {
+    std::vector<NodeId> parents;  // ascending
     std::vector<std::uint32_t> first;
     std::vector<NodeId> nodes;
-    const NodeId* begin(NodeId n) const { return nodes.data() + first[n]; }
-    const NodeId* end(NodeId n) const { return nodes.data() + first[n + 1]; }
+    // The children of n as [begin, end): one lookup for both ends.
+    std::pair<const NodeId*, const NodeId*> children(NodeId n) const {
+      std::size_t i = range(n);
+      if (i == parents.size() || parents[i] != n) return {nodes.data(), nodes.data()};
+      return {nodes.data() + first[i], nodes.data() + first[i + 1]};
+    }
+    const NodeId* begin(NodeId n) const { return children(n).first; }
+    const NodeId* end(NodeId n) const { return children(n).second; }
+
+   private:
+    std::size_t range(NodeId n) const {
+      return static_cast<std::size_t>(std::lower_bound(parents.begin(), parents.end(), n) - parents.begin());
+    }
   };
-  // Needs finish() for Order::weight. Only the children of nodes whose total is at least min_total are sorted
-  // (a renderer that prunes narrow frames never looks at the others).
+  // Needs finish() for Order::weight. After finish(), only the children of nodes whose total is at least
+  // min_total are listed; other nodes have none here.
   ChildIndex child_index(Order order, double min_total = 0) const;
 
  private:

@@ -142,6 +142,7 @@ struct Batch {
 
 constexpr std::size_t kBatchBytes = 1 << 20;
 constexpr std::size_t kBatchesInFlight = 4;
+constexpr std::size_t kPrefetchLines = 1;
 
 class BatchQueue {
  public:
@@ -277,9 +278,9 @@ std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& 
       std::unique_ptr<Batch> batch = queue.take_full();
       for (std::size_t k = 0; k < batch->lines.size(); ++k) {
         const ParsedLine& line = batch->lines[k];
-        // While this stack is added, the next one's slots arrive: their addresses depend only on names.
-        if (k + 1 < batch->lines.size()) {
-          const ParsedLine& next = batch->lines[k + 1];
+        // While this stack is added, the slots of the one after next arrive: their addresses depend only on names.
+        if (k + kPrefetchLines < batch->lines.size()) {
+          const ParsedLine& next = batch->lines[k + kPrefetchLines];
           for (std::size_t i = next.known_shared; i < next.depth; ++i)
             tree.prefetch(batch->path_hashes[next.first_name + i]);
         }

@@ -1,6 +1,8 @@
 #include "pyfold/stack_tree.hpp"
 
 #include <algorithm>
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -75,13 +77,26 @@ void StackTree::grow_names() {
 
 void StackTree::FreeDeleter::operator()(Slot* p) const { std::free(p); }
 
+namespace {
+// The slot table is probed at random: with 4 KB pages nearly every probe also misses the TLB. Ask for huge pages
+// (a hint; where transparent huge pages are off this is plain memory).
+void* allocate_table(std::size_t bytes) {
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  if (bytes < 4 * kHuge) return std::malloc(bytes);
+  void* p = nullptr;
+  if (posix_memalign(&p, kHuge, (bytes + kHuge - 1) / kHuge * kHuge) != 0) return nullptr;
+  ::madvise(p, (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+  return p;
+}
+}  // namespace
+
 void StackTree::rebuild_slots(std::size_t capacity) {
   slots_.reset();
   slot_capacity_ = 0;
   slot_used_ = 0;
   if (merge_ == Merge::adjacent) return;  // a flame chart never looks nodes up
   if (capacity > (std::size_t{1} << 32)) throw std::length_error("too many distinct stacks");
-  slots_.reset(static_cast<Slot*>(std::malloc(capacity * sizeof(Slot))));
+  slots_.reset(static_cast<Slot*>(allocate_table(capacity * sizeof(Slot))));
   if (!slots_) throw std::bad_alloc();
   // Touch every page now, in order: faulting them in later during random probes is slower, and a prefetch of a
   // page not yet mapped does nothing.
@@ -236,14 +251,38 @@ void StackTree::finish() {
 }
 
 StackTree::ChildIndex StackTree::child_index(Order order, double min_total) const {
+  // Only the children of nodes that reach min_total are listed (after finish()): a renderer that prunes narrow
+  // frames never opens the others, and skipping them keeps this pass cheap on trees of millions of nodes.
+  auto expanded = [&](NodeId p) { return !finished_ || value_[p] >= min_total; };
   ChildIndex index;
   std::size_t n = parent_.size();
-  index.first.assign(n + 1, 0);
-  for (NodeId c = 1; c < n; ++c) ++index.first[parent_[c] + 1];
-  std::partial_sum(index.first.begin(), index.first.end(), index.first.begin());
-  index.nodes.resize(n > 0 ? n - 1 : 0);
-  std::vector<std::uint32_t> fill(index.first.begin(), index.first.end() - 1);
-  for (NodeId c = 1; c < n; ++c) index.nodes[fill[parent_[c]]++] = c;  // creation (time) order
+  // (parent, child) pairs in creation order; a stable sort by parent keeps each family in time order.
+  std::vector<std::pair<NodeId, NodeId>> pairs;
+  for (NodeId c = 1; c < n; ++c) {
+    NodeId p = parent_[c];
+    if (expanded(p)) pairs.emplace_back(p, c);
+  }
+  if (pairs.size() < n / 8) {
+    std::sort(pairs.begin(), pairs.end());  // children are unique, so this keeps each family in time order
+  } else {
+    // Most nodes are listed (no pruning): a counting sort by parent, stable, in two passes.
+    std::vector<std::uint32_t> start(n + 1, 0);
+    for (const auto& pc : pairs) ++start[pc.first + 1];
+    std::partial_sum(start.begin(), start.end(), start.begin());
+    std::vector<std::pair<NodeId, NodeId>> sorted(pairs.size());
+    for (const auto& pc : pairs) sorted[start[pc.first]++] = pc;
+    pairs.swap(sorted);
+  }
+  index.nodes.reserve(pairs.size());
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    if (i == 0 || pairs[i].first != pairs[i - 1].first) {
+      index.parents.push_back(pairs[i].first);
+      index.first.push_back(static_cast<std::uint32_t>(i));
+    }
+    index.nodes.push_back(pairs[i].second);
+  }
+  index.first.push_back(static_cast<std::uint32_t>(pairs.size()));
+  std::vector<std::pair<NodeId, NodeId>>().swap(pairs);
   if (order == Order::time) return index;
 
   // Rank names once so sibling sorting compares integers.
@@ -253,10 +292,10 @@ StackTree::ChildIndex StackTree::child_index(Order order, double min_total) cons
   std::vector<std::uint32_t> rank(name_offset_.size());
   for (std::uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
 
-  for (NodeId p = 0; p < n; ++p) {
-    NodeId* b = index.nodes.data() + index.first[p];
-    NodeId* e = index.nodes.data() + index.first[p + 1];
-    if (e - b < 2 || (finished_ && value_[p] < min_total)) continue;
+  for (std::size_t i = 0; i < index.parents.size(); ++i) {
+    NodeId* b = index.nodes.data() + index.first[i];
+    NodeId* e = index.nodes.data() + index.first[i + 1];
+    if (e - b < 2) continue;
     if (order == Order::name) {
       std::stable_sort(b, e, [&](NodeId x, NodeId y) { return rank[name_[x]] < rank[name_[y]]; });
     } else {

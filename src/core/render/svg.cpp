@@ -257,8 +257,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
     todo.pop_back();
     kept.push_back(p);
     max_depth = std::max(max_depth, p.depth);
-    const StackTree::NodeId* b = children.begin(p.node);
-    const StackTree::NodeId* e = children.end(p.node);
+    auto [b, e] = children.children(p.node);
     double cursor = p.start;
     if (order == StackTree::Order::name) {
       // flamegraph.pl sorts whole lines, and "a 5" sorts before "a;b 3": a frame's self time is on its left.
