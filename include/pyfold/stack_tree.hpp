@@ -73,7 +73,7 @@ class StackTree {
   std::string_view name(NodeId node) const { return name_text(name_[node]); }
   // Interned name number (0 .. name_count() - 1); nodes with the same name share it.
   std::uint32_t name_id(NodeId node) const { return name_[node]; }
-  // Self count of a node before finish(), total (self plus all descendants) after.
+  // Total count of a node (self plus all descendants); valid after finish().
   double total(NodeId node) const { return value_[node]; }
   // Self delta of a differential profile; 0 for every node of a plain one.
   double delta(NodeId node) const { return delta_.empty() ? 0.0 : delta_[node]; }
@@ -162,6 +162,14 @@ class StackTree {
   std::unique_ptr<Slot[], FreeDeleter> slots_;
   std::size_t slot_capacity_ = 0;
   std::size_t slot_used_ = 0;
+
+  // The last stack's count is added to its leaf one stack later, once the prefetched leaf has arrived.
+  NodeId pending_leaf_ = kRoot;
+  double pending_count_ = 0;
+  void flush_pending() {
+    value_[pending_leaf_] += pending_count_;
+    pending_count_ = 0;
+  }
 
   // The previous stack: its frames' names and nodes, reused while the next stack shares them.
   std::vector<NameId> prev_names_;

@@ -232,7 +232,10 @@ void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes,
   }
   prev_names_.swap(names_);
 
-  value_[node] += count;
+  __builtin_prefetch(&value_[node], 1);
+  flush_pending();
+  pending_leaf_ = node;
+  pending_count_ = count;
   if (differential) {
     delta_[node] += delta;
     on_delta_path_[kRoot] = 1;
@@ -243,6 +246,7 @@ void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes,
 
 void StackTree::finish() {
   if (finished_) return;
+  flush_pending();
   for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] += value_[n];
   slots_.reset();
   slot_capacity_ = 0;
