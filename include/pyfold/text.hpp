@@ -42,5 +42,6 @@ void append_fixed(std::string& out, double value, int decimals);
 double round_as_printed(double value, int decimals);
 // An integer string with thousands separators: "1234567" -> "1,234,567" (flamegraph.pl's titles).
 std::string with_thousands(std::string digits);
+void append_with_thousands(std::string& out, std::string_view digits);
 
 }  // namespace pyfold

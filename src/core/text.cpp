@@ -211,13 +211,21 @@ inline void append_int(std::string& out, std::int64_t v) {
 void append_fixed(std::string& out, double value, int decimals) {
   std::int64_t scaled;
   if (scaled_round(value, decimals, scaled)) {
-    static const std::int64_t kPow10[] = {1, 10, 100, 1000, 10000};
     if (std::signbit(value)) out.push_back('-');
-    append_int(out, scaled / kPow10[decimals]);
-    if (decimals > 0) {
-      out.push_back('.');
-      std::int64_t frac = scaled % kPow10[decimals];
-      for (int d = decimals - 1; d >= 0; --d) out.push_back(static_cast<char>('0' + (frac / kPow10[d]) % 10));
+    char buf[32];
+    char* end = std::to_chars(buf, buf + sizeof buf, scaled).ptr;
+    std::size_t n = static_cast<std::size_t>(end - buf);
+    std::size_t d = static_cast<std::size_t>(decimals);
+    if (n <= d) {  // 0.05: zeros before the digits
+      out.append("0.");
+      out.append(d - n, '0');
+      out.append(buf, n);
+    } else {
+      out.append(buf, n - d);
+      if (d > 0) {
+        out.push_back('.');
+        out.append(end - d, d);
+      }
     }
     return;
   }
@@ -277,6 +285,18 @@ double round_as_printed(double value, int decimals) {
   double rounded = value;
   std::from_chars(buf, result.ptr, rounded);
   return rounded;
+}
+
+void append_with_thousands(std::string& out, std::string_view digits) {
+  std::size_t start = (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) ? 1 : 0;
+  std::size_t end = digits.find_first_not_of("0123456789", start);
+  if (end == std::string_view::npos) end = digits.size();
+  out.append(digits.substr(0, start));
+  for (std::size_t i = start; i < end; ++i) {
+    if (i > start && (end - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  out.append(digits.substr(end));
 }
 
 std::string with_thousands(std::string digits) {

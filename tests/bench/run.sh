@@ -60,20 +60,24 @@ if [ -n "$fg" ]; then
 else
   echo "flamegraph.pl: not run (set FLAMEGRAPH_PL=/path/to/flamegraph.pl to compare)"
 fi
-echo "method:        default options, SVG to /dev/null; wall = elapsed s, cpu = user + system s, peak = max RSS;"
+echo "method:        default options, SVG to /dev/null; wall = elapsed s (clock, ms), cpu = user + system s, peak = max RSS;"
 echo "               pyflame-svg: best wall of $runs runs (cpu of that run, peak: the largest of the $runs runs);"
 echo "               flamegraph.pl: 1 run; MiB = 2^20 bytes"
 
 # measure CMD...: runs CMD > /dev/null under GNU time; prints "WALL_S PEAK_KIB CPU_S"; fails if CMD fails.
+# GNU time reports wall time in 10 ms steps, too coarse for runs of 0.06 s: the wall time is taken from the
+# clock around the run instead (in ms; it includes starting /usr/bin/time, about 1 ms).
 measure() {
-  local status=0
+  local status=0 start end
+  start=$(date +%s%N)
   /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/stderr" || status=$?
+  end=$(date +%s%N)
   if [ "$status" -ne 0 ]; then
     echo "bench: failed (exit $status): $*" >&2
     sed 's/^/bench:   /' "$tmp/stderr" | tail -n 5 >&2
     return 1
   fi
-  tail -n 1 "$tmp/time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
+  tail -n 1 "$tmp/time" | awk -v ns="$((end - start))" '{ printf "%.3f %s %.2f\n", ns / 1e9, $2, $3 + $4 }'
 }
 
 rows=()
@@ -113,7 +117,7 @@ printf '%-13s %9s  %-14s %7s %7s %9s  %11s %11s\n' input size tool "wall s" "cpu
   "time fg/py" "mem fg/py"
 for r in "${rows[@]}"; do
   IFS='|' read -r n size tool wall cpu peak speed memr <<< "$r"
-  printf '%-13s %9s  %-14s %7.2f %7.2f %9.0f  %11s %11s\n' "gen $n" "$size" "$tool" "$wall" "$cpu" \
+  printf '%-13s %9s  %-14s %7.3f %7.2f %9.0f  %11s %11s\n' "gen $n" "$size" "$tool" "$wall" "$cpu" \
     "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" "$speed" "$memr"
 done
 if [ -n "$fg" ]; then

@@ -308,7 +308,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
   const double scale = time_max * options.factor;
   const std::string count_name = escaped(options.count_name);
   svg += "<g id=\"frames\" total_samples=\"" + perl_number(time_max) + "\">\n";
-  std::string title, label;
+  std::string title, label, digits, color_buffer;
   for (const Placed& p : kept) {
     bool root = p.node == StackTree::kRoot;
     std::string_view raw_name = root ? std::string_view("all") : tree.name(p.node);
@@ -345,19 +345,23 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
 
     // Title: "name (1,234 samples, 5.67%)" with flamegraph.pl's rounding (the percentage of the rounded count).
     title.clear();
-    std::string samples = fixed((etime - stime) * options.factor, 0);
+    double samples = round_as_printed((etime - stime) * options.factor, 0);
+    digits.clear();
+    append_fixed(digits, samples, 0);
     if (root) {
       title += "all (";
-      title += with_thousands(samples);
-      title += " " + count_name + ", 100%)";
+      append_with_thousands(title, digits);
+      title += ' ';
+      title += count_name;
+      title += ", 100%)";
     } else {
       title += cached.title_name;
       title += " (";
-      title += with_thousands(samples);
+      append_with_thousands(title, digits);
       title += ' ';
       title += count_name;
       title += ", ";
-      append_fixed(title, 100 * std::strtod(samples.c_str(), nullptr) / scale, 2);
+      append_fixed(title, 100 * samples / scale, 2);
       title += '%';
       if (tree.has_delta(p.node)) {
         double d = options.negate ? 0.0 - tree.delta(p.node) : tree.delta(p.node);  // no "-0.00%"
@@ -368,13 +372,15 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
       title += ')';
     }
 
-    std::string color = cached.color;
+    std::string_view color = cached.color;
     bool separator = !root && (raw_name == "--" || raw_name == "-");
     if (tree.has_delta(p.node) && !separator) {
-      color = differential_color(tree.delta(p.node), max_delta, options.negate);
+      color_buffer = differential_color(tree.delta(p.node), max_delta, options.negate);
+      color = color_buffer;
     } else if (color.empty()) {
       std::string_view key = root ? std::string_view() : raw_name;
-      color = options.consistent_palette ? palette_map.color(key, palette) : palette.color(key, p.waker);
+      color_buffer = options.consistent_palette ? palette_map.color(key, palette) : palette.color(key, p.waker);
+      color = color_buffer;
     }
 
     // Label: as many characters as fit, the last two replaced by ".." when cut (code points, not bytes).
