@@ -67,12 +67,12 @@ class StackTree {
   // rebuilds what it needs.
   void finish();
 
-  std::size_t size() const { return parent_.size(); }
+  std::size_t size() const { return links_.size(); }
   std::size_t name_count() const { return name_offset_.size(); }
-  NodeId parent(NodeId node) const { return parent_[node]; }
-  std::string_view name(NodeId node) const { return name_text(name_[node]); }
+  NodeId parent(NodeId node) const { return links_[node].parent; }
+  std::string_view name(NodeId node) const { return name_text(links_[node].name); }
   // Interned name number (0 .. name_count() - 1); nodes with the same name share it.
-  std::uint32_t name_id(NodeId node) const { return name_[node]; }
+  std::uint32_t name_id(NodeId node) const { return links_[node].name; }
   // Total count of a node (self plus all descendants); valid after finish().
   double total(NodeId node) const { return value_[node]; }
   // Self delta of a differential profile; 0 for every node of a plain one.
@@ -146,20 +146,26 @@ class StackTree {
   std::vector<NameSlot> name_slots_;
 
   // Nodes, in creation order (a parent always comes before its children).
-  ChunkedVector<NodeId> parent_;
-  ChunkedVector<NameId> name_;
+  // What a node is: parent, name, and the low bits of its path hash (so rehashing needs no other node).
+  struct NodeLink {
+    NodeId parent;
+    NameId name;
+    std::uint32_t path_hash;
+  };
+  ChunkedVector<NodeLink> links_;
   ChunkedVector<double> value_;
   ChunkedVector<double> delta_;
   ChunkedVector<unsigned char> on_delta_path_;
   ChunkedVector<double> start_;
-  ChunkedVector<std::uint32_t> path_hash_;  // low bits of each node's path hash: rehashing needs no other node
 
   // (parent, name) -> node, addressed by the hash of the whole path so a line's slots can be fetched at once.
   // Node 0 (the root, never a child) marks a free slot.
-  struct FreeDeleter {
+  struct SlotUnmap {
+    std::size_t bytes;
     void operator()(Slot* p) const;
   };
-  std::unique_ptr<Slot[], FreeDeleter> slots_;
+  static constexpr std::size_t kInitialSlots = 1 << 14;
+  std::unique_ptr<Slot[], SlotUnmap> slots_;
   std::size_t slot_capacity_ = 0;
   std::size_t slot_used_ = 0;
 

@@ -38,6 +38,9 @@ void append_perl_number(std::string& out, double value);
 // printf("%.*f") without printf's cost (std::to_chars is specified to print the same).
 std::string fixed(double value, int decimals);
 void append_fixed(std::string& out, double value, int decimals);
+// The same into a buffer with room for 40 bytes; return the end of what was written.
+char* write_fixed(char* out, double value, int decimals);
+char* write_perl_number(char* out, double value);
 // The value printf("%.*f") would print, read back: flamegraph.pl computes widths from printed coordinates.
 double round_as_printed(double value, int decimals);
 // An integer string with thousands separators: "1234567" -> "1,234,567" (flamegraph.pl's titles).

@@ -35,12 +35,10 @@ std::uint64_t StackTree::path_hash(std::uint64_t parent_hash, NameId name) { ret
 StackTree::StackTree(Merge merge) : merge_(merge) {
   name_slots_.assign(1024, NameSlot{Hash128{0, 0}, kEmpty, 0});
   intern(std::string_view(), hash128(std::string_view()));  // name 0: the root's (and any empty frame's) name
-  parent_.push_back(kRoot);
-  name_.push_back(0);
+  links_.push_back(NodeLink{kRoot, 0, static_cast<std::uint32_t>(kRootPathHash)});
   value_.push_back(0);
-  if (merge_ == Merge::same_path) path_hash_.push_back(static_cast<std::uint32_t>(kRootPathHash));
   if (merge_ == Merge::adjacent) start_.push_back(0);
-  rebuild_slots(1024);
+  rebuild_slots(kInitialSlots);
 }
 
 StackTree::NameId StackTree::intern(std::string_view frame, const Hash128& h) {
@@ -75,20 +73,23 @@ void StackTree::grow_names() {
   name_slots_.swap(slots);
 }
 
-void StackTree::FreeDeleter::operator()(Slot* p) const { std::free(p); }
-
 namespace {
-// The slot table is probed at random: with 4 KB pages nearly every probe also misses the TLB. Ask for huge pages
-// (a hint; where transparent huge pages are off this is plain memory).
-void* allocate_table(std::size_t bytes) {
-  constexpr std::size_t kHuge = std::size_t{2} << 20;
-  if (bytes < 4 * kHuge) return std::malloc(bytes);
-  void* p = nullptr;
-  if (posix_memalign(&p, kHuge, (bytes + kHuge - 1) / kHuge * kHuge) != 0) return nullptr;
-  ::madvise(p, (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
+// The slot table: zeroed memory, mapped and faulted in up front (faulting pages in later, during random probes,
+// is slower, and a prefetch of a page not yet mapped does nothing), on huge pages where the kernel allows:
+// probes are random, and with 4 KB pages nearly every one would also miss the TLB.
+void* map_table(std::size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  if (bytes >= (std::size_t{8} << 20)) ::madvise(p, bytes, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return p;  // Linux 5.14+: zero pages, faulted in by the kernel
+#endif
+  std::memset(p, 0, bytes);
   return p;
 }
 }  // namespace
+
+void StackTree::SlotUnmap::operator()(Slot* p) const { ::munmap(p, bytes); }
 
 void StackTree::rebuild_slots(std::size_t capacity) {
   slots_.reset();
@@ -96,31 +97,27 @@ void StackTree::rebuild_slots(std::size_t capacity) {
   slot_used_ = 0;
   if (merge_ == Merge::adjacent) return;  // a flame chart never looks nodes up
   if (capacity > (std::size_t{1} << 32)) throw std::length_error("too many distinct stacks");
-  slots_.reset(static_cast<Slot*>(allocate_table(capacity * sizeof(Slot))));
-  if (!slots_) throw std::bad_alloc();
-  // Touch every page now, in order: faulting them in later during random probes is slower, and a prefetch of a
-  // page not yet mapped does nothing.
-  std::memset(static_cast<void*>(slots_.get()), 0, capacity * sizeof(Slot));
+  void* table = map_table(capacity * sizeof(Slot));
+  if (table == nullptr) throw std::bad_alloc();
+  slots_ = std::unique_ptr<Slot[], SlotUnmap>(static_cast<Slot*>(table), SlotUnmap{capacity * sizeof(Slot)});
   slot_capacity_ = capacity;
   std::size_t mask = capacity - 1;
   constexpr std::size_t kAhead = 16;
   Slot* slots = slots_.get();
-  for (NodeId n = 1; n < parent_.size(); ++n) {
-    if (n + kAhead < parent_.size()) __builtin_prefetch(&slots[path_hash_[n + kAhead] & mask], 1);
-    std::size_t i = path_hash_[n] & mask;
+  for (NodeId n = 1; n < links_.size(); ++n) {
+    if (n + kAhead < links_.size()) __builtin_prefetch(&slots[links_[n + kAhead].path_hash & mask], 1);
+    std::size_t i = links_[n].path_hash & mask;
     while (slots[i].node != kFree) i = (i + 1) & mask;
-    slots[i] = Slot{parent_[n], name_[n], n};
+    slots[i] = Slot{links_[n].parent, links_[n].name, n};
     ++slot_used_;
   }
 }
 
 StackTree::NodeId StackTree::new_node(NodeId parent, NameId name, std::uint64_t path_hash) {
-  if (parent_.size() >= kEmpty - 1) throw std::length_error("too many distinct stacks");
-  NodeId node = static_cast<NodeId>(parent_.size());
-  parent_.push_back(parent);
-  name_.push_back(name);
+  if (links_.size() >= kEmpty - 1) throw std::length_error("too many distinct stacks");
+  NodeId node = static_cast<NodeId>(links_.size());
+  links_.push_back(NodeLink{parent, name, static_cast<std::uint32_t>(path_hash)});
   value_.push_back(0);
-  if (merge_ == Merge::same_path) path_hash_.push_back(static_cast<std::uint32_t>(path_hash));
   if (!delta_.empty()) {
     delta_.push_back(0);
     on_delta_path_.push_back(0);
@@ -183,17 +180,17 @@ void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes,
                           std::size_t known_shared, double count, double delta, bool differential) {
   if (finished_) {
     // Back to self counts: subtract each node's children again (children follow their parent).
-    for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] -= value_[n];
+    for (NodeId n = static_cast<NodeId>(links_.size()); n-- > 1;) value_[links_[n].parent] -= value_[n];
     finished_ = false;
     if (merge_ == Merge::same_path) {
-      std::size_t capacity = 1024;
-      while (parent_.size() * 10 >= capacity * 7) capacity *= 2;
+      std::size_t capacity = kInitialSlots;
+      while (links_.size() * 10 >= capacity * 7) capacity *= 2;
       rebuild_slots(capacity);
     }
   }
   if (differential && delta_.empty()) {
-    delta_.assign(parent_.size(), 0.0);
-    on_delta_path_.assign(parent_.size(), 0);
+    delta_.assign(links_.size(), 0.0);
+    on_delta_path_.assign(links_.size(), 0);
   }
   known_shared = std::min({known_shared, depth, prev_names_.size()});
   names_.assign(names, names + depth);
@@ -247,7 +244,7 @@ void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes,
 void StackTree::finish() {
   if (finished_) return;
   flush_pending();
-  for (NodeId n = static_cast<NodeId>(parent_.size()); n-- > 1;) value_[parent_[n]] += value_[n];
+  for (NodeId n = static_cast<NodeId>(links_.size()); n-- > 1;) value_[links_[n].parent] += value_[n];
   slots_.reset();
   slot_capacity_ = 0;
   slot_used_ = 0;
@@ -259,11 +256,11 @@ StackTree::ChildIndex StackTree::child_index(Order order, double min_total) cons
   // frames never opens the others, and skipping them keeps this pass cheap on trees of millions of nodes.
   auto expanded = [&](NodeId p) { return !finished_ || value_[p] >= min_total; };
   ChildIndex index;
-  std::size_t n = parent_.size();
+  std::size_t n = links_.size();
   // (parent, child) pairs in creation order; a stable sort by parent keeps each family in time order.
   std::vector<std::pair<NodeId, NodeId>> pairs;
   for (NodeId c = 1; c < n; ++c) {
-    NodeId p = parent_[c];
+    NodeId p = links_[c].parent;
     if (expanded(p)) pairs.emplace_back(p, c);
   }
   if (pairs.size() < n / 8) {
@@ -301,11 +298,11 @@ StackTree::ChildIndex StackTree::child_index(Order order, double min_total) cons
     NodeId* e = index.nodes.data() + index.first[i + 1];
     if (e - b < 2) continue;
     if (order == Order::name) {
-      std::stable_sort(b, e, [&](NodeId x, NodeId y) { return rank[name_[x]] < rank[name_[y]]; });
+      std::stable_sort(b, e, [&](NodeId x, NodeId y) { return rank[links_[x].name] < rank[links_[y].name]; });
     } else {
       std::stable_sort(b, e, [&](NodeId x, NodeId y) {
         if (value_[x] != value_[y]) return value_[x] > value_[y];
-        return rank[name_[x]] < rank[name_[y]];
+        return rank[links_[x].name] < rank[links_[y].name];
       });
     }
   }

@@ -208,34 +208,39 @@ inline void append_int(std::string& out, std::int64_t v) {
 
 }  // namespace
 
-void append_fixed(std::string& out, double value, int decimals) {
+char* write_fixed(char* out, double value, int decimals) {
   std::int64_t scaled;
   if (scaled_round(value, decimals, scaled)) {
-    if (std::signbit(value)) out.push_back('-');
+    if (std::signbit(value)) *out++ = '-';
     char buf[32];
     char* end = std::to_chars(buf, buf + sizeof buf, scaled).ptr;
     std::size_t n = static_cast<std::size_t>(end - buf);
     std::size_t d = static_cast<std::size_t>(decimals);
     if (n <= d) {  // 0.05: zeros before the digits
-      out.append("0.");
-      out.append(d - n, '0');
-      out.append(buf, n);
-    } else {
-      out.append(buf, n - d);
-      if (d > 0) {
-        out.push_back('.');
-        out.append(end - d, d);
-      }
+      *out++ = '0';
+      *out++ = '.';
+      for (std::size_t i = n; i < d; ++i) *out++ = '0';
+      std::memcpy(out, buf, n);
+      return out + n;
     }
-    return;
+    std::memcpy(out, buf, n - d);
+    out += n - d;
+    if (d > 0) {
+      *out++ = '.';
+      std::memcpy(out, end - d, d);
+      out += d;
+    }
+    return out;
   }
-  char buf[64];
-  auto result = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, decimals);
-  if (result.ec != std::errc()) {
-    out += format("%.*f", decimals, value);
-    return;
-  }
-  out.append(buf, static_cast<std::size_t>(result.ptr - buf));
+  auto result = std::to_chars(out, out + 40, value, std::chars_format::fixed, decimals);
+  if (result.ec == std::errc()) return result.ptr;
+  int n = std::snprintf(out, 40, "%.*f", decimals, value);  // does not happen for finite values below 1e17
+  return out + (n > 0 ? std::min(n, 39) : 0);
+}
+
+void append_fixed(std::string& out, double value, int decimals) {
+  char buf[48];
+  out.append(buf, static_cast<std::size_t>(write_fixed(buf, value, decimals) - buf));
 }
 
 std::string fixed(double value, int decimals) {
@@ -244,27 +249,28 @@ std::string fixed(double value, int decimals) {
   return out;
 }
 
-void append_perl_number(std::string& out, double value) {
+char* write_perl_number(char* out, double value) {
   if (value == 0) {  // Perl prints -0 as 0 too
-    out.push_back('0');
-    return;
+    *out++ = '0';
+    return out;
   }
   // Integers and halves (most coordinates) print exactly without the general algorithm.
   double twice = value * 2;
   if (std::fabs(value) < 1e14 && twice == std::floor(twice)) {
     std::int64_t t = static_cast<std::int64_t>(twice);
-    if (t % 2 == 0) {
-      append_int(out, t / 2);
-    } else {
-      if (t < 0) out.push_back('-');
-      append_int(out, (t < 0 ? -t : t) / 2);
-      out += ".5";
-    }
-    return;
+    if (t % 2 == 0) return std::to_chars(out, out + 24, t / 2).ptr;
+    if (t < 0) *out++ = '-';
+    out = std::to_chars(out, out + 24, (t < 0 ? -t : t) / 2).ptr;
+    *out++ = '.';
+    *out++ = '5';
+    return out;
   }
-  char buf[64];
-  auto result = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general, 15);
-  out.append(buf, static_cast<std::size_t>(result.ptr - buf));
+  return std::to_chars(out, out + 40, value, std::chars_format::general, 15).ptr;
+}
+
+void append_perl_number(std::string& out, double value) {
+  char buf[48];
+  out.append(buf, static_cast<std::size_t>(write_perl_number(buf, value) - buf));
 }
 
 std::string perl_number(double value) {
