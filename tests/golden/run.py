@@ -12,6 +12,18 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The expected output's extension per tool. SVG results carry the tool's stderr as a trailing XML comment; the
+# others keep it in RESULT.stderr beside the result (absent when stderr is empty).
+EXTENSIONS = {"pyflame-svg": "svg", "pyflame-speedscope": "json", "pyfold-collapse": "folded", "pyfold-diff": "folded"}
+
+
+def input_path(tool, case):
+    """data/TOOL/CASE.EXT: the one file whose name without its extension is CASE."""
+    folder = os.path.join(HERE, "data", tool)
+    found = [f for f in sorted(os.listdir(folder)) if f.split(".", 1)[0] == case]
+    if len(found) != 1:
+        raise SystemExit(f"golden: expected one input data/{tool}/{case}.*, found {found}")
+    return os.path.join(folder, found[0])
 
 
 def slug(options):
@@ -29,8 +41,10 @@ def main():
         tool, case, *options = raw.split()
         if tool not in binaries:
             continue
-        data = os.path.join(HERE, "data", tool, case + ".folded")
-        expected_path = os.path.join(HERE, "results", tool, f"{case}--{slug(options)}.svg")
+        data = input_path(tool, case)
+        extension = EXTENSIONS.get(tool, "out")
+        expected_path = os.path.join(HERE, "results", tool, f"{case}--{slug(options)}.{extension}")
+        stderr_path = expected_path + ".stderr"
         name = f"{tool} {case} {' '.join(options)}".strip()
         # Relative input names, so messages do not depend on where the checkout lives.
         result = subprocess.run([os.path.abspath(binaries[tool]), *options, os.path.basename(data)],
@@ -39,11 +53,19 @@ def main():
             print(f"FAIL {name}: exit {result.returncode}: {result.stderr.decode(errors='replace')}")
             failures += 1
             continue
-        actual = result.stdout + b"<!-- stderr: " + result.stderr.replace(b"--", b"- -") + b" -->\n"
+        if extension == "svg":
+            actual, actual_stderr = result.stdout + b"<!-- stderr: " + result.stderr.replace(b"--", b"- -") + b" -->\n", b""
+        else:
+            actual, actual_stderr = result.stdout, result.stderr
         if bless:
             os.makedirs(os.path.dirname(expected_path), exist_ok=True)
             with open(expected_path, "wb") as f:
                 f.write(actual)
+            if actual_stderr:
+                with open(stderr_path, "wb") as f:
+                    f.write(actual_stderr)
+            elif os.path.exists(stderr_path):
+                os.remove(stderr_path)
             blessed += 1
             continue
         if not os.path.exists(expected_path):
@@ -52,7 +74,11 @@ def main():
             failures += 1
             continue
         expected = open(expected_path, "rb").read()
-        if actual != expected:
+        expected_stderr = open(stderr_path, "rb").read() if os.path.exists(stderr_path) else b""
+        if actual_stderr != expected_stderr:
+            failures += 1
+            print(f"FAIL {name}: stderr {actual_stderr!r}, expected {expected_stderr!r}")
+        elif actual != expected:
             failures += 1
             diff = difflib.unified_diff(expected.decode(errors="replace").splitlines(),
                                         actual.decode(errors="replace").splitlines(),
