@@ -1,0 +1,17 @@
+#pragma once
+// What every collapser (one per input format) shares: whether it can read an input, and where its stacks go.
+#include <string_view>
+
+namespace pyfold::collapse {
+
+// A format's answer to "is this input yours?", from the input's first bytes (--format auto).
+enum class Applicable { yes, no, need_more };
+
+// Receives stacks: frames root first joined by ';' (each frame already sanitised, see frame_text.hpp), count > 0.
+class StackSink {
+ public:
+  virtual ~StackSink() = default;
+  virtual void add(std::string_view stack, double count) = 0;
+};
+
+}  // namespace pyfold::collapse

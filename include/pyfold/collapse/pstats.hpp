@@ -1,0 +1,36 @@
+#pragma once
+// pstats dumps (cProfile, profile, yappi, Stats.dump_stats: a marshal file) to folded stacks, rebuilt by a
+// conserving algorithm (see ../shared/reference/collapse-formats.md). The stacks are an estimate: pstats keeps only
+// caller → callee edges, not whole stacks.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pyfold/collapse/format.hpp"
+#include "pyfold/io.hpp"
+
+namespace pyfold::collapse {
+
+struct PstatsOptions {
+  enum class Unit { us, ms, ns };
+  enum class Weight { time, calls };
+  double prune = 1e-4;          // --prune REL: subtrees below this share of the total go to the parent's self time
+  Unit unit = Unit::us;         // --unit: counts are integer time in this unit
+  Weight weight = Weight::time; // --weight
+  bool exact = false;           // --exact: stop at functions with several callers ("[ambiguous callers]" leaf)
+  std::size_t max_depth = 512;  // stacks deeper than this are cut (recursion through several functions)
+};
+
+// From the first bytes of an input (up to 4 KiB, fewer at its end).
+Applicable pstats_applicable(std::string_view head);
+
+struct PstatsReport {
+  std::vector<std::string> warnings;  // e.g. the roots' cumulative time disagrees with the sum of tottime
+};
+
+// Reads a whole pstats dump from input and sends its stacks to sink. Throws InputError("source: offset N: reason")
+// on a malformed dump.
+PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, StackSink& sink);
+
+}  // namespace pyfold::collapse
