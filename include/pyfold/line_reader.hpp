@@ -23,7 +23,7 @@ class LineReader {
   const std::string& source_name() const { return source_.name(); }
 
  private:
-  bool refill();
+  bool refill(bool first_of_call);
 
   InputSource& source_;
   std::vector<char> buffer_;

@@ -206,6 +206,11 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
     while (batch && reader.next(line)) {
       batch->input_bytes += line.size() + 1;
       LineStatus status = parse_folded_line(line, parsed, reason);
+      if (status != LineStatus::stack) {
+        // The reader keeps only the line before the current one valid: a stack further back cannot be compared.
+        previous = std::string_view();
+        previous_hashes.clear();
+      }
       if (status == LineStatus::skip) continue;
       ParsedLine record{reader.line_number(), batch->names.size(), 0, 0, parsed.count, parsed.before,
                         parsed.differential, std::string_view()};

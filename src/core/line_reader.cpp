@@ -8,20 +8,27 @@ namespace pyfold {
 LineReader::LineReader(InputSource& source, std::size_t chunk_size)
     : source_(source), buffer_(chunk_size), chunk_size_(chunk_size) {}
 
-// Copies the last line returned and the unread tail to the front of the spare buffer (grown when they fill it),
-// swaps buffers, and reads more. The previous line's view still points into the old buffer, which is left alone
-// until the refill after this one.
-bool LineReader::refill() {
+// The first refill of a next() call copies the last line returned and the unread tail to the front of the spare
+// buffer (grown when they fill it), swaps buffers, and reads more: the previous line's view still points into the
+// old buffer, now the spare. Later refills of the same call (a line longer than the buffer) must leave the spare
+// alone, so they grow the current buffer instead.
+bool LineReader::refill(bool first_of_call) {
   if (eof_) return false;
-  std::size_t kept = end_ - keep_;
-  std::size_t size = std::max(buffer_.size(), spare_.size());
-  while (size - kept < chunk_size_ / 2) size *= 2;
-  if (spare_.size() < size) spare_.resize(size);
-  std::memcpy(spare_.data(), buffer_.data() + keep_, kept);
-  buffer_.swap(spare_);
-  begin_ -= keep_;
-  end_ = kept;
-  keep_ = 0;
+  if (first_of_call) {
+    std::size_t kept = end_ - keep_;
+    std::size_t size = std::max(buffer_.size(), spare_.size());
+    while (size - kept < chunk_size_ / 2) size *= 2;
+    if (spare_.size() < size) spare_.resize(size);
+    std::memcpy(spare_.data(), buffer_.data() + keep_, kept);
+    buffer_.swap(spare_);
+    begin_ -= keep_;
+    end_ = kept;
+    keep_ = 0;
+  } else {
+    std::size_t size = buffer_.size();
+    while (size - end_ < chunk_size_ / 2) size *= 2;
+    buffer_.resize(size);
+  }
   std::size_t got = source_.read(buffer_.data() + end_, buffer_.size() - end_);
   if (got == 0) {
     eof_ = true;
@@ -33,7 +40,7 @@ bool LineReader::refill() {
 
 bool LineReader::next(std::string_view& line) {
   std::size_t scanned = begin_;  // bytes before this offset are known to hold no '\n'
-  for (;;) {
+  for (bool first_refill = true;; first_refill = false) {
     const char* start = buffer_.data() + scanned;
     const void* nl = std::memchr(start, '\n', end_ - scanned);
     if (nl != nullptr) {
@@ -47,7 +54,7 @@ bool LineReader::next(std::string_view& line) {
       return true;
     }
     std::size_t pending = end_ - begin_;
-    if (!refill()) {
+    if (!refill(first_refill)) {
       if (pending == 0) return false;
       std::size_t len = end_ - begin_;
       if (len > 0 && buffer_[begin_ + len - 1] == '\r') --len;
