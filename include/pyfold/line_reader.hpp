@@ -13,7 +13,8 @@ class LineReader {
  public:
   explicit LineReader(InputSource& source, std::size_t chunk_size = 1 << 20);
 
-  // The next line without its "\n" and without a "\r" before it (CRLF input). The view stays valid until the
+  // The next line without its "\n" and without a "\r" before it (CRLF input); for input whose lines end with a
+  // lone "\r" (old Mac files: a CR not followed by LF before the first LF), without that "\r". The view stays valid until the
   // call after the next one, so a parser can compare a line with the one before it without copying either.
   // A line has no length limit. Returns false at the end of input.
   bool next(std::string_view& line);
@@ -24,6 +25,7 @@ class LineReader {
 
  private:
   bool refill(bool first_of_call);
+  void detect_line_end(std::size_t from);
 
   InputSource& source_;
   std::vector<char> buffer_;
@@ -33,6 +35,8 @@ class LineReader {
   std::size_t end_ = 0;    // end of valid bytes
   std::size_t chunk_size_;
   bool eof_ = false;
+  char line_end_ = '\n';
+  bool line_end_known_ = false;
   std::uint64_t line_number_ = 0;
 };
 

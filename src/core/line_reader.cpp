@@ -29,20 +29,36 @@ bool LineReader::refill(bool first_of_call) {
     while (size - end_ < chunk_size_ / 2) size *= 2;
     buffer_.resize(size);
   }
+  // Bytes before the last one were looked at by an earlier detect_line_end(); the last may be a CR.
+  std::size_t unseen = end_ > begin_ ? end_ - 1 : begin_;
   std::size_t got = source_.read(buffer_.data() + end_, buffer_.size() - end_);
   if (got == 0) {
     eof_ = true;
     return false;
   }
   end_ += got;
+  if (!line_end_known_) detect_line_end(unseen);
   return true;
 }
 
+// Old Mac files end lines with a lone CR. The first CR that is not part of a CRLF, before any LF, decides it.
+void LineReader::detect_line_end(std::size_t from) {
+  const char* data = buffer_.data();
+  const void* lf = std::memchr(data + from, '\n', end_ - from);
+  std::size_t limit = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - data) : end_;
+  if (const void* cr = std::memchr(data + from, '\r', limit - from)) {
+    std::size_t i = static_cast<std::size_t>(static_cast<const char*>(cr) - data);
+    if (i + 1 == end_) return;  // the LF of a CRLF may be in the next read
+    if (data[i + 1] != '\n') line_end_ = '\r';
+  }
+  line_end_known_ = lf != nullptr || line_end_ == '\r';
+}
+
 bool LineReader::next(std::string_view& line) {
-  std::size_t scanned = begin_;  // bytes before this offset are known to hold no '\n'
+  std::size_t scanned = begin_;  // bytes before this offset are known to hold no line end
   for (bool first_refill = true;; first_refill = false) {
     const char* start = buffer_.data() + scanned;
-    const void* nl = std::memchr(start, '\n', end_ - scanned);
+    const void* nl = std::memchr(start, line_end_, end_ - scanned);
     if (nl != nullptr) {
       std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - buffer_.data());
       std::size_t len = stop - begin_;

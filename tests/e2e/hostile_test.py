@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Hostile and huge inputs for pyflame-svg, each with the exact outcome expected.
+
+Usage: hostile_test.py PYFLAME_SVG
+PYFOLD_HUGE_BYTES sets the size of the streamed input (default 2 GiB; the sanitizer run uses less), and
+PYFOLD_HUGE_RSS_MIB the peak memory allowed for it (default 100).
+"""
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+BIN = os.path.abspath(sys.argv[1])
+TMP = tempfile.mkdtemp(prefix="pyfold-hostile-")
+HUGE = int(os.environ.get("PYFOLD_HUGE_BYTES", str(2 << 30)))
+# Peak RSS allowed while streaming it (sanitizers' shadow memory needs more: PYFOLD_HUGE_RSS_MIB).
+LIMIT_KIB = int(os.environ.get("PYFOLD_HUGE_RSS_MIB", "100")) * 1024
+failures = []
+NS = {"svg": "http://www.w3.org/2000/svg"}
+
+
+def sh(command, stdin=None):
+    env = dict(os.environ, PYFLAME_SVG=BIN, TMP=TMP)
+    r = subprocess.run(["bash", "-c", command], capture_output=True, env=env, cwd=TMP, input=stdin)
+    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            fn()
+            print(f"ok   - {name}")
+        except AssertionError as e:
+            failures.append(name)
+            print(f"FAIL - {name}: {e}")
+        return fn
+    return wrap
+
+
+def titles(svg_bytes):
+    root = ET.fromstring(svg_bytes)  # parsing proves the SVG is well-formed XML
+    return [g.find("svg:title", NS).text for g in root.find("svg:g[@id='frames']", NS)]
+
+
+def write(name, data):
+    with open(os.path.join(TMP, name), "wb") as f:
+        f.write(data)
+
+
+@check(f"{HUGE >> 20} MiB streamed from stdin: every sample counted, memory bounded by the unique frames")
+def _():
+    lines = b"main (app.py:1);work (app.py:2);parse (app.py:3) 1\nmain (app.py:1);work (app.py:2);emit (app.py:9) 2\n"
+    repeats = HUGE // len(lines)
+    # yes repeats its argument (two lines and a newline); head -n keeps whole lines. Nothing is stored on disk.
+    code, out, err = sh(f"yes $'{lines[:-1].decode()}' | head -n {2 * repeats} | \"$PYFLAME_SVG\" --minwidth 0")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert code == 0 and err == "", (code, err)
+    t = titles(out)
+    samples = 3 * repeats
+    assert t[0] == f"all ({samples:,} samples, 100%)", t[0]
+    assert peak_kib < LIMIT_KIB, f"peak RSS {peak_kib} KiB"
+
+
+@check("a single 50 MB line renders, its frame cut to fit")
+def _():
+    write("long.folded", b"main;" + b"x" * (50 << 20) + b" 7\nmain;short 1\n")
+    code, out, err = sh('"$PYFLAME_SVG" --minwidth 0 long.folded')
+    assert code == 0 and err == "", (code, err)
+    t = titles(out)
+    assert any(x.startswith("xxxx") and x.endswith("(7 samples, 87.50%)") for x in t), [x[:40] for x in t]
+
+
+@check("a 100,000-frame stack under a 256 KiB stack limit (no recursion on stack depth)")
+def _():
+    write("deep.folded", (";".join(f"f{i}" for i in range(100000)) + " 3\n").encode())
+    code, out, err = sh('ulimit -s 256 && "$PYFLAME_SVG" --minwidth 0 deep.folded')
+    assert code == 0 and err == "", (code, err)
+    t = titles(out)
+    assert len(t) == 100001 and "f99999 (3 samples, 100.00%)" in t, len(t)
+
+
+@check("counts beyond 2^53 (and beyond 64 bits) are refused, never wrapped or rounded")
+def _():
+    code, out, err = sh('printf "a;b 99999999999999999999999\\na;c 5\\n" | "$PYFLAME_SVG" --minwidth 0')
+    assert code == 0, code
+    assert err == "pyflame-svg: ignored 1 invalid line (first: <stdin>:1: count too large (the limit is 2^53))\n", err
+    assert titles(out)[0] == "all (5 samples, 100%)"
+    code, out, err = sh('printf "a 9007199254740992\\nb 1\\n" | "$PYFLAME_SVG"')
+    assert code == 2 and err.startswith("<stdin>:2: the total count exceeds 2^53"), (code, err)
+
+
+@check("NUL bytes and other control characters in names: removed, the SVG stays well-formed")
+def _():
+    code, out, err = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"ma\0in;wo\x01rk\x7f 2\n")
+    assert code == 0, (code, err)
+    t = titles(out)
+    assert "main (2 samples, 100.00%)" in t and not any("\0" in x or "\x01" in x for x in t), t
+
+
+@check("invalid UTF-8 is replaced with U+FFFD, never copied into the XML")
+def _():
+    code, out, err = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"caf\xe9;\xff\xfe;ok\xc3 4\n")
+    assert code == 0, (code, err)
+    t = titles(out)
+    assert "caf\ufffd (4 samples, 100.00%)" in t, t
+    out.decode("utf-8")  # strict: every byte sequence in the output is valid UTF-8
+
+
+@check("CR-only line ends (old Mac files) read as lines, the same frames as LF")
+def _():
+    code, lf, _ = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"a;b 1\nc;d 2\n")
+    code2, cr, err = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"a;b 1\rc;d 2\r")
+    assert code == code2 == 0 and err == "", err
+    assert titles(cr) == titles(lf), titles(cr)
+
+
+@check("-o never leaves a half-written file under its name: killed mid-way, or stopped by an error")
+def _():
+    out_path = os.path.join(TMP, "partial.svg")
+    proc = subprocess.Popen([BIN, "-o", out_path], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdin.write(b"a;b 1\n" * 100000)
+    proc.stdin.flush()
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(out_path), "a killed run left partial.svg"
+    code, out, err = sh('printf "a 1\\nbad\\n" | "$PYFLAME_SVG" --strict -o strict.svg')
+    assert code == 2 and not os.path.exists(os.path.join(TMP, "strict.svg")), (code, err)
+    leftovers = [f for f in os.listdir(TMP) if f.startswith("strict.svg")]
+    assert leftovers == [], leftovers
+
+
+if __name__ == "__main__":
+    shutil.rmtree(TMP, ignore_errors=True)
+    print(f"hostile: {len(failures)} failed" if failures else "hostile: all passed")
+    sys.exit(1 if failures else 0)
