@@ -47,6 +47,8 @@ class OutputSink {
  public:
   // "" or "-" is standard output.
   static std::unique_ptr<OutputSink> open(const std::string& path);
+  // Appends to target, which must outlive the sink (tests, fuzzers). Complete after commit().
+  static std::unique_ptr<OutputSink> into_string(std::string& target);
   virtual ~OutputSink() = default;
 
   void write(std::string_view bytes) {

@@ -261,6 +261,22 @@ std::unique_ptr<InputSource> InputSource::from_string(std::string data, std::str
   return std::make_unique<StringSource>(std::move(data), std::move(name));
 }
 
+class StringSink final : public OutputSink {
+ public:
+  explicit StringSink(std::string& target) : OutputSink("<memory>"), target_(target) {}
+  void commit() override { flush_buffer(); }
+
+ protected:
+  void write_through(const char* data, std::size_t n) override { target_.append(data, n); }
+
+ private:
+  std::string& target_;
+};
+
+std::unique_ptr<OutputSink> OutputSink::into_string(std::string& target) {
+  return std::make_unique<StringSink>(target);
+}
+
 std::unique_ptr<OutputSink> OutputSink::open(const std::string& path) {
   std::unique_ptr<OutputSink> sink;
   if (path.empty() || path == "-") return std::make_unique<FdSink>(1, "<stdout>");

@@ -7,23 +7,14 @@
 using namespace pyfold;
 
 namespace {
-class StringSink final : public OutputSink {
- public:
-  StringSink() : OutputSink("<memory>") {}
-  void commit() override { flush_buffer(); }
-  std::string text;
-
- protected:
-  void write_through(const char* data, std::size_t n) override { text.append(data, n); }
-};
-
 std::string render(StackTree& tree, const SvgOptions& options = SvgOptions()) {
   tree.finish();
-  StringSink sink;
+  std::string text;
+  auto sink = OutputSink::into_string(text);
   std::vector<std::string> warnings;
-  render_svg(tree, options, sink, warnings);
-  sink.commit();
-  return sink.text;
+  render_svg(tree, options, *sink, warnings);
+  sink->commit();
+  return text;
 }
 std::string frames_part(const std::string& svg) { return svg.substr(svg.find("<g id=\"frames\"")); }
 }  // namespace
@@ -148,18 +139,20 @@ TEST_CASE("--total below the sum is ignored with a warning, above it narrows fra
   tree.finish();
   SvgOptions options;
   options.total = 10;
-  StringSink sink;
+  std::string narrow_text;
+  auto sink = OutputSink::into_string(narrow_text);
   std::vector<std::string> warnings;
-  render_svg(tree, options, sink, warnings);
+  render_svg(tree, options, *sink, warnings);
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0] == "specified --total 10 is less than the actual total 50, so it is ignored");
   options.total = 100;
-  StringSink wide;
+  std::string wide_text;
+  auto wide = OutputSink::into_string(wide_text);
   warnings.clear();
-  render_svg(tree, options, wide, warnings);
-  wide.commit();
+  render_svg(tree, options, *wide, warnings);
+  wide->commit();
   CHECK(warnings.empty());
-  CHECK(wide.text.find("<title>a (50 samples, 50.00%)</title><rect x=\"10.0\" y=\"37\" width=\"590.0\"") !=
+  CHECK(wide_text.find("<title>a (50 samples, 50.00%)</title><rect x=\"10.0\" y=\"37\" width=\"590.0\"") !=
         std::string::npos);
 }
 
