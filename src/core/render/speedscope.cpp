@@ -102,6 +102,7 @@ void validate(const SpeedscopeOptions& options) {
 
 FrameFields split_frame(std::string_view text) {
   FrameFields fields{text, {}, 0};
+  if (is_thread_frame(text)) return fields;  // `thread (0x7f…)` is a name, not a location
   // Python names never hold " (", file names may: the first " (" starts the location.
   std::size_t open = text.find(" (");
   if (open == std::string_view::npos || text.size() < open + 4 || text.back() != ')') return fields;
@@ -144,7 +145,8 @@ bool is_thread_frame(std::string_view frame) {
 
 struct SpeedscopeBuilder::State {
   SpeedscopeOptions options;
-  double weight_factor = 1;  // count -> weight
+  // weight = count * interval_ns / unit_ns: one rounding (0.001 * 18 is not 0.018, 18e6 / 1e9 is)
+  double interval_ns = 1, unit_ns = 1;
   WeightUnit unit = WeightUnit::none;
 
   struct Frame {
@@ -163,7 +165,7 @@ struct SpeedscopeBuilder::State {
     std::vector<std::uint32_t> frames;  // every sample's frame indices, root first, one after another
     std::vector<std::size_t> ends;      // sample i is frames[ends[i-1] .. ends[i])
     std::vector<double> weights;
-    double total = 0;  // of the counts; endValue is total times the factor (one rounding, not one per sample)
+    double total = 0;  // of the counts; endValue is made from it as a weight is
   };
   std::vector<Profile> profiles;
   std::unordered_map<std::string, std::size_t> profile_by_root;
@@ -227,7 +229,8 @@ SpeedscopeBuilder::SpeedscopeBuilder(const SpeedscopeOptions& options) : state_(
   s.unit = options.unit;
   if (options.interval.nanoseconds > 0) {
     if (s.unit == WeightUnit::none) s.unit = options.interval.unit;
-    s.weight_factor = options.interval.nanoseconds / nanoseconds_per(s.unit);
+    s.interval_ns = options.interval.nanoseconds;
+    s.unit_ns = nanoseconds_per(s.unit);
   }
 }
 
@@ -277,7 +280,7 @@ void SpeedscopeBuilder::add(std::string_view stack, double count) {
   }
   profile.frames.insert(profile.frames.end(), s.current_frames.begin(), s.current_frames.end());
   profile.ends.push_back(profile.frames.size());
-  double weight = count * s.weight_factor;
+  double weight = count * s.interval_ns / s.unit_ns;
   profile.weights.push_back(weight);
   profile.total += count;
   s.total_count += count;
@@ -345,7 +348,7 @@ void SpeedscopeBuilder::write(OutputSink& out, const std::string& name) const {
       w.Key("startValue");
       w.Uint64(0);
       w.Key("endValue");
-      write_number(w, profile.total * s.weight_factor);
+      write_number(w, profile.total * s.interval_ns / s.unit_ns);
       w.Key("samples");
       w.StartArray();
       std::size_t begin = 0;
