@@ -7,7 +7,6 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <deque>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -44,8 +43,46 @@ struct SinkStream {
   void Flush() {}
 };
 
-struct HashView {
-  std::size_t operator()(std::string_view text) const { return static_cast<std::size_t>(hash_bytes(text)); }
+// Frame text -> frame index, open addressing. As in StackTree's name table, two texts are the same text when their
+// lengths and 128-bit hashes are equal (a collision is about as likely as n^2 / 2^129, and the hash's seed is random
+// per process), so a lookup is one slot read: no string compare, no node to chase.
+class FrameTextTable {
+ public:
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+  FrameTextTable() : slots_(1 << 12) {}
+  // The frame of text, or kNone; `slot` is where it is or belongs (for insert()).
+  std::uint32_t find(std::string_view text, const Hash128& hash, std::size_t& slot) const {
+    std::size_t mask = slots_.size() - 1;
+    for (slot = hash.low & mask;; slot = (slot + 1) & mask) {
+      const Slot& s = slots_[slot];
+      if (s.frame == kNone) return kNone;
+      if (s.hash == hash && s.length == text.size()) return s.frame;
+    }
+  }
+  void insert(std::size_t slot, std::string_view text, const Hash128& hash, std::uint32_t frame) {
+    slots_[slot] = Slot{hash, static_cast<std::uint32_t>(text.size()), frame};
+    if (++used_ * 2 > slots_.size()) grow();
+  }
+
+ private:
+  struct Slot {
+    Hash128 hash{0, 0};
+    std::uint32_t length = 0;
+    std::uint32_t frame = kNone;
+  };
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.frame == kNone) continue;
+      std::size_t i = s.hash.low & mask;
+      while (slots_[i].frame != kNone) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::size_t used_ = 0;
 };
 
 }  // namespace
@@ -154,9 +191,7 @@ struct SpeedscopeBuilder::State {
     std::uint64_t line;
   };
   std::vector<Frame> frames;
-  // Frame text -> frame index; the keys point into copies of the texts that never move.
-  std::deque<std::unique_ptr<char[]>> texts;
-  std::unordered_map<std::string_view, std::uint32_t, HashView> by_text;
+  FrameTextTable by_text;  // frame text -> frame index
   // (name, file, line) -> frame index: two texts that split the same way are one frame.
   std::unordered_map<std::string, std::uint32_t> by_fields;
 
@@ -178,8 +213,11 @@ struct SpeedscopeBuilder::State {
   std::vector<std::uint32_t> previous_frames, current_frames;
 
   std::uint32_t intern(std::string_view text) {
-    auto found = by_text.find(text);
-    if (found != by_text.end()) return found->second;
+    Hash128 hash = hash128(text);
+    std::size_t slot;
+    std::uint32_t found = by_text.find(text, hash, slot);
+    if (found != FrameTextTable::kNone) return found;
+    if (text.size() > 0xffffffffu) throw std::length_error("a frame longer than 4 GiB");
     FrameFields fields = split_frame(text);
     std::string name = sanitize_utf8(fields.name), file = sanitize_utf8(fields.file);
     std::string key = name;
@@ -187,16 +225,13 @@ struct SpeedscopeBuilder::State {
     key += file;
     key.push_back('\0');
     key += std::to_string(fields.line);
-    auto [slot, added] = by_fields.emplace(std::move(key), static_cast<std::uint32_t>(frames.size()));
+    auto [known, added] = by_fields.emplace(std::move(key), static_cast<std::uint32_t>(frames.size()));
     if (added) {
       if (frames.size() >= 0xfffffffeu) throw std::length_error("more than 4 billion distinct frames");
       frames.push_back(Frame{std::move(name), std::move(file), fields.line});
     }
-    texts.emplace_back(new char[text.size() + 1]);
-    char* copy = texts.back().get();
-    std::copy(text.begin(), text.end(), copy);
-    by_text.emplace(std::string_view(copy, text.size()), slot->second);
-    return slot->second;
+    by_text.insert(slot, text, hash, known->second);
+    return known->second;
   }
 
   Profile& profile_for(std::string_view root) {
