@@ -184,7 +184,7 @@ TEST_CASE("one profile per thread root, named after it, roots removed, the busie
   CHECK(merged["profiles"][0]["samples"].Size() == 5);
 }
 
-TEST_CASE("--interval turns counts into times; --unit names the unit", "[speedscope]") {
+TEST_CASE("an interval turns counts into times; the unit option names the unit", "[speedscope]") {
   SpeedscopeOptions o;
   o.interval = parse_interval("1ms");
   auto doc = build({{"a", 3}, {"b", 15}}, o);
