@@ -33,6 +33,8 @@ class LineReader {
   std::size_t keep_ = 0;   // start of the last line returned: kept when the buffer moves
   std::size_t begin_ = 0;  // first unread byte
   std::size_t end_ = 0;    // end of valid bytes
+  static constexpr std::size_t kFirstReadSize = 64 << 10;
+  std::size_t read_size_;   // the least room a refill reads into: grows from kFirstReadSize to chunk_size_
   std::size_t chunk_size_;
   bool eof_ = false;
   char line_end_ = '\n';

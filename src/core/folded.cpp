@@ -235,7 +235,8 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
         if (semi == std::string_view::npos) semi = stack.size();
         // A frame is the previous stack's too when its bytes and the boundary after it are the same there: the
         // tree reuses the previous stack's name, so it need not be hashed and looked up again.
-        sharing = sharing && semi <= common && (semi == previous.size() || previous[semi] == ';');
+        sharing = sharing && record.known_shared < previous_hashes.size() && semi <= common &&
+                  (semi == previous.size() || previous[semi] == ';');
         if (sharing) {
           batch->path_hashes.push_back(previous_hashes[record.known_shared]);
           ++record.known_shared;

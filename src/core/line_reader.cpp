@@ -6,7 +6,9 @@
 namespace pyfold {
 
 LineReader::LineReader(InputSource& source, std::size_t chunk_size)
-    : source_(source), buffer_(chunk_size), chunk_size_(chunk_size) {}
+    : source_(source), read_size_(std::min(chunk_size, kFirstReadSize)), chunk_size_(chunk_size) {
+  buffer_.resize(read_size_);
+}
 
 // The first refill of a next() call copies the last line returned and the unread tail to the front of the spare
 // buffer (grown when they fill it), swaps buffers, and reads more: the previous line's view still points into the
@@ -17,7 +19,7 @@ bool LineReader::refill(bool first_of_call) {
   if (first_of_call) {
     std::size_t kept = end_ - keep_;
     std::size_t size = std::max(buffer_.size(), spare_.size());
-    while (size - kept < chunk_size_ / 2) size *= 2;
+    while (size - kept < read_size_ / 2) size *= 2;
     if (spare_.size() < size) spare_.resize(size);
     std::memcpy(spare_.data(), buffer_.data() + keep_, kept);
     buffer_.swap(spare_);
@@ -26,16 +28,19 @@ bool LineReader::refill(bool first_of_call) {
     keep_ = 0;
   } else {
     std::size_t size = buffer_.size();
-    while (size - end_ < chunk_size_ / 2) size *= 2;
+    while (size - end_ < read_size_ / 2) size *= 2;
     buffer_.resize(size);
   }
   // Bytes before the last one were looked at by an earlier detect_line_end(); the last may be a CR.
   std::size_t unseen = end_ > begin_ ? end_ - 1 : begin_;
-  std::size_t got = source_.read(buffer_.data() + end_, buffer_.size() - end_);
+  std::size_t room = buffer_.size() - end_;
+  std::size_t got = source_.read(buffer_.data() + end_, room);
   if (got == 0) {
     eof_ = true;
     return false;
   }
+  // Small inputs stay in small buffers; one that keeps filling them grows them up to chunk_size.
+  if (got == room && read_size_ < chunk_size_) read_size_ = std::min(read_size_ * 2, chunk_size_);
   end_ += got;
   if (!line_end_known_) detect_line_end(unseen);
   return true;

@@ -165,3 +165,13 @@ TEST_CASE("reverse puts the leaf first", "[folded]") {
   CHECK(tree.name(2) == "b");
   CHECK(tree.parent(2) == 1);
 }
+
+TEST_CASE("an empty first frame is not taken for the previous stack's (fuzz finding)", "[folded]") {
+  // Found by fuzz-folded: the shared-prefix test read the previous stack's hashes when it had no frames.
+  auto source = InputSource::from_string(";a 5\r\n\r\n# comment\r\nmain;c 7\r\n;a 1\n", "fuzz");
+  StackTree tree;
+  InvalidLineLog invalid;
+  CHECK(read_folded(*source, tree, invalid) == 3);
+  tree.finish();
+  CHECK(tree.total_count() == 13);
+}
