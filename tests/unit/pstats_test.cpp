@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <regex>
 
@@ -346,4 +347,26 @@ TEST_CASE("pstats: non-ASCII and long names from a real dump", "[pstats]") {
   auto r = run(marshal_test::read_fixture("names-3.11.pstats"), o);
   CHECK(r.sink.any_contains("funci\xc3\xb3n (m\xc3\xb3" "dulo/\xc3\xb1" "ames.py:2)"));
   CHECK(r.sink.any_contains(std::string(300, 'x') + " (<string>:1)"));
+}
+
+TEST_CASE("pstats: each function's self time in the folded output is its tottime (cProfile dumps)", "[pstats]") {
+  std::ifstream in(marshal_test::fixture_dir() + "/tottime.txt");
+  std::string row;
+  std::map<std::string, Collect> folded;
+  std::size_t checked = 0;
+  while (std::getline(in, row)) {
+    auto tab1 = row.find('\t'), tab2 = row.rfind('\t');
+    std::string dump = row.substr(0, tab1), frame = row.substr(tab1 + 1, tab2 - tab1 - 1);
+    double tottime_us = std::stod(row.substr(tab2 + 1));
+    if (!folded.count(dump)) {
+      PstatsOptions o;
+      o.prune = 0;
+      folded[dump] = run(marshal_test::read_fixture(dump), o, dump).sink;
+    }
+    INFO(dump << ": " << frame);
+    // within rounding (each context rounds once) and 2% for the proportional split of imprecise float times
+    CHECK(std::fabs(folded[dump].self_of(frame) - tottime_us) <= 3 + 0.02 * tottime_us);
+    ++checked;
+  }
+  CHECK(checked >= 100);
 }

@@ -70,6 +70,8 @@ class Reader {
     if (root.type != Type::dict) doc_.fail(root.offset, "not a pstats dump: the top-level object is not a dict");
     const ValueId* items = doc_.items(root);
     functions.reserve(root.size);
+    index_.reserve(root.size);
+    by_name_id_.assign(doc_.value_count(), kNoFunction);
     std::vector<std::int64_t> index_of_entry(root.size, -1);
     // Pass 1: the functions (keys); pass 2: their callers, which may name functions defined later.
     for (std::uint32_t k = 0; k < root.size; ++k) {
@@ -159,6 +161,20 @@ class Reader {
     if (key.type != Type::tuple || key.size != 3)
       doc_.fail(key.offset, "a pstats key is a 3-tuple (filename, line, function)");
     const ValueId* part = doc_.items(key);
+    // Most keys repeat the same string objects (marshal refs): look them up by the name object before hashing text.
+    const double line = doc_.is_number(part[1]) ? doc_[part[1]].number : -1.0;
+    std::uint32_t& cached = by_name_id_[part[2]];
+    if (cached != kNoFunction && key_file_id_[cached] == part[0] && key_line_[cached] == line) return cached;
+    std::uint32_t f = function_for_text(part);
+    if (f == key_file_id_.size()) {  // a new function: remember the objects of its first key
+      key_file_id_.push_back(part[0]);
+      key_line_.push_back(line);
+    }
+    cached = f;
+    return f;
+  }
+
+  std::uint32_t function_for_text(const ValueId* part) {
     Key k;
     k.file = text(part[0], "file name of a key");
     k.line = std::llround(number(part[1]));
@@ -202,8 +218,12 @@ class Reader {
     return e;
   }
 
+  static constexpr std::uint32_t kNoFunction = 0xffffffffu;
   const Document& doc_;
   std::unordered_map<Key, std::uint32_t, KeyHash> index_;
+  std::vector<std::uint32_t> by_name_id_;  // name object → the function last found under it
+  std::vector<ValueId> key_file_id_;       // per function: the file object and line of its first key
+  std::vector<double> key_line_;
 };
 
 // One expanded node: a function in one calling context, in depth-first pre-order (so a line's path is its
