@@ -177,7 +177,9 @@ class Reader {
   std::uint32_t function_for_text(const ValueId* part) {
     Key k;
     k.file = text(part[0], "file name of a key");
-    k.line = std::llround(number(part[1]));
+    const double line = number(part[1]);
+    if (std::fabs(line) > 1e15) doc_.fail(doc_[part[1]].offset, "line number out of range");
+    k.line = std::llround(line);
     const Value& name = doc_[part[2]];
     if (name.type == Type::code) {  // `python -m profile -o`: the top frame is keyed by the script's code object
       // Named by co_name under the key's own file and line ('profile', 0): the script's code object is not the
@@ -376,9 +378,11 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
       if (!has_input[cf]) roots.emplace_back(best[cf], fns[best[cf]].ct), is_root[best[cf]] = 1;
   }
   // A root without time of its own (the profile module's ('profile', 0, 'profiler')) is replaced by its callees.
+  std::vector<char> replaced(n, 0);
   for (std::size_t r = 0; r < roots.size(); ++r) {
     if (roots[r].second > 0) continue;
     std::uint32_t f = roots[r].first;
+    if (kid_start[f + 1] > kid_start[f]) replaced[f] = 1;
     for (std::uint32_t k = kid_start[f]; k < kid_start[f + 1]; ++k) {
       const Kid& kid = kids[k];
       if (is_root[kid.callee] || kid.ct <= 0) continue;
@@ -389,6 +393,10 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   double root_total = 0, tt_total = 0, nc_total = 0;
   for (auto& r : roots) root_total += r.second;
   for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc;
+  // Counts are 64-bit integers: refuse totals no profile reaches (a corrupt number) rather than overflow.
+  if (tt_total * factor > 1e17 || nc_total > 1e17 || root_total * factor > 1e17)
+    doc.fail(0, "times or call counts too large to count (total tottime " + format("%g", tt_total) + " s, " +
+                    format("%g", nc_total) + " calls)");
   if (std::fabs(root_total - tt_total) > 0.01 * tt_total && std::fabs(root_total - tt_total) * factor > 1)
     report.warnings.push_back(
         doc.source() + ": the roots' cumulative time (" + seconds_text(root_total) +
@@ -414,7 +422,7 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   for (auto r = roots.rbegin(); r != roots.rend(); ++r) {
     double residual = fns[r->first].nc;
     for (const Edge& e : fns[r->first].callers) residual -= e.nc;
-    if (r->second > 0 || by_calls) todo.push_back(Visit{r->first, 0, r->second, std::max(1.0, residual)});
+    if (r->second > 0 || (by_calls && !replaced[r->first])) todo.push_back(Visit{r->first, 0, r->second, std::max(1.0, residual)});
   }
   std::vector<std::uint32_t> path;
   std::vector<char> on_path(n, 0);
