@@ -152,6 +152,13 @@ TEST_CASE("marshal: refs", "[marshal]") {
     CHECK(item(d, again, 3).integer == 5);
     CHECK(d.ref_count() == 5);
   }
+  SECTION("flagged singletons take no ref slot (as in CPython)") {
+    Bytes b;
+    b.small_tuple(3).code('N', true).short_ascii("a", true).ref(0);
+    Document d = parse(b);
+    CHECK(d.text(item(d, d[d.root()], 2)) == "a");
+    CHECK(d.ref_count() == 1);
+  }
   SECTION("a ref out of range is an error with its offset") {
     Bytes b;
     b.small_tuple(2).short_ascii("a", true).ref(1);

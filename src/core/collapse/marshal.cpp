@@ -277,10 +277,9 @@ class Parser {
         }
       }
       if (opened) continue;
-      // Flagged scalars and strings take a ref slot once read ('0', 'r', 'R' are never flagged in real files).
-      if (flag && code != '(' && code != ')' && code != '[' && code != '<' && code != '>' && code != ':' &&
-          code != '{' && code != 'c' && code != '0' && code != 'r' && code != 'R')
-        refs_.push_back(id);
+      // Flagged numbers and strings take a ref slot once read. As in CPython's r_object, the singletons
+      // (N T F . S), NULL and the refs themselves never take one, and containers took theirs above.
+      if (flag && code != 0 && std::strchr("iIlgfyxzZaAuts", code) != nullptr) refs_.push_back(id);
       // Deliver the finished object to its container; finishing a container may finish the ones around it.
       for (;;) {
         if (frames_.size() == base) return id;
