@@ -512,20 +512,30 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
                                 " functions below the --prune threshold (or without time) are not shown");
   }
 
-  // Frame texts, then the lines: each path is its parent's path (the line at depth-1 before it) plus one frame.
-  std::vector<std::string> frames(n);
-  for (std::size_t f = 0; f < n; ++f) {
-    std::string_view file = fns[f].file;
-    if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
-    append_frame_text(frames[f], fns[f].name, file, fns[f].line);
+  // Integer counts: each line's value rounded with the remainder carried, and the last counted line takes the
+  // final correction so the total is exactly the target.
+  std::vector<long long> counts(lines.size(), 0);
+  {
+    double carried = 0;
+    long long written = 0;
+    std::size_t last = lines.size();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      carried += values[i];
+      long long count = std::llround(carried) - written;
+      if (count <= 0) continue;
+      counts[i] = count;
+      written += count;
+      last = i;
+    }
+    if (last < lines.size()) counts[last] = std::max(0LL, counts[last] + static_cast<long long>(target) - written);
   }
+
+  // The lines: each path is its parent's path (the line at depth-1 before it) plus one frame. Frame texts are made
+  // when first needed (a pruned profile names a fraction of its functions).
+  std::vector<std::string> frames(n);
+  std::vector<char> have_frame(n, 0);
   std::string stack;
   std::vector<std::size_t> length_at_depth;
-  double carried = 0;
-  long long written = 0;
-  std::string held;  // the last line with a count, held back to take the final rounding correction
-  long long held_count = 0;
-  bool have_held = false;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const Line& l = lines[i];
     if (l.depth > length_at_depth.size()) doc.fail(0, "internal error: stack line out of order");
@@ -535,21 +545,16 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
     if (l.func == kAmbiguous) {
       stack += "[ambiguous callers]";
     } else {
+      if (!have_frame[l.func]) {
+        std::string_view file = fns[l.func].file;
+        if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
+        append_frame_text(frames[l.func], fns[l.func].name, file, fns[l.func].line);
+        have_frame[l.func] = 1;
+      }
       stack += frames[l.func];
     }
     length_at_depth.push_back(stack.size());
-    carried += values[i];
-    long long count = std::llround(carried) - written;
-    if (count <= 0) continue;
-    written += count;
-    if (have_held) sink.add(held, double(held_count));
-    held = stack;
-    held_count = count;
-    have_held = true;
-  }
-  if (have_held) {
-    held_count += static_cast<long long>(target) - written;
-    if (held_count > 0) sink.add(held, double(held_count));
+    if (counts[i] > 0) sink.add(stack, double(counts[i]));
   }
   return report;
 }
