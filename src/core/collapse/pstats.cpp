@@ -241,6 +241,265 @@ constexpr std::uint32_t kAmbiguous = 0xffffffffu;
 
 std::string seconds_text(double s) { return format("%.6f s", s); }
 
+// The call graph the other way round: each function's callees (compressed rows) in the order the dump lists them,
+// self edges left out (recursion is never followed).
+struct Graph {
+  const std::vector<Function>& fns;
+  std::vector<std::uint32_t> kid_start;
+  std::vector<Kid> kids;
+
+  explicit Graph(const std::vector<Function>& functions) : fns(functions), kid_start(functions.size() + 1, 0) {
+    const std::uint32_t n = std::uint32_t(fns.size());
+    for (std::uint32_t c = 0; c < n; ++c)
+      for (const Edge& e : fns[c].callers)
+        if (e.caller != c) ++kid_start[e.caller + 1];
+    for (std::uint32_t f = 0; f < n; ++f) kid_start[f + 1] += kid_start[f];
+    kids.resize(kid_start[n]);
+    std::vector<std::uint32_t> fill(kid_start.begin(), kid_start.end() - 1);
+    for (std::uint32_t c = 0; c < n; ++c)
+      for (const Edge& e : fns[c].callers)
+        if (e.caller != c) kids[fill[e.caller]++] = Kid{c, e.ct, e.nc};
+  }
+  std::uint32_t size() const { return std::uint32_t(fns.size()); }
+  const Kid* kids_begin(std::uint32_t f) const { return kids.data() + kid_start[f]; }
+  const Kid* kids_end(std::uint32_t f) const { return kids.data() + kid_start[f + 1]; }
+};
+
+struct Root {
+  std::uint32_t func;
+  double weight;          // seconds
+  double calls;           // calls from outside the profiled code (for --weight calls)
+  bool replaced = false;  // a root without time, replaced by its callees: not expanded
+};
+
+// Calls into f from outside: all calls less those of its incoming edges.
+double residual_calls(const Function& fn) {
+  double in_calls = 0;
+  for (const Edge& e : fn.callers) in_calls += e.nc;
+  return fn.nc - in_calls;
+}
+
+// Fallback for the functions the roots do not reach (closed loops, the profile module's fake root): the sources of
+// the condensation of the rest (strongly connected components, iterative Tarjan), each entered at its member with
+// the largest cumtime.
+void add_component_sources(const Graph& g, std::vector<Root>& roots, std::vector<char>& is_root) {
+  const std::uint32_t n = g.size(), none = 0xffffffffu;
+  std::vector<char> reached(n, 0);
+  std::vector<std::uint32_t> todo;
+  for (const Root& r : roots) reached[r.func] = 1, todo.push_back(r.func);
+  while (!todo.empty()) {
+    std::uint32_t f = todo.back();
+    todo.pop_back();
+    for (const Kid* k = g.kids_begin(f); k != g.kids_end(f); ++k)
+      if (!reached[k->callee]) reached[k->callee] = 1, todo.push_back(k->callee);
+  }
+  std::vector<std::uint32_t> order(n, none), low(n, 0), component(n, none);
+  std::vector<char> on_stack(n, 0);
+  std::vector<std::uint32_t> scc_stack;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> call;  // (function, index of its next kid)
+  std::uint32_t counter = 0, components = 0;
+  for (std::uint32_t start = 0; start < n; ++start) {
+    if (reached[start] || order[start] != none) continue;
+    call.emplace_back(start, g.kid_start[start]);
+    order[start] = low[start] = counter++;
+    scc_stack.push_back(start), on_stack[start] = 1;
+    while (!call.empty()) {
+      auto& [f, next] = call.back();
+      if (next < g.kid_start[f + 1]) {
+        std::uint32_t c = g.kids[next++].callee;
+        if (reached[c]) continue;
+        if (order[c] == none) {
+          order[c] = low[c] = counter++;
+          scc_stack.push_back(c), on_stack[c] = 1;
+          call.emplace_back(c, g.kid_start[c]);
+        } else if (on_stack[c]) {
+          low[f] = std::min(low[f], order[c]);
+        }
+        continue;
+      }
+      std::uint32_t done = f;
+      call.pop_back();
+      if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done]);
+      if (low[done] == order[done]) {
+        std::uint32_t m;
+        do {
+          m = scc_stack.back();
+          scc_stack.pop_back();
+          on_stack[m] = 0;
+          component[m] = components;
+        } while (m != done);
+        ++components;
+      }
+    }
+  }
+  std::vector<char> has_input(components, 0);
+  std::vector<std::uint32_t> best(components, none);
+  for (std::uint32_t f = 0; f < n; ++f) {
+    if (reached[f]) continue;
+    std::uint32_t cf = component[f];
+    if (best[cf] == none || g.fns[f].ct > g.fns[best[cf]].ct) best[cf] = f;
+    for (const Kid* k = g.kids_begin(f); k != g.kids_end(f); ++k)
+      if (!reached[k->callee] && component[k->callee] != cf) has_input[component[k->callee]] = 1;
+  }
+  for (std::uint32_t cf = 0; cf < components; ++cf) {
+    if (has_input[cf]) continue;
+    roots.push_back(Root{best[cf], g.fns[best[cf]].ct, std::max(1.0, g.fns[best[cf]].nc)});
+    is_root[best[cf]] = 1;
+  }
+}
+
+// Roots: functions entered from outside the profiled code (residual calls), weighted by the time their callers do
+// not already account for; then the fallback; then roots without time replaced by their callees.
+std::vector<Root> find_roots(const Graph& g) {
+  const std::uint32_t n = g.size();
+  std::vector<Root> roots;
+  std::vector<char> is_root(n, 0);
+  for (std::uint32_t f = 0; f < n; ++f) {
+    const Function& fn = g.fns[f];
+    double residual = residual_calls(fn);
+    if (residual < 0.5) continue;
+    double in_time = 0;
+    for (const Edge& e : fn.callers)
+      if (e.caller != f) in_time += e.ct;
+    // All primitive calls from outside (the recursive exec of `-m cProfile`): the whole cumtime is this root's.
+    double weight = fn.cc <= residual + 0.5 ? fn.ct : std::clamp(fn.ct - in_time, 0.0, fn.ct);
+    roots.push_back(Root{f, weight, residual});
+    is_root[f] = 1;
+  }
+  add_component_sources(g, roots, is_root);
+  // A root without time of its own (the profile module's ('profile', 0, 'profiler')) gives way to its callees.
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    if (roots[r].weight > 0) continue;
+    const std::uint32_t f = roots[r].func;
+    if (g.kids_begin(f) != g.kids_end(f)) roots[r].replaced = true;
+    for (const Kid* k = g.kids_begin(f); k != g.kids_end(f); ++k) {
+      if (is_root[k->callee] || k->ct <= 0) continue;
+      is_root[k->callee] = 1;
+      roots.push_back(Root{k->callee, k->ct, std::max(1.0, k->nc)});
+    }
+  }
+  return roots;
+}
+
+// Depth-first expansion with an explicit stack: a function reached with time T splits T between its own time and
+// its callees not on the path, in proportion to tottime and the edges' cumtime; callees whose share is below
+// `threshold` (seconds) stay in its self time.
+std::vector<Line> expand(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options,
+                         double threshold) {
+  const std::uint32_t n = g.size();
+  const bool by_calls = options.weight == PstatsOptions::Weight::calls;
+  // Calls into a function from outside it (recursive calls from itself do not enter it again).
+  std::vector<double> entries(n, 0);
+  for (std::uint32_t f = 0; f < n; ++f) {
+    double self_calls = 0;
+    for (const Edge& e : g.fns[f].callers)
+      if (e.caller == f) self_calls += e.nc;
+    entries[f] = std::max(0.0, g.fns[f].nc - self_calls);
+  }
+  auto followed = [&](const Kid& kid) { return kid.ct > 0 || (by_calls && kid.nc > 0); };
+
+  struct Visit {
+    std::uint32_t func, depth;
+    double weight, calls;
+  };
+  std::vector<Visit> todo;
+  for (auto r = roots.rbegin(); r != roots.rend(); ++r)
+    if (r->weight > 0 || (by_calls && !r->replaced)) todo.push_back(Visit{r->func, 0, r->weight, r->calls});
+  std::vector<Line> lines;
+  std::vector<std::uint32_t> path;
+  std::vector<char> on_path(n, 0);
+  std::vector<Visit> kids;
+  while (!todo.empty()) {
+    const Visit v = todo.back();
+    todo.pop_back();
+    while (path.size() > v.depth) on_path[path.back()] = 0, path.pop_back();
+    path.push_back(v.func);
+    on_path[v.func] = 1;
+    const Function& fn = g.fns[v.func];
+    if (options.exact && v.depth > 0) {
+      std::size_t callers = 0;
+      for (const Edge& e : fn.callers) callers += e.caller != v.func;
+      if (callers > 1) {  // which caller's share goes where is a guess: stop, and say so
+        lines.push_back(Line{v.func, v.depth, 0, v.weight, v.calls});
+        lines.push_back(Line{kAmbiguous, v.depth + 1, v.weight, v.weight, 0});
+        continue;
+      }
+    }
+    double self = v.weight;
+    kids.clear();
+    if (v.depth + 1 < options.max_depth) {
+      double sum = fn.tt;
+      for (const Kid* k = g.kids_begin(v.func); k != g.kids_end(v.func); ++k)
+        if (!on_path[k->callee] && followed(*k)) sum += k->ct;
+      if (sum > 0) {
+        self = v.weight * fn.tt / sum;
+        for (const Kid* k = g.kids_begin(v.func); k != g.kids_end(v.func); ++k) {
+          if (on_path[k->callee] || !followed(*k)) continue;
+          double share = v.weight * k->ct / sum;
+          if (share < threshold) {
+            self += share;
+          } else {
+            double calls = entries[v.func] > 0 ? v.calls * k->nc / entries[v.func] : 0;
+            kids.push_back(Visit{k->callee, v.depth + 1, share, calls});
+          }
+        }
+      }
+    }
+    lines.push_back(Line{v.func, v.depth, self, v.weight, v.calls});
+    todo.insert(todo.end(), kids.rbegin(), kids.rend());
+  }
+  return lines;
+}
+
+// Integer counts: each value rounded with the remainder carried, and the last counted line takes the final
+// correction so the total is exactly the target.
+std::vector<long long> round_carrying(const std::vector<double>& values, long long target) {
+  std::vector<long long> counts(values.size(), 0);
+  double carried = 0;
+  long long written = 0;
+  std::size_t last = values.size();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    carried += values[i];
+    long long count = std::llround(carried) - written;
+    if (count <= 0) continue;
+    counts[i] = count;
+    written += count;
+    last = i;
+  }
+  if (last < values.size()) counts[last] = std::max(0LL, counts[last] + target - written);
+  return counts;
+}
+
+// Writes the lines: each path is its parent's path (the line at depth-1 before it) plus one frame. Frame texts
+// are made when first needed (a pruned profile names a fraction of its functions).
+void write_lines(const Document& doc, const std::vector<Function>& fns, const std::vector<Line>& lines,
+                 const std::vector<long long>& counts, StackSink& sink) {
+  std::vector<std::string> frames(fns.size());
+  std::vector<char> have_frame(fns.size(), 0);
+  std::string stack;
+  std::vector<std::size_t> length_at_depth;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Line& l = lines[i];
+    if (l.depth > length_at_depth.size()) doc.fail(0, "internal error: stack line out of order");
+    length_at_depth.resize(l.depth);
+    stack.resize(l.depth == 0 ? 0 : length_at_depth.back());
+    if (l.depth > 0) stack.push_back(';');
+    if (l.func == kAmbiguous) {
+      stack += "[ambiguous callers]";
+    } else {
+      if (!have_frame[l.func]) {
+        std::string_view file = fns[l.func].file;
+        if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
+        append_frame_text(frames[l.func], fns[l.func].name, file, fns[l.func].line);
+        have_frame[l.func] = 1;
+      }
+      stack += frames[l.func];
+    }
+    length_at_depth.push_back(stack.size());
+    if (counts[i] > 0) sink.add(stack, double(counts[i]));
+  }
+}
+
 }  // namespace
 
 Applicable pstats_applicable(std::string_view head) {
@@ -274,124 +533,13 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   Reader reader(doc);
   reader.read();
   const std::vector<Function>& fns = reader.functions;
-  const std::size_t n = fns.size();
+  const Graph graph(fns);
   const bool by_calls = options.weight == PstatsOptions::Weight::calls;
   const double factor = options.unit == PstatsOptions::Unit::ms ? 1e3 : options.unit == PstatsOptions::Unit::ns ? 1e9
                                                                                                                  : 1e6;
-
-  // Callees of each function (compressed rows), in the order the dump lists them; self edges left out.
-  std::vector<std::uint32_t> kid_start(n + 1, 0);
-  for (std::uint32_t c = 0; c < n; ++c)
-    for (const Edge& e : fns[c].callers)
-      if (e.caller != c) ++kid_start[e.caller + 1];
-  for (std::size_t f = 0; f < n; ++f) kid_start[f + 1] += kid_start[f];
-  std::vector<Kid> kids(kid_start[n]);
-  {
-    std::vector<std::uint32_t> fill(kid_start.begin(), kid_start.end() - 1);
-    for (std::uint32_t c = 0; c < n; ++c)
-      for (const Edge& e : fns[c].callers)
-        if (e.caller != c) kids[fill[e.caller]++] = Kid{c, e.ct, e.nc};
-  }
-
-  // Roots: functions entered from outside the profiled code (residual calls), weighted by the time not already
-  // accounted for by their callers.
-  std::vector<std::pair<std::uint32_t, double>> roots;
-  std::vector<char> is_root(n, 0);
-  for (std::uint32_t f = 0; f < n; ++f) {
-    const Function& fn = fns[f];
-    double in_calls = 0, in_time = 0;
-    for (const Edge& e : fn.callers) {
-      in_calls += e.nc;
-      if (e.caller != f) in_time += e.ct;
-    }
-    double residual = fn.nc - in_calls;
-    if (residual < 0.5) continue;
-    double weight = fn.cc <= residual + 0.5 ? fn.ct : std::clamp(fn.ct - in_time, 0.0, fn.ct);
-    roots.emplace_back(f, weight);
-    is_root[f] = 1;
-  }
-  // Fallback for what the roots do not reach (closed loops, the profile module's fake root): the sources of the
-  // strongly connected components of the rest, each entered at its member with the largest cumtime.
-  {
-    std::vector<char> reached(n, 0);
-    std::vector<std::uint32_t> todo;
-    for (auto& r : roots) reached[r.first] = 1, todo.push_back(r.first);
-    while (!todo.empty()) {
-      std::uint32_t f = todo.back();
-      todo.pop_back();
-      for (std::uint32_t k = kid_start[f]; k < kid_start[f + 1]; ++k)
-        if (!reached[kids[k].callee]) reached[kids[k].callee] = 1, todo.push_back(kids[k].callee);
-    }
-    // Iterative Tarjan over the unreached functions.
-    const std::uint32_t none = 0xffffffffu;
-    std::vector<std::uint32_t> order(n, none), low(n, 0), component(n, none);
-    std::vector<char> on_stack(n, 0);
-    std::vector<std::uint32_t> scc_stack;
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> call;  // (function, next kid)
-    std::uint32_t counter = 0, components = 0;
-    for (std::uint32_t start = 0; start < n; ++start) {
-      if (reached[start] || order[start] != none) continue;
-      call.emplace_back(start, kid_start[start]);
-      order[start] = low[start] = counter++;
-      scc_stack.push_back(start), on_stack[start] = 1;
-      while (!call.empty()) {
-        auto& [f, next] = call.back();
-        if (next < kid_start[f + 1]) {
-          std::uint32_t c = kids[next++].callee;
-          if (reached[c]) continue;
-          if (order[c] == none) {
-            order[c] = low[c] = counter++;
-            scc_stack.push_back(c), on_stack[c] = 1;
-            call.emplace_back(c, kid_start[c]);
-          } else if (on_stack[c]) {
-            low[f] = std::min(low[f], order[c]);
-          }
-          continue;
-        }
-        std::uint32_t done = f;
-        call.pop_back();
-        if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done]);
-        if (low[done] == order[done]) {
-          std::uint32_t m;
-          do {
-            m = scc_stack.back();
-            scc_stack.pop_back();
-            on_stack[m] = 0;
-            component[m] = components;
-          } while (m != done);
-          ++components;
-        }
-      }
-    }
-    std::vector<char> has_input(components, 0);
-    std::vector<std::uint32_t> best(components, none);
-    for (std::uint32_t f = 0; f < n; ++f) {
-      if (reached[f]) continue;
-      std::uint32_t cf = component[f];
-      if (best[cf] == none || fns[f].ct > fns[best[cf]].ct) best[cf] = f;
-      for (std::uint32_t k = kid_start[f]; k < kid_start[f + 1]; ++k) {
-        std::uint32_t c = kids[k].callee;
-        if (!reached[c] && component[c] != cf) has_input[component[c]] = 1;
-      }
-    }
-    for (std::uint32_t cf = 0; cf < components; ++cf)
-      if (!has_input[cf]) roots.emplace_back(best[cf], fns[best[cf]].ct), is_root[best[cf]] = 1;
-  }
-  // A root without time of its own (the profile module's ('profile', 0, 'profiler')) is replaced by its callees.
-  std::vector<char> replaced(n, 0);
-  for (std::size_t r = 0; r < roots.size(); ++r) {
-    if (roots[r].second > 0) continue;
-    std::uint32_t f = roots[r].first;
-    if (kid_start[f + 1] > kid_start[f]) replaced[f] = 1;
-    for (std::uint32_t k = kid_start[f]; k < kid_start[f + 1]; ++k) {
-      const Kid& kid = kids[k];
-      if (is_root[kid.callee] || kid.ct <= 0) continue;
-      is_root[kid.callee] = 1;
-      roots.emplace_back(kid.callee, kid.ct);
-    }
-  }
+  const std::vector<Root> roots = find_roots(graph);
   double root_total = 0, tt_total = 0, nc_total = 0;
-  for (auto& r : roots) root_total += r.second;
+  for (const Root& r : roots) root_total += r.weight;
   for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc;
   // Counts are 64-bit integers: refuse totals no profile reaches (a corrupt number) rather than overflow.
   if (tt_total * factor > 1e17 || nc_total > 1e17 || root_total * factor > 1e17)
@@ -403,102 +551,35 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
         ") differs from the sum of tottime (" + seconds_text(tt_total) +
         "): threads (Python 3.12+) or code that calls sys.setprofile; stacks are scaled to the sum of tottime");
 
-  // Expansion, depth first with an explicit stack.
+  // Half a count is never worth a stack of its own (except for calls with --prune 0).
   const double threshold = std::max(by_calls && options.prune <= 0 ? 0.0 : 0.5 / factor, options.prune * root_total);
-  std::vector<Line> lines;
-  struct Visit {
-    std::uint32_t func, depth;
-    double weight, calls;
-  };
-  // Calls into a function from outside it (recursive calls from itself do not enter it again).
-  std::vector<double> entries(n, 0);
-  for (std::uint32_t f = 0; f < n; ++f) {
-    double self_calls = 0;
-    for (const Edge& e : fns[f].callers)
-      if (e.caller == f) self_calls += e.nc;
-    entries[f] = std::max(0.0, fns[f].nc - self_calls);
-  }
-  std::vector<Visit> todo;
-  for (auto r = roots.rbegin(); r != roots.rend(); ++r) {
-    double residual = fns[r->first].nc;
-    for (const Edge& e : fns[r->first].callers) residual -= e.nc;
-    if (r->second > 0 || (by_calls && !replaced[r->first])) todo.push_back(Visit{r->first, 0, r->second, std::max(1.0, residual)});
-  }
-  std::vector<std::uint32_t> path;
-  std::vector<char> on_path(n, 0);
-  struct Share {
-    std::uint32_t callee;
-    double weight, calls;
-  };
-  std::vector<Share> shares;
-  while (!todo.empty()) {
-    Visit v = todo.back();
-    todo.pop_back();
-    while (path.size() > v.depth) on_path[path.back()] = 0, path.pop_back();
-    path.push_back(v.func);
-    on_path[v.func] = 1;
-    const Function& fn = fns[v.func];
-    if (options.exact && v.depth > 0) {
-      std::size_t distinct = 0;
-      for (const Edge& e : fn.callers) distinct += e.caller != v.func;
-      if (distinct > 1) {
-        lines.push_back(Line{v.func, v.depth, 0, v.weight, v.calls});
-        lines.push_back(Line{kAmbiguous, v.depth + 1, v.weight, v.weight, 0});
-        continue;
-      }
-    }
-    double self = v.weight;
-    shares.clear();
-    if (v.depth + 1 < options.max_depth) {
-      double sum = fn.tt;
-      for (std::uint32_t k = kid_start[v.func]; k < kid_start[v.func + 1]; ++k) {
-        const Kid& kid = kids[k];
-        if (!on_path[kid.callee] && (kid.ct > 0 || (by_calls && kid.nc > 0))) sum += kid.ct;
-      }
-      if (sum > 0) {
-        self = v.weight * fn.tt / sum;
-        for (std::uint32_t k = kid_start[v.func]; k < kid_start[v.func + 1]; ++k) {
-          const Kid& kid = kids[k];
-          if (on_path[kid.callee] || !(kid.ct > 0 || (by_calls && kid.nc > 0))) continue;
-          double share = v.weight * kid.ct / sum;
-          if (share < threshold) {
-            self += share;
-          } else {
-            double calls = entries[v.func] > 0 ? v.calls * kid.nc / entries[v.func] : 0;
-            shares.push_back(Share{kid.callee, share, calls});
-          }
-        }
-      }
-    }
-    lines.push_back(Line{v.func, v.depth, self, v.weight, v.calls});
-    for (auto s = shares.rbegin(); s != shares.rend(); ++s)
-      todo.push_back(Visit{s->callee, v.depth + 1, s->weight, s->calls});
-  }
+  const std::vector<Line> lines = expand(graph, roots, options, threshold);
 
-  // Counts: each line's value in the unit, rounded with the remainder carried so the total is exact.
   std::vector<double> values(lines.size(), 0);
-  double target;
+  long long target;
   if (!by_calls) {
+    // Time: each line's self time in the unit, scaled so the total is Σ tottime.
     const double scale = root_total > 0 ? factor * tt_total / root_total : 0;
     for (std::size_t i = 0; i < lines.size(); ++i) values[i] = lines[i].self * scale;
     target = root_total > 0 ? std::llround(tt_total * factor) : 0;
     if (root_total <= 0 && tt_total > 0)
       report.warnings.push_back(doc.source() + ": no root with time found; nothing written");
   } else {
-    // Each function's calls spread over its contexts in proportion to the calls estimated there (each entry of a
-    // caller makes edge calls / entries calls to it), evenly when there is no estimate.
+    // Calls: each function's calls spread over its contexts in proportion to the calls estimated there (each
+    // entry of a caller makes edge calls / entries calls to it), evenly when there is no estimate.
+    const std::size_t n = fns.size();
     std::vector<double> context_sum(n, 0), contexts(n, 0);
     for (const Line& l : lines)
       if (l.func != kAmbiguous) context_sum[l.func] += l.calls, contexts[l.func] += 1;
-    double shown = 0, hidden = 0;
-    std::size_t hidden_functions = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
       const Line& l = lines[i];
       if (l.func == kAmbiguous) continue;
       values[i] = context_sum[l.func] > 0 ? fns[l.func].nc * l.calls / context_sum[l.func]
                                           : fns[l.func].nc / contexts[l.func];
     }
-    for (std::uint32_t f = 0; f < n; ++f) {
+    double shown = 0, hidden = 0;
+    std::size_t hidden_functions = 0;
+    for (std::size_t f = 0; f < n; ++f) {
       if (contexts[f] > 0) {
         shown += fns[f].nc;
       } else if (fns[f].nc > 0) {
@@ -511,51 +592,7 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
                                 std::to_string(hidden_functions) +
                                 " functions below the --prune threshold (or without time) are not shown");
   }
-
-  // Integer counts: each line's value rounded with the remainder carried, and the last counted line takes the
-  // final correction so the total is exactly the target.
-  std::vector<long long> counts(lines.size(), 0);
-  {
-    double carried = 0;
-    long long written = 0;
-    std::size_t last = lines.size();
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      carried += values[i];
-      long long count = std::llround(carried) - written;
-      if (count <= 0) continue;
-      counts[i] = count;
-      written += count;
-      last = i;
-    }
-    if (last < lines.size()) counts[last] = std::max(0LL, counts[last] + static_cast<long long>(target) - written);
-  }
-
-  // The lines: each path is its parent's path (the line at depth-1 before it) plus one frame. Frame texts are made
-  // when first needed (a pruned profile names a fraction of its functions).
-  std::vector<std::string> frames(n);
-  std::vector<char> have_frame(n, 0);
-  std::string stack;
-  std::vector<std::size_t> length_at_depth;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    if (l.depth > length_at_depth.size()) doc.fail(0, "internal error: stack line out of order");
-    length_at_depth.resize(l.depth);
-    stack.resize(l.depth == 0 ? 0 : length_at_depth.back());
-    if (l.depth > 0) stack.push_back(';');
-    if (l.func == kAmbiguous) {
-      stack += "[ambiguous callers]";
-    } else {
-      if (!have_frame[l.func]) {
-        std::string_view file = fns[l.func].file;
-        if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
-        append_frame_text(frames[l.func], fns[l.func].name, file, fns[l.func].line);
-        have_frame[l.func] = 1;
-      }
-      stack += frames[l.func];
-    }
-    length_at_depth.push_back(stack.size());
-    if (counts[i] > 0) sink.add(stack, double(counts[i]));
-  }
+  write_lines(doc, fns, lines, round_carrying(values, target), sink);
   return report;
 }
 
