@@ -385,3 +385,18 @@ TEST_CASE("pstats: Profile.enable() in the middle of a call: the running functio
   CHECK(r.sink.any_contains("<built-in method builtins.sum>"));
   CHECK(r.report.warnings.empty());
 }
+
+TEST_CASE("pstats: numbers as longs, int64 and text floats (marshal version 1, very long runs)", "[pstats]") {
+  // (cc, nc, tt, ct) = (2**31 as a long, 2**32 as Python 2's int64, '0.5' as a text float, 0.5 as a binary float)
+  Bytes b;
+  b.dict(true);
+  marshal_test::key(b, "big.py", 1, "hot");
+  b.small_tuple(5).code('l').i32(3).u8(0).u8(0).u8(0).u8(0).u8(2).u8(0);
+  b.code('I').i32(0).i32(1).code('f').u8(3).raw("0.5").binary_float(0.5).dict().end();
+  b.end();
+  auto r = run(b.out);
+  CHECK(r.sink.at("hot (big.py:1)") == 500000);
+  PstatsOptions calls;
+  calls.weight = PstatsOptions::Weight::calls;
+  CHECK(run(b.out, calls).sink.at("hot (big.py:1)") == 4294967296.0);
+}
