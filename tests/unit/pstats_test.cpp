@@ -400,3 +400,27 @@ TEST_CASE("pstats: numbers as longs, int64 and text floats (marshal version 1, v
   calls.weight = PstatsOptions::Weight::calls;
   CHECK(run(b.out, calls).sink.at("hot (big.py:1)") == 4294967296.0);
 }
+
+TEST_CASE("pstats: duplicate keys (merged dumps) are summed, their caller edges merged", "[pstats]") {
+  std::vector<Stat> stats = {
+      {"m.py", 1, "main", 1, 1, 0.1, 0.5, {}},
+      {"m.py", 5, "work", 1, 1, 0.1, 0.1, {{"m.py", 1, "main", 1, 1, 0.1, 0.1}}},
+      {"m.py", 5, "work", 2, 2, 0.3, 0.3, {{"m.py", 1, "main", 2, 2, 0.3, 0.3}}},
+  };
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::pstats_dump(stats), o);
+  REQUIRE(r.sink.lines.size() == 2);
+  CHECK(r.sink.at("main (m.py:1)") == 100000);
+  CHECK(r.sink.at("main (m.py:1);work (m.py:5)") == 400000);
+  o.weight = PstatsOptions::Weight::calls;
+  CHECK(run(marshal_test::pstats_dump(stats), o).sink.at("main (m.py:1);work (m.py:5)") == 3);
+}
+
+TEST_CASE("pstats: an empty dump gives no stacks", "[pstats]") {
+  Bytes b;
+  b.dict(true).end();
+  auto r = run(b.out);
+  CHECK(r.sink.lines.empty());
+  CHECK(r.report.warnings.empty());
+}
