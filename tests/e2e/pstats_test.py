@@ -2,7 +2,7 @@
 """End-to-end tests of the pstats collapser on dumps made now, by every Python on the machine and every writer:
 `-m cProfile -o`, `cProfile.run`, `Profile.enable()/disable()` + `Stats.dump_stats`, `-m profile -o`,
 `profile.run`. On each: Σ counts == round(Σ tottime × 1e6) as that Python's pstats reads it, every cProfile
-function's self time equals its tottime (within rounding and 2%), and the known call chains appear.
+prog.py function's self time equals its tottime (within rounding and 2%), and the known call chains appear.
 
 Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines, e.g.
        build/tests/unit/pstats-fold, or `build/src/pyfold-collapse --format pstats` once the CLI is merged)
@@ -118,8 +118,12 @@ def run_case(python, writer, args):
         for s, c in stacks:
             leaf = s.rsplit(";", 1)[-1]
             self_time[leaf] = self_time.get(leaf, 0) + int(c)
+        # prog.py's functions only: under default pruning, a function with many sub-microsecond callees (importlib)
+        # keeps their time as its own
         for row in lines[1:]:
             frame, tt = row.rsplit("\t", 1)
+            if "prog.py:" not in frame:
+                continue
             got, want = self_time.get(frame, 0), int(tt)
             assert abs(got - want) <= 3 + 0.02 * want + 1e-4 * total_us * 3, \
                 f"{frame}: self time {got} us, tottime {want} us"
