@@ -16,8 +16,9 @@ struct PstatsOptions {
   enum class Unit { us, ms, ns };
   enum class Weight { time, calls };
   double prune = 1e-4;          // --prune REL: subtrees below this share of the total go to the parent's self time
-  Unit unit = Unit::us;         // --unit: counts are integer time in this unit
-  Weight weight = Weight::time; // --weight
+                                // (0: none, but with --weight time a subtree under half a count is always folded)
+  Unit unit = Unit::us;         // --unit: counts are integer time in this unit; Σ counts = Σ tottime exactly
+  Weight weight = Weight::time; // --weight: time, or calls (each function's calls spread over its stacks)
   bool exact = false;           // --exact: stop at functions with several callers ("[ambiguous callers]" leaf)
   std::size_t max_depth = 512;  // stacks deeper than this are cut (recursion through several functions)
 };
@@ -29,8 +30,9 @@ struct PstatsReport {
   std::vector<std::string> warnings;  // e.g. the roots' cumulative time disagrees with the sum of tottime
 };
 
-// Reads a whole pstats dump from input and sends its stacks to sink. Throws InputError("source: offset N: reason")
-// on a malformed dump.
+// Reads a whole pstats dump from input and sends its stacks to sink (root first, each stack once, in depth-first
+// order, integer counts > 0). Throws InputError("source: offset N: reason") on a malformed dump; no partial output
+// is sent before the whole dump has been read and checked.
 PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, StackSink& sink);
 
 }  // namespace pyfold::collapse

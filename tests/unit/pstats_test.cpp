@@ -1,0 +1,426 @@
+#include "pyfold/collapse/pstats.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "marshal_builder.hpp"
+#include "pyfold/diagnostics.hpp"
+
+using namespace pyfold;
+using namespace pyfold::collapse;
+using marshal_test::Bytes;
+using marshal_test::Stat;
+
+namespace {
+struct Collect : StackSink {
+  std::vector<std::pair<std::string, double>> lines;
+  void add(std::string_view stack, double count) override { lines.emplace_back(std::string(stack), count); }
+  double total() const {
+    double t = 0;
+    for (auto& l : lines) t += l.second;
+    return t;
+  }
+  double at(const std::string& stack) const {
+    for (auto& l : lines)
+      if (l.first == stack) return l.second;
+    return 0;
+  }
+  // Sum of the lines whose leaf frame is `frame`.
+  double self_of(const std::string& frame) const {
+    double t = 0;
+    for (auto& l : lines) {
+      auto semi = l.first.rfind(';');
+      std::string leaf = semi == std::string::npos ? l.first : l.first.substr(semi + 1);
+      if (leaf == frame) t += l.second;
+    }
+    return t;
+  }
+  bool any_contains(const std::string& text) const {
+    for (auto& l : lines)
+      if (l.first.find(text) != std::string::npos) return true;
+    return false;
+  }
+};
+
+struct Result {
+  Collect sink;
+  PstatsReport report;
+};
+Result run(const std::string& bytes, PstatsOptions options = {}, const std::string& name = "t.pstats") {
+  Result r;
+  auto input = InputSource::from_string(bytes, name);
+  r.report = collapse_pstats(*input, options, r.sink);
+  return r;
+}
+std::string error_of(const std::string& bytes) {
+  try {
+    run(bytes);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+std::vector<std::string> frames_of(const std::string& stack) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    auto semi = stack.find(';', start);
+    out.push_back(stack.substr(start, semi - start));
+    if (semi == std::string::npos) return out;
+    start = semi + 1;
+  }
+}
+
+// main → light → shared (0.1 s), main → heavy → shared (0.9 s); shared's own time 1.0 s, light/heavy 0.
+std::vector<Stat> two_callers() {
+  return {
+      {"p.py", 1, "main", 1, 1, 0.5, 1.5, {}},
+      {"p.py", 5, "light", 1, 1, 0.0, 0.1, {{"p.py", 1, "main", 1, 1, 0.0, 0.1}}},
+      {"p.py", 9, "heavy", 1, 1, 0.0, 0.9, {{"p.py", 1, "main", 1, 1, 0.0, 0.9}}},
+      {"p.py", 13, "shared", 2, 2, 1.0, 1.0,
+       {{"p.py", 5, "light", 1, 1, 0.1, 0.1}, {"p.py", 9, "heavy", 1, 1, 0.9, 0.9}}},
+  };
+}
+}  // namespace
+
+TEST_CASE("pstats: applicable by the first bytes", "[pstats]") {
+  CHECK(pstats_applicable("") == Applicable::need_more);
+  CHECK(pstats_applicable("\xfb") == Applicable::need_more);
+  CHECK(pstats_applicable("\xfb)\x03\xfa") == Applicable::yes);
+  CHECK(pstats_applicable(std::string_view("{(\x03\x00\x00\x00s", 7)) == Applicable::yes);  // Python 2
+  CHECK(pstats_applicable(std::string_view("{(\x03\x00", 4)) == Applicable::need_more);
+  CHECK(pstats_applicable("{\"$schema\": 1}") == Applicable::no);  // speedscope JSON
+  CHECK(pstats_applicable("main;a;b 3\n") == Applicable::no);
+  CHECK(pstats_applicable(std::string_view("{0", 2)) == Applicable::yes);
+  for (const auto& e : marshal_test::expected_dumps()) {
+    std::string head = marshal_test::read_fixture(e.file).substr(0, 4096);
+    INFO(e.file);
+    CHECK(pstats_applicable(head) == Applicable::yes);
+  }
+}
+
+TEST_CASE("pstats: two callers share a callee in proportion to their edge times", "[pstats]") {
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::pstats_dump(two_callers()), o);
+  const std::string main = "main (p.py:1)";
+  CHECK(r.sink.at(main) == 500000);
+  CHECK(r.sink.at(main + ";light (p.py:5);shared (p.py:13)") == 100000);
+  CHECK(r.sink.at(main + ";heavy (p.py:9);shared (p.py:13)") == 900000);
+  CHECK(r.sink.total() == 1500000);
+  CHECK(r.report.warnings.empty());
+
+  SECTION("--exact stops at the function with two callers") {
+    o.exact = true;
+    auto e = run(marshal_test::pstats_dump(two_callers()), o);
+    CHECK(e.sink.at(main + ";light (p.py:5);shared (p.py:13);[ambiguous callers]") == 100000);
+    CHECK(e.sink.at(main + ";heavy (p.py:9);shared (p.py:13);[ambiguous callers]") == 900000);
+    CHECK(e.sink.total() == 1500000);
+  }
+  SECTION("--unit ms and ns") {
+    o.unit = PstatsOptions::Unit::ms;
+    CHECK(run(marshal_test::pstats_dump(two_callers()), o).sink.total() == 1500);
+    o.unit = PstatsOptions::Unit::ns;
+    CHECK(run(marshal_test::pstats_dump(two_callers()), o).sink.at(main) == 500000000);
+  }
+  SECTION("--weight calls: each function's calls in its contexts") {
+    o.weight = PstatsOptions::Weight::calls;
+    auto c = run(marshal_test::pstats_dump(two_callers()), o);
+    CHECK(c.sink.at(main) == 1);
+    CHECK(c.sink.at(main + ";light (p.py:5)") == 1);
+    CHECK(c.sink.at(main + ";light (p.py:5);shared (p.py:13)") == 1);
+    CHECK(c.sink.at(main + ";heavy (p.py:9);shared (p.py:13)") == 1);
+    CHECK(c.sink.total() == 5);
+  }
+  SECTION("--prune folds small subtrees into the parent's self time") {
+    o.prune = 0.2;  // light's subtree (0.1 of 1.5 s) is below 0.3 s
+    auto p = run(marshal_test::pstats_dump(two_callers()), o);
+    CHECK(p.sink.at(main) == 600000);
+    CHECK_FALSE(p.sink.any_contains("light"));
+    CHECK(p.sink.total() == 1500000);
+  }
+  SECTION("--max-depth cuts stacks, their time stays in the last frame") {
+    o.max_depth = 2;
+    auto d = run(marshal_test::pstats_dump(two_callers()), o);
+    CHECK(d.sink.at(main + ";heavy (p.py:9)") == 900000);
+    CHECK(d.sink.total() == 1500000);
+  }
+}
+
+TEST_CASE("pstats: recursion — edges back into the path are dropped, time conserved", "[pstats]") {
+  // main → fib, fib → fib (self edge), fib → leaf (through recursion: edge ct covers all levels)
+  std::vector<Stat> stats = {
+      {"r.py", 1, "main", 1, 1, 0.1, 1.1, {}},
+      {"r.py", 5, "fib", 1, 9, 0.6, 1.0, {{"r.py", 1, "main", 1, 1, 0.0, 1.0}, {"r.py", 5, "fib", 8, 0, 0.5, 0.9}}},
+      {"r.py", 9, "leaf", 4, 4, 0.4, 0.4, {{"r.py", 5, "fib", 4, 4, 0.4, 0.4}}},
+      // indirect recursion: ping ↔ pong under main? (kept out of the roots: called only by each other and main)
+  };
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::pstats_dump(stats), o);
+  CHECK(r.sink.at("main (r.py:1)") == 100000);
+  CHECK(r.sink.at("main (r.py:1);fib (r.py:5)") == 600000);
+  CHECK(r.sink.at("main (r.py:1);fib (r.py:5);leaf (r.py:9)") == 400000);
+  CHECK(r.sink.total() == 1100000);
+}
+
+TEST_CASE("pstats: roots when no function has residual calls (a closed loop), and the profile module's fake root",
+          "[pstats]") {
+  // a ↔ b only: no residual calls, the SCC fallback enters at the larger cumtime.
+  std::vector<Stat> loop = {
+      {"l.py", 1, "a", 1, 1, 0.2, 1.0, {{"l.py", 2, "b", 1, 1, 0.2, 0.2}}},
+      {"l.py", 2, "b", 1, 1, 0.8, 0.8, {{"l.py", 1, "a", 1, 1, 0.8, 0.8}}},
+  };
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::pstats_dump(loop), o);
+  CHECK(r.sink.at("a (l.py:1)") == 200000);
+  CHECK(r.sink.at("a (l.py:1);b (l.py:2)") == 800000);
+}
+
+TEST_CASE("pstats: caller values as ints, 4k-tuples; the 3.15 sampling marker; built-in labels", "[pstats]") {
+  // Hand-built: int callers (profile module), an 8-tuple caller (old merged files), a ("__sampled__",) marker.
+  Bytes b;
+  b.dict(true);
+  b.small_tuple(1).short_ascii("__sampled__").code('T');
+  marshal_test::key(b, "~", 0, "<built-in method builtins.exec>");
+  b.small_tuple(5).integer(1).integer(1).binary_float(0.25).binary_float(1.0).dict().end();
+  marshal_test::key(b, "m.py", 3, "work");
+  b.small_tuple(5).integer(2).integer(2).binary_float(0.5).binary_float(0.75).dict();
+  marshal_test::key(b, "~", 0, "<built-in method builtins.exec>");
+  b.small_tuple(8).integer(1).integer(1).binary_float(0.2).binary_float(0.3);
+  b.integer(1).integer(1).binary_float(0.3).binary_float(0.45);
+  b.end();
+  marshal_test::key(b, "", 0, "len");
+  b.small_tuple(5).integer(4).integer(4).binary_float(0.25).binary_float(0.25).dict();
+  marshal_test::key(b, "m.py", 3, "work");
+  b.integer(4);
+  b.end();
+  b.end();
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(b.out, o);
+  const std::string exec = "<built-in method builtins.exec>";
+  CHECK(r.sink.at(exec) == 250000);
+  CHECK(r.sink.at(exec + ";work (m.py:3)") == 500000);
+  CHECK(r.sink.at(exec + ";work (m.py:3);len") == 250000);
+  CHECK(r.sink.total() == 1000000);
+}
+
+TEST_CASE("pstats: names are sanitised; non-ASCII kept", "[pstats]") {
+  std::vector<Stat> stats = {{"d\xc3\xadr/m.py", 1, "f;g\nh", 1, 1, 0.001, 0.001, {}}};
+  auto r = run(marshal_test::pstats_dump(stats));
+  REQUIRE(r.sink.lines.size() == 1);
+  CHECK(r.sink.lines[0].first == "f:g h (d\xc3\xadr/m.py:1)");
+}
+
+TEST_CASE("pstats: bad dumps give an error with the offset", "[pstats]") {
+  CHECK(error_of(")\x01N") == "t.pstats: offset 0: not a pstats dump: the top-level object is not a dict");
+  Bytes v;
+  v.dict(true);
+  marshal_test::key(v, "a.py", 1, "f");
+  v.small_tuple(2).integer(1).integer(1).end();
+  CHECK(error_of(v.out) == "t.pstats: offset 17: a pstats value is a 5-tuple (cc, nc, tt, ct, callers)");
+  Bytes n;
+  n.dict(true);
+  marshal_test::key(n, "a.py", 1, "f");
+  n.small_tuple(5).integer(1).short_ascii("x").integer(1).integer(1).dict().end().end();
+  CHECK(error_of(n.out) == "t.pstats: offset 24: expected a number");
+  Bytes c;
+  c.dict(true);
+  marshal_test::key(c, "a.py", 1, "f");
+  c.small_tuple(5).integer(1).integer(1).integer(0).integer(0).dict();
+  marshal_test::key(c, "a.py", 1, "f");
+  c.small_tuple(3).integer(1).integer(1).integer(1).end().end();
+  CHECK_THAT(error_of(c.out), Catch::Contains("a caller's value is a 4-tuple"));
+  Bytes k;
+  k.dict(true).small_tuple(3).integer(1).integer(1).integer(1).code('N').end();
+  CHECK(error_of(k.out) == "t.pstats: offset 3: expected a string as the file name of a key");
+}
+
+TEST_CASE("pstats: real dumps from every Python conserve time exactly", "[pstats]") {
+  auto dumps = marshal_test::expected_dumps();
+  REQUIRE(dumps.size() >= 21);
+  for (const auto& e : dumps) {
+    DYNAMIC_SECTION(e.file) {
+      const std::string bytes = marshal_test::read_fixture(e.file);
+      const double expected_us = std::llround(e.tottime * 1e6);
+      for (double prune : {0.0, 1e-4, 0.05}) {
+        PstatsOptions o;
+        o.prune = prune;
+        auto r = run(bytes, o, e.file);
+        INFO("prune " << prune);
+        CHECK(r.sink.total() == expected_us);
+        for (auto& line : r.sink.lines) {
+          CHECK(line.second >= 1);
+          CHECK(line.second == std::floor(line.second));
+          // recursion collapsed: no function twice in one stack
+          auto frames = frames_of(line.first);
+          std::sort(frames.begin(), frames.end());
+          CHECK(std::adjacent_find(frames.begin(), frames.end()) == frames.end());
+        }
+        // cProfile's accounting is consistent; the profile module's root leaves out its final setprofile call
+        if (prune == 0 && e.file.rfind("cprofile", 0) == 0) CHECK(r.report.warnings.empty());
+        if (e.file.rfind("threads-", 0) == 0) {  // 3.12+ records other threads: the roots do not cover Σ tottime
+          REQUIRE(r.report.warnings.size() == 1);
+          CHECK_THAT(r.report.warnings[0], Catch::Contains("differs from the sum of tottime"));
+        }
+      }
+      // Other units: exact in their unit too.
+      PstatsOptions ns;
+      ns.unit = PstatsOptions::Unit::ns;
+      CHECK(run(bytes, ns, e.file).sink.total() == double(std::llround(e.tottime * 1e9)));
+    }
+  }
+}
+
+TEST_CASE("pstats: real dumps — known chains, self time equals tottime, the shared function split", "[pstats]") {
+  for (const auto& e : marshal_test::expected_dumps()) {
+    if (e.file.rfind("cprofile-", 0) != 0 && e.file.rfind("profile-", 0) != 0) continue;  // prog.py dumps only
+    DYNAMIC_SECTION(e.file) {
+      PstatsOptions o;
+      o.prune = 0;
+      auto r = run(marshal_test::read_fixture(e.file), o, e.file);
+      const std::string main = "main (prog.py:30)";
+      CHECK(r.sink.any_contains(";" + main + ";heavy (prog.py:14);shared (prog.py:3)"));
+      bool module_calls_main = false;  // the module's first line is 1 or 3 depending on the version
+      for (auto& l : r.sink.lines)
+        module_calls_main = module_calls_main || std::regex_search(l.first, std::regex("<module> \\(prog\\.py:[13]\\);main "));
+      CHECK(module_calls_main);
+      CHECK(r.sink.any_contains(main + ";light (prog.py:10);shared (prog.py:3)"));
+      CHECK(r.sink.any_contains(main + ";fib (prog.py:18)"));
+      CHECK(r.sink.any_contains(main + ";ping (prog.py:22);pong (prog.py:26)"));
+      // shared: heavy's share ≈ 10x light's (the loop is 10x longer), its self time ≈ its whole tottime
+      double heavy = 0, light = 0;
+      for (auto& l : r.sink.lines) {
+        if (l.first.find("heavy (prog.py:14);shared (prog.py:3)") != std::string::npos) heavy += l.second;
+        if (l.first.find("light (prog.py:10);shared (prog.py:3)") != std::string::npos) light += l.second;
+      }
+      CHECK(heavy > 4 * light);
+      CHECK(heavy + light > 0);
+
+      SECTION("exact mode: an [ambiguous callers] leaf under shared, nothing below it") {
+        o.exact = true;
+        auto x = run(marshal_test::read_fixture(e.file), o, e.file);
+        CHECK(x.sink.any_contains("shared (prog.py:3);[ambiguous callers]"));
+        for (auto& l : x.sink.lines) {
+          auto at = l.first.find("shared (prog.py:3)");
+          if (at != std::string::npos && l.first.find("[ambiguous callers]") == std::string::npos &&
+              l.first.find(";ping") == std::string::npos)
+            FAIL("a stack goes on below the ambiguous function: " << l.first);
+        }
+        CHECK(x.sink.total() == double(std::llround(e.tottime * 1e6)));
+      }
+      SECTION("weight calls: the calls of every function with time") {
+        o.weight = PstatsOptions::Weight::calls;
+        auto c = run(marshal_test::read_fixture(e.file), o, e.file);
+        CHECK(c.sink.total() <= e.calls);
+        CHECK(c.sink.total() >= e.calls - 5);  // functions without time (e.g. a 0 µs built-in) may be left out
+        CHECK(c.sink.self_of("fib (prog.py:18)") > 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("pstats: every truncation of a real dump is a clean InputError", "[pstats]") {
+  for (const char* file : {"cprofile-3.11.pstats", "profile-3.11.pstats", "profile-2.7.pstats", "names-3.11.pstats"}) {
+    std::string bytes = marshal_test::read_fixture(file);
+    REQUIRE(!bytes.empty());
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+      INFO(file << " cut at " << cut);
+      REQUIRE_THAT(error_of(bytes.substr(0, cut)), Catch::StartsWith("t.pstats: offset "));
+    }
+    // Flipped bytes: an error or a result, never a crash.
+    for (std::size_t at = 0; at < bytes.size(); ++at) {
+      std::string flipped = bytes;
+      flipped[at] = char(flipped[at] ^ 0x5a);
+      try {
+        run(flipped);
+      } catch (const InputError&) {
+      }
+    }
+  }
+}
+
+TEST_CASE("pstats: non-ASCII and long names from a real dump", "[pstats]") {
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::read_fixture("names-3.11.pstats"), o);
+  CHECK(r.sink.any_contains("funci\xc3\xb3n (m\xc3\xb3" "dulo/\xc3\xb1" "ames.py:2)"));
+  CHECK(r.sink.any_contains(std::string(300, 'x') + " (<string>:1)"));
+}
+
+TEST_CASE("pstats: each function's self time in the folded output is its tottime (cProfile dumps)", "[pstats]") {
+  std::ifstream in(marshal_test::fixture_dir() + "/tottime.txt");
+  std::string row;
+  std::map<std::string, Collect> folded;
+  std::size_t checked = 0;
+  while (std::getline(in, row)) {
+    auto tab1 = row.find('\t'), tab2 = row.rfind('\t');
+    std::string dump = row.substr(0, tab1), frame = row.substr(tab1 + 1, tab2 - tab1 - 1);
+    double tottime_us = std::stod(row.substr(tab2 + 1));
+    if (!folded.count(dump)) {
+      PstatsOptions o;
+      o.prune = 0;
+      folded[dump] = run(marshal_test::read_fixture(dump), o, dump).sink;
+    }
+    INFO(dump << ": " << frame);
+    // within rounding (each context rounds once) and 2% for the proportional split of imprecise float times
+    CHECK(std::fabs(folded[dump].self_of(frame) - tottime_us) <= 3 + 0.02 * tottime_us);
+    ++checked;
+  }
+  CHECK(checked >= 100);
+}
+
+TEST_CASE("pstats: Profile.enable() in the middle of a call: the running functions are roots", "[pstats]") {
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::read_fixture("enable-3.11.pstats"), o);
+  bool leaf_root = false;
+  for (auto& l : r.sink.lines) leaf_root = leaf_root || l.first.rfind("leaf (", 0) == 0;
+  CHECK(leaf_root);
+  CHECK(r.sink.any_contains("<built-in method builtins.sum>"));
+  CHECK(r.report.warnings.empty());
+}
+
+TEST_CASE("pstats: numbers as longs, int64 and text floats (marshal version 1, very long runs)", "[pstats]") {
+  // (cc, nc, tt, ct) = (2**31 as a long, 2**32 as Python 2's int64, '0.5' as a text float, 0.5 as a binary float)
+  Bytes b;
+  b.dict(true);
+  marshal_test::key(b, "big.py", 1, "hot");
+  b.small_tuple(5).code('l').i32(3).u8(0).u8(0).u8(0).u8(0).u8(2).u8(0);
+  b.code('I').i32(0).i32(1).code('f').u8(3).raw("0.5").binary_float(0.5).dict().end();
+  b.end();
+  auto r = run(b.out);
+  CHECK(r.sink.at("hot (big.py:1)") == 500000);
+  PstatsOptions calls;
+  calls.weight = PstatsOptions::Weight::calls;
+  CHECK(run(b.out, calls).sink.at("hot (big.py:1)") == 4294967296.0);
+}
+
+TEST_CASE("pstats: duplicate keys (merged dumps) are summed, their caller edges merged", "[pstats]") {
+  std::vector<Stat> stats = {
+      {"m.py", 1, "main", 1, 1, 0.1, 0.5, {}},
+      {"m.py", 5, "work", 1, 1, 0.1, 0.1, {{"m.py", 1, "main", 1, 1, 0.1, 0.1}}},
+      {"m.py", 5, "work", 2, 2, 0.3, 0.3, {{"m.py", 1, "main", 2, 2, 0.3, 0.3}}},
+  };
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::pstats_dump(stats), o);
+  REQUIRE(r.sink.lines.size() == 2);
+  CHECK(r.sink.at("main (m.py:1)") == 100000);
+  CHECK(r.sink.at("main (m.py:1);work (m.py:5)") == 400000);
+  o.weight = PstatsOptions::Weight::calls;
+  CHECK(run(marshal_test::pstats_dump(stats), o).sink.at("main (m.py:1);work (m.py:5)") == 3);
+}
+
+TEST_CASE("pstats: an empty dump gives no stacks", "[pstats]") {
+  Bytes b;
+  b.dict(true).end();
+  auto r = run(b.out);
+  CHECK(r.sink.lines.empty());
+  CHECK(r.report.warnings.empty());
+}
