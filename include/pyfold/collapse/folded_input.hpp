@@ -11,7 +11,7 @@
 
 namespace pyfold::collapse {
 
-// yes when every complete line of head is a folded line (or blank, or a "# " comment) and there is at least one.
+// yes when the first line of head that is not blank or a "# " comment is a folded line with one count.
 // whole_input: head is the whole input, so its last line is complete even without a line end.
 Applicable folded_applicable(std::string_view head, bool whole_input);
 

@@ -25,7 +25,9 @@ void normalise(std::string_view stack, std::string& out) {
 }  // namespace
 
 Applicable folded_applicable(std::string_view head, bool whole_input) {
-  std::size_t pos = 0, stacks = 0;
+  // The first line that is not blank or a comment decides: one invalid line further on is the input's fault
+  // (counted as usual), not a sign of another format.
+  std::size_t pos = 0;
   FoldedLine parsed;
   std::string_view reason;
   while (pos < head.size()) {
@@ -34,15 +36,11 @@ Applicable folded_applicable(std::string_view head, bool whole_input) {
     std::string_view line = head.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? head.size() : nl + 1;
     switch (parse_folded_line(line, parsed, reason)) {
-      case LineStatus::skip: break;
+      case LineStatus::skip: continue;
       case LineStatus::invalid: return Applicable::no;
-      case LineStatus::stack:
-        if (parsed.differential) return Applicable::no;
-        ++stacks;
-        break;
+      case LineStatus::stack: return parsed.differential ? Applicable::no : Applicable::yes;
     }
   }
-  if (stacks > 0) return Applicable::yes;
   return whole_input ? Applicable::no : Applicable::need_more;
 }
 
