@@ -2,7 +2,11 @@
 // plain byte scans instead of its regexes; the comments quote the regex each scan stands for.
 #include "pyfold/collapse/perf.hpp"
 
+#include <string.h>
+
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 #include "pyfold/frame_text.hpp"
 #include "pyfold/line_reader.hpp"
@@ -82,10 +86,26 @@ bool parse_frame_line(std::string_view line, std::string_view& pc, std::string_v
   if (p == pc_start) return false;
   pc = line.substr(pc_start, p - pc_start);
   while (p < line.size() && is_space(line[p])) ++p;
-  std::size_t close = line.rfind(')');
-  if (close == std::string_view::npos || close < p + 3) return false;
+  const char* base = line.data();
+  std::size_t close = line.size() - 1;  // usually the line ends with the ')'
+  if (line[close] != ')') {
+    const void* at = memrchr(base + p, ')', line.size() - p);
+    if (at == nullptr) return false;
+    close = static_cast<std::size_t>(static_cast<const char*>(at) - base);
+  }
+  if (close < p + 3) return false;
   // The last " (" that leaves at least one byte of symbol before it and has the ')' after it.
-  std::size_t open = line.rfind(" (", close - 2);
+  std::size_t open = std::string_view::npos;
+  for (std::size_t end = close - 1; end > p + 1;) {
+    const void* at = memrchr(base + p + 1, '(', end - p - 1);
+    if (at == nullptr) break;
+    std::size_t paren = static_cast<std::size_t>(static_cast<const char*>(at) - base);
+    if (line[paren - 1] == ' ') {
+      open = paren - 1;
+      break;
+    }
+    end = paren;
+  }
   if (open == std::string_view::npos || open <= p) return false;
   symbol = line.substr(p, open - p);
   dso = line.substr(open + 2, close - open - 2);
@@ -119,15 +139,110 @@ bool is_perf_map(std::string_view dso) {
   return false;
 }
 
+// Bytes that make a symbol need more than a copy: '-' (of "->"), and those the tidying rules change.
+constexpr auto kSpecial = [] {
+  std::array<bool, 256> table{};
+  for (unsigned char c : {'-', '(', ';', '"', '\''}) table[c] = true;
+  return table;
+}();
+
 struct Frame {
   std::size_t offset, length;
   bool python;
+};
+
+// A quick hash of a frame line for the cache below (lines are compared in full on a match, so a weak hash costs
+// only probes; hash128 is stronger than needed here and was a fifth of the run time).
+std::uint64_t line_hash(std::string_view line) {
+  constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
+  std::uint64_t h = line.size() * k;
+  const char* p = line.data();
+  std::size_t n = line.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 32;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  h = (h ^ tail) * k;
+  return h ^ (h >> 29);
+}
+
+// Frame lines repeat: the same address, symbol and DSO appear in many samples. Their frames are made once and
+// looked up by the whole line afterwards (bounded: past kMaxKeyBytes new lines are just not remembered).
+class FrameLineCache {
+ public:
+  struct Hit {
+    const Frame* frames;
+    std::size_t count;
+    const std::string* text;
+  };
+  bool find(std::string_view line, std::uint64_t hash, Hit& hit) const {
+    if (slots_.empty()) return false;
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key_length == kEmpty) return false;
+      if (s.hash == hash && s.key_length == line.size() &&
+          std::memcmp(keys_.data() + s.key_offset, line.data(), line.size()) == 0) {
+        hit = {frames_.data() + s.first_frame, s.frame_count, &text_};
+        return true;
+      }
+    }
+  }
+  // Remembers the frames [first, end) of a sample's frame list (texts in sample_text).
+  void insert(std::string_view line, std::uint64_t hash, const Frame* first, const Frame* end,
+              const std::string& sample_text) {
+    if (keys_.size() + line.size() > kMaxKeyBytes) return;
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    Slot slot{hash, static_cast<std::uint32_t>(keys_.size()), static_cast<std::uint32_t>(line.size()),
+              static_cast<std::uint32_t>(frames_.size()), static_cast<std::uint32_t>(end - first)};
+    keys_.append(line);
+    for (const Frame* f = first; f != end; ++f) {
+      frames_.push_back({text_.size(), f->length, f->python});
+      text_.append(sample_text, f->offset, f->length);
+    }
+    place(slot);
+    ++count_;
+  }
+
+ private:
+  static constexpr std::uint32_t kEmpty = 0xffffffff;
+  static constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 28;
+  struct Slot {
+    std::uint64_t hash;
+    std::uint32_t key_offset, key_length, first_frame, frame_count;
+  };
+  void place(const Slot& slot) {
+    for (std::size_t i = slot.hash & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].key_length == kEmpty) {
+        slots_[i] = slot;
+        return;
+      }
+    }
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 4096 : old.size() * 2, Slot{0, 0, kEmpty, 0, 0});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.key_length != kEmpty) place(s);
+    }
+  }
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0, count_ = 0;
+  std::string keys_, text_;
+  std::vector<Frame> frames_;
 };
 
 class PerfFolder {
  public:
   PerfFolder(const PerfOptions& options, StackSink& sink) : options_(options), sink_(sink) {
     event_filter_ = options.event_filter;
+    text_.reserve(1 << 16);
+    stack_.reserve(1 << 16);
+    frames_.reserve(1024);
   }
 
   void header(std::string_view line, const Header& h) {
@@ -170,7 +285,27 @@ class PerfFolder {
 
   bool in_sample() const { return in_sample_; }
 
-  void frame(std::string_view pc, std::string_view symbol, std::string_view dso) {
+  // The frames of a line seen before (false: not seen, or not cacheable).
+  bool cached_frame(std::string_view line) {
+    if (java_) return false;  // java tidying depends on the comm; rare enough not to cache
+    line_hash_ = line_hash(line);
+    FrameLineCache::Hit hit;
+    if (!cache_.find(line, line_hash_, hit)) return false;
+    for (std::size_t i = 0; i < hit.count; ++i) {
+      const Frame& f = hit.frames[i];
+      frames_.push_back({text_.size(), f.length, f.python});
+      text_.append(*hit.text, f.offset, f.length);
+    }
+    return true;
+  }
+
+  void frame(std::string_view pc, std::string_view symbol, std::string_view dso, std::string_view line) {
+    std::size_t first = frames_.size();
+    add_frames(pc, symbol, dso);
+    if (!java_) cache_.insert(line, line_hash_, frames_.data() + first, frames_.data() + frames_.size(), text_);
+  }
+
+  void add_frames(std::string_view pc, std::string_view symbol, std::string_view dso) {
     symbol = strip_offset(symbol);
     if (!symbol.empty() && symbol[0] == '(') return;  // "next if $rawfunc =~ /^\(/": process names
     // Frames of one line ("a->b" inline chains) are kept in line order; lines come leaf first, so groups are
@@ -188,6 +323,21 @@ class PerfFolder {
       frames_.push_back({offset, text_.size() - offset, true});
       return;
     }
+    // One scan for what needs work: "->" inline chains, and bytes the tidying rules change.
+    bool chain = false, plain = true;
+    for (std::size_t i = 0; i < symbol.size(); ++i) {
+      if (!kSpecial[static_cast<unsigned char>(symbol[i])]) continue;
+      char c = symbol[i];
+      if (c == '-') {
+        if (i + 1 < symbol.size() && symbol[i + 1] == '>') chain = true;
+      } else {
+        plain = false;
+      }
+    }
+    if (!chain) {
+      add_part(symbol, pc, dso, 0, plain);
+      return;
+    }
     std::size_t index = 0;
     std::size_t pos = 0;
     // perl's split drops trailing empty fields.
@@ -197,7 +347,7 @@ class PerfFolder {
     while (pos <= symbol.size()) {
       std::size_t arrow = symbol.find("->", pos);
       std::string_view part = symbol.substr(pos, arrow == std::string_view::npos ? std::string_view::npos : arrow - pos);
-      add_part(part, pc, dso, index++);
+      add_part(part, pc, dso, index++, false);
       if (arrow == std::string_view::npos) break;
       pos = arrow + 2;
     }
@@ -236,7 +386,16 @@ class PerfFolder {
   }
 
  private:
-  void add_part(std::string_view part, std::string_view pc, std::string_view dso, std::size_t index) {
+  // plain: part holds none of ( ; " ' (the caller has looked).
+  void add_part(std::string_view part, std::string_view pc, std::string_view dso, std::size_t index, bool plain) {
+    // Most symbols need no tidying and no annotation: copied as they are.
+    bool annotate = index > 0 || options_.kernel || options_.jit || java_;
+    if (plain && !annotate && part != "[unknown]") {
+      std::size_t offset = text_.size();
+      text_.append(part);
+      frames_.push_back({offset, part.size(), false});
+      return;
+    }
     std::string func;
     bool unknown = part == "[unknown]";
     if (unknown) {
@@ -290,6 +449,8 @@ class PerfFolder {
   double period_ = 1;
   std::string comm_, text_, stack_;
   std::vector<Frame> frames_;
+  FrameLineCache cache_;
+  std::uint64_t line_hash_ = 0;
 };
 
 bool is_comment(std::string_view line) { return !line.empty() && line[0] == '#'; }
@@ -338,8 +499,10 @@ std::vector<std::string> collapse_perf(InputSource& input, const PerfOptions& op
     if (!is_space(line[0]) && parse_header(line, header)) {
       folder.end_sample();  // a header without the blank line before it: the sample before is complete
       folder.header(line, header);
+    } else if (folder.in_sample() && folder.cached_frame(line)) {
+      continue;
     } else if (parse_frame_line(line, pc, symbol, dso)) {
-      if (folder.in_sample()) folder.frame(pc, symbol, dso);
+      if (folder.in_sample()) folder.frame(pc, symbol, dso, line);
     } else {
       invalid.record(reader.source_name(), reader.line_number(), "not a perf script header or frame line");
     }
