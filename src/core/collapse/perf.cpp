@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
+#include <unordered_map>
 
 #include "pyfold/frame_text.hpp"
 #include "pyfold/line_reader.hpp"
@@ -174,35 +176,27 @@ std::uint64_t line_hash(std::string_view line) {
 // looked up by the whole line afterwards (bounded: past kMaxKeyBytes new lines are just not remembered).
 class FrameLineCache {
  public:
-  struct Hit {
-    const Frame* frames;
-    std::size_t count;
-    const std::string* text;
-  };
-  bool find(std::string_view line, std::uint64_t hash, Hit& hit) const {
-    if (slots_.empty()) return false;
+  using Id = std::uint32_t;
+  // The frame names of a line seen before, or nullptr.
+  const Id* find(std::string_view line, std::uint64_t hash, std::size_t& count) const {
+    if (slots_.empty()) return nullptr;
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
-      if (s.key_length == kEmpty) return false;
+      if (s.key_length == kEmpty) return nullptr;
       if (s.hash == hash && s.key_length == line.size() &&
           std::memcmp(keys_.data() + s.key_offset, line.data(), line.size()) == 0) {
-        hit = {frames_.data() + s.first_frame, s.frame_count, &text_};
-        return true;
+        count = s.frame_count;
+        return ids_.data() + s.first_frame;
       }
     }
   }
-  // Remembers the frames [first, end) of a sample's frame list (texts in sample_text).
-  void insert(std::string_view line, std::uint64_t hash, const Frame* first, const Frame* end,
-              const std::string& sample_text) {
+  void insert(std::string_view line, std::uint64_t hash, const Id* first, const Id* end) {
     if (keys_.size() + line.size() > kMaxKeyBytes) return;
     if ((count_ + 1) * 2 > slots_.size()) grow();
     Slot slot{hash, static_cast<std::uint32_t>(keys_.size()), static_cast<std::uint32_t>(line.size()),
-              static_cast<std::uint32_t>(frames_.size()), static_cast<std::uint32_t>(end - first)};
+              static_cast<std::uint32_t>(ids_.size()), static_cast<std::uint32_t>(end - first)};
     keys_.append(line);
-    for (const Frame* f = first; f != end; ++f) {
-      frames_.push_back({text_.size(), f->length, f->python});
-      text_.append(sample_text, f->offset, f->length);
-    }
+    ids_.insert(ids_.end(), first, end);
     place(slot);
     ++count_;
   }
@@ -232,17 +226,39 @@ class FrameLineCache {
   }
   std::vector<Slot> slots_;
   std::size_t mask_ = 0, count_ = 0;
-  std::string keys_, text_;
-  std::vector<Frame> frames_;
+  std::string keys_;
+  std::vector<Id> ids_;
+};
+
+// Frame names interned as numbers: a sample is a short list of numbers until its stack is written.
+class FrameNames {
+ public:
+  using Id = std::uint32_t;
+  Id intern(std::string_view text, bool python) {
+    auto found = ids_.find(text);
+    if (found != ids_.end()) return found->second;
+    names_.emplace_back(text);
+    python_.push_back(python);
+    Id id = static_cast<Id>(names_.size() - 1);
+    ids_.emplace(names_.back(), id);
+    return id;
+  }
+  const std::string& name(Id id) const { return names_[id]; }
+  bool python(Id id) const { return python_[id]; }
+
+ private:
+  std::deque<std::string> names_;
+  std::vector<bool> python_;
+  std::unordered_map<std::string_view, Id> ids_;
 };
 
 class PerfFolder {
  public:
   PerfFolder(const PerfOptions& options, StackSink& sink) : options_(options), sink_(sink) {
     event_filter_ = options.event_filter;
-    text_.reserve(1 << 16);
-    stack_.reserve(1 << 16);
-    frames_.reserve(1024);
+    text_.reserve(1 << 12);
+    frames_.reserve(64);
+    sample_.reserve(1024);
   }
 
   void header(std::string_view line, const Header& h) {
@@ -279,8 +295,8 @@ class PerfFolder {
     }
     java_ = starts_with(comm_, "java");
     in_sample_ = true;
-    frames_.clear();
-    text_.clear();
+    sample_.clear();
+    sample_.push_back(names_.intern(comm_, false));
   }
 
   bool in_sample() const { return in_sample_; }
@@ -289,20 +305,21 @@ class PerfFolder {
   bool cached_frame(std::string_view line) {
     if (java_) return false;  // java tidying depends on the comm; rare enough not to cache
     line_hash_ = line_hash(line);
-    FrameLineCache::Hit hit;
-    if (!cache_.find(line, line_hash_, hit)) return false;
-    for (std::size_t i = 0; i < hit.count; ++i) {
-      const Frame& f = hit.frames[i];
-      frames_.push_back({text_.size(), f.length, f.python});
-      text_.append(*hit.text, f.offset, f.length);
-    }
+    std::size_t count = 0;
+    const FrameNames::Id* ids = cache_.find(line, line_hash_, count);
+    if (!ids) return false;
+    sample_.insert(sample_.end(), ids, ids + count);
     return true;
   }
 
   void frame(std::string_view pc, std::string_view symbol, std::string_view dso, std::string_view line) {
-    std::size_t first = frames_.size();
+    frames_.clear();
+    text_.clear();
     add_frames(pc, symbol, dso);
-    if (!java_) cache_.insert(line, line_hash_, frames_.data() + first, frames_.data() + frames_.size(), text_);
+    std::size_t first = sample_.size();
+    for (const Frame& f : frames_)
+      sample_.push_back(names_.intern(std::string_view(text_).substr(f.offset, f.length), f.python));
+    if (!java_) cache_.insert(line, line_hash_, sample_.data() + first, sample_.data() + sample_.size());
   }
 
   void add_frames(std::string_view pc, std::string_view symbol, std::string_view dso) {
@@ -354,28 +371,44 @@ class PerfFolder {
     std::reverse(frames_.begin() + static_cast<std::ptrdiff_t>(group_start), frames_.end());
   }
 
+  // A sample's key: its comm and frame names, root first (the frames are stored leaf first after the comm).
   void end_sample() {
     if (!in_sample_) return;
     in_sample_ = false;
-    stack_.clear();
-    stack_ += comm_;
-    std::size_t n = frames_.size();
-    if (options_.python_only) {
-      for (std::size_t i = n; i-- > 0;) {
-        const Frame& f = frames_[i];
-        bool leaf = i == 0;
-        if (f.python || (leaf && options_.native_leaf)) {
-          stack_ += ';';
-          stack_.append(text_, f.offset, f.length);
-        }
-      }
-    } else {
-      for (std::size_t i = n; i-- > 0;) {
-        stack_ += ';';
-        stack_.append(text_, frames_[i].offset, frames_[i].length);
-      }
+    key_.clear();
+    key_.push_back(sample_[0]);
+    std::size_t n = sample_.size();
+    for (std::size_t i = n; i-- > 1;) {
+      FrameNames::Id id = sample_[i];
+      if (options_.python_only && !names_.python(id) && !(i == 1 && options_.native_leaf)) continue;
+      key_.push_back(id);
     }
-    sink_.add(stack_, period_);
+    std::string_view bytes(reinterpret_cast<const char*>(key_.data()), key_.size() * sizeof(FrameNames::Id));
+    auto found = sample_index_.find(bytes);
+    if (found != sample_index_.end()) {
+      counts_[found->second] += period_;
+      return;
+    }
+    samples_.emplace_back(bytes);
+    counts_.push_back(period_);
+    sample_index_.emplace(samples_.back(), counts_.size() - 1);
+  }
+
+  // Sends every distinct stack, in order of first appearance, with its summed count.
+  void finish() {
+    std::string stack;
+    for (std::size_t i = 0; i < samples_.size(); ++i) {
+      const std::string& bytes = samples_[i];
+      std::size_t n = bytes.size() / sizeof(FrameNames::Id);
+      stack.clear();
+      for (std::size_t k = 0; k < n; ++k) {
+        FrameNames::Id id;
+        std::memcpy(&id, bytes.data() + k * sizeof id, sizeof id);
+        if (k > 0) stack += ';';
+        stack += names_.name(id);
+      }
+      sink_.add(stack, counts_[i]);
+    }
   }
 
   std::vector<std::string> warnings() const {
@@ -447,10 +480,15 @@ class PerfFolder {
   bool event_defaulted_ = false, other_events_ = false;
   bool in_sample_ = false, java_ = false;
   double period_ = 1;
-  std::string comm_, text_, stack_;
-  std::vector<Frame> frames_;
+  std::string comm_, text_;        // text_: the frames of one line being made
+  std::vector<Frame> frames_;       // their places in text_
+  std::vector<FrameNames::Id> sample_, key_;  // sample_: comm, then frames leaf first (line groups reversed)
+  FrameNames names_;
   FrameLineCache cache_;
   std::uint64_t line_hash_ = 0;
+  std::deque<std::string> samples_;  // distinct samples' keys (frame names as bytes), first appearance order
+  std::vector<double> counts_;
+  std::unordered_map<std::string_view, std::size_t> sample_index_;
 };
 
 bool is_comment(std::string_view line) { return !line.empty() && line[0] == '#'; }
@@ -508,6 +546,7 @@ std::vector<std::string> collapse_perf(InputSource& input, const PerfOptions& op
     }
   }
   folder.end_sample();  // the last sample, when the input does not end with a blank line
+  folder.finish();
   return folder.warnings();
 }
 
