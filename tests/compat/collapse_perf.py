@@ -7,7 +7,7 @@ Usage:
 Every input (the perf fixtures under tests/golden/data/pyfold-collapse/*.perf, plus --input files) is folded by both
 tools with each option set of OPTIONS, and the outputs are compared line for line. The one intended difference:
 pyfold writes Python perf trampoline frames `py::qualname:file` as `qualname (file)`, so the same rewrite is applied
-to the script's output before comparing (with --jit the script also appends _[j] to those from perf-PID.map, which
+to the script's output (and it is sorted again) before comparing (with --jit the script also appends _[j] to those from perf-PID.map, which
 pyfold does not do for Python frames; that suffix is dropped too).
 
 Exit status: 0 all cases match, 1 a difference, 2 usage error, 77 STACKCOLLAPSE_PERF_PL is not set (meson's skip).
@@ -54,7 +54,8 @@ def main():
             cases += 1
             theirs = subprocess.run(["perl", script, *options, path], capture_output=True)
             ours = subprocess.run([args.collapse, "--format", "perf", *options, path], capture_output=True)
-            expected = [python_frames(l) for l in theirs.stdout.decode("utf-8", "surrogateescape").splitlines()]
+            # Both sort their output by bytes; the rewrite of Python frames can change that order, so re-sort.
+            expected = sorted(python_frames(l) for l in theirs.stdout.decode("utf-8", "surrogateescape").splitlines())
             actual = ours.stdout.decode("utf-8", "surrogateescape").splitlines()
             label = f"{os.path.basename(path)} {' '.join(options) or 'default'}"
             # An input with no sample of the event: the script prints nothing, pyfold says so and exits 2.
