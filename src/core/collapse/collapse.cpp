@@ -11,8 +11,8 @@ namespace pyfold::collapse {
 const std::vector<Format>& formats() {
   static const std::vector<Format> list = {
       // PSTATS ENTRY: the pstats reader (include/pyfold/collapse/pstats.hpp) is written on another branch and is
-      // not linked into this one. After merging it, the lead adds this entry here, first (a binary format), and
-      // removes the "not in this build" branch in format_named() and guess_format():
+      // not linked into this one. After merging it, the lead adds this entry here, first (a binary format); nothing
+      // else changes (format_named, format_names and guess_format see the entry through pstats_in_build()):
       //   {"pstats", [](std::string_view head, bool) { return pstats_applicable(head); },
       //    [](InputSource& in, const CollapseOptions& o, StackSink& sink, InvalidLineLog&) {
       //      return collapse_pstats(in, o.pstats, sink).warnings;

@@ -64,10 +64,9 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
     ("exact", po::bool_switch(&o.pstats.exact), "stop at functions with several callers ([ambiguous callers])")
     ("max-depth", po::value(&o.pstats.max_depth)->default_value(o.pstats.max_depth)->value_name("N"),
      "deeper stacks are cut");
-  po::options_description visible;
-  visible.add(general).add(operations).add(perf).add(samplers).add(pstats);
+  general.add(operations).add(perf).add(samplers).add(pstats);
   po::options_description all_options;
-  all_options.add(visible).add_options()("input", po::value(&cli.inputs));
+  all_options.add(general).add_options()("input", po::value(&cli.inputs));
   po::positional_options_description positional;
   positional.add("input", -1);
   po::variables_map vm;
@@ -75,7 +74,7 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
   po::notify(vm);
 
   std::ostringstream help;
-  help << visible << "\nSee pyfold-collapse(1) and pyfold-folded(5).\n";
+  help << general << "\nSee pyfold-collapse(1) and pyfold-folded(5).\n";
   cli.help_text = help.str();
   cli.help = vm.count("help") > 0;
   cli.version = vm.count("version") > 0;

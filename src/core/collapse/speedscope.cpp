@@ -184,8 +184,9 @@ Applicable speedscope_applicable(std::string_view head, bool whole_input) {
 
 std::vector<std::string> collapse_speedscope(InputSource& input, const SpeedscopeOptions& options, StackSink& sink) {
   std::string data = read_all(input);
+  // Iterative parsing: a deeply nested file cannot exhaust the stack.
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(data.data(), data.size());
+  doc.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag>(data.data(), data.size());
   if (doc.HasParseError())
     throw InputError(input.name() + ": offset " + std::to_string(doc.GetErrorOffset()) + ": " +
                      rapidjson::GetParseError_En(doc.GetParseError()));
