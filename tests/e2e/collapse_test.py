@@ -206,8 +206,9 @@ def _():
     assert code == 2 and "cannot tell the format" in err, err
     code, out, err = sh('printf "" | "$COLLAPSE"')
     assert code == 2 and "no stacks found" in err, err
+    # Without the pstats reader: said plainly; with it: a folded file is no pstats dump. Exit 2 either way.
     code, out, err = sh('"$COLLAPSE" --format pstats "$SAMPLE"')
-    assert code == 2 and "pstats support is not in this build" in err, err
+    assert code == 2 and ("pstats support is not in this build" in err or "app.folded" in err), err
     code, out, err = sh('"$COLLAPSE" --include "(" "$SAMPLE"')
     assert code == 2 and "not a valid regular expression" in err, err
     code, out, err = sh('"$COLLAPSE" /nonexistent/x.perf')
