@@ -1,0 +1,82 @@
+#pragma once
+// What pyfold collapse does to stacks from any input: merge identical stacks, rewrite frames (--strip-lines,
+// --strip-dirs, --hide-libraries), keep or drop stacks (--include, --exclude, --focus) and order the output.
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "pyfold/collapse/format.hpp"
+#include "pyfold/io.hpp"
+
+namespace pyfold::collapse {
+
+struct StackOperations {
+  bool strip_lines = false;     // "f (file.py:12)" -> "f (file.py)"
+  bool strip_dirs = false;      // "f (/a/b/file.py:12)" -> "f (file.py:12)", like pstats' strip_dirs
+  bool hide_libraries = false;  // runs of standard-library and site-packages frames -> one "[library]" frame
+  std::vector<std::string> include;  // keep only stacks with a frame matching one of these (ECMAScript regex)
+  std::vector<std::string> exclude;  // drop stacks with a frame matching one of these
+  std::string focus;                 // keep stacks through a matching frame, rooted at the outermost one
+};
+
+enum class OutputOrder {
+  automatic,  // byte order when every input is perf script (as stackcollapse-perf.pl), else first appearance
+  sorted,     // --sort: byte order of the stacks
+  input,      // --input-order: order of first appearance
+};
+
+// Identical stacks merged, counts summed, in order of first appearance. Stacks keep their memory (a deque).
+class StackTable : public StackSink {
+ public:
+  void add(std::string_view stack, double count) override;
+  std::size_t size() const { return entries_.size(); }
+  const std::string& stack(std::size_t i) const { return entries_[i].stack; }
+  double count(std::size_t i) const { return entries_[i].count; }
+  double total() const { return total_; }
+  // Indexes in byte order of the stacks.
+  std::vector<std::size_t> sorted_order() const;
+
+ private:
+  struct Entry {
+    std::string stack;
+    double count;
+  };
+  std::deque<Entry> entries_;
+  std::unordered_map<std::string_view, std::size_t> index_;
+  double total_ = 0;
+};
+
+// The frame-level rewrites and stack filters of StackOperations, compiled once.
+class StackTransform {
+ public:
+  explicit StackTransform(const StackOperations& operations);  // throws std::invalid_argument on a bad regex
+  // Rewrites stack into out; false when the stack is dropped. Regexes see the frames as read (before stripping).
+  bool apply(std::string_view stack, std::string& out) const;
+  bool identity() const { return identity_; }
+
+ private:
+  StackOperations ops_;
+  std::vector<std::regex> include_, exclude_;
+  std::unique_ptr<std::regex> focus_;
+  bool identity_;
+};
+
+// "f (file.py:12)" -> "f (file.py)"; frames without ":digits)" at their end are returned as they are.
+std::string strip_line(std::string_view frame);
+// Appends frame with its file's directories removed.
+void append_strip_dirs(std::string& out, std::string_view frame);
+// Standard library, site-packages or <frozen ...> code (the python palette's classification).
+bool is_library_frame(std::string_view frame);
+
+// Applies transform to every stack of in, merging again the stacks it makes equal.
+StackTable transform_table(const StackTable& in, const StackTransform& transform);
+
+// Writes "stack count\n" lines in order.
+void write_folded(const StackTable& table, bool sorted, OutputSink& out);
+
+}  // namespace pyfold::collapse

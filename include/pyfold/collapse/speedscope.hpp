@@ -1,0 +1,27 @@
+#pragma once
+// speedscope's JSON file format (jlfwong/speedscope src/lib/file-format-spec.ts): sampled and evented profiles over
+// a shared frame table. Frames with a file and line become `name (file:line)`.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pyfold/collapse/format.hpp"
+#include "pyfold/io.hpp"
+
+namespace pyfold::collapse {
+
+struct SpeedscopeOptions {
+  // --profile: which profile, by 0-based index; -1 the file's activeProfileIndex (or 0); -2 all, merged.
+  static constexpr int kActive = -1, kAll = -2;
+  int profile = kActive;
+  bool threads = false;  // --threads: each profile's name as the root frame
+};
+
+// From the first bytes: a JSON object naming speedscope's schema, or holding "shared" and "profiles".
+Applicable speedscope_applicable(std::string_view head, bool whole_input);
+
+// Counts are the profile's weights (sampled) or the time between events (evented), in the profile's unit.
+// Throws InputError("source: reason") on JSON that is malformed or is not a speedscope file.
+std::vector<std::string> collapse_speedscope(InputSource& input, const SpeedscopeOptions& options, StackSink& sink);
+
+}  // namespace pyfold::collapse

@@ -1,0 +1,148 @@
+#include "pyfold/collapse/collapse.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "pyfold/collapse/folded_input.hpp"
+#include "pyfold/collapse/pstats.hpp"
+
+namespace pyfold::collapse {
+
+const std::vector<Format>& formats() {
+  static const std::vector<Format> list = {
+      // First: a binary format, which no text format mistakes for its own.
+      {"pstats", [](std::string_view head, bool) { return pstats_applicable(head); },
+       [](InputSource& in, const CollapseOptions& o, StackSink& sink, InvalidLineLog&) {
+         return collapse_pstats(in, o.pstats, sink).warnings;
+       }},
+      {"perf", [](std::string_view head, bool) { return perf_applicable(head); },
+       [](InputSource& in, const CollapseOptions& o, StackSink& sink, InvalidLineLog& invalid) {
+         return collapse_perf(in, o.perf, sink, invalid);
+       }},
+      {"austin", [](std::string_view head, bool) { return austin_applicable(head); },
+       [](InputSource& in, const CollapseOptions& o, StackSink& sink, InvalidLineLog& invalid) {
+         return collapse_austin(in, o.austin, sink, invalid);
+       }},
+      {"speedscope", speedscope_applicable,
+       [](InputSource& in, const CollapseOptions& o, StackSink& sink, InvalidLineLog&) {
+         return collapse_speedscope(in, o.speedscope, sink);
+       }},
+      // Last: many texts of other formats are valid folded lines too.
+      {"folded", folded_applicable,
+       [](InputSource& in, const CollapseOptions&, StackSink& sink, InvalidLineLog& invalid) {
+         return collapse_folded(in, sink, invalid);
+       }},
+  };
+  return list;
+}
+
+std::string format_names() {
+  std::string names = "auto";
+  for (const Format& f : formats()) names += std::string(", ") + f.name;
+  return names;
+}
+
+const Format& format_named(std::string_view name) {
+  for (const Format& f : formats()) {
+    if (name == f.name) return f;
+  }
+  throw std::invalid_argument("unknown --format '" + std::string(name) + "': expected one of " + format_names());
+}
+
+PeekableInput::PeekableInput(std::unique_ptr<InputSource> inner)
+    : InputSource(inner->name()), inner_(std::move(inner)) {}
+
+bool PeekableInput::fill(std::size_t n) {
+  std::size_t before = head_.size();
+  while (!eof_ && head_.size() < n) {
+    std::size_t old = head_.size();
+    head_.resize(n);
+    std::size_t got = inner_->read(&head_[old], n - old);
+    head_.resize(old + got);
+    if (got == 0) eof_ = true;
+  }
+  return head_.size() > before;
+}
+
+std::size_t PeekableInput::read(char* buffer, std::size_t n) {
+  if (position_ < head_.size()) {
+    std::size_t k = std::min(n, head_.size() - position_);
+    std::memcpy(buffer, head_.data() + position_, k);
+    position_ += k;
+    return k;
+  }
+  if (eof_) return 0;
+  return inner_->read(buffer, n);
+}
+
+const Format& guess_format(PeekableInput& input) {
+  for (std::size_t size : {std::size_t{4096}, std::size_t{16384}, std::size_t{65536}, std::size_t{262144}}) {
+    input.fill(size);
+    std::string_view head = input.head();
+    bool whole = input.at_end();
+    if (whole && head.find_first_not_of(" \t\r\n") == std::string_view::npos) return format_named("folded");
+    bool need_more = false;
+    for (const Format& f : formats()) {
+      Applicable answer = f.applicable(head, whole);
+      if (answer == Applicable::yes) return f;
+      if (answer == Applicable::need_more) need_more = true;
+    }
+    if (!need_more || whole) break;
+  }
+  std::string message = input.name() + ": cannot tell the format of this input (tried";
+  for (const Format& f : formats()) message += std::string(" ") + f.name;
+  message += ")";
+  message += "; name it with --format";
+  throw InputError(message);
+}
+
+StackTable collapse_to_table(const CollapseOptions& options, const std::vector<std::string>& inputs,
+                             CollapseReport& report, bool* all_perf) {
+  StackTable table;
+  InvalidLineLog invalid(options.strict);
+  const Format* fixed = options.format == "auto" ? nullptr : &format_named(options.format);
+  std::vector<std::string> paths = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+  bool perf_only = true;
+  // Count stacks as they arrive, before the table merges them.
+  struct CountingSink : StackSink {
+    StackTable& table;
+    std::uint64_t stacks = 0;
+    explicit CountingSink(StackTable& t) : table(t) {}
+    void add(std::string_view stack, double count) override {
+      ++stacks;
+      table.add(stack, count);
+    }
+  } sink(table);
+  for (const std::string& path : paths) {
+    PeekableInput input(InputSource::open(path));
+    const Format& format = fixed ? *fixed : guess_format(input);
+    perf_only = perf_only && std::strcmp(format.name, "perf") == 0;
+    for (std::string& w : format.collapse(input, options, sink, invalid)) report.warnings.push_back(std::move(w));
+  }
+  if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
+  report.stacks_read = sink.stacks;
+  if (all_perf) *all_perf = perf_only;
+  return table;
+}
+
+CollapseReport collapse_files(const CollapseOptions& options, const std::vector<std::string>& inputs,
+                              const std::string& output) {
+  StackTransform transform(options.operations);  // regexes checked before any input is read
+  CollapseReport report;
+  bool all_perf = false;
+  StackTable table = collapse_to_table(options, inputs, report, &all_perf);
+  if (report.stacks_read == 0) return report;
+  if (!transform.identity()) {
+    table = transform_table(table, transform);
+    if (table.size() == 0) report.warnings.push_back("no stack was kept by --include, --exclude or --focus");
+  }
+  bool sorted = options.order == OutputOrder::sorted || (options.order == OutputOrder::automatic && all_perf);
+  auto out = OutputSink::open(output);
+  write_folded(table, sorted, *out);
+  out->commit();
+  report.stacks_written = table.size();
+  return report;
+}
+
+}  // namespace pyfold::collapse

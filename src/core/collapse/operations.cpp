@@ -1,0 +1,196 @@
+#include "pyfold/collapse/operations.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "pyfold/folded.hpp"
+#include "pyfold/render/palette.hpp"
+
+namespace pyfold::collapse {
+
+void StackTable::add(std::string_view stack, double count) {
+  auto found = index_.find(stack);
+  if (found != index_.end()) {
+    entries_[found->second].count += count;
+  } else {
+    entries_.push_back({std::string(stack), count});
+    index_.emplace(entries_.back().stack, entries_.size() - 1);
+  }
+  total_ += count;
+}
+
+std::vector<std::size_t> StackTable::sorted_order() const {
+  std::vector<std::size_t> order(entries_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return entries_[a].stack < entries_[b].stack; });
+  return order;
+}
+
+namespace {
+
+std::regex compile(const std::string& pattern, const char* option) {
+  try {
+    return std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
+  } catch (const std::regex_error& e) {
+    throw std::invalid_argument(std::string(option) + " '" + pattern + "': not a valid regular expression (" +
+                                e.what() + ")");
+  }
+}
+
+template <typename F>
+void for_each_frame(std::string_view stack, F&& f) {
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t semi = stack.find(';', pos);
+    if (!f(stack.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos), pos)) return;
+    if (semi == std::string_view::npos) return;
+    pos = semi + 1;
+  }
+}
+
+bool any_frame_matches(std::string_view stack, const std::regex& re) {
+  bool found = false;
+  for_each_frame(stack, [&](std::string_view frame, std::size_t) {
+    found = std::regex_search(frame.begin(), frame.end(), re);
+    return !found;
+  });
+  return found;
+}
+
+// The file part of "func (file:line)" / "func (file)": [open, close) in frame, or false.
+bool file_span(std::string_view frame, std::size_t& open, std::size_t& close) {
+  if (frame.empty() || frame.back() != ')') return false;
+  std::size_t at = frame.rfind(" (");
+  if (at == std::string_view::npos) return false;
+  open = at + 2;
+  close = frame.size() - 1;
+  return true;
+}
+
+}  // namespace
+
+std::string strip_line(std::string_view frame) {
+  std::size_t open, close;
+  if (!file_span(frame, open, close)) return std::string(frame);
+  std::size_t p = close;
+  while (p > open && frame[p - 1] >= '0' && frame[p - 1] <= '9') --p;
+  if (p == close || p <= open + 1 || frame[p - 1] != ':') return std::string(frame);
+  std::string out(frame.substr(0, p - 1));
+  out += ')';
+  return out;
+}
+
+void append_strip_dirs(std::string& out, std::string_view frame) {
+  std::size_t open, close;
+  if (!file_span(frame, open, close)) {
+    out.append(frame);
+    return;
+  }
+  std::string_view file = frame.substr(open, close - open);
+  if (!file.empty() && file[0] == '<') {  // <frozen importlib._bootstrap>, <string>: no directory to strip
+    out.append(frame);
+    return;
+  }
+  std::size_t slash = file.find_last_of("/\\");
+  out.append(frame.substr(0, open));
+  out.append(slash == std::string_view::npos ? file : file.substr(slash + 1));
+  out += ')';
+}
+
+bool is_library_frame(std::string_view frame) {
+  CodeOrigin origin = classify_python_frame(frame);
+  if (origin == CodeOrigin::stdlib || origin == CodeOrigin::site_packages) return true;
+  return frame.find(" (<frozen ") != std::string_view::npos;  // importlib and friends, frozen into the binary
+}
+
+StackTransform::StackTransform(const StackOperations& operations) : ops_(operations) {
+  for (const auto& p : ops_.include) include_.push_back(compile(p, "--include"));
+  for (const auto& p : ops_.exclude) exclude_.push_back(compile(p, "--exclude"));
+  if (!ops_.focus.empty()) focus_ = std::make_unique<std::regex>(compile(ops_.focus, "--focus"));
+  identity_ = !ops_.strip_lines && !ops_.strip_dirs && !ops_.hide_libraries && include_.empty() && exclude_.empty() &&
+              !focus_;
+}
+
+bool StackTransform::apply(std::string_view stack, std::string& out) const {
+  out.clear();
+  if (!include_.empty()) {
+    bool kept = false;
+    for (const auto& re : include_) {
+      if (any_frame_matches(stack, re)) {
+        kept = true;
+        break;
+      }
+    }
+    if (!kept) return false;
+  }
+  for (const auto& re : exclude_) {
+    if (any_frame_matches(stack, re)) return false;
+  }
+  if (focus_) {
+    std::size_t start = std::string_view::npos;
+    for_each_frame(stack, [&](std::string_view frame, std::size_t pos) {
+      if (std::regex_search(frame.begin(), frame.end(), *focus_)) {
+        start = pos;
+        return false;
+      }
+      return true;
+    });
+    if (start == std::string_view::npos) return false;
+    stack = stack.substr(start);
+  }
+  bool in_library = false;
+  for_each_frame(stack, [&](std::string_view frame, std::size_t) {
+    if (ops_.hide_libraries) {
+      bool library = is_library_frame(frame);
+      if (library && in_library) return true;  // one [library] frame for the whole run
+      in_library = library;
+      if (library) {
+        if (!out.empty()) out += ';';
+        out += "[library]";
+        return true;
+      }
+    }
+    if (!out.empty()) out += ';';
+    std::string_view f = frame;
+    std::string scratch;
+    if (ops_.strip_lines) {
+      scratch = strip_line(f);
+      f = scratch;
+    }
+    if (ops_.strip_dirs) {
+      append_strip_dirs(out, f);
+    } else {
+      out.append(f);
+    }
+    return true;
+  });
+  return !out.empty();
+}
+
+StackTable transform_table(const StackTable& in, const StackTransform& transform) {
+  StackTable out;
+  std::string rewritten;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (transform.apply(in.stack(i), rewritten)) out.add(rewritten, in.count(i));
+  }
+  return out;
+}
+
+void write_folded(const StackTable& table, bool sorted, OutputSink& out) {
+  std::string line;
+  auto write_one = [&](std::size_t i) {
+    line.clear();
+    line += table.stack(i);
+    line += ' ';
+    append_count(line, table.count(i));
+    line += '\n';
+    out.write(line);
+  };
+  if (sorted) {
+    for (std::size_t i : table.sorted_order()) write_one(i);
+  } else {
+    for (std::size_t i = 0; i < table.size(); ++i) write_one(i);
+  }
+}
+
+}  // namespace pyfold::collapse
