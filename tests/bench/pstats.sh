@@ -8,7 +8,7 @@
 #   --runs N     runs per tool, the best wall and CPU (user + system) times are reported [5]
 #   --modules N  modules documented when the dump is made [300]
 # Environment: PYFOLD_COLLAPSE (a `pyfold-collapse` binary: run as `pyfold-collapse --format pstats DUMP`),
-#              else PSTATS_FOLD [build/tests/unit/pstats-fold]; PYTHON [python3] for the dump and for pstats.
+#              PYTHON [python3] for the dump and for pstats.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,11 +50,7 @@ PY
   fi
 fi
 
-if [ -n "${PYFOLD_COLLAPSE:-}" ]; then
-  fold=("$PYFOLD_COLLAPSE" --format pstats "$dump")
-else
-  fold=("${PSTATS_FOLD:-$repo/build/tests/unit/pstats-fold}" "$dump")
-fi
+fold=("${PYFOLD_COLLAPSE:-$repo/build/src/pyfold-collapse}" --format pstats "$dump")
 
 "$python" - "$dump" "$runs" "${fold[@]}" <<'PY'
 import os, platform, pstats, resource, subprocess, sys, time

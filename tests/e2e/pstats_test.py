@@ -4,8 +4,8 @@
 `profile.run`. On each: Σ counts == round(Σ tottime × 1e6) as that Python's pstats reads it, every cProfile
 prog.py function's self time equals its tottime (within rounding and 2%), and the known call chains appear.
 
-Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines, e.g.
-       build/tests/unit/pstats-fold, or `build/src/pyfold-collapse --format pstats` once the CLI is merged)
+Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines:
+       build/src/pyfold-collapse --format pstats)
 Pythons: /root/.pyenv/versions/*/bin/python and /usr/bin/python3 (those present; at least one needed).
 """
 import glob

@@ -49,14 +49,16 @@ def main():
         # Relative input names, so messages do not depend on where the checkout lives.
         result = subprocess.run([os.path.abspath(binaries[tool]), *options, os.path.basename(data)],
                                 capture_output=True, cwd=os.path.dirname(data))
-        if result.returncode != 0:
+        if result.returncode != 0 and extension == "svg":
             print(f"FAIL {name}: exit {result.returncode}: {result.stderr.decode(errors='replace')}")
             failures += 1
             continue
         if extension == "svg":
             actual, actual_stderr = result.stdout + b"<!-- stderr: " + result.stderr.replace(b"--", b"- -") + b" -->\n", b""
         else:
-            actual, actual_stderr = result.stdout, result.stderr
+            # A failing case (bad input) is golden too: its exit status ends the expected stderr.
+            status = f"[exit {result.returncode}]\n".encode() if result.returncode != 0 else b""
+            actual, actual_stderr = result.stdout, result.stderr + status
         if bless:
             os.makedirs(os.path.dirname(expected_path), exist_ok=True)
             with open(expected_path, "wb") as f:
