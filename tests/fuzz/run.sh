@@ -21,7 +21,8 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=($(find "$build/tests/fuzz" -maxdepth 1 -type f -name "fuzz-*" -perm -u+x -printf "%f\n" | sed "s/^fuzz-//" | sort))
 fi
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp
 status=0
 for target in "${targets[@]}"; do
   binary=$build/tests/fuzz/fuzz-$target

@@ -1,6 +1,7 @@
 #include "pyfold/collapse/marshal.hpp"
 
 #include <catch2/catch.hpp>
+#include <limits>
 #include <cmath>
 
 #include "marshal_builder.hpp"
@@ -61,6 +62,15 @@ TEST_CASE("marshal: scalars", "[marshal]") {
     CHECK(item(d, t, 1).integer == -(32768 + 5));
     CHECK(item(d, t, 2).number == std::ldexp(1.0, 90));
     CHECK(item(d, t, 2).integer == INT64_MAX);
+  }
+  SECTION("a long past the double range: +inf and INT64_MAX, never NaN (fuzz finding)") {
+    Bytes b;
+    b.code('l').i32(80);  // 2**(15*79): 0 * 32768**k overflowed to 0 * inf = NaN, then an invalid conversion
+    for (int k = 0; k < 79; ++k) b.u8(0).u8(0);
+    b.u8(1).u8(0);
+    Document d = parse(b);
+    CHECK(d[d.root()].number == std::numeric_limits<double>::infinity());
+    CHECK(d[d.root()].integer == INT64_MAX);
   }
   SECTION("binary and text floats, complex") {
     Bytes b;

@@ -318,7 +318,7 @@ class Parser {
       pos_ += 2;
       if (digit >= 1u << 15) fail(offset, "bad long digit " + std::to_string(digit));
       if (digit == 0 && k + 1 == digits) fail(offset, "long with a leading zero digit");
-      d += digit * scale;
+      if (digit != 0) d += digit * scale;  // not 0 * inf (NaN) once scale overflows: d goes to inf, clamped below
       scale *= 32768.0;
       if (k < 4) value |= std::uint64_t(digit) << (15 * k);  // up to 60 bits exactly
     }
