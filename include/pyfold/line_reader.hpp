@@ -14,7 +14,8 @@ class LineReader {
   explicit LineReader(InputSource& source, std::size_t chunk_size = 1 << 20);
 
   // The next line without its "\n" and without a "\r" before it (CRLF input); for input whose lines end with a
-  // lone "\r" (old Mac files: a CR not followed by LF before the first LF), without that "\r". The view stays valid until the
+  // lone "\r" (old Mac files: a CR not followed by LF before the first LF), without that "\r"; an LF ends a
+  // line there too. Without a lone CR first, a CR inside a line is a byte of the line. The view stays valid until the
   // call after the next one, so a parser can compare a line with the one before it without copying either.
   // A line has no length limit. Returns false at the end of input.
   bool next(std::string_view& line);
@@ -26,6 +27,7 @@ class LineReader {
  private:
   bool refill(bool first_of_call);
   void detect_line_end(std::size_t from);
+  static const void* find_cr_or_lf(const char* p, std::size_t n);
 
   InputSource& source_;
   std::vector<char> buffer_;

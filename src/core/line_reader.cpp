@@ -59,11 +59,18 @@ void LineReader::detect_line_end(std::size_t from) {
   line_end_known_ = lf != nullptr || line_end_ == '\r';
 }
 
+// In a CR file an LF still ends a line (a line never holds one), so a stray LF cannot end up inside a stack.
+const void* LineReader::find_cr_or_lf(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] == '\r' || p[i] == '\n') return p + i;
+  return nullptr;
+}
+
 bool LineReader::next(std::string_view& line) {
   std::size_t scanned = begin_;  // bytes before this offset are known to hold no line end
   for (bool first_refill = true;; first_refill = false) {
     const char* start = buffer_.data() + scanned;
-    const void* nl = std::memchr(start, line_end_, end_ - scanned);
+    const void* nl = line_end_ == '\n' ? std::memchr(start, '\n', end_ - scanned) : find_cr_or_lf(start, end_ - scanned);
     if (nl != nullptr) {
       std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - buffer_.data());
       std::size_t len = stop - begin_;

@@ -158,12 +158,12 @@ TEST_CASE("the line before the last stays valid across refills and growth", "[io
 
 TEST_CASE("lines ending with a lone CR (old Mac files) are lines; CRLF stays CRLF", "[io]") {
   for (std::size_t chunk : {std::size_t(4), std::size_t(64), std::size_t(1) << 20}) {
-    auto source = InputSource::from_string("a;b 1\rc;d 2\r\re 3", "mac");
+    auto source = InputSource::from_string("a;b 1\rc;d 2\r\re 3\nf 4", "mac");
     LineReader reader(*source, chunk);
     std::vector<std::string> lines;
     std::string_view line;
     while (reader.next(line)) lines.emplace_back(line);
-    CHECK(lines == std::vector<std::string>{"a;b 1", "c;d 2", "", "e 3"});
+    CHECK(lines == std::vector<std::string>{"a;b 1", "c;d 2", "", "e 3", "f 4"});  // an LF still ends a line
 
     auto crlf = InputSource::from_string("a 1\r\nb\r2 2\r\n", "crlf");
     LineReader crlf_reader(*crlf, chunk);
