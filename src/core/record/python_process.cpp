@@ -1,0 +1,431 @@
+// Finding CPython in a process and walking runtime -> interpreters -> thread states -> frames -> code objects.
+#include "pyfold/record/python_process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "pyfold/record/elf_symbols.hpp"
+#include "pyfold/record/line_table.hpp"
+
+namespace pyfold::record {
+
+namespace {
+
+constexpr std::size_t kMaxDepth = 1 << 16;      // frames per thread
+constexpr std::size_t kMaxThreads = 4096;        // thread states per interpreter
+constexpr std::size_t kMaxInterpreters = 256;
+constexpr std::uint64_t kMaxStringLength = 1 << 16;
+constexpr std::uint64_t kMaxTableLength = 1 << 22;
+constexpr std::size_t kMaxCodeCache = 1 << 16;
+
+struct Mapping {
+  std::uint64_t start = 0, end = 0, offset = 0;
+  std::string path;
+};
+
+std::vector<Mapping> read_maps(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/maps";
+  std::ifstream in(path);
+  if (!in) {
+    int e = errno;
+    if (e == ENOENT || access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0)
+      throw AttachError(AttachError::Kind::no_process, "no process with PID " + std::to_string(pid));
+    if (e == EACCES || e == EPERM) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+    throw AttachError(AttachError::Kind::other, "cannot read " + path + ": " + std::strerror(e));
+  }
+  std::vector<Mapping> maps;
+  std::string line;
+  while (std::getline(in, line)) {
+    Mapping m;
+    char perms[8] = {0};
+    unsigned long long start, end, offset;
+    int consumed = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset, &consumed) < 4)
+      continue;
+    m.start = start, m.end = end, m.offset = offset;
+    if (consumed > 0 && static_cast<std::size_t>(consumed) < line.size()) m.path = line.substr(consumed);
+    if (!m.path.empty() && m.path[0] == '/') maps.push_back(std::move(m));
+  }
+  if (maps.empty() && in.bad())
+    throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+  return maps;
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// "3.X" from a name such as libpython3.10.so.1.0 or python3.9 (0 when absent); flags debug/free-threaded names.
+int minor_from_name(const std::string& name, char& flavour) {
+  auto at = name.find("python3.");
+  if (at == std::string::npos) return 0;
+  std::size_t i = at + 8;
+  int minor = 0;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) minor = minor * 10 + (name[i++] - '0');
+  flavour = i < name.size() && (name[i] == 'd' || name[i] == 't') ? name[i] : 0;
+  return minor;
+}
+
+std::uint64_t u64_at(const unsigned char* p, int offset) {
+  std::uint64_t v;
+  std::memcpy(&v, p + offset, 8);
+  return v;
+}
+int max_offset(std::initializer_list<int> offsets) {
+  int m = 0;
+  for (int o : offsets) m = std::max(m, o);
+  return m + 8;
+}
+
+}  // namespace
+
+std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
+  std::vector<Mapping> maps = read_maps(pid);
+  std::string exe;
+  {
+    char buf[4096];
+    ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+    if (n > 0) exe.assign(buf, static_cast<std::size_t>(n));
+  }
+  // Candidates: files named like python first (libpython, python3.X), then the executable.
+  std::vector<const Mapping*> candidates;
+  for (const Mapping& m : maps) {
+    if (m.offset != 0) continue;
+    bool seen = std::any_of(candidates.begin(), candidates.end(), [&](const Mapping* c) { return c->path == m.path; });
+    if (!seen && basename_of(m.path).find("python") != std::string::npos) candidates.push_back(&m);
+  }
+  for (const Mapping& m : maps)
+    if (m.offset == 0 && m.path == exe &&
+        std::none_of(candidates.begin(), candidates.end(), [&](const Mapping* c) { return c->path == m.path; }))
+      candidates.push_back(&m);
+
+  std::unique_ptr<PythonProcess> process(new PythonProcess(pid));
+  for (const Mapping* m : candidates) {
+    std::string path = m->path;
+    const std::string deleted = " (deleted)";
+    if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
+      char range[64];
+      std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m->start),
+                    static_cast<unsigned long long>(m->end));
+      path = "/proc/" + std::to_string(pid) + "/map_files/" + range;
+    } else {
+      path = "/proc/" + std::to_string(pid) + "/root" + path;
+    }
+    auto elf = ElfFile::open(path);
+    if (!elf) continue;
+    auto runtime = elf->symbol("_PyRuntime");
+    if (!runtime) runtime = elf->section(".PyRuntime");
+    if (!runtime) continue;
+    std::uint64_t bias = elf->is_executable_type() ? 0 : m->start - elf->first_load_address();
+    process->runtime_ = bias + runtime->value;
+    process->runtime_file_ = m->path;
+    auto code_type = elf->symbol("PyCode_Type");
+    auto unicode_type = elf->symbol("PyUnicode_Type");
+    auto bytes_type = elf->symbol("PyBytes_Type");
+    if (!code_type || !unicode_type || !bytes_type)
+      throw AttachError(AttachError::Kind::unsupported,
+                        m->path + " has _PyRuntime but no PyCode_Type/PyUnicode_Type/PyBytes_Type symbols");
+    process->code_type_ = bias + code_type->value;
+    process->unicode_type_ = bias + unicode_type->value;
+    process->bytes_type_ = bias + bytes_type->value;
+    if (elf->symbol("_Py_RefTotal"))
+      throw AttachError(AttachError::Kind::unsupported,
+                        m->path + " is a debug build of CPython (Py_REF_DEBUG): not supported");
+
+    // Version: _Py_DebugOffsets, then Py_Version, then the file name.
+    std::vector<unsigned char> debug(kDebugOffsetsReadSize);
+    if (!process->memory_.read(process->runtime_, debug.data(), debug.size())) {
+      int e = process->memory_.last_error();
+      if (e == EPERM || e == EACCES) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+      if (e == ESRCH) throw AttachError(AttachError::Kind::no_process, "no process with PID " + std::to_string(pid));
+      debug.assign(kDebugOffsetsReadSize, 0);
+    }
+    int minor = 0;
+    if (std::memcmp(debug.data(), "xdebugpy", 8) == 0) {
+      process->layout_ = layout_from_debug_offsets(debug.data(), debug.size());  // throws for the unsupported
+      minor = process->layout_.offsets.minor;
+    } else {
+      if (auto version = elf->symbol("Py_Version")) {
+        std::uint64_t hex = 0;
+        if (process->memory_.read(bias + version->value, &hex, 4)) {
+          if (((hex >> 24) & 0xff) != 3)
+            throw AttachError(AttachError::Kind::unsupported, "unexpected Py_Version in " + m->path);
+          minor = static_cast<int>((hex >> 16) & 0xff);
+        }
+      }
+      char flavour = 0;
+      int named = minor_from_name(basename_of(m->path), flavour);
+      if (!minor) minor = named;
+      if (flavour == 'd' || flavour == 't')
+        throw AttachError(AttachError::Kind::unsupported,
+                          m->path + (flavour == 'd' ? " is a debug build" : " is a free-threaded build") +
+                              " of CPython: not supported");
+      if (!minor)
+        throw AttachError(AttachError::Kind::unsupported, "cannot tell the Python version of " + m->path);
+      if (minor >= 13)
+        throw AttachError(AttachError::Kind::unsupported,
+                          "CPython 3." + std::to_string(minor) + " without _Py_DebugOffsets in " + m->path);
+      try {
+        process->layout_ = layout_for_minor(minor);
+      } catch (const std::exception& e) {
+        throw AttachError(AttachError::Kind::unsupported, e.what() + std::string(" (found in ") + m->path + ")");
+      }
+    }
+    process->version_ = "3." + std::to_string(minor);
+    const GeneratedLayout& o = process->layout_.offsets;
+    process->frame_read_size_ = max_offset({o.frame_previous, o.frame_code, o.frame_instr, o.frame_owner});
+    process->code_read_size_ = max_offset({process->layout_.object_type, o.code_firstlineno, o.code_filename,
+                                           o.code_name, o.code_qualname, o.code_linetable});
+    process->tstate_read_size_ = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
+                                             o.tstate_native_thread_id});
+    process->buffer_.resize(4096);
+    return process;
+  }
+  throw AttachError(AttachError::Kind::not_python,
+                    "PID " + std::to_string(pid) + " is not a Python process (no _PyRuntime in any mapped file)");
+}
+
+bool PythonProcess::initialized() {
+  std::uint64_t head = 0;
+  return memory_.read_value(runtime_ + layout_.offsets.runtime_interpreters_head, head) && head != 0;
+}
+
+PythonProcess::Read PythonProcess::fail(const char* reason) {
+  torn_reason_ = reason;
+  if (memory_.last_error() == ESRCH) return Read::gone;
+  return Read::torn;
+}
+
+PythonProcess::Read PythonProcess::read_stacks(std::vector<ThreadStack>& stacks) {
+  stacks.clear();
+  const GeneratedLayout& o = layout_.offsets;
+  std::uint64_t interp = 0;
+  if (!memory_.read_value(runtime_ + o.runtime_interpreters_head, interp)) return fail("runtime unreadable");
+  // <= 3.11 keep the GIL in the runtime; 3.12+ in each interpreter.
+  std::uint64_t gil_holder = 0;
+  auto read_gil = [&](std::uint64_t base, int locked_at, int holder_at) {
+    unsigned char block[32];
+    int lo = std::min(locked_at, holder_at), span = std::max(locked_at, holder_at) - lo + 8;
+    if (span > static_cast<int>(sizeof block) || !memory_.read(base + lo, block, span)) return;
+    int locked;
+    std::memcpy(&locked, block + (locked_at - lo), sizeof locked);
+    gil_holder = locked ? u64_at(block, holder_at - lo) : 0;
+  };
+  if (o.runtime_gil_locked >= 0) read_gil(runtime_, o.runtime_gil_locked, o.runtime_gil_last_holder);
+  for (std::size_t n = 0; interp != 0; ++n) {
+    if (n >= kMaxInterpreters) return fail("too many interpreters");
+    if (o.interp_gil_locked >= 0) read_gil(interp, o.interp_gil_locked, o.interp_gil_last_holder);
+    std::uint64_t tstate = 0;
+    if (!memory_.read_value(interp + o.interp_threads_head, tstate)) return fail("interpreter unreadable");
+    for (std::size_t t = 0; tstate != 0; ++t) {
+      if (t >= kMaxThreads) return fail("too many thread states");
+      stacks.emplace_back();
+      std::uint64_t next = 0;
+      if (!read_thread(tstate, interp, stacks.back(), next)) return fail(torn_reason_.c_str());
+      stacks.back().holds_gil = gil_holder == tstate;
+      tstate = next;
+    }
+    if (!memory_.read_value(interp + o.interp_next, interp)) return fail("interpreter list unreadable");
+  }
+  return Read::ok;
+}
+
+bool PythonProcess::read_thread(std::uint64_t tstate, std::uint64_t interp, ThreadStack& out, std::uint64_t& next) {
+  const GeneratedLayout& o = layout_.offsets;
+  unsigned char* b = buffer_.data();
+  if (!memory_.read(tstate, b, tstate_read_size_)) return torn_reason_ = "thread state unreadable", false;
+  if (u64_at(b, o.tstate_interp) != interp) return torn_reason_ = "thread state of another interpreter", false;
+  next = u64_at(b, o.tstate_next);
+  out.tstate = tstate;
+  out.thread_id = u64_at(b, o.tstate_thread_id);
+  std::uint64_t frame = u64_at(b, o.tstate_frame);
+  out.tid = o.tstate_native_thread_id >= 0 ? static_cast<pid_t>(u64_at(b, o.tstate_native_thread_id) & 0xffffffff)
+                                           : tid_of(out.thread_id);
+  if (o.cframe_current_frame >= 0 && frame != 0 &&
+      !memory_.read_value(frame + o.cframe_current_frame, frame))
+    return torn_reason_ = "cframe unreadable", false;
+  return walk_frames(frame, out.frames);
+}
+
+bool PythonProcess::walk_frames(std::uint64_t frame, std::vector<FrameRef>& out) {
+  const GeneratedLayout& o = layout_.offsets;
+  visited_.clear();
+  unsigned char* b = buffer_.data();
+  while (frame != 0) {
+    if (out.size() >= kMaxDepth) return torn_reason_ = "stack deeper than 65536 frames", false;
+    if (!visited_.insert(frame).second) return torn_reason_ = "a cycle in the frame chain", false;
+    if (!memory_.read(frame, b, frame_read_size_)) return torn_reason_ = "frame unreadable", false;
+    std::uint64_t code = u64_at(b, o.frame_code) & layout_.code_pointer_mask;
+    std::uint64_t previous = u64_at(b, o.frame_previous);
+    if (layout_.skip_owner_from >= 0 && b[o.frame_owner] >= layout_.skip_owner_from) {
+      frame = previous;  // a C-stack shim frame: no Python code
+      continue;
+    }
+    CodeInfo* info = code_info(code);
+    if (!info) return false;
+    long offset;
+    if (layout_.interpreter_frames) {
+      std::uint64_t instr = u64_at(b, o.frame_instr);
+      offset = static_cast<long>(instr - (code + static_cast<std::uint64_t>(o.code_code)));
+    } else {
+      int lasti;
+      std::memcpy(&lasti, b + o.frame_instr, sizeof lasti);
+      offset = layout_.lasti_in_code_units ? 2L * lasti : lasti;
+    }
+    out.push_back(FrameRef{info, line_for(layout_.line_table, info->line_table, info->first_line, offset)});
+    frame = previous;
+  }
+  return true;
+}
+
+CodeInfo* PythonProcess::code_info(std::uint64_t code) {
+  const GeneratedLayout& o = layout_.offsets;
+  unsigned char block[256];
+  if (!memory_.read(code, block, code_read_size_)) return torn_reason_ = "code object unreadable", nullptr;
+  if (u64_at(block, layout_.object_type) != code_type_) return torn_reason_ = "not a code object", nullptr;
+  int first_line;
+  std::memcpy(&first_line, block + o.code_firstlineno, sizeof first_line);
+  std::uint64_t filename = u64_at(block, o.code_filename);
+  std::uint64_t name = u64_at(block, o.code_qualname >= 0 ? o.code_qualname : o.code_name);
+  std::uint64_t table = u64_at(block, o.code_linetable);
+  auto found = code_cache_.find(code);
+  if (found != code_cache_.end()) {
+    CodeInfo& c = *found->second;
+    if (c.filename_ptr == filename && c.name_ptr == name && c.table_ptr == table && c.first_line == first_line)
+      return &c;
+  }
+  auto info = std::make_unique<CodeInfo>();
+  info->first_line = first_line;
+  info->filename_ptr = filename, info->name_ptr = name, info->table_ptr = table;
+  if (!read_string(filename, info->filename) || !read_string(name, info->name))
+    return torn_reason_ = "code object strings unreadable", nullptr;
+  if (!read_bytes_object(table, info->line_table)) return torn_reason_ = "line table unreadable", nullptr;
+  if (code_cache_.size() >= kMaxCodeCache) code_cache_.clear();  // samples hold no references past one read
+  auto& slot = code_cache_[code];
+  slot = std::move(info);
+  return slot.get();
+}
+
+bool PythonProcess::read_string(std::uint64_t address, std::string& out) {
+  const GeneratedLayout& o = layout_.offsets;
+  unsigned char header[128];
+  if (!memory_.read(address, header, o.unicode_compact_size)) return false;
+  if (u64_at(header, layout_.object_type) != unicode_type_) return false;
+  std::uint64_t length = u64_at(header, o.unicode_length);
+  std::uint32_t state;
+  std::memcpy(&state, header + o.unicode_state, sizeof state);
+  unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+  if (!compact || (kind != 1 && kind != 2 && kind != 4) || length > kMaxStringLength || (ascii && kind != 1))
+    return false;
+  std::vector<unsigned char> data(length * kind);
+  int at = ascii ? o.unicode_ascii_size : o.unicode_compact_size;
+  if (length && !memory_.read(address + at, data.data(), data.size())) return false;
+  out.clear();
+  for (std::uint64_t i = 0; i < length; ++i) {
+    std::uint32_t c = kind == 1 ? data[i]
+                      : kind == 2 ? static_cast<std::uint32_t>(data[2 * i] | (data[2 * i + 1] << 8))
+                                  : static_cast<std::uint32_t>(data[4 * i] | (data[4 * i + 1] << 8) |
+                                                               (data[4 * i + 2] << 16) | (data[4 * i + 3] << 24));
+    if (ascii && c >= 0x80) return false;
+    if (c > 0x10ffff) return false;
+    if (c >= 0xd800 && c < 0xe000) c = 0xfffd;  // lone surrogate
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out.push_back(static_cast<char>(0xc0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 63)));
+    } else if (c < 0x10000) {
+      out.push_back(static_cast<char>(0xe0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 63)));
+      out.push_back(static_cast<char>(0x80 | (c & 63)));
+    } else {
+      out.push_back(static_cast<char>(0xf0 | (c >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 63)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 63)));
+      out.push_back(static_cast<char>(0x80 | (c & 63)));
+    }
+  }
+  return true;
+}
+
+bool PythonProcess::read_bytes_object(std::uint64_t address, std::string& out) {
+  const GeneratedLayout& o = layout_.offsets;
+  unsigned char header[64];
+  if (!memory_.read(address, header, o.bytes_sval)) return false;
+  if (u64_at(header, layout_.object_type) != bytes_type_) return false;
+  std::uint64_t size = u64_at(header, o.bytes_size);
+  if (size > kMaxTableLength) return false;
+  out.resize(size);
+  return size == 0 || memory_.read(address + o.bytes_sval, out.data(), size);
+}
+
+pid_t PythonProcess::tid_of(std::uint64_t thread_id) {
+  // <= 3.10: thread_id is glibc's pthread_t (the address of its struct pthread), whose tid field we locate once:
+  // the offset where the main thread's struct holds the process id (glibc 2.36 x86-64: 720).
+  if (thread_id == 0) return 0;
+  if (tid_offset_ < 0) {
+    int values[512];
+    if (!memory_.read(thread_id, values, sizeof values)) return 0;
+    std::vector<int> hits;
+    for (int i = 0; i < 512; ++i)
+      if (values[i] == pid()) hits.push_back(i * 4);
+    if (hits.empty()) return 0;  // not the main thread: try again with the next one
+    tid_offset_ = std::find(hits.begin(), hits.end(), 720) != hits.end() ? 720 : hits.front();
+  }
+  int tid = 0;
+  if (!memory_.read_value(thread_id + tid_offset_, tid)) return 0;
+  return tid;
+}
+
+ThreadStatReader::~ThreadStatReader() {
+  for (auto& [tid, fd] : fds_) ::close(fd);
+}
+
+char ThreadStatReader::state(pid_t tid) {
+  auto it = fds_.find(tid);
+  if (it == fds_.end()) {
+    std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/stat";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return '?';
+    it = fds_.emplace(tid, fd).first;
+  }
+  char buf[512];
+  ssize_t n = pread(it->second, buf, sizeof buf - 1, 0);
+  if (n <= 0) {
+    ::close(it->second);
+    fds_.erase(it);
+    return '?';
+  }
+  buf[n] = 0;
+  const char* paren = std::strrchr(buf, ')');  // comm may hold spaces and parentheses
+  return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
+}
+
+void ThreadStatReader::forget_missing() {
+  for (auto it = fds_.begin(); it != fds_.end();) {
+    char c;
+    if (pread(it->second, &c, 1, 0) <= 0) {
+      ::close(it->second);
+      it = fds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::string thread_name(pid_t pid, pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+}  // namespace pyfold::record
