@@ -4,7 +4,8 @@ offsetof() against each version's installed headers (internal headers included, 
 the fields of 3.13's _Py_DebugOffsets (which gives the rest of 3.13's offsets at run time).
 
 Usage: gen_python_layouts.py [--check] OUTPUT.cpp PYTHON_PREFIX...   (a prefix is e.g. /root/.pyenv/versions/3.11.7)
---check compiles the same probes and compares them with OUTPUT.cpp instead of writing it (exit 1 on a difference)."""
+--check compiles the same probes and compares them with OUTPUT.cpp instead of writing it (exit 1 on a difference);
+without prefixes it checks every pyenv version 3.8-3.13 installed under /root/.pyenv/versions."""
 import os
 import subprocess
 import sys
@@ -143,6 +144,16 @@ def main(argv):
     if check:
         argv = argv[1:]
     output, prefixes = argv[0], argv[1:]
+    if check and not prefixes:  # the test: every installed pyenv version whose headers are there
+        import glob
+        for minor in range(8, 14):
+            found = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/include/python3.{minor}/internal"))
+            if found:
+                prefixes.append(found[-1].rsplit("/include/", 1)[0])
+            else:
+                print(f"skip - 3.{minor}: no installed headers")
+        if not prefixes:
+            return 0
     results = dict(measure(p) for p in prefixes)
     text = render(results)
     if not check:
