@@ -34,6 +34,7 @@ struct CodeInfo {
   int first_line = 0;
   std::string line_table;  // co_lnotab / co_linetable bytes
   std::uint64_t filename_ptr = 0, name_ptr = 0, table_ptr = 0;
+  std::uint64_t checked_in_read = 0;  // the read_stacks call that last checked it (checked once per sample)
   std::unordered_map<int, std::uint32_t> frame_ids;  // line -> the recorder's interned frame id
 };
 
@@ -87,6 +88,7 @@ class PythonProcess {
   std::unordered_map<std::uint64_t, std::unique_ptr<CodeInfo>> code_cache_;
   std::unordered_set<std::uint64_t> visited_;
   std::vector<unsigned char> buffer_;
+  std::uint64_t read_number_ = 0;
 };
 
 // The state letter of a thread (field 3 of /proc/PID/task/TID/stat), read through a kept descriptor.

@@ -206,6 +206,7 @@ PythonProcess::Read PythonProcess::fail(const char* reason) {
 
 PythonProcess::Read PythonProcess::read_stacks(std::vector<ThreadStack>& stacks) {
   stacks.clear();
+  ++read_number_;
   const GeneratedLayout& o = layout_.offsets;
   std::uint64_t interp = 0;
   if (!memory_.read_value(runtime_ + o.runtime_interpreters_head, interp)) return fail("runtime unreadable");
@@ -288,6 +289,8 @@ bool PythonProcess::walk_frames(std::uint64_t frame, std::vector<FrameRef>& out)
 
 CodeInfo* PythonProcess::code_info(std::uint64_t code) {
   const GeneratedLayout& o = layout_.offsets;
+  auto found = code_cache_.find(code);
+  if (found != code_cache_.end() && found->second->checked_in_read == read_number_) return found->second.get();
   unsigned char block[256];
   if (!memory_.read(code, block, code_read_size_)) return torn_reason_ = "code object unreadable", nullptr;
   if (u64_at(block, layout_.object_type) != code_type_) return torn_reason_ = "not a code object", nullptr;
@@ -296,15 +299,17 @@ CodeInfo* PythonProcess::code_info(std::uint64_t code) {
   std::uint64_t filename = u64_at(block, o.code_filename);
   std::uint64_t name = u64_at(block, o.code_qualname >= 0 ? o.code_qualname : o.code_name);
   std::uint64_t table = u64_at(block, o.code_linetable);
-  auto found = code_cache_.find(code);
   if (found != code_cache_.end()) {
     CodeInfo& c = *found->second;
-    if (c.filename_ptr == filename && c.name_ptr == name && c.table_ptr == table && c.first_line == first_line)
+    if (c.filename_ptr == filename && c.name_ptr == name && c.table_ptr == table && c.first_line == first_line) {
+      c.checked_in_read = read_number_;
       return &c;
+    }
   }
   auto info = std::make_unique<CodeInfo>();
   info->first_line = first_line;
   info->filename_ptr = filename, info->name_ptr = name, info->table_ptr = table;
+  info->checked_in_read = read_number_;
   if (!read_string(filename, info->filename) || !read_string(name, info->name))
     return torn_reason_ = "code object strings unreadable", nullptr;
   if (!read_bytes_object(table, info->line_table)) return torn_reason_ = "line table unreadable", nullptr;

@@ -70,6 +70,7 @@ struct Target {
 struct Stats {
   std::uint64_t samples = 0, dropped = 0, late = 0;
   double lateness_sum = 0, lateness_max = 0;
+  double sampling_seconds = 0;  // time spent reading the targets
   std::map<std::string, std::uint64_t> drop_reasons;
 };
 
@@ -322,6 +323,7 @@ int record(const RecordOptions& options, const RecordTarget& target) {
     if (late > interval) ++stats.late;
     if (late > 1.0) deadline = now;  // more than a second behind: start again from now
     recorder.sample_all();
+    stats.sampling_seconds += now_seconds() - now;
     if (child && !child_exited) {
       if (recorder.child_reaped) {
         child_exited = true, child_status = recorder.child_status;
@@ -350,10 +352,14 @@ int record(const RecordOptions& options, const RecordTarget& target) {
   if (!options.quiet) {
     std::fprintf(stderr,
                  "pyfold-record: %llu samples in %.2f s (%.0f Hz), %llu dropped (torn stacks), %llu stack lines "
-                 "counted; lateness mean %.0f us, max %.1f ms, %llu samples more than one interval late\n",
+                 "counted; %.1f us per sample (%.1f reads); lateness mean %.0f us, max %.1f ms, %llu samples more "
+                 "than one interval late\n",
                  static_cast<unsigned long long>(stats.samples), elapsed, elapsed > 0 ? stats.samples / elapsed : 0.0,
                  static_cast<unsigned long long>(stats.dropped),
                  static_cast<unsigned long long>(recorder.counter().total()),
+                 stats.samples + stats.dropped ? 1e6 * stats.sampling_seconds / (stats.samples + stats.dropped) : 0.0,
+                 stats.samples + stats.dropped ? static_cast<double>(recorder.reads()) / (stats.samples + stats.dropped)
+                                               : 0.0,
                  stats.samples ? 1e6 * stats.lateness_sum / static_cast<double>(stats.samples + stats.dropped) : 0.0,
                  1e3 * stats.lateness_max, static_cast<unsigned long long>(stats.late));
     if (stats.late * 10 > stats.samples + stats.dropped && stats.samples > 100)
