@@ -323,6 +323,21 @@ def common(python):
         roots = {f[0][0] for f, _ in stacks if "work" in names(f)}
         assert len(roots) >= 2 and all(r.startswith("process ") for r in roots), roots
 
+    @check("--timeline, --nolineno, -o FILE.gz, and a Python started through its dynamic loader")
+    def _():
+        target = os.path.join(TARGETS, "nested.py")
+        gz = os.path.join(TMP, "timeline.folded.gz")
+        code, out, err = run_record(["--python", python, "--timeline", "--nolineno", "-o", gz, target, "0.5"])
+        assert code == 0 and out == "", (code, err)
+        stacks = parse(gzip.open(gz).read().decode("utf-8"))
+        assert all(line == 0 for f, _ in stacks for _, _, line in f), "line numbers with --nolineno"
+        assert all(stacks[i][0] != stacks[i + 1][0] for i in range(len(stacks) - 1)), "repeats not merged"
+        assert len(stacks) > 10 and sum(c for _, c in stacks) > 200
+        loader = "/lib64/ld-linux-x86-64.so.2"
+        if os.path.exists(loader):
+            code, out, err = run_record(["--", loader, python, os.path.join(TARGETS, "hotmod.py"), "0.5"])
+            assert code == 0 and "hot (" in out, (code, err)
+
     @check("not Python, no such process: clear messages")
     def _():
         p = subprocess.Popen(["sleep", "10"])

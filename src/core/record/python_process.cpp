@@ -250,10 +250,18 @@ bool PythonProcess::read_thread(std::uint64_t tstate, std::uint64_t interp, Thre
   std::uint64_t frame = u64_at(b, o.tstate_frame);
   out.tid = o.tstate_native_thread_id >= 0 ? static_cast<pid_t>(u64_at(b, o.tstate_native_thread_id) & 0xffffffff)
                                            : tid_of(out.thread_id);
-  if (o.cframe_current_frame >= 0 && frame != 0 &&
-      !memory_.read_value(frame + o.cframe_current_frame, frame))
-    return torn_reason_ = "cframe unreadable", false;
-  return walk_frames(frame, out.frames);
+  std::uint64_t frame_at = tstate + o.tstate_frame;  // where the innermost frame's address is kept
+  if (o.cframe_current_frame >= 0) {
+    if (frame == 0) return true;
+    frame_at = frame + o.cframe_current_frame;
+    if (!memory_.read_value(frame_at, frame)) return torn_reason_ = "cframe unreadable", false;
+  }
+  if (!walk_frames(frame, out.frames)) return false;
+  // A call or return during the walk splices two stacks: the innermost frame must not have changed meanwhile.
+  std::uint64_t after = 0;
+  if (!out.frames.empty() && (!memory_.read_value(frame_at, after) || after != frame))
+    return torn_reason_ = "the stack changed during the read", false;
+  return true;
 }
 
 bool PythonProcess::walk_frames(std::uint64_t frame, std::vector<FrameRef>& out) {

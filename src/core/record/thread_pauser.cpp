@@ -23,6 +23,8 @@ std::vector<pid_t> task_ids(pid_t pid) {
 
 bool ThreadPauser::pause() {
   listed_ = task_ids(pid_);
+  // Interrupt every thread first, then wait for each: the pauses overlap instead of adding up.
+  std::vector<pid_t> interrupted;
   for (pid_t tid : listed_) {
     if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
       last_error_ = errno;
@@ -33,6 +35,9 @@ bool ThreadPauser::pause() {
       ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
       continue;
     }
+    interrupted.push_back(tid);
+  }
+  for (pid_t tid : interrupted) {
     int status = 0;
     pid_t got;
     do {
