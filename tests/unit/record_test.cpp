@@ -11,6 +11,7 @@
 #include "pyfold/record/elf_symbols.hpp"
 #include "pyfold/record/line_table.hpp"
 #include "pyfold/record/python_layout.hpp"
+#include "pyfold/record/python_process.hpp"
 #include "pyfold/record/recorder.hpp"
 #include "pyfold/record/stack_counter.hpp"
 
@@ -227,4 +228,15 @@ TEST_CASE("record command line: defaults, and options end at the program") {
   CHECK_THROWS_WITH(parse_record_command_line(4, bad_mode), Catch::Contains("wall, cpu or gil"));
   const char* exclusive[] = {"pyfold-record", "--function", "--nolineno", "app.py"};
   CHECK_THROWS(parse_record_command_line(4, exclusive));
+}
+
+TEST_CASE("version from the sys.version text in memory, the last resort of version detection") {
+  using namespace std::string_literals;
+  CHECK(minor_from_version_text("\0\0003.10.13 (main, May  9 2026, 07:33:04) [GCC 12.2.0]\0"s) == 10);
+  CHECK(minor_from_version_text("\0003.8.18 (default, May  9 2026, 07:33:04) \n[GCC 12.2.0]"s) == 8);
+  CHECK(minor_from_version_text("\0003.9.18+ (heads/3.9:abc, Jan 1 2026) [GCC]"s) == 9);
+  CHECK(minor_from_version_text("libfoo 3.2.0\0"s) == 0);           // no parenthesis: not sys.version
+  CHECK(minor_from_version_text("x3.10.1 (main)"s) == 0);           // not at a string's start
+  CHECK(minor_from_version_text("\0003.10.1\0 (main)"s) == 0);      // the parenthesis is in another string
+  CHECK(minor_from_version_text(""s) == 0);
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -77,6 +78,7 @@ class PythonProcess {
   bool read_string(std::uint64_t address, std::string& out);
   bool read_bytes_object(std::uint64_t address, std::string& out);
   pid_t tid_of(std::uint64_t thread_id);
+  bool read_frame(std::uint64_t address, unsigned char* out);
   Read fail(const char* reason);
 
   ProcessMemory memory_;
@@ -89,6 +91,9 @@ class PythonProcess {
   std::unordered_set<std::uint64_t> visited_;
   std::vector<unsigned char> buffer_;
   std::uint64_t read_number_ = 0;
+  // 3.11+ frames sit side by side in each thread's data stack: one read of their page serves many frames.
+  std::vector<unsigned char> page_;
+  std::uint64_t page_start_ = 0, page_end_ = 0;
 };
 
 // The state letter of a thread (field 3 of /proc/PID/task/TID/stat), read through a kept descriptor.
@@ -103,6 +108,10 @@ class ThreadStatReader {
   pid_t pid_;
   std::unordered_map<pid_t, int> fds_;
 };
+
+// The minor version from the sys.version text in a block of memory ("3.10.13 (main, ...", at the start of a
+// NUL-delimited string), 0 when absent.
+int minor_from_version_text(std::string_view memory);
 
 // /proc/PID/task/TID/comm without its newline ("" when unreadable).
 std::string thread_name(pid_t pid, pid_t tid);

@@ -74,6 +74,28 @@ int minor_from_name(const std::string& name, char& flavour) {
   return minor;
 }
 
+}  // namespace
+
+int minor_from_version_text(std::string_view memory) {
+  // "3.10.13 (main, May  9 2026, 07:33:04) [GCC 12.2.0]": "3.", a minor, ".", a micro, then " (" soon after.
+  for (std::size_t at = memory.find("3."); at != std::string_view::npos; at = memory.find("3.", at + 1)) {
+    if (at > 0 && memory[at - 1] != '\0') continue;  // sys.version starts its buffer
+    std::size_t i = at + 2;
+    int minor = 0, digits = 0;
+    while (i < memory.size() && std::isdigit(static_cast<unsigned char>(memory[i])) && digits < 3)
+      minor = minor * 10 + (memory[i++] - '0'), ++digits;
+    if (!digits || i >= memory.size() || memory[i] != '.') continue;
+    std::size_t micro = ++i;
+    while (i < memory.size() && std::isdigit(static_cast<unsigned char>(memory[i]))) ++i;
+    if (i == micro) continue;
+    std::size_t paren = memory.find(" (", i);
+    if (paren != std::string_view::npos && paren - i <= 12 && memory.find('\0', i) > paren) return minor;
+  }
+  return 0;
+}
+
+namespace {
+
 std::uint64_t u64_at(const unsigned char* p, int offset) {
   std::uint64_t v;
   std::memcpy(&v, p + offset, 8);
@@ -164,6 +186,12 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
       char flavour = 0;
       int named = minor_from_name(basename_of(m->path), flavour);
       if (!minor) minor = named;
+      if (!minor) {  // last resort: the sys.version text Py_GetVersion() keeps in the file's .bss
+        if (auto bss = elf->section(".bss"); bss && bss->size < (64u << 20)) {
+          std::string text(bss->size, '\0');
+          if (process->memory_.read(bias + bss->value, text.data(), text.size())) minor = minor_from_version_text(text);
+        }
+      }
       if (flavour == 'd' || flavour == 't')
         throw AttachError(AttachError::Kind::unsupported,
                           m->path + (flavour == 'd' ? " is a debug build" : " is a free-threaded build") +
@@ -207,6 +235,7 @@ PythonProcess::Read PythonProcess::fail(const char* reason) {
 PythonProcess::Read PythonProcess::read_stacks(std::vector<ThreadStack>& stacks) {
   stacks.clear();
   ++read_number_;
+  page_start_ = page_end_ = 0;  // nothing kept from the previous sample
   const GeneratedLayout& o = layout_.offsets;
   std::uint64_t interp = 0;
   if (!memory_.read_value(runtime_ + o.runtime_interpreters_head, interp)) return fail("runtime unreadable");
@@ -271,7 +300,7 @@ bool PythonProcess::walk_frames(std::uint64_t frame, std::vector<FrameRef>& out)
   while (frame != 0) {
     if (out.size() >= kMaxDepth) return torn_reason_ = "stack deeper than 65536 frames", false;
     if (!visited_.insert(frame).second) return torn_reason_ = "a cycle in the frame chain", false;
-    if (!memory_.read(frame, b, frame_read_size_)) return torn_reason_ = "frame unreadable", false;
+    if (!read_frame(frame, b)) return torn_reason_ = "frame unreadable", false;
     std::uint64_t code = u64_at(b, o.frame_code) & layout_.code_pointer_mask;
     std::uint64_t previous = u64_at(b, o.frame_previous);
     if (layout_.skip_owner_from >= 0 && b[o.frame_owner] >= layout_.skip_owner_from) {
@@ -292,6 +321,25 @@ bool PythonProcess::walk_frames(std::uint64_t frame, std::vector<FrameRef>& out)
     out.push_back(FrameRef{info, line_for(layout_.line_table, info->line_table, info->first_line, offset)});
     frame = previous;
   }
+  return true;
+}
+
+bool PythonProcess::read_frame(std::uint64_t address, unsigned char* out) {
+  const std::uint64_t size = static_cast<std::uint64_t>(frame_read_size_);
+  if (!layout_.interpreter_frames) return memory_.read(address, out, size);
+  if (address >= page_start_ && address + size <= page_end_) {
+    std::memcpy(out, page_.data() + (address - page_start_), size);
+    return true;
+  }
+  constexpr std::uint64_t kPage = 4096;
+  std::uint64_t start = address & ~(kPage - 1), end = (address + size + kPage - 1) & ~(kPage - 1);
+  page_.resize(end - start);
+  if (!memory_.read(start, page_.data(), end - start)) {
+    page_start_ = page_end_ = 0;
+    return memory_.read(address, out, size);  // e.g. the next page is not mapped
+  }
+  page_start_ = start, page_end_ = end;
+  std::memcpy(out, page_.data() + (address - start), size);
   return true;
 }
 
