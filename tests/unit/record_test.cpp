@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pyfold/io.hpp"
@@ -239,4 +240,13 @@ TEST_CASE("version from the sys.version text in memory, the last resort of versi
   CHECK(minor_from_version_text("x3.10.1 (main)"s) == 0);           // not at a string's start
   CHECK(minor_from_version_text("\0003.10.1\0 (main)"s) == 0);      // the parenthesis is in another string
   CHECK(minor_from_version_text(""s) == 0);
+}
+
+TEST_CASE("thread state from /proc/PID/task/TID/stat through a kept descriptor") {
+  ThreadStatReader reader(getpid());
+  pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  CHECK(reader.state(self) == 'R');  // reading it, so running
+  CHECK(reader.state(self) == 'R');  // the same descriptor again
+  CHECK(reader.state(999999999) == '?');
+  CHECK_FALSE(thread_name(getpid(), self).empty());
 }
