@@ -156,7 +156,7 @@ def per_interpreter(label, python):
     @check(f"{label}: two functions doing the same loop 3:1 measure 75% +- 5 points")
     def _():
         target = os.path.join(TARGETS, "proportions.py")
-        code, out, err = run_record(["--python", python, "--function", target, "2"])
+        code, out, err = run_record(["--python", python, "--function", target, "3"])
         assert code == 0, (code, err)
         stacks = parse(out)
         check_frames_real(stacks, target)
