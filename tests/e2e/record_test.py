@@ -162,7 +162,7 @@ def per_interpreter(label, python):
         check_frames_real(stacks, target)
         three = sum(c for f, c in stacks if "three_parts" in names(f))
         one = sum(c for f, c in stacks if "one_part" in names(f))
-        assert three + one > 500, (three, one)
+        assert three + one > 300, (three, one)
         ratio = three / (three + one)
         assert abs(ratio - 0.75) <= 0.05, f"three_parts {ratio:.3f}"
 

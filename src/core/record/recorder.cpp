@@ -320,8 +320,12 @@ int record(const RecordOptions& options, const RecordTarget& target) {
     double late = now - deadline;
     stats.lateness_sum += late;
     stats.lateness_max = std::max(stats.lateness_max, late);
-    if (late > interval) ++stats.late;
-    if (late > 1.0) deadline = now;  // more than a second behind: start again from now
+    if (late > interval) {
+      // Missed ticks are skipped, not made up in a burst: a burst would sample one moment of the program many
+      // times (it did not run while we were late either), which skews the proportions.
+      ++stats.late;
+      deadline = now;
+    }
     recorder.sample_all();
     stats.sampling_seconds += now_seconds() - now;
     if (child && !child_exited) {
