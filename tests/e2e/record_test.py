@@ -193,6 +193,25 @@ def per_interpreter(label, python):
         assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10
 
 
+    @check(f"{label}: pyfold dump names every thread by its real TID, the spinner active, the sleeper idle")
+    def _():
+        p = subprocess.Popen([python, os.path.join(TARGETS, "threads.py"), "3"])
+        try:
+            time.sleep(0.7)
+            r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            tasks = sorted(int(t) for t in os.listdir(f"/proc/{p.pid}/task"))
+            headers = re.findall(r"^Thread (\d+) \((\w+)(?:\+gil)?\)", r.stdout, re.M)
+            assert sorted(int(t) for t, _ in headers) == tasks, (headers, tasks)
+            blocks = r.stdout.split("\nThread ")[1:]
+            sleeper = next(b for b in blocks if "\n    sleeper (" in b)
+            assert "(idle)" in sleeper.splitlines()[0], sleeper
+            assert any("\n    spin (" in b for b in blocks), r.stdout
+        finally:
+            p.kill()
+            p.wait()
+
+
 def common(python):
     env = dict(os.environ, PATH=os.path.dirname(python) + ":" + os.environ["PATH"])
     ending = os.path.join(TARGETS, "ending.py")

@@ -265,6 +265,9 @@ PythonProcess::Read PythonProcess::read_stacks(std::vector<ThreadStack>& stacks)
     }
     if (!memory_.read_value(interp + o.interp_next, interp)) return fail("interpreter list unreadable");
   }
+  // <= 3.10: the tid's place in struct pthread is learnt from the main thread, which comes last in the list.
+  for (ThreadStack& t : stacks)
+    if (t.tid == 0 && t.thread_id != 0 && tid_offset_ >= 0) t.tid = tid_of(t.thread_id);
   return Read::ok;
 }
 
