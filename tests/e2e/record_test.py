@@ -339,6 +339,11 @@ def common(python):
         code, out, err = run_record(["--", "sh", "-c", f'sleep 0.2; exec "{python}" {TARGETS}/hotmod.py 0.5'])
         assert code == 0 and "hot (" in out, (code, err)
 
+    @check("a program that execs a new Python (same PID) is followed into it")
+    def _():
+        code, out, err = run_record(["--python", python, os.path.join(TARGETS, "execs.py")])
+        assert code == 0 and "before (" in out and "hot (" in out, (code, err)
+
     @check("--subprocesses follows a multiprocessing pool's workers")
     def _():
         code, out, err = run_record(["--python", python, "--subprocesses", "--rate", "200",

@@ -174,7 +174,7 @@ class Recorder {
     if (result == PythonProcess::Read::torn) {
       ++stats_.dropped;
       ++stats_.drop_reasons[t.python->last_torn_reason()];
-      if (++t.failures_in_a_row >= 50) {  // the process may have exec'd: find its runtime again
+      if (++t.failures_in_a_row >= 20) {  // the process may have exec'd: find its runtime again
         t.failures_in_a_row = 0;
         try {
           finished_reads_ += t.python->reads();
@@ -366,6 +366,12 @@ int record(const RecordOptions& options, const RecordTarget& target) {
                                                : 0.0,
                  stats.samples ? 1e6 * stats.lateness_sum / static_cast<double>(stats.samples + stats.dropped) : 0.0,
                  1e3 * stats.lateness_max, static_cast<unsigned long long>(stats.late));
+    if (stats.dropped) {
+      auto most = std::max_element(stats.drop_reasons.begin(), stats.drop_reasons.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+      std::fprintf(stderr, "pyfold-record: dropped samples, most often: %s (%llu)\n", most->first.c_str(),
+                   static_cast<unsigned long long>(most->second));
+    }
     if (stats.late * 10 > stats.samples + stats.dropped && stats.samples > 100)
       std::fprintf(stderr, "pyfold-record: sampling fell behind; results may be inaccurate (try a lower --rate)\n");
   }
