@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """pyfold record's cost: the slowdown of a CPU-bound program (raytrace.py) under pyfold record at 100 Hz and 1 kHz
-and under `python -m cProfile`, as ratios to the bare run (medians of paired runs), and pyfold's own cost per sample.
+and under `python -m cProfile`, as ratios to the bare run (medians of paired runs), and pyfold's own cost per sample
+(on the ray tracer, and on a 10-frame one-thread stack: ten_frames.py).
 
 Usage: tests/bench/record_bench.py [--runs N] [--size N] [--python PATH] [--pyfold-record PATH]
                                    [--austin PATH] [--py-spy PATH]
@@ -53,6 +54,15 @@ for run in range(args.runs):
             per_sample[name].append(float(m.group(1)))
     print(f"round {run + 1}/{args.runs} done", file=sys.stderr)
 
+# The recorder's own cost on a 10-frame, one-thread stack (median of the runs' "us per sample").
+ten = []
+for run in range(args.runs):
+    r = subprocess.run([args.pyfold_record, "-o", "/dev/null", "--", args.python, os.path.join(HERE, "ten_frames.py"),
+                        "2"], capture_output=True, text=True)
+    m = re.search(r"([\d.]+) us per sample \(([\d.]+) reads\)", r.stderr)
+    if m:
+        ten.append((float(m.group(1)), float(m.group(2))))
+
 bare = statistics.median(times["bare"])
 print(f"{os.uname().nodename}: {os.cpu_count()} CPUs, {args.python} raytrace.py {args.size}, {args.runs} paired runs")
 print(f"{'configuration':16} {'median s':>9} {'slowdown':>9} {'us/sample':>10}")
@@ -60,3 +70,6 @@ for name in configs:
     ratios = [t / b for t, b in zip(times[name], times["bare"])]
     cost = f"{statistics.median(per_sample[name]):10.1f}" if per_sample[name] else f"{'':10}"
     print(f"{name:16} {statistics.median(times[name]):9.2f} {statistics.median(ratios):8.3f}x {cost}")
+if ten:
+    print(f"pyfold record, 10-frame one-thread stack at 1 kHz: {statistics.median(t for t, _ in ten):.1f} us per sample, "
+          f"{statistics.median(r for _, r in ten):.1f} reads per sample")
