@@ -145,7 +145,12 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (!elf) continue;
     auto runtime = elf->symbol("_PyRuntime");
     if (!runtime) runtime = elf->section(".PyRuntime");
-    if (!runtime) continue;
+    if (!runtime) {
+      if (elf->symbol("Py_Initialize"))  // an interpreter, but one from before _PyRuntime (3.7)
+        throw AttachError(AttachError::Kind::unsupported,
+                          m->path + " is a Python older than 3.7 (no _PyRuntime): not supported (supported: 3.8 to 3.13)");
+      continue;
+    }
     std::uint64_t bias = elf->is_executable_type() ? 0 : m->start - elf->first_load_address();
     process->runtime_ = bias + runtime->value;
     process->runtime_file_ = m->path;
@@ -172,7 +177,11 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     }
     int minor = 0;
     if (std::memcmp(debug.data(), "xdebugpy", 8) == 0) {
-      process->layout_ = layout_from_debug_offsets(debug.data(), debug.size());  // throws for the unsupported
+      try {
+        process->layout_ = layout_from_debug_offsets(debug.data(), debug.size());
+      } catch (const std::runtime_error& e) {
+        throw AttachError(AttachError::Kind::unsupported, e.what() + std::string(" (found in ") + m->path + ")");
+      }
       minor = process->layout_.offsets.minor;
     } else {
       if (auto version = elf->symbol("Py_Version")) {
@@ -215,6 +224,14 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->tstate_read_size_ = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
                                              o.tstate_native_thread_id});
     process->buffer_.resize(4096);
+    // The fixed buffers the walker reads into must hold what the layout asks for (3.13: offsets come from the
+    // target itself).
+    if (process->frame_read_size_ > 4096 || process->tstate_read_size_ > 4096 || process->code_read_size_ > 256 ||
+        o.unicode_compact_size > 128 || o.unicode_state + 4 > o.unicode_ascii_size || o.bytes_sval > 64 ||
+        o.unicode_length + 8 > o.unicode_compact_size || o.bytes_size + 8 > o.bytes_sval ||
+        (o.frame_owner >= 0 && o.frame_owner >= process->frame_read_size_))
+      throw AttachError(AttachError::Kind::unsupported,
+                        "CPython " + process->version_ + " in " + m->path + " has an unexpected object layout");
     return process;
   }
   throw AttachError(AttachError::Kind::not_python,

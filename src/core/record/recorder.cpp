@@ -292,9 +292,16 @@ int record(const RecordOptions& options, const RecordTarget& target) {
     child = launch(target.command);
     recorder.launched = child;
     recorder.watch(child);
-    pid_t python = wait_for_python(child, &child_status, &child_exited);
-    if (python) recorder.add_target(python, false);
-    else if (child_exited && !options.quiet)
+    pid_t python = 0;
+    try {
+      python = wait_for_python(child, &child_status, &child_exited);
+      if (python) recorder.add_target(python, false);
+    } catch (const AttachError&) {  // not one we can sample: do not leave it running behind us
+      kill(child, SIGTERM);
+      waitpid(child, nullptr, 0);
+      throw;
+    }
+    if (!python && child_exited && !options.quiet)
       std::fprintf(stderr, "pyfold-record: %s exited before Python started\n", target.command[0].c_str());
   } else {
     recorder.add_target(target.pid, false);
