@@ -172,7 +172,7 @@ def per_interpreter(label, python):
                 break
         assert abs(ratios[-1] - 0.75) <= 0.05, f"three_parts {ratios}"
 
-    @check(f"{label}: --threads roots, --mode cpu drops the sleeping thread, --mode gil")
+    @check(f"{label}: --threads roots with threading names, --mode cpu drops the sleeping thread, --mode gil")
     def _():
         target = os.path.join(TARGETS, "threads.py")
         code, out, err = run_record(["--python", python, "--threads", target, "1"])
@@ -180,7 +180,8 @@ def per_interpreter(label, python):
         stacks = parse(out)
         roots = {f[0][0] for f, _ in stacks}
         assert all(r.startswith("thread (") for r in roots), roots
-        assert len(roots) >= 3, roots
+        named = {re.sub(r"^thread \(\d+\): ", "", r) for r in roots}
+        assert {"MainThread", "spinner", "sléepy"} <= named, roots  # threading.Thread names
         assert any("sleeper" in names(f) for f, _ in stacks) and any("spin" in names(f) for f, _ in stacks)
         code, out, err = run_record(["--python", python, "--mode", "cpu", target, "1"])
         stacks = parse(out)
@@ -193,7 +194,7 @@ def per_interpreter(label, python):
         assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10
 
 
-    @check(f"{label}: pyfold dump names every thread by its real TID, the spinner active, the sleeper idle")
+    @check(f"{label}: pyfold dump: every thread by its real TID and threading name, the spinner active, the sleeper idle")
     def _():
         p = subprocess.Popen([python, os.path.join(TARGETS, "threads.py"), "3"])
         try:
@@ -201,8 +202,9 @@ def per_interpreter(label, python):
             r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
             tasks = sorted(int(t) for t in os.listdir(f"/proc/{p.pid}/task"))
-            headers = re.findall(r"^Thread (\d+) \((\w+)(?:\+gil)?\)", r.stdout, re.M)
-            assert sorted(int(t) for t, _ in headers) == tasks, (headers, tasks)
+            headers = re.findall(r'^Thread (\d+) \((\w+)(?:\+gil)?\): "(.*)"$', r.stdout, re.M)
+            assert sorted(int(t) for t, _, _ in headers) == tasks, (headers, tasks)
+            assert {n for _, _, n in headers} == {"MainThread", "spinner", "sléepy"}, headers
             blocks = r.stdout.split("\nThread ")[1:]
             sleeper = next(b for b in blocks if "\n    sleeper (" in b)
             assert "(idle)" in sleeper.splitlines()[0], sleeper

@@ -17,6 +17,10 @@ struct GeneratedLayout {
   int frame_previous, frame_code, frame_instr, frame_owner, frame_size;
   int code_firstlineno, code_filename, code_name, code_qualname, code_linetable, code_code;
   int bytes_size, bytes_sval, unicode_length, unicode_state, unicode_ascii_size, unicode_compact_size;
+  // For thread names (sys.modules -> threading._active -> Thread._name).
+  int interp_modules, module_dict, dict_keys, dict_values, dictkeys_size, dictkeys_index_bytes, dictkeys_kind;
+  int dictkeys_nentries, dictkeys_indices, dictvalues_values, type_dictoffset, type_flags, heaptype_cached_keys;
+  int long_size, long_digits;
 };
 
 // Byte positions of the _Py_DebugOffsets fields the recorder reads (gen_python_layouts.py's DEBUG_OFFSETS_313).
@@ -27,11 +31,13 @@ struct DebugOffsetsFields {
   int frame_size, frame_previous, frame_executable, frame_instr_ptr, frame_owner;
   int code_filename, code_name, code_qualname, code_linetable, code_firstlineno, code_code_adaptive;
   int object_type, bytes_size, bytes_sval, unicode_state, unicode_length, unicode_ascii_size;
+  int interp_modules, dict_keys, dict_values, long_size, long_digits, type_flags;
 };
 
 extern const GeneratedLayout kGeneratedLayouts[];
 extern const std::size_t kGeneratedLayoutCount;
 extern const DebugOffsetsFields kDebugOffsets313;
+extern const GeneratedLayout kConstants313;  // 3.13's offsets that _Py_DebugOffsets lacks
 
 enum class LineTableKind { lnotab, linetable310, location_table };
 

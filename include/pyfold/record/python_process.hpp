@@ -69,6 +69,10 @@ class PythonProcess {
   const std::string& runtime_file() const { return runtime_file_; }
   std::uint64_t reads() const { return memory_.read_count(); }
   const std::string& last_torn_reason() const { return torn_reason_; }
+  // The name of the threading.Thread whose ident (threading.get_ident(), ThreadStack::thread_id) this is, read from
+  // threading._active; "" when there is none (yet) or it cannot be read. Misses re-read _active at most every
+  // 100 samples.
+  std::string python_thread_name(std::uint64_t ident);
 
  private:
   PythonProcess(pid_t pid) : memory_(pid) {}
@@ -80,6 +84,14 @@ class PythonProcess {
   pid_t tid_of(std::uint64_t thread_id);
   bool read_frame(std::uint64_t address, unsigned char* out);
   Read fail(const char* reason);
+  // Python objects, for thread names: (key, value) pointers of a dict, or of shared keys with a values array.
+  bool dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
+  bool keys_items(std::uint64_t keys, std::uint64_t values,
+                  std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
+  std::uint64_t dict_get(std::uint64_t dict, std::string_view key);
+  std::uint64_t attribute(std::uint64_t object, std::string_view name);
+  bool read_int(std::uint64_t address, std::uint64_t& value);
+  void read_thread_names();
 
   ProcessMemory memory_;
   Layout layout_;
@@ -94,6 +106,9 @@ class PythonProcess {
   // 3.11+ frames sit side by side in each thread's data stack: one read of their page serves many frames.
   std::vector<unsigned char> page_;
   std::uint64_t page_start_ = 0, page_end_ = 0;
+  std::unordered_map<std::uint64_t, std::string> thread_names_;
+  std::uint64_t active_dict_ = 0, names_read_at_ = 0;
+  bool names_tried_ = false;
 };
 
 // The state letter of a thread (field 3 of /proc/PID/task/TID/stat), read through a kept descriptor.

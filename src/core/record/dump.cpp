@@ -64,7 +64,9 @@ int dump_stacks(const DumpOptions& options) {
     bool active = state == 'R' || t.holds_gil;
     out += "\nThread " + std::to_string(t.tid) + " (" + (active ? "active" : "idle") + (t.holds_gil ? "+gil" : "") +
            "): \"";
-    append_sanitized(out, t.tid ? thread_name(options.pid, t.tid) : std::string());
+    std::string name = process->python_thread_name(t.thread_id);  // threading.Thread's name, else the OS's
+    if (name.empty() && t.tid) name = thread_name(options.pid, t.tid);
+    append_sanitized(out, name);
     out += "\"\n";
     for (const FrameRef& f : t.frames) {
       out += "    ";

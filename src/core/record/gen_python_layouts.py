@@ -60,6 +60,37 @@ def probes(minor):
     p["unicode_state"] = "offsetof(PyASCIIObject, hash) + sizeof(Py_hash_t)"
     p["unicode_ascii_size"] = "sizeof(PyASCIIObject)"
     p["unicode_compact_size"] = "sizeof(PyCompactUnicodeObject)"
+    p.update(object_probes(minor))
+    return p
+
+
+def object_probes(minor):
+    """What reading thread names needs (sys.modules -> threading._active -> Thread._name): dicts, ints, types.
+    3.8-3.10 keep PyDictKeysObject and PyModuleObject out of the installed headers (Objects/dict-common.h,
+    Objects/moduleobject.c); their layout, unchanged across those versions, is written here as numbers."""
+    p = {}
+    if minor <= 12:
+        p["interp_modules"] = ("offsetof(PyInterpreterState, imports.modules)" if minor >= 12 else
+                               "offsetof(PyInterpreterState, modules)")
+    p["module_dict"] = "offsetof(PyModuleObject, md_dict)" if minor >= 11 else "16"
+    p["dict_keys"] = "offsetof(PyDictObject, ma_keys)"
+    p["dict_values"] = "offsetof(PyDictObject, ma_values)"
+    if minor <= 10:
+        p["dictkeys_size"] = "8"          # Py_ssize_t dk_size
+        p["dictkeys_nentries"] = "32"
+        p["dictkeys_indices"] = "40"
+    else:
+        p["dictkeys_size"] = "offsetof(PyDictKeysObject, dk_log2_size)"
+        p["dictkeys_index_bytes"] = "offsetof(PyDictKeysObject, dk_log2_index_bytes)"
+        p["dictkeys_kind"] = "offsetof(PyDictKeysObject, dk_kind)"
+        p["dictkeys_nentries"] = "offsetof(PyDictKeysObject, dk_nentries)"
+        p["dictkeys_indices"] = "offsetof(PyDictKeysObject, dk_indices)"
+        p["dictvalues_values"] = "offsetof(PyDictValues, values)"
+    p["type_dictoffset"] = "offsetof(PyTypeObject, tp_dictoffset)"
+    p["type_flags"] = "offsetof(PyTypeObject, tp_flags)"
+    p["heaptype_cached_keys"] = "offsetof(PyHeapTypeObject, ht_cached_keys)"
+    p["long_size"] = "offsetof(PyLongObject, long_value.lv_tag)" if minor >= 12 else "offsetof(PyVarObject, ob_size)"
+    p["long_digits"] = "offsetof(PyLongObject, long_value.ob_digit)" if minor >= 12 else "offsetof(PyLongObject, ob_digit)"
     return p
 
 FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_holder", "runtime_tstate_current",
@@ -67,7 +98,10 @@ FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_h
           "tstate_next", "tstate_interp", "tstate_frame", "cframe_current_frame", "tstate_thread_id",
           "tstate_native_thread_id", "frame_previous", "frame_code", "frame_instr", "frame_owner", "frame_size",
           "code_firstlineno", "code_filename", "code_name", "code_qualname", "code_linetable", "code_code",
-          "bytes_size", "bytes_sval", "unicode_length", "unicode_state", "unicode_ascii_size", "unicode_compact_size"]
+          "bytes_size", "bytes_sval", "unicode_length", "unicode_state", "unicode_ascii_size", "unicode_compact_size",
+          "interp_modules", "module_dict", "dict_keys", "dict_values", "dictkeys_size", "dictkeys_index_bytes",
+          "dictkeys_kind", "dictkeys_nentries", "dictkeys_indices", "dictvalues_values", "type_dictoffset", "type_flags",
+          "heaptype_cached_keys", "long_size", "long_digits"]
 
 # 3.13: positions of _Py_DebugOffsets' fields (all uint64_t) that the recorder reads.
 DEBUG_OFFSETS_313 = ["version", "free_threaded", "runtime_state.interpreters_head",
@@ -78,15 +112,19 @@ DEBUG_OFFSETS_313 = ["version", "free_threaded", "runtime_state.interpreters_hea
     "interpreter_frame.executable", "interpreter_frame.instr_ptr", "interpreter_frame.owner",
     "code_object.filename", "code_object.name", "code_object.qualname", "code_object.linetable",
     "code_object.firstlineno", "code_object.co_code_adaptive", "pyobject.ob_type", "bytes_object.ob_size",
-    "bytes_object.ob_sval", "unicode_object.state", "unicode_object.length", "unicode_object.asciiobject_size"]
+    "bytes_object.ob_sval", "unicode_object.state", "unicode_object.length", "unicode_object.asciiobject_size",
+    "interpreter_state.imports_modules", "dict_object.ma_keys", "dict_object.ma_values", "long_object.lv_tag",
+    "long_object.ob_digit", "type_object.tp_flags"]
 
 HEADERS = {
     8: ["Python.h", "frameobject.h", "internal/pycore_pystate.h"],
     9: ["Python.h", "frameobject.h", "internal/pycore_runtime.h", "internal/pycore_interp.h"],
     10: ["Python.h", "frameobject.h", "internal/pycore_runtime.h", "internal/pycore_interp.h"],
-    11: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h"],
-    12: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h"],
-    13: ["Python.h", "internal/pycore_runtime.h"],
+    11: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h",
+         "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    12: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h",
+         "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    13: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
 }
 
 
@@ -99,6 +137,8 @@ def measure(prefix):
         exprs = {k: v for k, v in probes(minor).items()}
     else:
         exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" for f in DEBUG_OFFSETS_313}
+        # What _Py_DebugOffsets does not carry, from the same headers.
+        exprs.update({"const." + k: v for k, v in object_probes(minor).items()})
     src = "#define Py_BUILD_CORE 1\n#include <stddef.h>\n#include <stdio.h>\n"
     src += "".join(f'#include "{h}"\n' for h in HEADERS[minor])
     src += "int main(void) {\n"
@@ -134,6 +174,13 @@ def render(results):
         for f in DEBUG_OFFSETS_313:
             out.append(f"    {results[13]['debug.' + f]},  // {f}")
         out.append("};")
+        out.append("")
+        out.append("// 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;")
+        out.append("// the other fields of this row are unused (-1).")
+        out.append("const GeneratedLayout kConstants313 = {13,")
+        for name in FIELDS:
+            out.append(f"    {results[13].get('const.' + name, -1)},  // {name}")
+        out.append("};")
     out.append("")
     out.append("}  // namespace pyfold::record")
     return "\n".join(out) + "\n"
@@ -163,11 +210,16 @@ def main(argv):
     with open(output) as f:
         committed = f.read()
     # Each version measured here must appear with identical numbers in the committed table.
-    for minor in results:
-        start = committed.find(f"  {{{minor},  // 3.{minor}") if minor <= 12 else committed.find("kDebugOffsets313")
-        block = text[text.find(f"  {{{minor},  // 3.{minor}") if minor <= 12 else text.find("kDebugOffsets313"):]
-        block = block[:block.find("}")]
-        if start < 0 or not committed[start:].startswith(block):
+    def block(marker, end):
+        start = text.find(marker)
+        return text[start:text.find(end, start)]
+    for minor in sorted(results):
+        if minor <= 12:
+            blocks = [block(f"  {{{minor},  // 3.{minor}", "  },")]
+        else:
+            blocks = [block("const DebugOffsetsFields kDebugOffsets313", "};"),
+                      block("const GeneratedLayout kConstants313", "};")]
+        if not all(b and b in committed for b in blocks):
             print(f"3.{minor}: offsets measured from the headers differ from {output}")
             return 1
         print(f"3.{minor}: table matches offsetof() on the installed headers")

@@ -52,7 +52,7 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   };
   Layout layout;
   GeneratedLayout& o = layout.offsets;
-  o = GeneratedLayout{};
+  o = kConstants313;  // the fields _Py_DebugOffsets lacks; the rest is overwritten below
   o.minor = minor;
   o.runtime_interpreters_head = off(f.interpreters_head);
   o.runtime_gil_locked = o.runtime_gil_last_holder = o.runtime_tstate_current = -1;
@@ -84,6 +84,12 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   o.unicode_ascii_size = off(f.unicode_ascii_size);
   // Not in _Py_DebugOffsets: compact non-ASCII strings keep utf8_length and utf8 after the ASCII header.
   o.unicode_compact_size = o.unicode_ascii_size + 16;
+  o.interp_modules = off(f.interp_modules);
+  o.dict_keys = off(f.dict_keys);
+  o.dict_values = off(f.dict_values);
+  o.long_size = off(f.long_size);
+  o.long_digits = off(f.long_digits);
+  o.type_flags = off(f.type_flags);
   set_version_constants(layout, minor);
   layout.object_type = off(f.object_type);
   return layout;

@@ -38,6 +38,21 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // unicode_state
     48,  // unicode_ascii_size
     72,  // unicode_compact_size
+    56,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    -1,  // dictkeys_index_bytes
+    -1,  // dictkeys_kind
+    32,  // dictkeys_nentries
+    40,  // dictkeys_indices
+    -1,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    872,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
   },
   {9,  // 3.9
     32,  // runtime_interpreters_head
@@ -71,6 +86,21 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // unicode_state
     48,  // unicode_ascii_size
     72,  // unicode_compact_size
+    856,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    -1,  // dictkeys_index_bytes
+    -1,  // dictkeys_kind
+    32,  // dictkeys_nentries
+    40,  // dictkeys_indices
+    -1,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    864,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
   },
   {10,  // 3.10
     32,  // runtime_interpreters_head
@@ -104,6 +134,21 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // unicode_state
     48,  // unicode_ascii_size
     72,  // unicode_compact_size
+    856,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    -1,  // dictkeys_index_bytes
+    -1,  // dictkeys_kind
+    32,  // dictkeys_nentries
+    40,  // dictkeys_indices
+    -1,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    872,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
   },
   {11,  // 3.11
     40,  // runtime_interpreters_head
@@ -137,6 +182,21 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // unicode_state
     48,  // unicode_ascii_size
     72,  // unicode_compact_size
+    888,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    9,  // dictkeys_index_bytes
+    10,  // dictkeys_kind
+    24,  // dictkeys_nentries
+    32,  // dictkeys_indices
+    0,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    872,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
   },
   {12,  // 3.12
     40,  // runtime_interpreters_head
@@ -170,6 +230,21 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // unicode_state
     40,  // unicode_ascii_size
     56,  // unicode_compact_size
+    944,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    9,  // dictkeys_index_bytes
+    10,  // dictkeys_kind
+    24,  // dictkeys_nentries
+    32,  // dictkeys_indices
+    0,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    880,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
   },
 };
 const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);
@@ -206,6 +281,63 @@ const DebugOffsetsFields kDebugOffsets313 = {
     544,  // unicode_object.state
     552,  // unicode_object.length
     560,  // unicode_object.asciiobject_size
+    88,  // interpreter_state.imports_modules
+    456,  // dict_object.ma_keys
+    464,  // dict_object.ma_values
+    496,  // long_object.lv_tag
+    504,  // long_object.ob_digit
+    392,  // type_object.tp_flags
+};
+
+// 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
+// the other fields of this row are unused (-1).
+const GeneratedLayout kConstants313 = {13,
+    -1,  // runtime_interpreters_head
+    -1,  // runtime_gil_locked
+    -1,  // runtime_gil_last_holder
+    -1,  // runtime_tstate_current
+    -1,  // interp_next
+    -1,  // interp_threads_head
+    -1,  // interp_gil_locked
+    -1,  // interp_gil_last_holder
+    -1,  // tstate_next
+    -1,  // tstate_interp
+    -1,  // tstate_frame
+    -1,  // cframe_current_frame
+    -1,  // tstate_thread_id
+    -1,  // tstate_native_thread_id
+    -1,  // frame_previous
+    -1,  // frame_code
+    -1,  // frame_instr
+    -1,  // frame_owner
+    -1,  // frame_size
+    -1,  // code_firstlineno
+    -1,  // code_filename
+    -1,  // code_name
+    -1,  // code_qualname
+    -1,  // code_linetable
+    -1,  // code_code
+    -1,  // bytes_size
+    -1,  // bytes_sval
+    -1,  // unicode_length
+    -1,  // unicode_state
+    -1,  // unicode_ascii_size
+    -1,  // unicode_compact_size
+    -1,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    9,  // dictkeys_index_bytes
+    10,  // dictkeys_kind
+    24,  // dictkeys_nentries
+    32,  // dictkeys_indices
+    8,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    880,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
 };
 
 }  // namespace pyfold::record

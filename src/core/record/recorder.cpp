@@ -202,7 +202,7 @@ class Recorder {
       }
       key_.clear();
       if (options_.subprocesses) key_.push_back(t.root_frame);
-      if (options_.threads) key_.push_back(thread_frame(t.pid, thread));
+      if (options_.threads) key_.push_back(thread_frame(t, thread));
       for (auto f = thread.frames.rbegin(); f != thread.frames.rend(); ++f) key_.push_back(frame_id(*f));
       counter_.add(key_);
     }
@@ -220,22 +220,25 @@ class Recorder {
     return id;
   }
 
-  std::uint32_t thread_frame(pid_t pid, const ThreadStack& thread) {
+  // `thread (TID): NAME`, NAME being threading.Thread's name, or the OS thread name until Python's is known.
+  std::uint32_t thread_frame(Target& t, const ThreadStack& thread) {
     std::uint64_t key = thread.tid ? static_cast<std::uint64_t>(thread.tid) : thread.thread_id;
-    auto it = thread_frames_.find({pid, key});
-    if (it != thread_frames_.end()) return it->second;
-    text_.clear();
-    char id[32];
+    auto it = thread_frames_.find({t.pid, key});
+    if (it != thread_frames_.end() && it->second.second) return it->second.first;
+    std::string name = t.python->python_thread_name(thread.thread_id);
+    bool from_python = !name.empty();
+    if (!from_python && it != thread_frames_.end()) return it->second.first;  // keep the OS name meanwhile
+    if (!from_python && thread.tid) name = thread_name(t.pid, thread.tid);
+    char id[48];
     if (thread.tid) {
       std::snprintf(id, sizeof id, "thread (%d): ", thread.tid);
-      text_ = id;
-      append_sanitized(text_, thread_name(pid, thread.tid));
     } else {
-      std::snprintf(id, sizeof id, "thread (0x%llx)", static_cast<unsigned long long>(thread.thread_id));
-      text_ = id;
+      std::snprintf(id, sizeof id, "thread (0x%llx): ", static_cast<unsigned long long>(thread.thread_id));
     }
+    text_ = id;
+    append_sanitized(text_, name);
     std::uint32_t frame = counter_.intern(text_);
-    thread_frames_.emplace(std::make_pair(pid, key), frame);
+    thread_frames_[{t.pid, key}] = {frame, from_python};
     return frame;
   }
 
@@ -247,7 +250,7 @@ class Recorder {
   std::vector<ThreadStack> stacks_;
   std::vector<std::uint32_t> key_;
   std::string text_;
-  std::map<std::pair<pid_t, std::uint64_t>, std::uint32_t> thread_frames_;
+  std::map<std::pair<pid_t, std::uint64_t>, std::pair<std::uint32_t, bool>> thread_frames_;  // frame, Python name
   std::uint64_t finished_reads_ = 0;
 };
 

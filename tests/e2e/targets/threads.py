@@ -1,4 +1,4 @@
-# One thread spinning in spin(), one sleeping in sleeper(), the main thread joining both.
+# One thread spinning in spin() (named spinner), one sleeping in sleeper() (named sléepy), the main thread joining both.
 import sys
 import threading
 import time
@@ -16,7 +16,8 @@ def sleeper(seconds):
 
 
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
-threads = [threading.Thread(target=spin, args=(seconds,)), threading.Thread(target=sleeper, args=(seconds,))]
+threads = [threading.Thread(target=spin, args=(seconds,), name="spinner"),
+           threading.Thread(target=sleeper, args=(seconds,), name="sléepy")]
 for t in threads:
     t.start()
 for t in threads:
