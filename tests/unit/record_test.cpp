@@ -84,6 +84,10 @@ TEST_CASE("layout table: the generated rows hold the measured offsets of the ref
   CHECK(l312.offsets.code_code == 192);
   CHECK(l312.offsets.unicode_ascii_size == 40);
   CHECK(l312.skip_owner_from == 3);
+  CHECK(l38.offsets.dictkeys_kind == -1);  // 3.8-3.10: no kinds of dict keys
+  CHECK(l38.offsets.interp_modules == 56);
+  CHECK(l311.offsets.dictkeys_kind == 10);
+  CHECK(l312.offsets.long_digits == 24);
   CHECK_THROWS_WITH(layout_for_minor(7), Catch::Contains("3.7 is not supported"));
   CHECK_THROWS(layout_for_minor(14));
 }
@@ -109,6 +113,9 @@ TEST_CASE("layout from _Py_DebugOffsets: 3.13 read, other versions and free-thre
   CHECK(layout.offsets.code_code == 200);
   CHECK(layout.skip_owner_from == 3);
   CHECK(layout.line_table == LineTableKind::location_table);
+  CHECK(layout.offsets.dictkeys_indices == kConstants313.dictkeys_indices);  // not in _Py_DebugOffsets
+  CHECK(layout.offsets.dictkeys_indices == 32);
+  CHECK(layout.offsets.dictvalues_values == 8);
   put(f.free_threaded, 1);
   CHECK_THROWS_WITH(layout_from_debug_offsets(bytes.data(), bytes.size()), Catch::Contains("free-threaded"));
   put(f.free_threaded, 0);
