@@ -96,7 +96,7 @@ class PythonProcess {
   ProcessMemory memory_;
   Layout layout_;
   std::string version_, runtime_file_, torn_reason_;
-  std::uint64_t runtime_ = 0, code_type_ = 0, unicode_type_ = 0, bytes_type_ = 0;
+  std::uint64_t runtime_ = 0, code_type_ = 0, unicode_type_ = 0, bytes_type_ = 0, long_type_ = 0;
   int tid_offset_ = -1;  // <= 3.10: offset of the kernel tid in glibc's struct pthread
   int frame_read_size_ = 0, code_read_size_ = 0, tstate_read_size_ = 0;
   std::unordered_map<std::uint64_t, std::unique_ptr<CodeInfo>> code_cache_;

@@ -163,6 +163,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->code_type_ = bias + code_type->value;
     process->unicode_type_ = bias + unicode_type->value;
     process->bytes_type_ = bias + bytes_type->value;
+    if (auto long_type = elf->symbol("PyLong_Type")) process->long_type_ = bias + long_type->value;
     if (elf->symbol("_Py_RefTotal"))
       throw AttachError(AttachError::Kind::unsupported,
                         m->path + " is a debug build of CPython (Py_REF_DEBUG): not supported");
@@ -490,6 +491,7 @@ bool PythonProcess::read_int(std::uint64_t address, std::uint64_t& value) {
   const GeneratedLayout& o = layout_.offsets;
   unsigned char b[64];
   if (!memory_.read(address, b, static_cast<std::size_t>(o.long_digits) + 12)) return false;
+  if (long_type_ == 0 || u64_at(b, layout_.object_type) != long_type_) return false;
   std::int64_t size = static_cast<std::int64_t>(u64_at(b, o.long_size));
   std::uint64_t digits;
   if (layout_.offsets.minor >= 12) {  // lv_tag: digit count << 3 | sign (0 positive, 1 zero, 2 negative)
