@@ -307,6 +307,17 @@ def common(python):
             p.kill()
             p.wait()
 
+    @check("--blocking --mode cpu on a launched program: states read before the stop, exit code passed on")
+    def _():
+        code, out, err = run_record(["--blocking", "--mode", "cpu", "--rate", "200", "--python", python,
+                                     os.path.join(TARGETS, "threads.py"), "1"])
+        assert code == 0, (code, err)
+        stacks = parse(out)
+        assert share(stacks, lambda f: "spin" in names(f)) > 0.5, out[-300:]  # a stopped thread would read 't'
+        assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10
+        code, out, err = run_record(["--blocking", "--python", python, ending, "exit", "0.3", "9"])
+        assert code == 9 and "busy" in out, (code, err)
+
     @check("pyfold dump: every thread, innermost first, with id, name and state")
     def _():
         p = start_sleeper()
