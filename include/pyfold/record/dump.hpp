@@ -1,0 +1,25 @@
+#pragma once
+// pyfold dump: the current Python stack of every thread of a process, once, like py-spy dump.
+#include <sys/types.h>
+
+#include <string>
+
+namespace pyfold::record {
+
+struct DumpOptions {
+  pid_t pid = 0;
+  bool nolineno = false;
+};
+
+struct DumpCommandLine {
+  DumpOptions options;
+  bool help = false, version = false;
+  std::string help_text;
+};
+
+DumpCommandLine parse_dump_command_line(int argc, const char* const* argv);
+
+// Writes the dump to stdout. Throws AttachError when the process cannot be read; returns the exit code.
+int dump_stacks(const DumpOptions& options);
+
+}  // namespace pyfold::record

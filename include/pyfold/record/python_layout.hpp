@@ -1,0 +1,64 @@
+#pragma once
+// Where CPython keeps what the recorder reads: byte offsets per minor version. 3.8-3.12 come from one generated
+// table (python_layouts_table.cpp, made by gen_python_layouts.py from the headers); 3.13+ from the target's own
+// _Py_DebugOffsets plus the few constants it does not carry.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace pyfold::record {
+
+// The fields in gen_python_layouts.py's FIELDS order; -1 where a version has no such field.
+struct GeneratedLayout {
+  int minor;
+  int runtime_interpreters_head, runtime_gil_locked, runtime_gil_last_holder, runtime_tstate_current;
+  int interp_next, interp_threads_head, interp_gil_locked, interp_gil_last_holder;
+  int tstate_next, tstate_interp, tstate_frame, cframe_current_frame, tstate_thread_id, tstate_native_thread_id;
+  int frame_previous, frame_code, frame_instr, frame_owner, frame_size;
+  int code_firstlineno, code_filename, code_name, code_qualname, code_linetable, code_code;
+  int bytes_size, bytes_sval, unicode_length, unicode_state, unicode_ascii_size, unicode_compact_size;
+  // For thread names (sys.modules -> threading._active -> Thread._name).
+  int interp_modules, module_dict, dict_keys, dict_values, dictkeys_size, dictkeys_index_bytes, dictkeys_kind;
+  int dictkeys_nentries, dictkeys_indices, dictvalues_values, type_dictoffset, type_flags, heaptype_cached_keys;
+  int long_size, long_digits;
+};
+
+// Byte positions of the _Py_DebugOffsets fields the recorder reads (gen_python_layouts.py's DEBUG_OFFSETS_313).
+struct DebugOffsetsFields {
+  int version, free_threaded, interpreters_head;
+  int interp_next, interp_threads_head, interp_gil, interp_gil_locked, interp_gil_holder;
+  int tstate_next, tstate_interp, tstate_current_frame, tstate_thread_id, tstate_native_thread_id;
+  int frame_size, frame_previous, frame_executable, frame_instr_ptr, frame_owner;
+  int code_filename, code_name, code_qualname, code_linetable, code_firstlineno, code_code_adaptive;
+  int object_type, bytes_size, bytes_sval, unicode_state, unicode_length, unicode_ascii_size;
+  int interp_modules, dict_keys, dict_values, long_size, long_digits, type_flags;
+};
+
+extern const GeneratedLayout kGeneratedLayouts[];
+extern const std::size_t kGeneratedLayoutCount;
+extern const DebugOffsetsFields kDebugOffsets313;
+extern const GeneratedLayout kConstants313;  // 3.13's offsets that _Py_DebugOffsets lacks
+
+enum class LineTableKind { lnotab, linetable310, location_table };
+
+// Everything the frame walker needs for one target.
+struct Layout {
+  GeneratedLayout offsets{};
+  LineTableKind line_table = LineTableKind::location_table;
+  bool interpreter_frames = false;  // 3.11+: _PyInterpreterFrame chain (else PyFrameObject)
+  bool lasti_in_code_units = false; // 3.10: f_lasti counts 2-byte instructions
+  int skip_owner_from = -1;         // frames whose owner byte is >= this are C-stack shims (3.12+)
+  std::uint64_t code_pointer_mask = ~std::uint64_t{0};  // 3.14: _PyStackRef tag bits cleared
+  int object_type = 8;              // ob_type
+};
+
+// The compiled-in layout of 3.minor (8-12); throws std::runtime_error for any other.
+Layout layout_for_minor(int minor);
+// A 3.13+ layout from the target's _Py_DebugOffsets bytes (read from _PyRuntime+0). Throws std::runtime_error
+// naming the reason (wrong cookie, unsupported minor, free-threaded build, offsets out of bounds).
+Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size);
+
+// The number of bytes of _Py_DebugOffsets layout_from_debug_offsets reads.
+constexpr std::size_t kDebugOffsetsReadSize = 1024;
+
+}  // namespace pyfold::record

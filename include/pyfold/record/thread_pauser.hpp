@@ -1,0 +1,41 @@
+#pragma once
+// --blocking: stop every thread of a process while its stacks are read (PTRACE_SEIZE + PTRACE_INTERRUPT), and
+// always let them go again (PTRACE_DETACH, re-delivering any signal caught meanwhile).
+#include <sys/types.h>
+
+#include <vector>
+
+namespace pyfold::record {
+
+class ThreadPauser {
+ public:
+  explicit ThreadPauser(pid_t pid) : pid_(pid) {}
+  ~ThreadPauser() { resume(); }
+  ThreadPauser(const ThreadPauser&) = delete;
+  ThreadPauser& operator=(const ThreadPauser&) = delete;
+
+  // Stops the threads listed in /proc/PID/task. Returns false when none could be stopped (EPERM, gone).
+  // If waiting reaped the process itself (it exited meanwhile), reaped() is true and reaped_status() says how.
+  bool pause();
+  void resume();  // detaches every thread stopped by pause()
+  bool reaped() const { return reaped_; }
+  int reaped_status() const { return reaped_status_; }
+  const std::vector<pid_t>& tids() const { return listed_; }
+  int last_error() const { return last_error_; }
+
+ private:
+  struct Stopped {
+    pid_t tid;
+    int signal;  // a signal that arrived while stopped, to deliver on detach
+  };
+  pid_t pid_;
+  std::vector<Stopped> stopped_;
+  std::vector<pid_t> listed_;
+  bool reaped_ = false;
+  int reaped_status_ = 0, last_error_ = 0;
+};
+
+// Thread ids listed in /proc/PID/task.
+std::vector<pid_t> task_ids(pid_t pid);
+
+}  // namespace pyfold::record

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Generates python_layouts_table.cpp: the byte offsets pyfold's recorder reads, for CPython 3.8-3.12, measured with
+offsetof() against each version's installed headers (internal headers included, Py_BUILD_CORE), plus the positions of
+the fields of 3.13's _Py_DebugOffsets (which gives the rest of 3.13's offsets at run time).
+
+Usage: gen_python_layouts.py [--check] OUTPUT.cpp PYTHON_PREFIX...   (a prefix is e.g. /root/.pyenv/versions/3.11.7)
+--check compiles the same probes and compares them with OUTPUT.cpp instead of writing it (exit 1 on a difference);
+without prefixes it checks every pyenv version 3.8-3.13 installed under /root/.pyenv/versions."""
+import os
+import subprocess
+import sys
+import tempfile
+
+# field name in the C++ Layout -> C expression (an offsetof or sizeof), per minor version; None = absent (-1).
+# Only the fields the recorder reads.
+def probes(minor):
+    p = {}
+    rt = "_PyRuntimeState"
+    p["runtime_interpreters_head"] = f"offsetof({rt}, interpreters.head)"
+    if minor <= 11:
+        p["runtime_gil_locked"] = f"offsetof({rt}, ceval.gil.locked)"
+        p["runtime_gil_last_holder"] = f"offsetof({rt}, ceval.gil.last_holder)"
+        p["runtime_tstate_current"] = f"offsetof({rt}, gilstate.tstate_current)"
+    else:
+        p["interp_gil_locked"] = "offsetof(PyInterpreterState, _gil.locked)"
+        p["interp_gil_last_holder"] = "offsetof(PyInterpreterState, _gil.last_holder)"
+    p["interp_next"] = "offsetof(PyInterpreterState, next)"
+    p["interp_threads_head"] = ("offsetof(PyInterpreterState, tstate_head)" if minor <= 8 else
+                                "offsetof(PyInterpreterState, threads.head)" if minor >= 11 else
+                                "offsetof(PyInterpreterState, tstate_head)")
+    p["tstate_next"] = "offsetof(PyThreadState, next)"
+    p["tstate_interp"] = "offsetof(PyThreadState, interp)"
+    p["tstate_frame"] = "offsetof(PyThreadState, frame)" if minor <= 10 else "offsetof(PyThreadState, cframe)"
+    if minor in (11, 12):
+        p["cframe_current_frame"] = "offsetof(_PyCFrame, current_frame)"
+    p["tstate_thread_id"] = "offsetof(PyThreadState, thread_id)"
+    if minor >= 11:
+        p["tstate_native_thread_id"] = "offsetof(PyThreadState, native_thread_id)"
+    if minor <= 10:
+        p["frame_previous"] = "offsetof(PyFrameObject, f_back)"
+        p["frame_code"] = "offsetof(PyFrameObject, f_code)"
+        p["frame_instr"] = "offsetof(PyFrameObject, f_lasti)"
+        p["frame_size"] = "sizeof(PyFrameObject)"
+    else:
+        p["frame_previous"] = "offsetof(_PyInterpreterFrame, previous)"
+        p["frame_code"] = "offsetof(_PyInterpreterFrame, f_code)"
+        p["frame_instr"] = "offsetof(_PyInterpreterFrame, prev_instr)"
+        p["frame_owner"] = "offsetof(_PyInterpreterFrame, owner)"
+        p["frame_size"] = "sizeof(_PyInterpreterFrame)"
+    p["code_firstlineno"] = "offsetof(PyCodeObject, co_firstlineno)"
+    p["code_filename"] = "offsetof(PyCodeObject, co_filename)"
+    p["code_name"] = "offsetof(PyCodeObject, co_name)"
+    if minor >= 11:
+        p["code_qualname"] = "offsetof(PyCodeObject, co_qualname)"
+    p["code_linetable"] = "offsetof(PyCodeObject, co_lnotab)" if minor <= 9 else "offsetof(PyCodeObject, co_linetable)"
+    p["code_code"] = "offsetof(PyCodeObject, co_code)" if minor <= 10 else "offsetof(PyCodeObject, co_code_adaptive)"
+    p["bytes_size"] = "offsetof(PyVarObject, ob_size)"
+    p["bytes_sval"] = "offsetof(PyBytesObject, ob_sval)"
+    p["unicode_length"] = "offsetof(PyASCIIObject, length)"
+    p["unicode_state"] = "offsetof(PyASCIIObject, hash) + sizeof(Py_hash_t)"
+    p["unicode_ascii_size"] = "sizeof(PyASCIIObject)"
+    p["unicode_compact_size"] = "sizeof(PyCompactUnicodeObject)"
+    p.update(object_probes(minor))
+    return p
+
+
+def object_probes(minor):
+    """What reading thread names needs (sys.modules -> threading._active -> Thread._name): dicts, ints, types.
+    3.8-3.10 keep PyDictKeysObject and PyModuleObject out of the installed headers (Objects/dict-common.h,
+    Objects/moduleobject.c); their layout, unchanged across those versions, is written here as numbers."""
+    p = {}
+    if minor <= 12:
+        p["interp_modules"] = ("offsetof(PyInterpreterState, imports.modules)" if minor >= 12 else
+                               "offsetof(PyInterpreterState, modules)")
+    p["module_dict"] = "offsetof(PyModuleObject, md_dict)" if minor >= 11 else "16"
+    p["dict_keys"] = "offsetof(PyDictObject, ma_keys)"
+    p["dict_values"] = "offsetof(PyDictObject, ma_values)"
+    if minor <= 10:
+        p["dictkeys_size"] = "8"          # Py_ssize_t dk_size
+        p["dictkeys_nentries"] = "32"
+        p["dictkeys_indices"] = "40"
+    else:
+        p["dictkeys_size"] = "offsetof(PyDictKeysObject, dk_log2_size)"
+        p["dictkeys_index_bytes"] = "offsetof(PyDictKeysObject, dk_log2_index_bytes)"
+        p["dictkeys_kind"] = "offsetof(PyDictKeysObject, dk_kind)"
+        p["dictkeys_nentries"] = "offsetof(PyDictKeysObject, dk_nentries)"
+        p["dictkeys_indices"] = "offsetof(PyDictKeysObject, dk_indices)"
+        p["dictvalues_values"] = "offsetof(PyDictValues, values)"
+    p["type_dictoffset"] = "offsetof(PyTypeObject, tp_dictoffset)"
+    p["type_flags"] = "offsetof(PyTypeObject, tp_flags)"
+    p["heaptype_cached_keys"] = "offsetof(PyHeapTypeObject, ht_cached_keys)"
+    p["long_size"] = "offsetof(PyLongObject, long_value.lv_tag)" if minor >= 12 else "offsetof(PyVarObject, ob_size)"
+    p["long_digits"] = "offsetof(PyLongObject, long_value.ob_digit)" if minor >= 12 else "offsetof(PyLongObject, ob_digit)"
+    return p
+
+FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_holder", "runtime_tstate_current",
+          "interp_next", "interp_threads_head", "interp_gil_locked", "interp_gil_last_holder",
+          "tstate_next", "tstate_interp", "tstate_frame", "cframe_current_frame", "tstate_thread_id",
+          "tstate_native_thread_id", "frame_previous", "frame_code", "frame_instr", "frame_owner", "frame_size",
+          "code_firstlineno", "code_filename", "code_name", "code_qualname", "code_linetable", "code_code",
+          "bytes_size", "bytes_sval", "unicode_length", "unicode_state", "unicode_ascii_size", "unicode_compact_size",
+          "interp_modules", "module_dict", "dict_keys", "dict_values", "dictkeys_size", "dictkeys_index_bytes",
+          "dictkeys_kind", "dictkeys_nentries", "dictkeys_indices", "dictvalues_values", "type_dictoffset", "type_flags",
+          "heaptype_cached_keys", "long_size", "long_digits"]
+
+# 3.13: positions of _Py_DebugOffsets' fields (all uint64_t) that the recorder reads.
+DEBUG_OFFSETS_313 = ["version", "free_threaded", "runtime_state.interpreters_head",
+    "interpreter_state.next", "interpreter_state.threads_head", "interpreter_state.gil_runtime_state",
+    "interpreter_state.gil_runtime_state_locked", "interpreter_state.gil_runtime_state_holder",
+    "thread_state.next", "thread_state.interp", "thread_state.current_frame", "thread_state.thread_id",
+    "thread_state.native_thread_id", "interpreter_frame.size", "interpreter_frame.previous",
+    "interpreter_frame.executable", "interpreter_frame.instr_ptr", "interpreter_frame.owner",
+    "code_object.filename", "code_object.name", "code_object.qualname", "code_object.linetable",
+    "code_object.firstlineno", "code_object.co_code_adaptive", "pyobject.ob_type", "bytes_object.ob_size",
+    "bytes_object.ob_sval", "unicode_object.state", "unicode_object.length", "unicode_object.asciiobject_size",
+    "interpreter_state.imports_modules", "dict_object.ma_keys", "dict_object.ma_values", "long_object.lv_tag",
+    "long_object.ob_digit", "type_object.tp_flags"]
+
+HEADERS = {
+    8: ["Python.h", "frameobject.h", "internal/pycore_pystate.h"],
+    9: ["Python.h", "frameobject.h", "internal/pycore_runtime.h", "internal/pycore_interp.h"],
+    10: ["Python.h", "frameobject.h", "internal/pycore_runtime.h", "internal/pycore_interp.h"],
+    11: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h",
+         "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    12: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h",
+         "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    13: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+}
+
+
+def measure(prefix):
+    """Compiles and runs a probe against the headers under prefix; returns (minor, {name: value})."""
+    include = [os.path.join(prefix, "include", d) for d in sorted(os.listdir(os.path.join(prefix, "include")))
+               if d.startswith("python3.")][0]
+    minor = int(os.path.basename(include).split(".")[1])
+    if minor <= 12:
+        exprs = {k: v for k, v in probes(minor).items()}
+    else:
+        exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" for f in DEBUG_OFFSETS_313}
+        # What _Py_DebugOffsets does not carry, from the same headers.
+        exprs.update({"const." + k: v for k, v in object_probes(minor).items()})
+    src = "#define Py_BUILD_CORE 1\n#include <stddef.h>\n#include <stdio.h>\n"
+    src += "".join(f'#include "{h}"\n' for h in HEADERS[minor])
+    src += "int main(void) {\n"
+    src += "".join(f'  printf("{k} %ld\\n", (long)({e}));\n' for k, e in exprs.items())
+    src += "  return 0;\n}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        c, exe = os.path.join(tmp, "probe.c"), os.path.join(tmp, "probe")
+        with open(c, "w") as f:
+            f.write(src)
+        subprocess.run(["cc", "-w", "-I", include, "-I", os.path.join(include, "internal"), c, "-o", exe], check=True)
+        out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    return minor, dict((line.split()[0], int(line.split()[1])) for line in out.splitlines())
+
+
+def render(results):
+    out = ["// Generated by gen_python_layouts.py from CPython's installed headers (offsetof/sizeof). Do not edit;",
+           "// run `python3 src/core/record/gen_python_layouts.py src/core/record/python_layouts_table.cpp PREFIX...`.",
+           '#include "pyfold/record/python_layout.hpp"', "", "namespace pyfold::record {", "",
+           "// One row per minor version 3.8-3.12; -1: the version has no such field.",
+           "const GeneratedLayout kGeneratedLayouts[] = {"]
+    for minor in sorted(m for m in results if m <= 12):
+        values = results[minor]
+        out.append(f"  {{{minor},  // 3.{minor}")
+        for name in FIELDS:
+            out.append(f"    {values.get(name, -1)},  // {name}")
+        out.append("  },")
+    out.append("};")
+    out.append("const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);")
+    out.append("")
+    if 13 in results:
+        out.append("// Byte positions of _Py_DebugOffsets' fields in CPython 3.13.")
+        out.append("const DebugOffsetsFields kDebugOffsets313 = {")
+        for f in DEBUG_OFFSETS_313:
+            out.append(f"    {results[13]['debug.' + f]},  // {f}")
+        out.append("};")
+        out.append("")
+        out.append("// 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;")
+        out.append("// the other fields of this row are unused (-1).")
+        out.append("const GeneratedLayout kConstants313 = {13,")
+        for name in FIELDS:
+            out.append(f"    {results[13].get('const.' + name, -1)},  // {name}")
+        out.append("};")
+    out.append("")
+    out.append("}  // namespace pyfold::record")
+    return "\n".join(out) + "\n"
+
+
+def main(argv):
+    check = argv and argv[0] == "--check"
+    if check:
+        argv = argv[1:]
+    output, prefixes = argv[0], argv[1:]
+    if check and not prefixes:  # the test: every installed pyenv version whose headers are there
+        import glob
+        for minor in range(8, 14):
+            found = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/include/python3.{minor}/internal"))
+            if found:
+                prefixes.append(found[-1].rsplit("/include/", 1)[0])
+            else:
+                print(f"skip - 3.{minor}: no installed headers")
+        if not prefixes:
+            return 0
+    results = dict(measure(p) for p in prefixes)
+    text = render(results)
+    if not check:
+        with open(output, "w") as f:
+            f.write(text)
+        return 0
+    with open(output) as f:
+        committed = f.read()
+    # Each version measured here must appear with identical numbers in the committed table.
+    def block(marker, end):
+        start = text.find(marker)
+        return text[start:text.find(end, start)]
+    for minor in sorted(results):
+        if minor <= 12:
+            blocks = [block(f"  {{{minor},  // 3.{minor}", "  },")]
+        else:
+            blocks = [block("const DebugOffsetsFields kDebugOffsets313", "};"),
+                      block("const GeneratedLayout kConstants313", "};")]
+        if not all(b and b in committed for b in blocks):
+            print(f"3.{minor}: offsets measured from the headers differ from {output}")
+            return 1
+        print(f"3.{minor}: table matches offsetof() on the installed headers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,98 @@
+// Per-version layouts: the generated table for 3.8-3.12, the target's _Py_DebugOffsets for 3.13.
+#include "pyfold/record/python_layout.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace pyfold::record {
+
+namespace {
+void set_version_constants(Layout& layout, int minor) {
+  layout.line_table = minor <= 9 ? LineTableKind::lnotab
+                      : minor == 10 ? LineTableKind::linetable310
+                                    : LineTableKind::location_table;
+  layout.interpreter_frames = minor >= 11;
+  layout.lasti_in_code_units = minor == 10;
+  // FRAME_OWNED_BY_CSTACK = 3 in 3.12 and 3.13 (3.11 marks entries with is_entry and has no shim frames).
+  layout.skip_owner_from = minor >= 12 ? 3 : -1;
+}
+}  // namespace
+
+Layout layout_for_minor(int minor) {
+  for (std::size_t i = 0; i < kGeneratedLayoutCount; ++i) {
+    if (kGeneratedLayouts[i].minor != minor) continue;
+    Layout layout;
+    layout.offsets = kGeneratedLayouts[i];
+    set_version_constants(layout, minor);
+    return layout;
+  }
+  throw std::runtime_error("CPython 3." + std::to_string(minor) + " is not supported (supported: 3.8 to 3.13)");
+}
+
+Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
+  if (size < kDebugOffsetsReadSize || std::memcmp(bytes, "xdebugpy", 8) != 0)
+    throw std::runtime_error("no _Py_DebugOffsets at _PyRuntime (cookie xdebugpy not found)");
+  auto u64 = [&](int position) {
+    std::uint64_t v;
+    std::memcpy(&v, bytes + position, 8);
+    return v;
+  };
+  const DebugOffsetsFields& f = kDebugOffsets313;
+  std::uint64_t version = u64(f.version);
+  int major = static_cast<int>((version >> 24) & 0xff), minor = static_cast<int>((version >> 16) & 0xff);
+  if (major != 3 || minor != 13)
+    throw std::runtime_error("CPython " + std::to_string(major) + "." + std::to_string(minor) +
+                             " is not supported (supported: 3.8 to 3.13)");
+  if (u64(f.free_threaded) != 0)
+    throw std::runtime_error("CPython 3.13 free-threaded builds (python3.13t) are not supported");
+  auto off = [&](int position) -> int {
+    std::uint64_t v = u64(position);
+    if (v > (1u << 16)) throw std::runtime_error("_Py_DebugOffsets: an offset out of bounds (" + std::to_string(v) + ")");
+    return static_cast<int>(v);
+  };
+  Layout layout;
+  GeneratedLayout& o = layout.offsets;
+  o = kConstants313;  // the fields _Py_DebugOffsets lacks; the rest is overwritten below
+  o.minor = minor;
+  o.runtime_interpreters_head = off(f.interpreters_head);
+  o.runtime_gil_locked = o.runtime_gil_last_holder = o.runtime_tstate_current = -1;
+  o.interp_next = off(f.interp_next);
+  o.interp_threads_head = off(f.interp_threads_head);
+  o.interp_gil_locked = off(f.interp_gil_locked);
+  o.interp_gil_last_holder = off(f.interp_gil_holder);
+  o.tstate_next = off(f.tstate_next);
+  o.tstate_interp = off(f.tstate_interp);
+  o.tstate_frame = off(f.tstate_current_frame);
+  o.cframe_current_frame = -1;
+  o.tstate_thread_id = off(f.tstate_thread_id);
+  o.tstate_native_thread_id = off(f.tstate_native_thread_id);
+  o.frame_previous = off(f.frame_previous);
+  o.frame_code = off(f.frame_executable);
+  o.frame_instr = off(f.frame_instr_ptr);
+  o.frame_owner = off(f.frame_owner);
+  o.frame_size = off(f.frame_size);
+  o.code_firstlineno = off(f.code_firstlineno);
+  o.code_filename = off(f.code_filename);
+  o.code_name = off(f.code_name);
+  o.code_qualname = off(f.code_qualname);
+  o.code_linetable = off(f.code_linetable);
+  o.code_code = off(f.code_code_adaptive);
+  o.bytes_size = off(f.bytes_size);
+  o.bytes_sval = off(f.bytes_sval);
+  o.unicode_length = off(f.unicode_length);
+  o.unicode_state = off(f.unicode_state);
+  o.unicode_ascii_size = off(f.unicode_ascii_size);
+  // Not in _Py_DebugOffsets: compact non-ASCII strings keep utf8_length and utf8 after the ASCII header.
+  o.unicode_compact_size = o.unicode_ascii_size + 16;
+  o.interp_modules = off(f.interp_modules);
+  o.dict_keys = off(f.dict_keys);
+  o.dict_values = off(f.dict_values);
+  o.long_size = off(f.long_size);
+  o.long_digits = off(f.long_digits);
+  o.type_flags = off(f.type_flags);
+  set_version_constants(layout, minor);
+  layout.object_type = off(f.object_type);
+  return layout;
+}
+
+}  // namespace pyfold::record

@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""End-to-end tests of pyfold record and pyfold dump: the real binaries sampling real Python programs
+(tests/e2e/targets/) under every CPython found on the machine (pyenv 3.8-3.13, Debian's static /usr/bin/python3.11);
+a missing interpreter is skipped with a message.
+
+Usage: record_test.py PYFOLD_RECORD PYFOLD_DUMP SOURCE_ROOT
+"""
+import ast
+import glob
+import gzip
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+RECORD, DUMP, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
+TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
+TMP = tempfile.mkdtemp(prefix="pyfold-record-e2e-")
+failures = []
+FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
+
+
+def interpreters():
+    """(label, path) of each interpreter to test; prints a skip line for each one missing."""
+    found = []
+    for minor in range(8, 14):
+        paths = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python3.{minor}"))
+        path = paths[-1] if paths else shutil.which(f"python3.{minor}")
+        if path and os.path.exists(path) and "/usr/bin/" not in path:
+            found.append((f"3.{minor}", path))
+        else:
+            print(f"skip - CPython 3.{minor}: not installed")
+    if os.path.exists("/usr/bin/python3.11"):
+        found.append(("3.11-debian-static", "/usr/bin/python3.11"))
+    else:
+        print("skip - Debian /usr/bin/python3.11: not installed")
+    return found
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            fn()
+            print(f"ok   - {name}")
+        except AssertionError as e:
+            failures.append(name)
+            print(f"FAIL - {name}: {e}")
+        return fn
+    return wrap
+
+
+def run_record(args, timeout=60, **kw):
+    r = subprocess.run([RECORD] + args, capture_output=True, timeout=timeout, cwd=TMP, **kw)
+    return r.returncode, r.stdout.decode("utf-8"), r.stderr.decode("utf-8", "replace")
+
+
+def parse(folded):
+    """[(frames as (name, file, line), count)] of folded text; asserts every line is well formed."""
+    stacks = []
+    for line in folded.splitlines():
+        stack, count = line.rsplit(" ", 1)
+        assert count.isdigit() and int(count) > 0, f"bad count in {line!r}"
+        frames = []
+        for frame in stack.split(";"):
+            m = FRAME.match(frame)
+            if m:
+                frames.append((m.group(1), m.group(2), int(m.group(3)) if m.group(3) else 0))
+            else:  # a root frame: `thread (TID): NAME`, `process PID:"cmdline"`
+                assert frame.startswith(("thread (", "process ")), f"bad frame {frame!r}"
+                frames.append((frame, "", 0))
+        stacks.append((frames, int(count)))
+    return stacks
+
+
+def function_lines(path):
+    """{qualname-ish name: (first line, last line)} of every function in a target, plus <module>."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    spans = {"<module>": (1, 10**6)}
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if isinstance(child, ast.FunctionDef):
+                    spans[name] = (child.lineno, child.end_lineno)
+                    spans[child.name] = (child.lineno, child.end_lineno)  # co_name before 3.11
+                visit(child, name + (".<locals>." if isinstance(child, ast.FunctionDef) else "."))
+            elif isinstance(child, ast.Lambda):
+                spans[prefix + "<lambda>"] = spans["<lambda>"] = (child.lineno, child.end_lineno)
+            else:
+                visit(child, prefix)
+    visit(tree, "")
+    return spans
+
+
+def check_frames_real(stacks, target):
+    """Every frame in the target file names one of its functions, at a line inside that function."""
+    spans = function_lines(target)
+    for frames, _ in stacks:
+        for name, file, line in frames:
+            if os.path.basename(file) != os.path.basename(target):
+                continue
+            assert name in spans, f"frame {name!r} is not a function of {target}"
+            first, last = spans[name]
+            assert first <= line <= last, f"{name} at line {line}, outside {first}-{last}"
+
+
+def share(stacks, predicate):
+    total = sum(c for _, c in stacks)
+    assert total > 0, "no samples"
+    return sum(c for f, c in stacks if predicate(f)) / total
+
+
+def names(frames):
+    return [n.split(".")[-1] if n.endswith("<lambda>") else n for n, _, _ in frames]
+
+
+def contains(seq, sub):
+    return any(seq[i:i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
+
+
+def per_interpreter(label, python):
+    nested = os.path.join(TARGETS, "nested.py")
+
+    @check(f"{label}: nesting, qualnames, non-ASCII, lambda via sorted(), generator, lines")
+    def _():
+        code, out, err = run_record(["--python", python, nested, "1.5"])
+        assert code == 0, (code, err)
+        stacks = parse(out)
+        check_frames_real(stacks, nested)
+        paths = [names(f) for f, _ in stacks]
+        minor = int(label.split(".")[1].split("-")[0])
+        method = "Worker.run" if minor >= 11 else "run"
+        for want in (["<module>", "main", "outer", "inner"], ["main", method, "inner"], ["main", "calculé", "inner"],
+                     ["main", "gen", "inner"], ["main", "via_sorted", "<lambda>", "inner"]):
+            assert any(contains(p, want) for p in paths), f"no stack with {';'.join(want)}"
+        assert share(stacks, lambda f: f[-1][0] == "inner") > 0.7, "inner does not dominate"
+        # The call sites: main calls outer at line 39, outer calls inner at line 15 (live reads may tear a few).
+        right = wrong = 0
+        for frames, count in stacks:
+            n = names(frames)
+            if contains(n, ["main", "outer", "inner"]):
+                i = n.index("outer")
+                if frames[i - 1][2] == 39 and frames[i][2] == 15:
+                    right += count
+                else:
+                    wrong += count
+        assert right > 30 and wrong <= 0.03 * right, (right, wrong)
+        assert re.search(r"\d+ samples in [\d.]+ s", err), err
+
+    @check(f"{label}: two functions doing the same loop 3:1 measure 75% +- 5 points")
+    def _():
+        # Wall-clock sampling on a loaded machine also samples the target while it is preempted, so one run can
+        # stray; the best of three runs must be within 5 points.
+        target = os.path.join(TARGETS, "proportions.py")
+        ratios = []
+        for attempt in range(3):
+            code, out, err = run_record(["--python", python, "--function", target, "3"])
+            assert code == 0, (code, err)
+            stacks = parse(out)
+            check_frames_real(stacks, target)
+            three = sum(c for f, c in stacks if "three_parts" in names(f))
+            one = sum(c for f, c in stacks if "one_part" in names(f))
+            assert three + one > 300, (three, one)
+            ratios.append(three / (three + one))
+            if abs(ratios[-1] - 0.75) <= 0.05:
+                break
+        assert abs(ratios[-1] - 0.75) <= 0.05, f"three_parts {ratios}"
+
+    @check(f"{label}: --threads roots with threading names, --mode cpu drops the sleeping thread, --mode gil")
+    def _():
+        target = os.path.join(TARGETS, "threads.py")
+        code, out, err = run_record(["--python", python, "--threads", target, "1"])
+        assert code == 0, (code, err)
+        stacks = parse(out)
+        roots = {f[0][0] for f, _ in stacks}
+        assert all(r.startswith("thread (") for r in roots), roots
+        named = {re.sub(r"^thread \(\d+\): ", "", r) for r in roots}
+        assert {"MainThread", "spinner", "sléepy"} <= named, roots  # threading.Thread names
+        assert any("sleeper" in names(f) for f, _ in stacks) and any("spin" in names(f) for f, _ in stacks)
+        code, out, err = run_record(["--python", python, "--mode", "cpu", target, "1"])
+        stacks = parse(out)
+        assert code == 0 and any("spin" in names(f) for f, _ in stacks), err
+        sleeping = share(stacks, lambda f: "sleeper" in names(f))
+        assert sleeping < 0.10, f"sleeper has {sleeping:.1%} in cpu mode (a third in wall mode)"
+        code, out, err = run_record(["--python", python, "--mode", "gil", target, "1"])
+        stacks = parse(out)
+        assert code == 0 and share(stacks, lambda f: "spin" in names(f)) > 0.5, out[-500:]
+        assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10
+
+
+    @check(f"{label}: pyfold dump: every thread by its real TID and threading name, the spinner active, the sleeper idle")
+    def _():
+        p = subprocess.Popen([python, os.path.join(TARGETS, "threads.py"), "3"])
+        try:
+            time.sleep(0.7)
+            r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            tasks = sorted(int(t) for t in os.listdir(f"/proc/{p.pid}/task"))
+            headers = re.findall(r'^Thread (\d+) \((\w+)(?:\+gil)?\): "(.*)"$', r.stdout, re.M)
+            assert sorted(int(t) for t, _, _ in headers) == tasks, (headers, tasks)
+            assert {n for _, _, n in headers} == {"MainThread", "spinner", "sléepy"}, headers
+            blocks = r.stdout.split("\nThread ")[1:]
+            sleeper = next(b for b in blocks if "\n    sleeper (" in b)
+            assert "(idle)" in sleeper.splitlines()[0], sleeper
+            assert any("\n    spin (" in b for b in blocks), r.stdout
+        finally:
+            p.kill()
+            p.wait()
+
+
+def common(python):
+    env = dict(os.environ, PATH=os.path.dirname(python) + ":" + os.environ["PATH"])
+    ending = os.path.join(TARGETS, "ending.py")
+
+    @check("exit code of the program is pyfold's, samples written")
+    def _():
+        code, out, err = run_record(["--python", python, ending, "exit", "0.3", "7"])
+        assert code == 7 and "busy" in out, (code, err)
+
+    @check("os.abort(): samples written, exit 128+SIGABRT")
+    def _():
+        code, out, err = run_record(["--python", python, ending, "abort", "0.3"])
+        assert code == 128 + signal.SIGABRT and "busy" in out, (code, err)
+
+    def background(args, **kw):
+        return subprocess.Popen([RECORD] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=TMP, **kw)
+
+    @check("Ctrl-C (SIGINT to the process group) writes every sample")
+    def _():
+        p = background(["--python", python, ending, "wait", "0"], start_new_session=True)
+        time.sleep(1.0)
+        os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        stacks = parse(out.decode())
+        assert sum(c for _, c in stacks) > 50 and any("busy" in names(f) for f, _ in stacks), err
+        assert p.returncode in (1, 130, 128 + signal.SIGINT), p.returncode
+
+    @check("SIGTERM to pyfold writes every sample and ends the program")
+    def _():
+        p = background(["--python", python, "-o", os.path.join(TMP, "term.folded.gz"), ending, "wait", "0"])
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 128 + signal.SIGTERM, (p.returncode, err)
+        stacks = parse(gzip.open(os.path.join(TMP, "term.folded.gz")).read().decode())
+        assert sum(c for _, c in stacks) > 50 and any("busy" in names(f) for f, _ in stacks), err
+
+    @check("SIGKILL of the program: samples written, exit 137")
+    def _():
+        p = background(["--python", python, ending, "wait", "0"])
+        time.sleep(1.0)
+        child = int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0])
+        os.kill(child, signal.SIGKILL)
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 137 and "busy" in out.decode(), (p.returncode, err)
+
+    @check("--duration ends recording on time")
+    def _():
+        start = time.time()
+        code, out, err = run_record(["--python", python, "-d", "0.5", ending, "wait", "0"])
+        assert time.time() - start < 5 and code == 0 and "busy" in out, (code, err)
+
+    def start_sleeper():
+        p = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
+        assert p.stdout.readline().strip() == b"READY"
+        return p
+
+    def state(pid):
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("State:"):
+                return line.split()[1]
+
+    @check("--pid attaches to a sleeping process, detaches, and it keeps running")
+    def _():
+        p = start_sleeper()
+        try:
+            code, out, err = run_record(["--pid", str(p.pid), "-d", "0.5"])
+            assert code == 0 and "nap" in out, (code, err)
+            time.sleep(0.1)
+            assert p.poll() is None and state(p.pid) in ("S", "R"), state(p.pid)
+        finally:
+            p.kill()
+            p.wait()
+
+    @check("--blocking never leaves the target stopped (also after SIGINT and SIGTERM to pyfold)")
+    def _():
+        p = start_sleeper()
+        try:
+            code, out, err = run_record(["--blocking", "--pid", str(p.pid), "-d", "0.5"])
+            assert code == 0 and "nap" in out, (code, err)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                r = background(["--blocking", "--pid", str(p.pid)])
+                time.sleep(0.5)
+                r.send_signal(sig)
+                out, err = r.communicate(timeout=20)
+                assert r.returncode == 0 and b"nap" in out, (r.returncode, err)
+            time.sleep(0.1)
+            status = open(f"/proc/{p.pid}/status").read()
+            assert state(p.pid) in ("S", "R") and "TracerPid:\t0" in status, status[:300]
+        finally:
+            p.kill()
+            p.wait()
+
+    @check("--blocking --mode cpu on a launched program: states read before the stop, exit code passed on")
+    def _():
+        code, out, err = run_record(["--blocking", "--mode", "cpu", "--rate", "200", "--python", python,
+                                     os.path.join(TARGETS, "threads.py"), "1"])
+        assert code == 0, (code, err)
+        stacks = parse(out)
+        assert share(stacks, lambda f: "spin" in names(f)) > 0.5, out[-300:]  # a stopped thread would read 't'
+        assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10
+        code, out, err = run_record(["--blocking", "--python", python, ending, "exit", "0.3", "9"])
+        assert code == 9 and "busy" in out, (code, err)
+
+    @check("pyfold dump: every thread, innermost first, with id, name and state")
+    def _():
+        p = start_sleeper()
+        try:
+            r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            lines = r.stdout.splitlines()
+            header = next(i for i, l in enumerate(lines) if l.startswith("Thread "))
+            assert re.match(rf'Thread {p.pid} \((active|idle)(\+gil)?\): ".*"', lines[header]), lines[header]
+            assert lines[header + 1].strip().startswith("nap (") and lines[header + 2].strip().startswith("<module> ("), lines
+        finally:
+            p.kill()
+            p.wait()
+
+    @check("recursion 5,000 deep is recorded whole")
+    def _():
+        code, out, err = run_record(["--python", python, "--rate", "50", os.path.join(TARGETS, "recurse.py"), "1"])
+        assert code == 0, (code, err)
+        depth = max(len(f) for f, _ in parse(out))
+        assert depth >= 5002, depth
+
+    @check("-m module, and a pyenv-style shim / `sh -c 'exec python3 ...'` (the process becomes Python)")
+    def _():
+        code, out, err = run_record(["--python", python, "-m", "hotmod", "0.5"], env=dict(env, PYTHONPATH=TARGETS))
+        assert code == 0 and "hot (" in out, (code, err)
+        shim = os.path.join(TMP, "python-shim")
+        with open(shim, "w") as f:
+            f.write(f'#!/bin/bash\nexec "{python}" "$@"\n')
+        os.chmod(shim, 0o755)
+        code, out, err = run_record(["--", shim, os.path.join(TARGETS, "hotmod.py"), "0.5"])
+        assert code == 0 and "hot (" in out, (code, err)
+        code, out, err = run_record(["--", "sh", "-c", f'sleep 0.2; exec "{python}" {TARGETS}/hotmod.py 0.5'])
+        assert code == 0 and "hot (" in out, (code, err)
+
+    @check("a program that execs a new Python (same PID) is followed into it")
+    def _():
+        code, out, err = run_record(["--python", python, os.path.join(TARGETS, "execs.py")])
+        assert code == 0 and "before (" in out and "hot (" in out, (code, err)
+
+    @check("--subprocesses follows a multiprocessing pool's workers")
+    def _():
+        code, out, err = run_record(["--python", python, "--subprocesses", "--rate", "200",
+                                     os.path.join(TARGETS, "pool.py"), "1"])
+        assert code == 0, (code, err)
+        stacks = parse(out)
+        roots = {f[0][0] for f, _ in stacks if "work" in names(f)}
+        assert len(roots) >= 2 and all(r.startswith("process ") for r in roots), roots
+
+    @check("--timeline, --nolineno, -o FILE.gz, and a Python started through its dynamic loader")
+    def _():
+        target = os.path.join(TARGETS, "nested.py")
+        gz = os.path.join(TMP, "timeline.folded.gz")
+        code, out, err = run_record(["--python", python, "--timeline", "--nolineno", "-o", gz, target, "0.5"])
+        assert code == 0 and out == "", (code, err)
+        stacks = parse(gzip.open(gz).read().decode("utf-8"))
+        assert all(line == 0 for f, _ in stacks for _, _, line in f), "line numbers with --nolineno"
+        assert all(stacks[i][0] != stacks[i + 1][0] for i in range(len(stacks) - 1)), "repeats not merged"
+        assert len(stacks) > 10 and sum(c for _, c in stacks) > 200
+        loader = "/lib64/ld-linux-x86-64.so.2"
+        if os.path.exists(loader):
+            code, out, err = run_record(["--", loader, python, os.path.join(TARGETS, "hotmod.py"), "0.5"])
+            assert code == 0 and "hot (" in out, (code, err)
+
+    @check("not Python, no such process: clear messages")
+    def _():
+        p = subprocess.Popen(["sleep", "10"])
+        try:
+            code, out, err = run_record(["--pid", str(p.pid)])
+            assert code == 1 and f"PID {p.pid} is not a Python process" in err, (code, err)
+        finally:
+            p.kill()
+            p.wait()
+        code, out, err = run_record(["--pid", "999999999"])
+        assert code == 1 and "no process with PID 999999999" in err, (code, err)
+
+    @check("an unsupported Python (pyenv 3.7, 2.7 when installed) is refused with a message naming it")
+    def _():
+        olds = sorted(glob.glob("/root/.pyenv/versions/3.7.*/bin/python3.7") +
+                      glob.glob("/root/.pyenv/versions/2.7.*/bin/python2.7"))
+        if not olds:
+            print("     (skipped: no CPython 3.7 or 2.7 installed)")
+            return
+        for old in olds:
+            start = time.time()
+            code, out, err = run_record(["--python", old, os.path.join(TARGETS, "hotmod.py"), "5"])
+            assert code == 1 and "not supported" in err and out == "", (old, code, err)
+            assert time.time() - start < 4, "the unsupported program was left running"
+
+    @check("permission refused (pyfold as nobody, target root's): the ptrace advice, non-zero exit")
+    def _():
+        if os.geteuid() != 0:
+            print("     (skipped: not root)")
+            return
+        p = start_sleeper()
+        try:
+            nobody = pwd.getpwnam("nobody")
+            r = subprocess.run([RECORD, "--pid", str(p.pid), "-d", "0.2"], capture_output=True, text=True,
+                               user=nobody.pw_uid, group=nobody.pw_gid, cwd="/")
+            assert r.returncode != 0 and "CAP_SYS_PTRACE" in r.stderr and "ptrace_scope" in r.stderr, r.stderr
+        finally:
+            p.kill()
+            p.wait()
+
+
+found = interpreters()
+for label, python in found:
+    per_interpreter(label, python)
+if found:
+    common(next((p for l, p in found if l == "3.12"), found[0][1]))
+shutil.rmtree(TMP, ignore_errors=True)
+print(f"{len(failures)} failed" if failures else "all passed")
+sys.exit(1 if failures else 0)

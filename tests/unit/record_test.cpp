@@ -1,0 +1,259 @@
+// The recorder's core: line-table decoders on real code objects' bytes, the layout table, ELF lookup, the stack
+// counter and the command line.
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pyfold/io.hpp"
+#include "pyfold/record/elf_symbols.hpp"
+#include "pyfold/record/line_table.hpp"
+#include "pyfold/record/python_layout.hpp"
+#include "pyfold/record/python_process.hpp"
+#include "pyfold/record/recorder.hpp"
+#include "pyfold/record/stack_counter.hpp"
+
+using namespace pyfold::record;
+
+namespace {
+std::string unhex(const std::string& hex) {
+  std::string out;
+  if (hex == "-") return out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("line tables: every instruction of real code objects of 3.8-3.13 (tests/unit/data/line_tables.txt)") {
+  std::ifstream in(PYFOLD_UNIT_DATA "/line_tables.txt");
+  REQUIRE(in);
+  std::string line;
+  int vectors = 0, checked = 0;
+  std::set<int> minors;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    int minor, first_line;
+    std::string hex, pairs;
+    fields >> minor >> first_line >> hex >> pairs;
+    Layout layout = layout_for_minor(minor < 13 ? minor : 12);
+    std::string table = unhex(hex);
+    std::istringstream items(pairs);
+    std::string item;
+    ++vectors;
+    minors.insert(minor);
+    while (std::getline(items, item, ',')) {
+      long offset = std::stol(item.substr(0, item.find(':')));
+      int expected = std::stoi(item.substr(item.find(':') + 1));
+      INFO("3." << minor << " first line " << first_line << " table " << hex << " offset " << offset);
+      CHECK(line_for(layout.line_table, table, first_line, offset) == expected);
+      ++checked;
+    }
+  }
+  CHECK(vectors >= 30);
+  CHECK(checked > 500);
+  CHECK(minors.size() == 6);
+}
+
+TEST_CASE("line tables: before the first instruction, empty and truncated tables give the first line") {
+  CHECK(line_for(LineTableKind::location_table, "", 7, -2) == 7);
+  CHECK(lnotab_line("", 7, 10) == 7);
+  CHECK(linetable310_line("", 7, 10) == 7);
+  CHECK(location_table_line("", 7, 10) == 7);
+  CHECK(location_table_line(std::string("\xf0", 1), 7, 100) == 7);  // a long-form entry cut short
+  CHECK(lnotab_line(std::string("\x04", 1), 7, 10) == 7);           // half a pair
+}
+
+TEST_CASE("layout table: the generated rows hold the measured offsets of the reference") {
+  CHECK(kGeneratedLayoutCount == 5);
+  Layout l38 = layout_for_minor(8), l310 = layout_for_minor(10), l311 = layout_for_minor(11), l312 = layout_for_minor(12);
+  CHECK(l38.offsets.runtime_tstate_current == 1368);
+  CHECK(l38.offsets.frame_instr == 104);
+  CHECK(l38.line_table == LineTableKind::lnotab);
+  CHECK(l310.offsets.frame_instr == 96);
+  CHECK(l310.lasti_in_code_units);
+  CHECK(l311.offsets.tstate_frame == 56);
+  CHECK(l311.offsets.cframe_current_frame == 8);
+  CHECK(l311.offsets.frame_previous == 48);
+  CHECK(l311.offsets.code_code == 184);
+  CHECK(l311.skip_owner_from == -1);
+  CHECK(l312.offsets.interp_threads_head == 72);
+  CHECK(l312.offsets.interp_gil_last_holder == 1048);
+  CHECK(l312.offsets.code_code == 192);
+  CHECK(l312.offsets.unicode_ascii_size == 40);
+  CHECK(l312.skip_owner_from == 3);
+  CHECK(l38.offsets.dictkeys_kind == -1);  // 3.8-3.10: no kinds of dict keys
+  CHECK(l38.offsets.interp_modules == 56);
+  CHECK(l311.offsets.dictkeys_kind == 10);
+  CHECK(l312.offsets.long_digits == 24);
+  CHECK_THROWS_WITH(layout_for_minor(7), Catch::Contains("3.7 is not supported"));
+  CHECK_THROWS(layout_for_minor(14));
+}
+
+TEST_CASE("layout from _Py_DebugOffsets: 3.13 read, other versions and free-threaded builds refused") {
+  std::vector<unsigned char> bytes(kDebugOffsetsReadSize, 0);
+  std::memcpy(bytes.data(), "xdebugpy", 8);
+  auto put = [&](int position, std::uint64_t value) { std::memcpy(bytes.data() + position, &value, 8); };
+  const DebugOffsetsFields& f = kDebugOffsets313;
+  put(f.version, 0x030d00f0);
+  put(f.interpreters_head, 632);
+  put(f.interp_threads_head, 7344);
+  put(f.frame_executable, 0);
+  put(f.frame_owner, 70);
+  put(f.unicode_ascii_size, 40);
+  put(f.code_code_adaptive, 200);
+  Layout layout = layout_from_debug_offsets(bytes.data(), bytes.size());
+  CHECK(layout.offsets.minor == 13);
+  CHECK(layout.offsets.runtime_interpreters_head == 632);
+  CHECK(layout.offsets.interp_threads_head == 7344);
+  CHECK(layout.offsets.frame_owner == 70);
+  CHECK(layout.offsets.unicode_compact_size == 56);
+  CHECK(layout.offsets.code_code == 200);
+  CHECK(layout.skip_owner_from == 3);
+  CHECK(layout.line_table == LineTableKind::location_table);
+  CHECK(layout.offsets.dictkeys_indices == kConstants313.dictkeys_indices);  // not in _Py_DebugOffsets
+  CHECK(layout.offsets.dictkeys_indices == 32);
+  CHECK(layout.offsets.dictvalues_values == 8);
+  put(f.free_threaded, 1);
+  CHECK_THROWS_WITH(layout_from_debug_offsets(bytes.data(), bytes.size()), Catch::Contains("free-threaded"));
+  put(f.free_threaded, 0);
+  put(f.version, 0x030e00f0);
+  CHECK_THROWS_WITH(layout_from_debug_offsets(bytes.data(), bytes.size()), Catch::Contains("3.14 is not supported"));
+  put(f.version, 0x030d00f0);
+  put(f.interp_threads_head, 1ull << 40);
+  CHECK_THROWS_WITH(layout_from_debug_offsets(bytes.data(), bytes.size()), Catch::Contains("out of bounds"));
+  bytes[0] = 'y';
+  CHECK_THROWS(layout_from_debug_offsets(bytes.data(), bytes.size()));
+}
+
+extern "C" {
+int pyfold_elf_test_symbol = 42;  // looked up in this test binary's own symbol table
+}
+
+TEST_CASE("ELF lookup: a symbol of this binary, sections, and a non-ELF file") {
+  auto self = ElfFile::open("/proc/self/exe");
+  REQUIRE(self);
+  auto symbol = self->symbol("pyfold_elf_test_symbol");
+  REQUIRE(symbol);
+  CHECK(symbol->size == sizeof(int));
+  CHECK(self->section(".text"));
+  CHECK_FALSE(self->section(".PyRuntime"));
+  CHECK_FALSE(self->symbol("no_such_symbol_anywhere"));
+  // The symbol's link-time address plus the load bias is where it really is.
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  std::uint64_t start = 0;
+  char self_path[4096] = {0};
+  REQUIRE(readlink("/proc/self/exe", self_path, sizeof self_path - 1) > 0);
+  while (std::getline(maps, line))
+    if (line.find(self_path) != std::string::npos && line.find(" 00000000 ") != std::string::npos) {
+      start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+      break;
+    }
+  REQUIRE(start != 0);
+  std::uint64_t bias = self->is_executable_type() ? 0 : start - self->first_load_address();
+  CHECK(bias + symbol->value == reinterpret_cast<std::uint64_t>(&pyfold_elf_test_symbol));
+  CHECK_FALSE(ElfFile::open(PYFOLD_UNIT_DATA "/line_tables.txt"));
+  CHECK_FALSE(ElfFile::open("/no/such/file"));
+}
+
+TEST_CASE("ELF lookup: Debian's static python3.11 has _PyRuntime in .dynsym and a .PyRuntime section") {
+  auto python = ElfFile::open("/usr/bin/python3.11");
+  if (!python) {
+    WARN("skipped: /usr/bin/python3.11 is not installed");
+    return;
+  }
+  auto runtime = python->symbol("_PyRuntime");
+  auto section = python->section(".PyRuntime");
+  REQUIRE(runtime);
+  REQUIRE(section);
+  CHECK(runtime->value == section->value);
+  CHECK(python->symbol("PyCode_Type"));
+  CHECK(python->symbol("Py_Version"));
+}
+
+TEST_CASE("stack counter: merged and sorted, or in time order with repeats merged") {
+  for (bool timeline : {false, true}) {
+    StackCounter counter(timeline);
+    auto a = counter.intern("main (a.py:1)"), b = counter.intern("f (a.py:2)"), c = counter.intern("g (a.py:3)");
+    CHECK(counter.intern("main (a.py:1)") == a);
+    counter.add({a, c});
+    counter.add({a, b});
+    counter.add({a, b});
+    counter.add({a, c});
+    CHECK(counter.total() == 4);
+    char path[] = "/tmp/pyfold-counter-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    auto out = pyfold::OutputSink::open(path);
+    counter.write(*out);
+    out->commit();
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    unlink(path);
+    if (timeline) {
+      CHECK(text == "main (a.py:1);g (a.py:3) 1\nmain (a.py:1);f (a.py:2) 2\nmain (a.py:1);g (a.py:3) 1\n");
+    } else {
+      CHECK(text == "main (a.py:1);f (a.py:2) 2\nmain (a.py:1);g (a.py:3) 2\n");
+    }
+  }
+}
+
+TEST_CASE("record command line: defaults, and options end at the program") {
+  const char* script[] = {"pyfold-record", "app.py", "--rate", "5"};
+  auto cli = parse_record_command_line(4, script);
+  RecordOptions defaults;
+  CHECK(cli.options.rate == defaults.rate);
+  CHECK(cli.options.rate == 1000);
+  CHECK(cli.options.mode == SampleMode::wall);
+  CHECK(cli.options.python == "python3");
+  CHECK(cli.target.command == std::vector<std::string>{"python3", "app.py", "--rate", "5"});
+
+  const char* module[] = {"pyfold-record", "-r", "50", "--python", "/x/python", "-m", "http.server", "-h"};
+  cli = parse_record_command_line(8, module);
+  CHECK(cli.options.rate == 50);
+  CHECK(cli.target.command == std::vector<std::string>{"/x/python", "-m", "http.server", "-h"});
+
+  const char* command[] = {"pyfold-record", "--mode=cpu", "--threads", "--", "sh", "-c", "exec python3 x.py"};
+  cli = parse_record_command_line(7, command);
+  CHECK(cli.options.mode == SampleMode::cpu);
+  CHECK(cli.options.threads);
+  CHECK(cli.target.command == std::vector<std::string>{"sh", "-c", "exec python3 x.py"});
+
+  const char* pid[] = {"pyfold-record", "--pid", "123", "-d", "2"};
+  cli = parse_record_command_line(5, pid);
+  CHECK(cli.target.pid == 123);
+  CHECK(cli.options.duration == 2);
+
+  const char* nothing[] = {"pyfold-record"};
+  CHECK_THROWS_WITH(parse_record_command_line(1, nothing), Catch::Contains("nothing to record"));
+  const char* both[] = {"pyfold-record", "--pid", "1", "app.py"};
+  CHECK_THROWS(parse_record_command_line(4, both));
+  const char* bad_mode[] = {"pyfold-record", "--mode", "gpu", "app.py"};
+  CHECK_THROWS_WITH(parse_record_command_line(4, bad_mode), Catch::Contains("wall, cpu or gil"));
+  const char* exclusive[] = {"pyfold-record", "--function", "--nolineno", "app.py"};
+  CHECK_THROWS(parse_record_command_line(4, exclusive));
+}
+
+TEST_CASE("version from the sys.version text in memory, the last resort of version detection") {
+  using namespace std::string_literals;
+  CHECK(minor_from_version_text("\0\0003.10.13 (main, May  9 2026, 07:33:04) [GCC 12.2.0]\0"s) == 10);
+  CHECK(minor_from_version_text("\0003.8.18 (default, May  9 2026, 07:33:04) \n[GCC 12.2.0]"s) == 8);
+  CHECK(minor_from_version_text("\0003.9.18+ (heads/3.9:abc, Jan 1 2026) [GCC]"s) == 9);
+  CHECK(minor_from_version_text("libfoo 3.2.0\0"s) == 0);           // no parenthesis: not sys.version
+  CHECK(minor_from_version_text("x3.10.1 (main)"s) == 0);           // not at a string's start
+  CHECK(minor_from_version_text("\0003.10.1\0 (main)"s) == 0);      // the parenthesis is in another string
+  CHECK(minor_from_version_text(""s) == 0);
+}
+
+TEST_CASE("thread state from /proc/PID/task/TID/stat through a kept descriptor") {
+  ThreadStatReader reader(getpid());
+  pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  CHECK(reader.state(self) == 'R');  // reading it, so running
+  CHECK(reader.state(self) == 'R');  // the same descriptor again
+  CHECK(reader.state(999999999) == '?');
+  CHECK_FALSE(thread_name(getpid(), self).empty());
+}
