@@ -223,6 +223,18 @@ def common(python):
         code, out, err = run_record(["--python", python, ending, "exit", "0.3", "7"])
         assert code == 7 and "busy" in out, (code, err)
 
+    @check("the program's own output goes to stderr without -o, so stdout holds only folded lines")
+    def _():
+        script = os.path.join(TMP, "chatty.py")
+        with open(script, "w") as f:
+            f.write("import sys, time\nprint('report line')\nend = time.time() + 0.3\nwhile time.time() < end: pass\n"
+                    "print('more', file=sys.stdout)\n")
+        code, out, err = run_record(["--python", python, script])
+        assert code == 0 and "report line" in err and "more" in err, (code, err)
+        assert "report" not in out and parse(out), out[:200]
+        code, out, err = run_record(["--python", python, "-o", os.path.join(TMP, "chatty.folded"), script])
+        assert code == 0 and out == "report line\nmore\n", (code, out)
+
     @check("os.abort(): samples written, exit 128+SIGABRT")
     def _():
         code, out, err = run_record(["--python", python, ending, "abort", "0.3"])

@@ -8,8 +8,9 @@
 namespace pyfold::record {
 
 // Forks and execs command (PATH searched) in pyfold's process group, so Ctrl-C reaches both. Throws IoError when
-// the command cannot be started.
-pid_t launch(const std::vector<std::string>& command);
+// the command cannot be started. stdout_to_stderr: the program's standard output goes to pyfold's standard error,
+// because pyfold's standard output carries the folded stacks.
+pid_t launch(const std::vector<std::string>& command, bool stdout_to_stderr = false);
 
 // The direct children of pid (from /proc/PID/task/*/children).
 std::vector<pid_t> children_of(pid_t pid);

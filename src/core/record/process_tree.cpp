@@ -14,7 +14,7 @@
 
 namespace pyfold::record {
 
-pid_t launch(const std::vector<std::string>& command) {
+pid_t launch(const std::vector<std::string>& command, bool stdout_to_stderr) {
   if (command.empty()) throw IoError("no command to run");
   // A pipe closed by exec tells the parent whether exec worked.
   int status_pipe[2];
@@ -25,6 +25,7 @@ pid_t launch(const std::vector<std::string>& command) {
     std::vector<char*> argv;
     for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    if (stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
     execvp(argv[0], argv.data());
     int e = errno;
     ssize_t ignored = write(status_pipe[1], &e, sizeof e);

@@ -292,7 +292,8 @@ int record(const RecordOptions& options, const RecordTarget& target) {
   int child_status = 0;
   bool child_exited = false;
   if (!target.command.empty()) {
-    child = launch(target.command);
+    // The folded stacks on standard output must not mix with the program's own output.
+    child = launch(target.command, options.output.empty() || options.output == "-");
     recorder.launched = child;
     recorder.watch(child);
     pid_t python = 0;
