@@ -127,16 +127,24 @@ def contains(seq, sub):
 def per_interpreter(label, python):
     nested = os.path.join(TARGETS, "nested.py")
 
-    @check(f"{label}: nesting, qualnames, non-ASCII, lambda via sorted(), generator, lines")
+    for method in ("remote", "inprocess"):
+        nesting(label, python, nested, method)
+        proportions(label, python, method)
+
+    per_interpreter_rest(label, python)
+
+
+def nesting(label, python, nested, method):
+    @check(f"{label}: nesting, qualnames, non-ASCII, lambda via sorted(), generator, lines ({method})")
     def _():
-        code, out, err = run_record(["--python", python, nested, "1.5"])
+        code, out, err = run_record(["--python", python, "--method", method, nested, "1.5"])
         assert code == 0, (code, err)
         stacks = parse(out)
         check_frames_real(stacks, nested)
         paths = [names(f) for f, _ in stacks]
         minor = int(label.split(".")[1].split("-")[0])
-        method = "Worker.run" if minor >= 11 else "run"
-        for want in (["<module>", "main", "outer", "inner"], ["main", method, "inner"], ["main", "calculé", "inner"],
+        run_method = "Worker.run" if minor >= 11 else "run"
+        for want in (["<module>", "main", "outer", "inner"], ["main", run_method, "inner"], ["main", "calculé", "inner"],
                      ["main", "gen", "inner"], ["main", "via_sorted", "<lambda>", "inner"]):
             assert any(contains(p, want) for p in paths), f"no stack with {';'.join(want)}"
         assert share(stacks, lambda f: f[-1][0] == "inner") > 0.7, "inner does not dominate"
@@ -153,14 +161,17 @@ def per_interpreter(label, python):
         assert right > 30 and wrong <= 0.03 * right, (right, wrong)
         assert re.search(r"\d+ samples in [\d.]+ s", err), err
 
-    @check(f"{label}: two functions doing the same loop 3:1 measure 75% +- 5 points")
+
+
+def proportions(label, python, method):
+    @check(f"{label}: two functions doing the same loop 3:1 measure 75% +- 5 points ({method})")
     def _():
         # Wall-clock sampling on a loaded machine also samples the target while it is preempted, so one run can
         # stray; the best of three runs must be within 5 points.
         target = os.path.join(TARGETS, "proportions.py")
         ratios = []
         for attempt in range(3):
-            code, out, err = run_record(["--python", python, "--function", target, "3"])
+            code, out, err = run_record(["--python", python, "--method", method, "--function", target, "3"])
             assert code == 0, (code, err)
             stacks = parse(out)
             check_frames_real(stacks, target)
@@ -172,6 +183,9 @@ def per_interpreter(label, python):
                 break
         assert abs(ratios[-1] - 0.75) <= 0.05, f"three_parts {ratios}"
 
+
+
+def per_interpreter_rest(label, python):
     @check(f"{label}: --threads roots with threading names, --mode cpu drops the sleeping thread, --mode gil")
     def _():
         target = os.path.join(TARGETS, "threads.py")
@@ -277,6 +291,37 @@ def common(python):
         start = time.time()
         code, out, err = run_record(["--python", python, "-d", "0.5", ending, "wait", "0"])
         assert time.time() - start < 5 and code == 0 and "busy" in out, (code, err)
+
+    @check("--method inprocess: exit code passed on, Ctrl-C and SIGTERM write every sample, --duration, timeline")
+    def _():
+        code, out, err = run_record(["--method", "inprocess", "--python", python, ending, "exit", "0.3", "7"])
+        assert code == 7 and "busy" in out and "in-process method" in err, (code, err)
+        p = background(["--method", "inprocess", "--python", python, ending, "wait", "0"], start_new_session=True)
+        time.sleep(1.0)
+        os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        stacks = parse(out.decode())
+        assert sum(c for _, c in stacks) > 50 and any("busy" in names(f) for f, _ in stacks), err
+        p = background(["--method", "inprocess", "--python", python, ending, "wait", "0"])
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 128 + signal.SIGTERM and "busy" in out.decode(), (p.returncode, err)
+        start = time.time()
+        code, out, err = run_record(["--method", "inprocess", "--timeline", "--python", python, "-d", "0.5", ending,
+                                     "wait", "0"])
+        assert time.time() - start < 5 and code == 0 and "busy" in out, (code, err)
+
+    @check("--method: auto reads from outside here; what the in-process method cannot do is refused plainly")
+    def _():
+        code, out, err = run_record(["--python", python, ending, "exit", "0.2", "0"])
+        assert code == 0 and "us per sample" in err and "in-process" not in err, err
+        for args, message in ((["--pid", "1"], "--pid attaches from outside"),
+                              (["--", python, ending], "not -- COMMAND"),
+                              (["--mode", "gil", ending], "--mode gil needs the remote method"),
+                              (["--blocking", ending], "--blocking needs the remote method")):
+            code, out, err = run_record(["--method", "inprocess", "--python", python] + args)
+            assert code == 2 and message in err, (args, code, err)
 
     def start_sleeper():
         p = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)

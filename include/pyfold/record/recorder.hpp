@@ -9,6 +9,10 @@ namespace pyfold::record {
 
 enum class SampleMode { wall, cpu, gil };
 
+// remote: read the program's memory from outside (process_vm_readv). inprocess: a small sampler of ours runs inside
+// the program (for machines that refuse remote reads). auto: remote when a probe on a throwaway child shows it works.
+enum class RecordMethod { remote, inprocess, automatic };
+
 // Every option of pyfold record, with its default (shown by --help).
 struct RecordOptions {
   double rate = 1000;         // samples per second
@@ -23,12 +27,14 @@ struct RecordOptions {
   bool blocking = false;      // pause the threads (ptrace) while reading them
   bool quiet = false;         // no summary or progress on stderr
   std::string python = "python3";  // interpreter for `script.py` and `-m module`
+  RecordMethod method = RecordMethod::automatic;
 };
 
 // What to sample: a running process, or a command to launch (script and -m forms already expanded).
 struct RecordTarget {
   pid_t pid = 0;
   std::vector<std::string> command;
+  bool python_program = false;  // command is {python, script, args...} or {python, "-m", module, args...}
 };
 
 struct RecordCommandLine {

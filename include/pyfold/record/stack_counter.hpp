@@ -16,8 +16,8 @@ class StackCounter {
   explicit StackCounter(bool timeline) : timeline_(timeline) {}
   // The id of a frame text (already in folded frame form).
   std::uint32_t intern(std::string_view text);
-  // Adds one sample of the stack (frame ids, root first).
-  void add(const std::vector<std::uint32_t>& stack);
+  // Adds count samples of the stack (frame ids, root first).
+  void add(const std::vector<std::uint32_t>& stack, std::uint64_t count = 1);
   std::uint64_t total() const { return total_; }
   // Writes `frame;frame;... COUNT` lines: merged and sorted, or in time order with consecutive repeats merged.
   void write(OutputSink& out) const;

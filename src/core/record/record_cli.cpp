@@ -12,7 +12,7 @@ namespace pyfold::record {
 RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   RecordCommandLine cli;
   RecordOptions& o = cli.options;  // the defaults, shown by --help
-  std::string mode = "wall";
+  std::string mode = "wall", method = "auto";
   int pid = 0;
   po::options_description visible(
       "Usage: pyfold record [OPTIONS] script.py [ARGS...]\n"
@@ -38,7 +38,10 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("blocking", po::bool_switch(&o.blocking), "pause the threads while reading them (exact stacks, slower)")
     ("quiet,q", po::bool_switch(&o.quiet), "no summary or progress on stderr")
     ("python", po::value(&o.python)->default_value(o.python)->value_name("PATH"),
-     "interpreter for script.py and -m");
+     "interpreter for script.py and -m")
+    ("method", po::value(&method)->default_value(method)->value_name("remote|inprocess|auto"),
+     "remote: read the program from outside; inprocess: a sampler inside it (where remote reads are refused; "
+     "script.py or -m only); auto: remote if this machine allows it");
 
   // Split: options, then the program (script / -m / --).
   std::vector<std::string> options{argv[0]};
@@ -84,6 +87,10 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   cli.version = vm.count("version") > 0;
   if (cli.help || cli.version) return cli;
 
+  if (method == "remote") o.method = RecordMethod::remote;
+  else if (method == "inprocess") o.method = RecordMethod::inprocess;
+  else if (method == "auto") o.method = RecordMethod::automatic;
+  else throw std::invalid_argument("--method is remote, inprocess or auto, not '" + method + "'");
   if (mode == "wall") o.mode = SampleMode::wall;
   else if (mode == "cpu") o.mode = SampleMode::cpu;
   else if (mode == "gil") o.mode = SampleMode::gil;
@@ -97,11 +104,13 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   if (dashdash && program.empty()) throw std::invalid_argument("-- needs a command");
   cli.target.pid = pid > 0 ? pid : 0;
   if (!module.empty()) {
+    cli.target.python_program = true;
     cli.target.command = {o.python, "-m", module};
     cli.target.command.insert(cli.target.command.end(), program.begin(), program.end());
   } else if (dashdash) {
     cli.target.command = program;
   } else if (!program.empty()) {
+    cli.target.python_program = true;
     cli.target.command = {o.python};
     cli.target.command.insert(cli.target.command.end(), program.begin(), program.end());
   }

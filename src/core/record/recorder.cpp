@@ -22,34 +22,12 @@
 #include "pyfold/record/python_process.hpp"
 #include "pyfold/record/stack_counter.hpp"
 #include "pyfold/record/thread_pauser.hpp"
+#include "run_control.hpp"
+#include "pyfold/record/inprocess.hpp"
 
 namespace pyfold::record {
 
 namespace {
-
-volatile sig_atomic_t g_signal = 0;  // the last SIGINT/SIGTERM received
-void on_signal(int signal) { g_signal = signal; }
-
-struct SignalGuard {  // SIGINT/SIGTERM end recording instead of killing pyfold; restored on exit
-  struct sigaction old_int {}, old_term {};
-  SignalGuard() {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;  // no SA_RESTART: sleeps wake up
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-  }
-  ~SignalGuard() {
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-  }
-};
-
-double now_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
 
 void sleep_until(double deadline) {
   timespec ts;
@@ -284,8 +262,19 @@ pid_t wait_for_python(pid_t child, int* status, bool* exited) {
 
 int record(const RecordOptions& options, const RecordTarget& target) {
   if (!(options.rate > 0 && options.rate <= 100000)) throw std::invalid_argument("--rate must be in (0, 100000]");
+  if (target.pid && options.method == RecordMethod::inprocess)
+    throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
+  if (!target.pid && options.method != RecordMethod::remote) {
+    bool inprocess = options.method == RecordMethod::inprocess;
+    if (!inprocess && !can_read_child_memory()) {
+      if (!options.quiet)
+        std::fprintf(stderr, "pyfold-record: this machine refuses to read another process's memory (ptrace rules or "
+                             "seccomp); sampling from inside the program instead (--method inprocess)\n");
+      inprocess = true;
+    }
+    if (inprocess) return record_inprocess(options, target);
+  }
   SignalGuard guard;
-  g_signal = 0;
   auto out = OutputSink::open(options.output);  // fail before launching anything
   Recorder recorder(options);
   pid_t child = 0;

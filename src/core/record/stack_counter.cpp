@@ -11,21 +11,21 @@ std::uint32_t StackCounter::intern(std::string_view text) {
   return it->second;
 }
 
-void StackCounter::add(const std::vector<std::uint32_t>& stack) {
-  ++total_;
+void StackCounter::add(const std::vector<std::uint32_t>& stack, std::uint64_t count) {
+  total_ += count;
   if (timeline_) {
     if (!timeline_counts_.empty() && timeline_counts_.back().first == stack) {
-      ++timeline_counts_.back().second;
+      timeline_counts_.back().second += count;
     } else {
-      timeline_counts_.emplace_back(stack, 1);
+      timeline_counts_.emplace_back(stack, count);
     }
     return;
   }
   auto it = counts_.find(stack);
   if (it != counts_.end()) {
-    ++it->second;
+    it->second += count;
   } else {
-    counts_.emplace(stack, 1);
+    counts_.emplace(stack, count);
   }
 }
 

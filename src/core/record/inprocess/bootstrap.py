@@ -52,16 +52,13 @@ class Sampler:
             self.texts[key] = text
         return text
 
-    def thread_text(self, ident, native):
-        text = self.thread_frames.get(ident)
+    def thread_text(self, ident, native, name):
+        # As the remote recorder writes it: the OS thread id and the threading.Thread name.
+        key = (ident, name)
+        text = self.thread_frames.get(key)
         if text is None:
-            try:
-                with open("/proc/self/task/%d/comm" % native) as f:
-                    name = f.read().strip()
-            except OSError:
-                name = ""
             text = "thread (%d): %s" % (native, self.clean(name))
-            self.thread_frames[ident] = text
+            self.thread_frames[key] = text
         return text
 
     def running(self, native):
@@ -105,21 +102,22 @@ class Sampler:
         self.carry = periods - count
         if count <= 0:
             return
-        natives = {t.ident: t.native_id for t in threading.enumerate()}
+        threads = {t.ident: t for t in threading.enumerate()}
         lines = []
         for ident, top in sys._current_frames().items():
             if ident == self.main_ident:
                 top = frame  # the main thread's current frame is this handler; the interrupted one was passed in
             if top is None:
                 continue
-            native = natives.get(ident) or 0
+            thread = threads.get(ident)
+            native = (thread.native_id if thread else 0) or 0
             if self.mode == "cpu" and ident != self.main_ident and not self.running(native):
                 continue
             frames = self.stack(top)
             if not frames:
                 continue
             if self.threads:
-                frames.insert(0, self.thread_text(ident, native))
+                frames.insert(0, self.thread_text(ident, native, thread.name if thread else ""))
             lines.append("%s %d\n" % (";".join(frames), count))
         if lines:
             self.samples += 1
