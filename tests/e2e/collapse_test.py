@@ -164,6 +164,22 @@ def _():
         assert code == 0 and folded(out) == original, err
 
 
+@check("round trip through the real renderer: pyflame-speedscope | pyfold collapse gives the same stacks back")
+def _():
+    speedscope = os.path.join(os.path.dirname(SVG), "pyflame-speedscope")
+    assert os.access(speedscope, os.X_OK), f"no {speedscope}"
+    original = folded(open(SAMPLE, encoding="utf-8").read())
+    code, out, err = sh(f'"{speedscope}" "$SAMPLE" | "$COLLAPSE" --format speedscope')
+    assert code == 0 and err == "", err
+    assert folded(out) == original
+    # Per-thread profiles (pyfold record --threads roots) come back under their names with --profile all --threads.
+    threads = "thread (11): MainThread;main (a.py:1);f (a.py:2) 3\nthread (12): worker;run (b.py:5) 2\n"
+    with open(os.path.join(TMP, "threads.folded"), "w") as f:
+        f.write(threads)
+    code, out, err = sh(f'"{speedscope}" threads.folded | "$COLLAPSE" --format speedscope --profile all --threads')
+    assert code == 0 and folded(out) == folded(threads), (err, out)
+
+
 @check("operations: --strip-dirs --strip-lines merge stacks, totals kept; --focus roots stacks at the frame")
 def _():
     total = sum(folded(open(SAMPLE).read()).values())
