@@ -479,11 +479,82 @@ def common(python):
             p.wait()
 
 
+def stress(python, others):
+    """Hostile lives of a sampled program: no crash, no garbage frame, samples written, exit code passed on."""
+    target = os.path.join(TARGETS, "stress.py")
+
+    def clean(args, want_code=0):
+        code, out, err = run_record(["--python", python] + args, timeout=120)
+        assert code == want_code, (code, err)
+        stacks = parse(out)
+        assert sum(c for _, c in stacks) > 0, err
+        check_frames_real(stacks, target)
+        return stacks, err
+
+    @check("stress: 1,000 threads started and ended while sampled (--threads), every frame real")
+    def _():
+        stacks, err = clean(["--threads", target, "churn", "1000"])
+        assert any("short_life" in names(f) for f, _ in stacks) or any("churn" in names(f) for f, _ in stacks), err
+
+    @check("stress: a fork that execs a non-Python program, and subprocess.run, with --subprocesses")
+    def _():
+        stacks, err = clean(["--subprocesses", target, "forkexec"])
+        assert any("work" in names(f) for f, _ in stacks), err
+
+    @check("stress: the program execs another Python version, and is followed into it")
+    def _():
+        other = next((p for p in others if os.path.realpath(p) != os.path.realpath(python)), None)
+        if other is None:
+            print("skip - only one Python version installed")
+            return
+        code, out, err = run_record(["--python", python, target, "execpython", other], timeout=120)
+        assert code == 0, (code, err)
+        stacks = parse(out)
+        assert any("work" in names(f) for f, _ in stacks) and any("hot" in n for f, _ in stacks for n in names(f)), out
+
+    @check("stress: the main thread returns while a worker still runs; os._exit(5) from a thread passes 5 on")
+    def _():
+        stacks, err = clean(["--threads", target, "mainexits"])
+        assert any("work" in names(f) for f, _ in stacks), err
+        stacks, err = clean([target, "threadexit", "5"], want_code=5)
+        assert any("worker_then_exit" in names(f) for f, _ in stacks), err
+
+    @check("stress: --subprocesses with a pool of 8 workers: every worker sampled")
+    def _():
+        code, out, err = run_record(["--python", python, "--subprocesses", "--rate", "100",
+                                     os.path.join(TARGETS, "pool.py"), "1.5", "8"], timeout=120)
+        assert code == 0, (code, err)
+        roots = {f[0][0] for f, _ in parse(out) if "work" in names(f)}
+        assert len(roots) == 8, roots
+
+    @check("stress: pyfold --blocking killed with SIGKILL mid-sample never leaves the target stopped")
+    def _():
+        p = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
+        try:
+            assert p.stdout.readline().strip() == b"READY"
+            for delay in (0.05, 0.13, 0.21, 0.34, 0.5):
+                r = subprocess.Popen([RECORD, "--blocking", "--rate", "2000", "--pid", str(p.pid)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(delay)
+                r.kill()
+                r.wait()
+                time.sleep(0.05)
+                for tid in os.listdir(f"/proc/{p.pid}/task"):
+                    status = open(f"/proc/{p.pid}/task/{tid}/status").read()
+                    state = re.search(r"^State:\s+(\S)", status, re.M).group(1)
+                    tracer = re.search(r"^TracerPid:\s+(\d+)", status, re.M).group(1)
+                    assert state not in ("t", "T") and tracer == "0", (delay, tid, state, tracer)
+        finally:
+            p.kill()
+            p.wait()
+
+
 found = interpreters()
 for label, python in found:
     per_interpreter(label, python)
 if found:
     common(next((p for l, p in found if l == "3.12"), found[0][1]))
+    stress(next((p for l, p in found if l == "3.12"), found[0][1]), [p for _, p in found])
 shutil.rmtree(TMP, ignore_errors=True)
 print(f"{len(failures)} failed" if failures else "all passed")
 sys.exit(1 if failures else 0)

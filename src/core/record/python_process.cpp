@@ -339,7 +339,11 @@ bool PythonProcess::walk_frames(std::uint64_t frame, std::vector<FrameRef>& out)
       std::memcpy(&lasti, b + o.frame_instr, sizeof lasti);
       offset = layout_.lasti_in_code_units ? 2L * lasti : lasti;
     }
-    out.push_back(FrameRef{info, line_for(layout_.line_table, info->line_table, info->first_line, offset)});
+    int line = line_for(layout_.line_table, info->line_table, info->first_line, offset);
+    // No line for the offset: the frame has not run its first instruction yet (it is at its first line), or the
+    // read caught it mid-change; its function is right either way.
+    if (line <= 0) line = info->first_line;
+    out.push_back(FrameRef{info, line});
     frame = previous;
   }
   return true;

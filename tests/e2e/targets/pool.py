@@ -14,5 +14,6 @@ def work(seconds):
 
 if __name__ == "__main__":
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
-    with multiprocessing.Pool(2) as pool:
-        pool.map(work, [seconds, seconds])
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    with multiprocessing.Pool(workers) as pool:
+        pool.map(work, [seconds] * workers)
