@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """pyfold record's cost: the slowdown of a CPU-bound program (raytrace.py) under pyfold record at 100 Hz and 1 kHz
-and under `python -m cProfile`, as ratios to the bare run (medians of paired runs), and pyfold's own cost per sample
+(and at 1 kHz with the in-process method) and under `python -m cProfile`, as ratios to the bare run (medians of paired runs), and pyfold's own cost per sample
 (on the ray tracer, and on a 10-frame one-thread stack: ten_frames.py).
 
 Usage: tests/bench/record_bench.py [--runs N] [--size N] [--python PATH] [--pyfold-record PATH]
@@ -31,6 +31,8 @@ configs = {
     "bare": target,
     "pyfold 100 Hz": [args.pyfold_record, "-o", "/dev/null", "--rate", "100", "--"] + target,
     "pyfold 1 kHz": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--"] + target,
+    "pyfold inproc 1k": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--method", "inprocess",
+                         "--python", args.python] + target[1:],
     "cProfile": [args.python, "-m", "cProfile", "-o", "/dev/null"] + target[1:],
 }
 if args.austin:
