@@ -186,6 +186,13 @@ def proportions(label, python, method):
 
 
 def per_interpreter_rest(label, python):
+    @check(f"{label}: --method inprocess on the ray tracer: a frame without f_lineno never breaks the program")
+    def _():
+        raytrace = os.path.join(os.path.dirname(TARGETS), "..", "bench", "raytrace.py")
+        code, out, err = run_record(["--method", "inprocess", "--python", python, raytrace, "200"], timeout=120)
+        assert code == 0 and "Traceback" not in err, (code, err[-2000:])
+        assert sum(c for _, c in parse(out)) > 50, err
+
     @check(f"{label}: --threads roots with threading names, --mode cpu drops the sleeping thread, --mode gil")
     def _():
         target = os.path.join(TARGETS, "threads.py")

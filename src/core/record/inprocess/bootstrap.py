@@ -33,6 +33,7 @@ class Sampler:
         self.runpy = set()
         self.samples = 0
         self.busy = False
+        self.errors = 0
         self.main_ident = threading.main_thread().ident
 
     @staticmethod
@@ -44,9 +45,9 @@ class Sampler:
         text = self.texts.get(key)
         if text is None:
             name = getattr(code, "co_qualname", code.co_name)
-            if self.lines == "function":
-                line = code.co_firstlineno
-            elif self.lines == "none":
+            if self.lines == "function" or not line or line < 0:
+                line = code.co_firstlineno  # f_lineno is None in some frame states: at its function, as remote does
+            if self.lines == "none":
                 line = 0
             text = self.clean(name) + " (" + self.clean(code.co_filename) + (":%d)" % line if line > 0 else ")")
             self.texts[key] = text
@@ -89,6 +90,8 @@ class Sampler:
         self.busy = True
         try:
             self.take_sample(frame)
+        except Exception:  # the handler runs inside the program: it must never raise there
+            self.errors += 1
         finally:
             self.busy = False
 
