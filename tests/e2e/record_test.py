@@ -78,7 +78,7 @@ def parse(folded):
 
 
 def function_lines(path):
-    """{qualname-ish name: (first line, last line)} of every function in a target, plus <module>."""
+    """{qualname-ish name: (first line, last line)} of every function and class body in a target, plus <module>."""
     tree = ast.parse(open(path, encoding="utf-8").read())
     spans = {"<module>": (1, 10**6)}
 
@@ -86,9 +86,9 @@ def function_lines(path):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
                 name = prefix + child.name
-                if isinstance(child, ast.FunctionDef):
-                    spans[name] = (child.lineno, child.end_lineno)
-                    spans[child.name] = (child.lineno, child.end_lineno)  # co_name before 3.11
+                # A class body runs too, as a code object named after the class (a sample at import can see it).
+                spans[name] = (child.lineno, child.end_lineno)
+                spans[child.name] = (child.lineno, child.end_lineno)  # co_name before 3.11
                 visit(child, name + (".<locals>." if isinstance(child, ast.FunctionDef) else "."))
             elif isinstance(child, ast.Lambda):
                 spans[prefix + "<lambda>"] = spans["<lambda>"] = (child.lineno, child.end_lineno)
