@@ -1,7 +1,7 @@
 #include <boost/program_options.hpp>
-#include <sstream>
 #include <stdexcept>
 
+#include "pyfold/command_line.hpp"
 #include "pyfold/collapse/collapse.hpp"
 
 namespace po = boost::program_options;
@@ -65,19 +65,8 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
     ("max-depth", po::value(&o.pstats.max_depth)->default_value(o.pstats.max_depth)->value_name("N"),
      "deeper stacks are cut");
   general.add(operations).add(perf).add(samplers).add(pstats);
-  po::options_description all_options;
-  all_options.add(general).add_options()("input", po::value(&cli.inputs));
-  po::positional_options_description positional;
-  positional.add("input", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all_options).positional(positional).run(), vm);
-  po::notify(vm);
-
-  std::ostringstream help;
-  help << general << "\nSee pyfold-collapse(1) and pyfold-folded(5).\n";
-  cli.help_text = help.str();
-  cli.help = vm.count("help") > 0;
-  cli.version = vm.count("version") > 0;
+  parse_options_and_inputs(argc, argv, general, cli.inputs, "See pyfold-collapse(1) and pyfold-folded(5).",
+      cli.help_text, cli.help, cli.version);
   if (cli.help || cli.version) return cli;
 
   if (o.format != "auto") format_named(o.format);  // an unknown format is a usage error before any input is read

@@ -3,9 +3,9 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 
+#include "pyfold/command_line.hpp"
 #include "pyfold/folded.hpp"
 
 namespace po = boost::program_options;
@@ -86,18 +86,8 @@ DiffCommandLine parse_diff_command_line(int argc, const char* const* argv) {
     ("format", po::value(&o.collapse.format)->default_value(o.collapse.format)->value_name("FORMAT"),
      ("format of both profiles: " + format_names()).c_str())
     ("strict", po::bool_switch(&o.collapse.strict), "stop at the first invalid line (exit 2)");
-  po::options_description all;
-  all.add(visible).add_options()("input", po::value(&cli.inputs));
-  po::positional_options_description positional;
-  positional.add("input", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  std::ostringstream help;
-  help << visible << "\nSee pyfold-diff(1) and pyfold-collapse(1).\n";
-  cli.help_text = help.str();
-  cli.help = vm.count("help") > 0;
-  cli.version = vm.count("version") > 0;
+  parse_options_and_inputs(argc, argv, visible, cli.inputs, "See pyfold-diff(1) and pyfold-collapse(1).",
+      cli.help_text, cli.help, cli.version);
   if (cli.help || cli.version) return cli;
   if (cli.inputs.size() != 2) throw std::invalid_argument("expected two profiles, BEFORE and AFTER");
   if (o.collapse.format != "auto") format_named(o.collapse.format);

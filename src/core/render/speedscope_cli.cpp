@@ -1,8 +1,9 @@
 #include "pyfold/render/speedscope_cli.hpp"
 
 #include <boost/program_options.hpp>
-#include <sstream>
 #include <stdexcept>
+
+#include "pyfold/command_line.hpp"
 
 namespace po = boost::program_options;
 
@@ -30,19 +31,9 @@ SpeedscopeCommandLine parse_speedscope_command_line(int argc, const char* const*
      "one profile, even when stacks start with process PID:\"...\" / thread (TID): NAME root frames")
     ("pretty", po::bool_switch(&o.pretty), "indented JSON")
     ("strict", po::bool_switch(&o.strict), "stop at the first invalid line (exit 2)");
-  po::options_description all;
-  all.add(visible).add_options()("input", po::value(&cli.inputs));
-  po::positional_options_description positional;
-  positional.add("input", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-
-  std::ostringstream help;
-  help << visible << "\nSee pyflame-speedscope(1) and pyfold-folded(5).\n";
-  cli.help_text = help.str();
-  cli.help = vm.count("help") > 0;
-  cli.version = vm.count("version") > 0;
+  po::variables_map vm = parse_options_and_inputs(
+      argc, argv, visible, cli.inputs, "See pyflame-speedscope(1) and pyfold-folded(5).", cli.help_text, cli.help,
+      cli.version);
   if (cli.help || cli.version) return cli;
   if (!parse_unit(unit, o.unit))
     throw std::invalid_argument("unknown --unit '" + unit +

@@ -1,0 +1,27 @@
+#include "pyfold/command_line.hpp"
+
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace pyfold {
+
+po::variables_map parse_options_and_inputs(int argc, const char* const* argv, const po::options_description& visible,
+                                           std::vector<std::string>& inputs, const std::string& see_also,
+                                           std::string& help_text, bool& help, bool& version) {
+  po::options_description all;
+  all.add(visible).add_options()("input", po::value(&inputs));
+  po::positional_options_description positional;
+  positional.add("input", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+  std::ostringstream text;
+  text << visible << "\n" << see_also << "\n";
+  help_text = text.str();
+  help = vm.count("help") > 0;
+  version = vm.count("version") > 0;
+  return vm;
+}
+
+}  // namespace pyfold
