@@ -4,7 +4,7 @@
 //   frame;frame;...;frame COUNT1 COUNT2  (a differential line: before and after)
 // The count is flamegraph.pl's (\d+(\.\d*)?, after the last run of whitespace). Beyond flamegraph.pl, which counts
 // them as invalid: blank lines and lines starting with "# " are skipped, CRLF line ends and whitespace after the
-// count are accepted.
+// count are accepted, and so are lone-CR line ends (see LineReader).
 #include <cstdint>
 #include <string>
 #include <string_view>
