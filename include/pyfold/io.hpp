@@ -28,6 +28,12 @@ class InputSource {
   virtual std::size_t read(char* buffer, std::size_t n) = 0;
   // The name for messages: the path, or "<stdin>".
   const std::string& name() const { return name_; }
+  // All the bytes at once, when the source is a regular file mapped into memory (empty otherwise): a line reader
+  // can hand out views into it with no copy. A caller uses either this or read(), not both.
+  virtual std::string_view mapped() const { return std::string_view(); }
+  // Says that the bytes of mapped() before offset are no longer needed, so their pages can leave this process's
+  // memory (they stay in the page cache); their views must not be used again.
+  virtual void release_mapped_before(std::size_t offset) { (void)offset; }
 
   // "-" is standard input. Throws IoError when the file cannot be opened.
   static std::unique_ptr<InputSource> open(const std::string& path);

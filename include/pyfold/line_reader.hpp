@@ -26,10 +26,15 @@ class LineReader {
 
  private:
   bool refill(bool first_of_call);
+  const char* data() const { return mapped_ != nullptr ? mapped_ : buffer_.data(); }
   void detect_line_end(std::size_t from);
   static const void* find_cr_or_lf(const char* p, std::size_t n);
 
   InputSource& source_;
+  // A mapped regular file is read in place: its lines are views into the mapping, and refill() has nothing to do.
+  const char* mapped_ = nullptr;
+  std::size_t released_ = 0;  // bytes of the mapping before this were given back (see release_mapped_before)
+  static constexpr std::size_t kReleaseEvery = 8 << 20;
   std::vector<char> buffer_;
   std::vector<char> spare_;  // a refill copies into this one and swaps, so the previous line's bytes stay put
   std::size_t keep_ = 0;   // start of the last line returned: kept when the buffer moves

@@ -31,27 +31,20 @@ class StackTree {
 
   explicit StackTree(Merge merge = Merge::same_path);
 
-  // A frame of a stack being added, with hash128(text) computed by the caller (possibly on another thread).
-  struct Frame {
-    std::string_view text;
-    Hash128 hash;
-  };
-
   // Adds one stack in folded text (frames joined by ';', root first; with reverse, leaf first). Trailing empty
   // frames are dropped, as flamegraph.pl's split does. The count goes to the whole path.
   void add(std::string_view stack, double count, bool reverse = false);
   // The same for a differential line: delta (second count minus first) goes to the last frame only.
   void add_differential(std::string_view stack, double count, double delta, bool reverse = false);
 
-  // The general form: frames root first (already reversed for --reverse). known_shared frames at the front are
-  // known to equal the previous stack's (the reader compares bytes); more are found by comparing names.
-  void add_frames(const Frame* frames, std::size_t depth, std::size_t known_shared, double count, double delta,
-                  bool differential);
-
-  // The two halves of add_frames, for a reader that interns names on one thread while another adds stacks:
+  // Adding a stack in two halves, for a reader that interns names on one thread while another adds stacks:
   // intern_name() may run concurrently with add_names(), never with another intern_name() or with name().
   using NameId = std::uint32_t;
-  NameId intern_name(std::string_view text, const Hash128& hash) { return intern(text, hash); }
+  NameId intern_name(std::string_view text) { return intern_name(text, name_key(text)); }
+  // The same in two steps: name_key() also asks the CPU to fetch what intern_name() will look at, so a caller that
+  // keys all the names of a stack before interning them overlaps their cache misses.
+  std::uint64_t name_key(std::string_view text);
+  NameId intern_name(std::string_view text, std::uint64_t key);
   // path_hashes[i] must be path_hash() of names[0..i]; both may be unset for the known_shared frames.
   void add_names(const NameId* names, const std::uint64_t* path_hashes, std::size_t depth, std::size_t known_shared,
                  double count, double delta, bool differential);
@@ -121,6 +114,15 @@ class StackTree {
 
   void add_text(std::string_view stack, double count, double delta, bool differential, bool reverse);
   NameId intern(std::string_view frame, const Hash128& hash);
+  // A direct-mapped cache in front of intern(): a key from a few words of the name picks an entry, and a byte
+  // comparison with the interned text confirms it. Profiles repeat a few thousand names millions of times, and
+  // this is several times cheaper than hashing every byte; a miss (or a collision) falls back to intern().
+  struct RecentName {
+    std::uint64_t key;
+    NameId id;  // kEmpty when unused
+  };
+  static constexpr std::size_t kRecentNames = 1 << 15;
+  std::vector<RecentName> recent_names_;
   std::string_view name_text(NameId id) const {
     return std::string_view(arena_.data() + name_offset_[id], name_length_[id]);
   }
@@ -133,8 +135,9 @@ class StackTree {
   double total_count_ = 0;
   bool finished_ = false;
 
-  // Interned frame names.
-  std::string arena_;
+  // Interned frame names. A reader thread interns while the caller's thread grows the tree: the name state gets
+  // cache lines of its own (alignas), or every lookup would wait for a line the other core just wrote.
+  alignas(64) std::string arena_;
   std::vector<std::uint64_t> name_offset_;
   std::vector<std::uint32_t> name_length_;
   // Interning table: the hash and length live in the slot, so a lookup is one memory access.
@@ -152,7 +155,7 @@ class StackTree {
     NameId name;
     std::uint32_t path_hash;
   };
-  ChunkedVector<NodeLink> links_;
+  alignas(64) ChunkedVector<NodeLink> links_;
   ChunkedVector<double> value_;
   ChunkedVector<double> delta_;
   ChunkedVector<unsigned char> on_delta_path_;
@@ -181,7 +184,6 @@ class StackTree {
   std::vector<NameId> prev_names_;
   std::vector<NodeId> prev_nodes_;
   // Scratch for the current stack.
-  std::vector<Frame> frames_;
   std::vector<NameId> names_;
   std::vector<NameId> scratch_names_;
   std::vector<std::uint64_t> hashes_;

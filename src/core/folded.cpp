@@ -200,6 +200,12 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
     LineReader reader(source);
     std::string_view previous;  // the previous stack (the reader keeps it valid), for the shared-prefix test
     std::vector<std::uint64_t> previous_hashes;  // its path hashes
+    struct UnsharedFrame {
+      std::string_view text;
+      std::uint64_t key;
+      std::size_t index;  // in batch->names
+    };
+    std::vector<UnsharedFrame> unshared;
     std::string_view line, reason;
     FoldedLine parsed;
     batch = queue.take_free();
@@ -242,12 +248,16 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
           ++record.known_shared;
           batch->names.push_back(0);
         } else {
+          // Keyed now, interned below: the cache lines of a whole stack's names are fetched at once.
           std::string_view text = stack.substr(pos, semi - pos);
-          batch->names.push_back(tree.intern_name(text, hash128(text)));
+          unshared.push_back(UnsharedFrame{text, tree.name_key(text), batch->names.size()});
+          batch->names.push_back(0);
           batch->path_hashes.push_back(0);
         }
         pos = semi + 1;
       }
+      for (const UnsharedFrame& frame : unshared) batch->names[frame.index] = tree.intern_name(frame.text, frame.key);
+      unshared.clear();
       record.depth = batch->names.size() - record.first_name;
       StackTree::NameId* names = batch->names.data() + record.first_name;
       std::uint64_t* hashes = batch->path_hashes.data() + record.first_name;

@@ -1,12 +1,15 @@
 #include "pyfold/io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/iostreams/filter/gzip.hpp>
 #include <boost/iostreams/filtering_streambuf.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace io = boost::iostreams;
@@ -21,7 +24,33 @@ class FdSource final : public InputSource {
  public:
   FdSource(int fd, bool owned, std::string name) : InputSource(std::move(name)), fd_(fd), owned_(owned) {}
   ~FdSource() override {
+    if (map_ != nullptr) ::munmap(map_, map_size_);
     if (owned_) ::close(fd_);
+  }
+  // Maps a regular file of at least kMapAtLeast bytes, from `start` (where reading would begin) to its end, and
+  // serves it through mapped(); smaller files and anything that cannot be mapped keep using read().
+  void map_regular_file(std::uint64_t start) {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return;
+    std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+    if (start >= size || size - start < kMapAtLeast || size > SIZE_MAX) return;
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (p == MAP_FAILED) return;
+    ::madvise(p, size, MADV_SEQUENTIAL);
+    map_ = p;
+    map_size_ = size;
+    map_start_ = start;
+  }
+  std::string_view mapped() const override {
+    if (map_ == nullptr) return std::string_view();
+    return std::string_view(static_cast<const char*>(map_) + map_start_, map_size_ - map_start_);
+  }
+  void release_mapped_before(std::size_t offset) override {
+    if (map_ == nullptr) return;
+    constexpr std::uint64_t kPage = 4096;
+    std::uint64_t end = (map_start_ + offset) & ~(kPage - 1);
+    if (end > released_) ::madvise(static_cast<char*>(map_) + released_, end - released_, MADV_DONTNEED);
+    released_ = std::max(released_, end);
   }
   std::size_t read(char* buffer, std::size_t n) override {
     if (n == 0) return 0;
@@ -58,8 +87,11 @@ class FdSource final : public InputSource {
       throw IoError(os_error(name() + ": read error", errno));
     }
   }
+  static constexpr std::uint64_t kMapAtLeast = 1 << 20;
   int fd_;
   bool owned_;
+  void* map_ = nullptr;
+  std::uint64_t map_size_ = 0, map_start_ = 0, released_ = 0;
   char ahead_[2] = {0, 0};
   std::size_t ahead_size_ = 0, ahead_used_ = 0;
 };
@@ -240,8 +272,10 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 
 std::unique_ptr<InputSource> InputSource::open(const std::string& path) {
   std::unique_ptr<FdSource> raw;
+  off_t start = 0;  // where reading begins: standard input redirected from a file may be past its start
   if (path == "-") {
     raw = std::make_unique<FdSource>(0, false, "<stdin>");
+    start = ::lseek(0, 0, SEEK_CUR);
   } else {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw IoError(os_error("cannot open " + path, errno));
@@ -254,6 +288,7 @@ std::unique_ptr<InputSource> InputSource::open(const std::string& path) {
     raw = std::make_unique<FdSource>(fd, true, path);
   }
   if (raw->starts_with_gzip_magic()) return std::make_unique<GzipSource>(std::move(raw));
+  if (start >= 0) raw->map_regular_file(static_cast<std::uint64_t>(start));
   return raw;
 }
 

@@ -7,6 +7,14 @@ namespace pyfold {
 
 LineReader::LineReader(InputSource& source, std::size_t chunk_size)
     : source_(source), read_size_(std::min(chunk_size, kFirstReadSize)), chunk_size_(chunk_size) {
+  std::string_view whole = source_.mapped();
+  if (!whole.empty()) {
+    mapped_ = whole.data();
+    end_ = whole.size();
+    eof_ = true;
+    detect_line_end(0);
+    return;
+  }
   buffer_.resize(read_size_);
 }
 
@@ -48,7 +56,7 @@ bool LineReader::refill(bool first_of_call) {
 
 // Old Mac files end lines with a lone CR. The first CR that is not part of a CRLF, before any LF, decides it.
 void LineReader::detect_line_end(std::size_t from) {
-  const char* data = buffer_.data();
+  const char* data = this->data();
   const void* lf = std::memchr(data + from, '\n', end_ - from);
   std::size_t limit = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - data) : end_;
   if (const void* cr = std::memchr(data + from, '\r', limit - from)) {
@@ -67,15 +75,21 @@ const void* LineReader::find_cr_or_lf(const char* p, std::size_t n) {
 }
 
 bool LineReader::next(std::string_view& line) {
+  // The line returned last time must stay valid through this call; what lies before it is not needed again.
+  if (mapped_ != nullptr && keep_ - released_ >= kReleaseEvery) {
+    source_.release_mapped_before(keep_);
+    released_ = keep_;
+  }
   std::size_t scanned = begin_;  // bytes before this offset are known to hold no line end
   for (bool first_refill = true;; first_refill = false) {
-    const char* start = buffer_.data() + scanned;
+    const char* base = data();
+    const char* start = base + scanned;
     const void* nl = line_end_ == '\n' ? std::memchr(start, '\n', end_ - scanned) : find_cr_or_lf(start, end_ - scanned);
     if (nl != nullptr) {
-      std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - buffer_.data());
+      std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
       std::size_t len = stop - begin_;
-      if (len > 0 && buffer_[stop - 1] == '\r') --len;
-      line = std::string_view(buffer_.data() + begin_, len);
+      if (len > 0 && base[stop - 1] == '\r') --len;
+      line = std::string_view(base + begin_, len);
       keep_ = begin_;
       begin_ = stop + 1;
       ++line_number_;
@@ -85,8 +99,8 @@ bool LineReader::next(std::string_view& line) {
     if (!refill(first_refill)) {
       if (pending == 0) return false;
       std::size_t len = end_ - begin_;
-      if (len > 0 && buffer_[begin_ + len - 1] == '\r') --len;
-      line = std::string_view(buffer_.data() + begin_, len);
+      if (len > 0 && data()[begin_ + len - 1] == '\r') --len;
+      line = std::string_view(data() + begin_, len);
       keep_ = begin_;
       begin_ = end_;
       ++line_number_;

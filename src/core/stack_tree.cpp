@@ -61,6 +61,61 @@ StackTree::NameId StackTree::intern(std::string_view frame, const Hash128& h) {
   }
 }
 
+namespace {
+inline std::uint64_t load_word(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+// Byte equality for short strings, inline: the library memcmp branches on size classes, and frame names whose
+// lengths straddle them cost it a misprediction per call.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) {
+  if (n >= 8) {
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      if ((load_word(a + i) ^ load_word(b + i)) | (load_word(a + i + 8) ^ load_word(b + i + 8))) return false;
+    // The last 16 (or 8) bytes, overlapping what was compared.
+    if (n >= 16) return ((load_word(a + n - 16) ^ load_word(b + n - 16)) | (load_word(a + n - 8) ^ load_word(b + n - 8))) == 0;
+    return load_word(a + n - 8) == load_word(b + n - 8) && load_word(a) == load_word(b);
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+// Cheap and good enough to spread names over the cache: the first, middle and last eight bytes and the length.
+inline std::uint64_t recent_key(std::string_view text) {
+  std::size_t n = text.size();
+  std::uint64_t k;
+  if (n >= 8) {
+    k = load_word(text.data()) ^ (load_word(text.data() + n - 8) * 0x9E3779B97F4A7C15ULL) ^
+        (load_word(text.data() + (n - 8) / 2) * 0xC2B2AE3D27D4EB4FULL);
+  } else {
+    k = 0;
+    if (n > 0) std::memcpy(&k, text.data(), n);
+  }
+  return mix64(k ^ n);
+}
+}  // namespace
+
+std::uint64_t StackTree::name_key(std::string_view text) {
+  if (recent_names_.empty()) recent_names_.assign(kRecentNames, RecentName{0, kEmpty});
+  std::uint64_t key = recent_key(text);
+  const RecentName& recent = recent_names_[key & (kRecentNames - 1)];
+  __builtin_prefetch(&recent);
+  return key;
+}
+
+StackTree::NameId StackTree::intern_name(std::string_view text, std::uint64_t key) {
+  RecentName& recent = recent_names_[key & (kRecentNames - 1)];
+  if (recent.key == key && recent.id != kEmpty && name_length_[recent.id] == text.size() &&
+      same_bytes(arena_.data() + name_offset_[recent.id], text.data(), text.size()))
+    return recent.id;
+  NameId id = intern(text, hash128(text));
+  recent = RecentName{key, id};
+  return id;
+}
+
 void StackTree::grow_names() {
   std::vector<NameSlot> slots(name_slots_.size() * 2, NameSlot{Hash128{0, 0}, kEmpty, 0});
   std::size_t mask = slots.size() - 1;
@@ -151,29 +206,16 @@ void StackTree::add_differential(std::string_view stack, double count, double de
 void StackTree::add_text(std::string_view stack, double count, double delta, bool differential, bool reverse) {
   // flamegraph.pl's split(";") drops trailing empty fields.
   while (!stack.empty() && stack.back() == ';') stack.remove_suffix(1);
-  frames_.clear();
+  scratch_names_.clear();
   std::size_t pos = 0;
   while (pos < stack.size()) {
     std::size_t semi = stack.find(';', pos);
     if (semi == std::string_view::npos) semi = stack.size();
-    std::string_view text = stack.substr(pos, semi - pos);
-    frames_.push_back(Frame{text, hash128(text)});
+    scratch_names_.push_back(intern_name(stack.substr(pos, semi - pos)));
     pos = semi + 1;
   }
-  if (reverse) std::reverse(frames_.begin(), frames_.end());
-  std::vector<Frame> frames;
-  frames.swap(frames_);  // add_frames may not see its argument change under it
-  add_frames(frames.data(), frames.size(), 0, count, delta, differential);
-  frames.swap(frames_);
-}
-
-void StackTree::add_frames(const Frame* frames, std::size_t depth, std::size_t known_shared, double count,
-                           double delta, bool differential) {
-  known_shared = std::min({known_shared, depth, prev_names_.size()});
-  scratch_names_.resize(depth);
-  for (std::size_t i = 0; i < known_shared; ++i) scratch_names_[i] = prev_names_[i];
-  for (std::size_t i = known_shared; i < depth; ++i) scratch_names_[i] = intern(frames[i].text, frames[i].hash);
-  add_names(scratch_names_.data(), nullptr, depth, known_shared, count, delta, differential);
+  if (reverse) std::reverse(scratch_names_.begin(), scratch_names_.end());
+  add_names(scratch_names_.data(), nullptr, scratch_names_.size(), 0, count, delta, differential);
 }
 
 void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes, std::size_t depth,

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/iostreams/copy.hpp>
@@ -171,4 +172,80 @@ TEST_CASE("lines ending with a lone CR (old Mac files) are lines; CRLF stays CRL
     while (crlf_reader.next(line)) lines.emplace_back(line);
     CHECK(lines == std::vector<std::string>{"a 1", "b\r2 2"});  // a CR inside a CRLF file is a byte of the line
   }
+}
+
+TEST_CASE("a large regular file is read in place (mapped) with the same lines as a stream", "[io]") {
+  // Over the mapping threshold (1 MiB) and the release step (8 MiB), with every kind of line end the reader knows.
+  std::string text;
+  for (int i = 0; text.size() < (9u << 20); ++i)
+    text += std::string(static_cast<std::size_t>(i % 97), 'a' + i % 26) + ";f" + std::to_string(i) + " " +
+            std::to_string(i) + (i % 5 == 0 ? "\r\n" : "\n");
+  text += "last line without a newline 7";
+  std::string path = temp_path("mapped.folded");
+  write_file(path, text);
+  auto source = InputSource::open(path);
+  REQUIRE(source->mapped().size() == text.size());
+  LineReader reader(*source);
+  std::vector<std::string> expected = lines_of(text, 1 << 20);
+  std::string_view line, previous;
+  std::string previous_copy;
+  std::size_t count = 0;
+  while (reader.next(line)) {
+    // The line before stays valid while the pages behind it are given back.
+    if (count > 0) REQUIRE(previous == previous_copy);
+    REQUIRE(count < expected.size());
+    REQUIRE(line == expected[count]);
+    previous = line;
+    previous_copy = std::string(line);
+    ++count;
+  }
+  CHECK(count == expected.size());
+  CHECK(reader.line_number() == expected.size());
+
+  // Lone-CR files are detected in a mapping too.
+  std::string mac;
+  while (mac.size() < (2u << 20)) mac += "a;b 1\r";
+  write_file(path, mac);
+  auto mac_source = InputSource::open(path);
+  REQUIRE(!mac_source->mapped().empty());
+  LineReader mac_reader(*mac_source);
+  count = 0;
+  while (mac_reader.next(line)) {
+    REQUIRE(line == "a;b 1");
+    ++count;
+  }
+  CHECK(count == mac.size() / 6);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("standard input redirected from a file is mapped from where reading begins", "[io]") {
+  std::string path = temp_path("stdin.folded");
+  std::string head = "skipped by the caller\n";
+  std::string body;
+  while (body.size() < (2u << 20)) body += "main;work 3\n";
+  write_file(path, head + body);
+  int saved = ::dup(0);
+  int fd = ::open(path.c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::lseek(fd, static_cast<off_t>(head.size()), SEEK_SET) == static_cast<off_t>(head.size()));
+  ::dup2(fd, 0);
+  ::close(fd);
+  auto source = InputSource::open("-");
+  ::dup2(saved, 0);
+  ::close(saved);
+  CHECK(source->mapped() == body);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("small files and gzip files are read, not mapped", "[io]") {
+  std::string path = temp_path("small.folded");
+  write_file(path, "a;b 1\n");
+  CHECK(InputSource::open(path)->mapped().empty());
+  std::string big;
+  while (big.size() < (2u << 20)) big += "main;work 3\n";
+  write_file(path, gzip(big));
+  auto gz = InputSource::open(path);
+  CHECK(gz->mapped().empty());
+  CHECK(read_all(*gz) == big);
+  std::remove(path.c_str());
 }

@@ -152,3 +152,30 @@ TEST_CASE("deep stacks need no recursion", "[tree]") {
   CHECK(tree.size() == 100001);
   CHECK(tree.total(100000) == 2);
 }
+
+TEST_CASE("names that look alike to the name cache stay distinct", "[tree]") {
+  // Same length, same first, middle and last eight bytes: the cache key is the same, the bytes differ.
+  std::string a = "abcdefgh_X_mnopqrstuvwx_Y_12345678";
+  std::string b = a, c = a;
+  b[9] = 'Z';
+  c[25] = 'Z';
+  StackTree tree;
+  StackTree::NameId ia = tree.intern_name(a), ib = tree.intern_name(b), ic = tree.intern_name(c);
+  CHECK(ia != ib);
+  CHECK(ia != ic);
+  CHECK(ib != ic);
+  // Alternating lookups evict each other from the cache and must still find the same numbers.
+  for (int i = 0; i < 3; ++i) {
+    CHECK(tree.intern_name(a) == ia);
+    CHECK(tree.intern_name(b) == ib);
+    CHECK(tree.intern_name(c) == ic);
+  }
+  // Short names (under a word) and the empty name.
+  CHECK(tree.intern_name("ab") != tree.intern_name("ba"));
+  CHECK(tree.intern_name("ab") == tree.intern_name(std::string("ab")));
+  CHECK(tree.intern_name("") == tree.intern_name(std::string()));
+  tree.add(a + ";" + b, 1);
+  tree.add(a + ";" + c, 2);
+  tree.finish();
+  CHECK(totals(tree) == std::map<std::string, double>{{a, 3}, {a + ";" + b, 1}, {a + ";" + c, 2}});
+}
