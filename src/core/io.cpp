@@ -1,6 +1,8 @@
 #include "pyfold/io.hpp"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +20,30 @@ namespace pyfold {
 namespace {
 
 std::string os_error(const std::string& what, int err) { return what + ": " + std::strerror(err); }
+
+// A mapped file that shrinks while it is read (another program truncates or rewrites it) raises SIGBUS at the
+// first page past its new end. Say so and exit 1, rather than die with "Bus error".
+char bus_message[1024];
+std::size_t bus_message_length = 0;
+extern "C" void on_sigbus(int) {
+  ssize_t ignored = ::write(2, bus_message, bus_message_length);
+  (void)ignored;
+  ::_exit(1);
+}
+void explain_sigbus_for(const std::string& name) {
+  std::string message =
+      std::string(program_invocation_short_name) + ": " + name + ": the file shrank while it was being read\n";
+  bus_message_length = std::min(message.size(), sizeof bus_message);
+  std::memcpy(bus_message, message.data(), bus_message_length);
+  static bool installed = false;
+  if (!installed) {
+    struct sigaction action {};
+    action.sa_handler = on_sigbus;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGBUS, &action, nullptr);
+    installed = true;
+  }
+}
 
 // A file descriptor, with up to a few bytes already read ahead (the gzip magic check) served first.
 class FdSource final : public InputSource {
@@ -37,6 +63,7 @@ class FdSource final : public InputSource {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (p == MAP_FAILED) return;
     ::madvise(p, size, MADV_SEQUENTIAL);
+    explain_sigbus_for(name());
     map_ = p;
     map_size_ = size;
     map_start_ = start;

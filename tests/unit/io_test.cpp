@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/iostreams/copy.hpp>
@@ -248,4 +249,37 @@ TEST_CASE("small files and gzip files are read, not mapped", "[io]") {
   CHECK(gz->mapped().empty());
   CHECK(read_all(*gz) == big);
   std::remove(path.c_str());
+}
+
+TEST_CASE("a mapped file that shrinks while it is read is a clear error, not a crash", "[io]") {
+  std::string path = temp_path("shrinks.folded");
+  std::string body;
+  while (body.size() < (2u << 20)) body += "main;work 3\n";
+  write_file(path, body);
+  int err[2];
+  REQUIRE(::pipe(err) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {  // the reader: maps the file, which then loses its second half, and reads on
+    ::dup2(err[1], 2);
+    auto source = InputSource::open(path);
+    if (source->mapped().empty()) ::_exit(3);
+    if (::truncate(path.c_str(), 4096) != 0) ::_exit(4);
+    LineReader reader(*source);
+    std::string_view line;
+    while (reader.next(line)) {
+    }
+    ::_exit(0);
+  }
+  ::close(err[1]);
+  std::string message;
+  char buf[512];
+  for (ssize_t got; (got = ::read(err[0], buf, sizeof buf)) > 0;) message.append(buf, static_cast<std::size_t>(got));
+  ::close(err[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  std::remove(path.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(message.find(path + ": the file shrank while it was being read") != std::string::npos);
 }
