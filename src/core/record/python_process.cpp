@@ -226,7 +226,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->tstate_read_size_ = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
                                              o.tstate_native_thread_id});
     process->buffer_.resize(4096);
-    // The fixed buffers the walker reads into must hold what the layout asks for (3.13: offsets come from the
+    // The fixed buffers the walker reads into must hold what the layout asks for (3.13+: offsets come from the
     // target itself).
     if (process->frame_read_size_ > 4096 || process->tstate_read_size_ > 4096 || process->code_read_size_ > 256 ||
         o.unicode_compact_size > 128 || o.unicode_state + 4 > o.unicode_ascii_size || o.bytes_sval > 64 ||
