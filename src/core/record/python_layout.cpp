@@ -22,7 +22,10 @@ void set_version_constants(Layout& layout, int minor) {
   layout.code_pointer_mask = minor >= 14 ? ~std::uint64_t{7} : ~std::uint64_t{0};
 }
 
-const std::string kSupported = std::string(" is not supported (supported: ") + kSupportedPythons + ")";
+std::runtime_error not_supported(int major, int minor) {
+  return std::runtime_error("CPython " + std::to_string(major) + "." + std::to_string(minor) +
+                            " is not supported (supported: " + kSupportedPythons + ")");
+}
 
 // The field positions and the missing constants of each minor version read through _Py_DebugOffsets.
 struct DebugOffsetsVersion {
@@ -48,7 +51,7 @@ Layout layout_for_minor(int minor) {
     if (v.minor == minor)
       throw std::runtime_error("CPython 3." + std::to_string(minor) + " has no compiled-in layout: it is read from the "
                                "target's _Py_DebugOffsets");
-  throw std::runtime_error("CPython 3." + std::to_string(minor) + kSupported);
+  throw not_supported(3, minor);
 }
 
 Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
@@ -64,7 +67,7 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   const DebugOffsetsVersion* known = nullptr;
   for (const DebugOffsetsVersion& v : kDebugOffsetsVersions)
     if (major == 3 && v.minor == minor) known = &v;
-  if (!known) throw std::runtime_error("CPython " + std::to_string(major) + "." + std::to_string(minor) + kSupported);
+  if (!known) throw not_supported(major, minor);
   if (u64(kDebugOffsetsFreeThreadedAt) != 0)
     throw std::runtime_error("CPython 3." + std::to_string(minor) + " free-threaded builds (python3." +
                              std::to_string(minor) + "t) are not supported");
