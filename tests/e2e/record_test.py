@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of pyfold record and pyfold dump: the real binaries sampling real Python programs
-(tests/e2e/targets/) under every CPython found on the machine (pyenv 3.8-3.13, Debian's static /usr/bin/python3.11);
-a missing interpreter is skipped with a message.
+(tests/e2e/targets/) under every CPython found on the machine (pyenv 3.8-3.14, else a python3.X on PATH outside
+/usr/bin; Debian's static /usr/bin/python3.11); a missing interpreter is skipped with a message.
 
 Usage: record_test.py PYFOLD_RECORD PYFOLD_DUMP SOURCE_ROOT
 """
@@ -28,7 +28,7 @@ FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
 def interpreters():
     """(label, path) of each interpreter to test; prints a skip line for each one missing."""
     found = []
-    for minor in range(8, 14):
+    for minor in range(8, 15):
         paths = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python3.{minor}"))
         path = paths[-1] if paths else shutil.which(f"python3.{minor}")
         if path and os.path.exists(path) and "/usr/bin/" not in path:
@@ -131,6 +131,11 @@ def per_interpreter(label, python):
         nesting(label, python, nested, method)
         proportions(label, python, method)
 
+    minor = int(label.split(".")[1].split("-")[0])
+    if minor >= 14:  # 3.14: f_executable became a tagged _PyStackRef
+        tagged_code(label, python)
+    if minor >= 13:
+        refused_by_debug_offsets(label, python, minor)
     per_interpreter_rest(label, python)
 
 
@@ -183,6 +188,38 @@ def proportions(label, python, method):
                 break
         assert abs(ratios[-1] - 0.75) <= 0.05, f"three_parts {ratios}"
 
+
+
+def tagged_code(label, python):
+    @check(f"{label}: a frame whose f_executable carries _PyStackRef tag bits (an immortal code object) is read")
+    def _():
+        target = os.path.join(TARGETS, "immortal_code.py")
+        code, out, err = run_record(["--python", python, target, "1.5"])
+        assert code == 0 and "IMMORTAL" in err, (code, err)
+        stacks = parse(out)
+        check_frames_real(stacks, target)
+        assert share(stacks, lambda f: names(f)[-1:] == ["tagged"]) > 0.8, out[-1000:]
+        samples = int(re.search(r"(\d+) samples in", err).group(1))
+        dropped = int(re.search(r"(\d+) dropped \(torn stacks\)", err).group(1))
+        assert dropped < 0.05 * (samples + dropped), err  # untagged, all of them fail "not a code object"
+
+
+def refused_by_debug_offsets(label, python, minor):
+    @check(f"{label}: _Py_DebugOffsets naming 3.15 or a free-threaded build: refused by name (record and dump)")
+    def _():
+        target = os.path.join(TARGETS, "fake_version.py")
+        for version, free_threaded, message in (
+                ("0x030f00a1", "0", "CPython 3.15 is not supported (supported: 3.8 to 3.14)"),
+                (f"0x030{minor:x}00f0", "1", f"CPython 3.{minor} free-threaded builds (python3.{minor}t) are not supported")):
+            p = subprocess.Popen([python, target, version, free_threaded], stdout=subprocess.PIPE)
+            try:
+                assert p.stdout.readline().strip() == b"READY"
+                for tool in ([DUMP, "--pid", str(p.pid)], [RECORD, "--pid", str(p.pid), "--duration", "1"]):
+                    r = subprocess.run(tool, capture_output=True, text=True, timeout=30)
+                    assert r.returncode == 1 and message in r.stderr and r.stdout == "", (tool, r.returncode, r.stderr)
+            finally:
+                p.kill()
+                p.wait()
 
 
 def per_interpreter_rest(label, python):
@@ -467,7 +504,7 @@ def common(python):
         for old in olds:
             start = time.time()
             code, out, err = run_record(["--python", old, os.path.join(TARGETS, "hotmod.py"), "5"])
-            assert code == 1 and "not supported" in err and out == "", (old, code, err)
+            assert code == 1 and "not supported (supported: 3.8 to 3.14)" in err and out == "", (old, code, err)
             assert time.time() - start < 4, "the unsupported program was left running"
 
     @check("permission refused (pyfold as nobody, target root's): the ptrace advice, non-zero exit")

@@ -1,7 +1,7 @@
 #pragma once
 // Where CPython keeps what the recorder reads: byte offsets per minor version. 3.8-3.12 come from one generated
-// table (python_layouts_table.cpp, made by gen_python_layouts.py from the headers); 3.13+ from the target's own
-// _Py_DebugOffsets plus the few constants it does not carry.
+// table (python_layouts_table.cpp, made by gen_python_layouts.py from the headers); 3.13 and 3.14 from the target's
+// own _Py_DebugOffsets plus the few constants it does not carry.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -23,7 +23,8 @@ struct GeneratedLayout {
   int long_size, long_digits;
 };
 
-// Byte positions of the _Py_DebugOffsets fields the recorder reads (gen_python_layouts.py's DEBUG_OFFSETS_313).
+// Byte positions of the _Py_DebugOffsets fields the recorder reads (gen_python_layouts.py's DEBUG_OFFSETS); one
+// table per minor version, as fields are added in the middle of the struct.
 struct DebugOffsetsFields {
   int version, free_threaded, interpreters_head;
   int interp_next, interp_threads_head, interp_gil, interp_gil_locked, interp_gil_holder;
@@ -38,6 +39,8 @@ extern const GeneratedLayout kGeneratedLayouts[];
 extern const std::size_t kGeneratedLayoutCount;
 extern const DebugOffsetsFields kDebugOffsets313;
 extern const GeneratedLayout kConstants313;  // 3.13's offsets that _Py_DebugOffsets lacks
+extern const DebugOffsetsFields kDebugOffsets314;
+extern const GeneratedLayout kConstants314;  // 3.14's offsets that _Py_DebugOffsets lacks
 
 enum class LineTableKind { lnotab, linetable310, location_table };
 
@@ -48,17 +51,23 @@ struct Layout {
   bool interpreter_frames = false;  // 3.11+: _PyInterpreterFrame chain (else PyFrameObject)
   bool lasti_in_code_units = false; // 3.10: f_lasti counts 2-byte instructions
   int skip_owner_from = -1;         // frames whose owner byte is >= this are C-stack shims (3.12+)
-  std::uint64_t code_pointer_mask = ~std::uint64_t{0};  // 3.14: _PyStackRef tag bits cleared
+  std::uint64_t code_pointer_mask = ~std::uint64_t{0};  // 3.14: clears f_executable's _PyStackRef tag bits
   int object_type = 8;              // ob_type
 };
 
+// The CPython versions the recorder reads, as messages state them.
+constexpr const char* kSupportedPythons = "3.8 to 3.14";
+
 // The compiled-in layout of 3.minor (8-12); throws std::runtime_error for any other.
 Layout layout_for_minor(int minor);
-// A 3.13+ layout from the target's _Py_DebugOffsets bytes (read from _PyRuntime+0). Throws std::runtime_error
-// naming the reason (wrong cookie, unsupported minor, free-threaded build, offsets out of bounds).
+// A 3.13 or 3.14 layout from the target's _Py_DebugOffsets bytes (read from _PyRuntime+0). Throws
+// std::runtime_error naming the reason (wrong cookie, unsupported minor, free-threaded build, offsets out of bounds).
 Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size);
 
-// The number of bytes of _Py_DebugOffsets layout_from_debug_offsets reads.
+// The number of bytes of _Py_DebugOffsets layout_from_debug_offsets reads (sizeof: 584 in 3.13, 760 in 3.14).
 constexpr std::size_t kDebugOffsetsReadSize = 1024;
+// The cookie "xdebugpy" is followed by PY_VERSION_HEX and free_threaded in every version, so these two are read
+// before the version's own field positions are known.
+constexpr int kDebugOffsetsVersionAt = 8, kDebugOffsetsFreeThreadedAt = 16;
 
 }  // namespace pyfold::record

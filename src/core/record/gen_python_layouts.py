@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Generates python_layouts_table.cpp: the byte offsets pyfold's recorder reads, for CPython 3.8-3.12, measured with
-offsetof() against each version's installed headers (internal headers included, Py_BUILD_CORE), plus the positions of
-the fields of 3.13's _Py_DebugOffsets (which gives the rest of 3.13's offsets at run time).
+offsetof() against each version's installed headers (internal headers included, Py_BUILD_CORE), plus, for 3.13 and
+3.14, the positions of the fields of that version's _Py_DebugOffsets (which gives the rest of the offsets at run time).
 
 Usage: gen_python_layouts.py [--check] OUTPUT.cpp PYTHON_PREFIX...   (a prefix is e.g. /root/.pyenv/versions/3.11.7)
 --check compiles the same probes and compares them with OUTPUT.cpp instead of writing it (exit 1 on a difference);
-without prefixes it checks every pyenv version 3.8-3.13 installed under /root/.pyenv/versions."""
+without prefixes it checks, for each of 3.8-3.14, the newest pyenv version under /root/.pyenv/versions, else a
+python3.X on PATH (not /usr/bin) whose prefix has the internal headers, and prints a skip line for a version with
+neither."""
 import os
 import subprocess
 import sys
@@ -103,8 +105,9 @@ FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_h
           "dictkeys_kind", "dictkeys_nentries", "dictkeys_indices", "dictvalues_values", "type_dictoffset", "type_flags",
           "heaptype_cached_keys", "long_size", "long_digits"]
 
-# 3.13: positions of _Py_DebugOffsets' fields (all uint64_t) that the recorder reads.
-DEBUG_OFFSETS_313 = ["version", "free_threaded", "runtime_state.interpreters_head",
+# 3.13+: positions of _Py_DebugOffsets' fields (all uint64_t) that the recorder reads. 3.14 keeps these names and adds
+# others between them, so each version gets its own row of positions.
+DEBUG_OFFSETS = ["version", "free_threaded", "runtime_state.interpreters_head",
     "interpreter_state.next", "interpreter_state.threads_head", "interpreter_state.gil_runtime_state",
     "interpreter_state.gil_runtime_state_locked", "interpreter_state.gil_runtime_state_holder",
     "thread_state.next", "thread_state.interp", "thread_state.current_frame", "thread_state.thread_id",
@@ -125,18 +128,22 @@ HEADERS = {
     12: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h",
          "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
     13: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    # pycore_runtime.h includes pycore_debug_offsets.h, where 3.14 moved _Py_DebugOffsets.
+    14: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
 }
+DEBUG_OFFSETS_MINORS = (13, 14)  # the versions read through _Py_DebugOffsets
 
 
-def measure(prefix):
-    """Compiles and runs a probe against the headers under prefix; returns (minor, {name: value})."""
+def measure(prefix, minor=None):
+    """Compiles and runs a probe against the headers under prefix (of 3.minor when given: a prefix such as /usr/local
+    may hold several versions); returns (minor, {name: value})."""
     include = [os.path.join(prefix, "include", d) for d in sorted(os.listdir(os.path.join(prefix, "include")))
-               if d.startswith("python3.")][0]
+               if d.startswith("python3.") and (minor is None or d == f"python3.{minor}")][0]
     minor = int(os.path.basename(include).split(".")[1])
     if minor <= 12:
         exprs = {k: v for k, v in probes(minor).items()}
     else:
-        exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" for f in DEBUG_OFFSETS_313}
+        exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" for f in DEBUG_OFFSETS}
         # What _Py_DebugOffsets does not carry, from the same headers.
         exprs.update({"const." + k: v for k, v in object_probes(minor).items()})
     src = "#define Py_BUILD_CORE 1\n#include <stddef.h>\n#include <stdio.h>\n"
@@ -168,22 +175,41 @@ def render(results):
     out.append("};")
     out.append("const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);")
     out.append("")
-    if 13 in results:
-        out.append("// Byte positions of _Py_DebugOffsets' fields in CPython 3.13.")
-        out.append("const DebugOffsetsFields kDebugOffsets313 = {")
-        for f in DEBUG_OFFSETS_313:
-            out.append(f"    {results[13]['debug.' + f]},  // {f}")
+    for minor in DEBUG_OFFSETS_MINORS:
+        if minor not in results:
+            continue
+        out.append(f"// Byte positions of _Py_DebugOffsets' fields in CPython 3.{minor}.")
+        out.append(f"const DebugOffsetsFields kDebugOffsets3{minor} = {{")
+        for f in DEBUG_OFFSETS:
+            out.append(f"    {results[minor]['debug.' + f]},  // {f}")
         out.append("};")
         out.append("")
-        out.append("// 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;")
+        out.append(f"// 3.{minor}'s offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;")
         out.append("// the other fields of this row are unused (-1).")
-        out.append("const GeneratedLayout kConstants313 = {13,")
+        out.append(f"const GeneratedLayout kConstants3{minor} = {{{minor},")
         for name in FIELDS:
-            out.append(f"    {results[13].get('const.' + name, -1)},  // {name}")
+            out.append(f"    {results[minor].get('const.' + name, -1)},  // {name}")
         out.append("};")
-    out.append("")
+        out.append("")
     out.append("}  // namespace pyfold::record")
     return "\n".join(out) + "\n"
+
+
+def installed_prefix(minor):
+    """The prefix of an installed CPython 3.minor with internal headers: the newest pyenv version, else a python3.minor
+    on PATH (not /usr/bin, as in the e2e tests); None when there is neither."""
+    import glob
+    import shutil
+    found = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/include/python3.{minor}/internal"))
+    if found:
+        return found[-1].rsplit("/include/", 1)[0]
+    python = shutil.which(f"python3.{minor}")
+    if not python or "/usr/bin/" in python:
+        return None
+    prefix = subprocess.run([python, "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True).stdout.strip()
+    if prefix and os.path.isdir(os.path.join(prefix, "include", f"python3.{minor}", "internal")):
+        return prefix
+    return None
 
 
 def main(argv):
@@ -191,17 +217,17 @@ def main(argv):
     if check:
         argv = argv[1:]
     output, prefixes = argv[0], argv[1:]
-    if check and not prefixes:  # the test: every installed pyenv version whose headers are there
-        import glob
-        for minor in range(8, 14):
-            found = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/include/python3.{minor}/internal"))
-            if found:
-                prefixes.append(found[-1].rsplit("/include/", 1)[0])
+    if check and not prefixes:  # the test: every version whose headers are installed
+        for minor in range(8, 15):
+            prefix = installed_prefix(minor)
+            if prefix:
+                prefixes.append((prefix, minor))
             else:
-                print(f"skip - 3.{minor}: no installed headers")
+                print(f"skip - 3.{minor}: no installed headers (neither pyenv 3.{minor}.* nor a python3.{minor} on PATH "
+                      f"whose prefix has include/python3.{minor}/internal)")
         if not prefixes:
             return 0
-    results = dict(measure(p) for p in prefixes)
+    results = dict(measure(*p) if isinstance(p, tuple) else measure(p) for p in prefixes)
     text = render(results)
     if not check:
         with open(output, "w") as f:
@@ -217,8 +243,8 @@ def main(argv):
         if minor <= 12:
             blocks = [block(f"  {{{minor},  // 3.{minor}", "  },")]
         else:
-            blocks = [block("const DebugOffsetsFields kDebugOffsets313", "};"),
-                      block("const GeneratedLayout kConstants313", "};")]
+            blocks = [block(f"const DebugOffsetsFields kDebugOffsets3{minor} ", "};"),
+                      block(f"const GeneratedLayout kConstants3{minor} ", "};")]
         if not all(b and b in committed for b in blocks):
             print(f"3.{minor}: offsets measured from the headers differ from {output}")
             return 1

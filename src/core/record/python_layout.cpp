@@ -1,4 +1,4 @@
-// Per-version layouts: the generated table for 3.8-3.12, the target's _Py_DebugOffsets for 3.13.
+// Per-version layouts: the generated table for 3.8-3.12, the target's _Py_DebugOffsets for 3.13 and 3.14.
 #include "pyfold/record/python_layout.hpp"
 
 #include <cstring>
@@ -13,9 +13,30 @@ void set_version_constants(Layout& layout, int minor) {
                                     : LineTableKind::location_table;
   layout.interpreter_frames = minor >= 11;
   layout.lasti_in_code_units = minor == 10;
-  // FRAME_OWNED_BY_CSTACK = 3 in 3.12 and 3.13 (3.11 marks entries with is_entry and has no shim frames).
+  // Frames without Python code: FRAME_OWNED_BY_CSTACK = 3 in 3.12 and 3.13; in 3.14 FRAME_OWNED_BY_INTERPRETER = 3
+  // (the entry frame of each _PyEval_EvalFrameDefault call, whose f_executable is None) and CSTACK = 4.
+  // 3.11 marks entries with is_entry and has no shim frames.
   layout.skip_owner_from = minor >= 12 ? 3 : -1;
+  // 3.14's f_executable is a _PyStackRef: Py_TAG_BITS (3 in GIL builds) mark deferred or immortal references.
+  // Objects are at least 8-byte aligned, so clearing 3 bits loses nothing of the address.
+  layout.code_pointer_mask = minor >= 14 ? ~std::uint64_t{7} : ~std::uint64_t{0};
 }
+
+std::runtime_error not_supported(int major, int minor) {
+  return std::runtime_error("CPython " + std::to_string(major) + "." + std::to_string(minor) +
+                            " is not supported (supported: " + kSupportedPythons + ")");
+}
+
+// The field positions and the missing constants of each minor version read through _Py_DebugOffsets.
+struct DebugOffsetsVersion {
+  int minor;
+  const DebugOffsetsFields& fields;
+  const GeneratedLayout& constants;
+};
+const DebugOffsetsVersion kDebugOffsetsVersions[] = {
+    {13, kDebugOffsets313, kConstants313},
+    {14, kDebugOffsets314, kConstants314},
+};
 }  // namespace
 
 Layout layout_for_minor(int minor) {
@@ -26,7 +47,11 @@ Layout layout_for_minor(int minor) {
     set_version_constants(layout, minor);
     return layout;
   }
-  throw std::runtime_error("CPython 3." + std::to_string(minor) + " is not supported (supported: 3.8 to 3.13)");
+  for (const DebugOffsetsVersion& v : kDebugOffsetsVersions)
+    if (v.minor == minor)
+      throw std::runtime_error("CPython 3." + std::to_string(minor) + " has no compiled-in layout: it is read from the "
+                               "target's _Py_DebugOffsets");
+  throw not_supported(3, minor);
 }
 
 Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
@@ -37,14 +62,16 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
     std::memcpy(&v, bytes + position, 8);
     return v;
   };
-  const DebugOffsetsFields& f = kDebugOffsets313;
-  std::uint64_t version = u64(f.version);
+  std::uint64_t version = u64(kDebugOffsetsVersionAt);
   int major = static_cast<int>((version >> 24) & 0xff), minor = static_cast<int>((version >> 16) & 0xff);
-  if (major != 3 || minor != 13)
-    throw std::runtime_error("CPython " + std::to_string(major) + "." + std::to_string(minor) +
-                             " is not supported (supported: 3.8 to 3.13)");
-  if (u64(f.free_threaded) != 0)
-    throw std::runtime_error("CPython 3.13 free-threaded builds (python3.13t) are not supported");
+  const DebugOffsetsVersion* known = nullptr;
+  for (const DebugOffsetsVersion& v : kDebugOffsetsVersions)
+    if (major == 3 && v.minor == minor) known = &v;
+  if (!known) throw not_supported(major, minor);
+  if (u64(kDebugOffsetsFreeThreadedAt) != 0)
+    throw std::runtime_error("CPython 3." + std::to_string(minor) + " free-threaded builds (python3." +
+                             std::to_string(minor) + "t) are not supported");
+  const DebugOffsetsFields& f = known->fields;
   auto off = [&](int position) -> int {
     std::uint64_t v = u64(position);
     if (v > (1u << 16)) throw std::runtime_error("_Py_DebugOffsets: an offset out of bounds (" + std::to_string(v) + ")");
@@ -52,7 +79,7 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   };
   Layout layout;
   GeneratedLayout& o = layout.offsets;
-  o = kConstants313;  // the fields _Py_DebugOffsets lacks; the rest is overwritten below
+  o = known->constants;  // the fields _Py_DebugOffsets lacks; the rest is overwritten below
   o.minor = minor;
   o.runtime_interpreters_head = off(f.interpreters_head);
   o.runtime_gil_locked = o.runtime_gil_last_holder = o.runtime_tstate_current = -1;

@@ -340,4 +340,95 @@ const GeneratedLayout kConstants313 = {13,
     24,  // long_digits
 };
 
+// Byte positions of _Py_DebugOffsets' fields in CPython 3.14.
+const DebugOffsetsFields kDebugOffsets314 = {
+    8,  // version
+    16,  // free_threaded
+    40,  // runtime_state.interpreters_head
+    64,  // interpreter_state.next
+    72,  // interpreter_state.threads_head
+    128,  // interpreter_state.gil_runtime_state
+    144,  // interpreter_state.gil_runtime_state_locked
+    152,  // interpreter_state.gil_runtime_state_holder
+    192,  // thread_state.next
+    200,  // thread_state.interp
+    208,  // thread_state.current_frame
+    216,  // thread_state.thread_id
+    224,  // thread_state.native_thread_id
+    248,  // interpreter_frame.size
+    256,  // interpreter_frame.previous
+    264,  // interpreter_frame.executable
+    272,  // interpreter_frame.instr_ptr
+    288,  // interpreter_frame.owner
+    320,  // code_object.filename
+    328,  // code_object.name
+    336,  // code_object.qualname
+    344,  // code_object.linetable
+    352,  // code_object.firstlineno
+    384,  // code_object.co_code_adaptive
+    408,  // pyobject.ob_type
+    600,  // bytes_object.ob_size
+    608,  // bytes_object.ob_sval
+    624,  // unicode_object.state
+    632,  // unicode_object.length
+    640,  // unicode_object.asciiobject_size
+    96,  // interpreter_state.imports_modules
+    536,  // dict_object.ma_keys
+    544,  // dict_object.ma_values
+    576,  // long_object.lv_tag
+    584,  // long_object.ob_digit
+    440,  // type_object.tp_flags
+};
+
+// 3.14's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
+// the other fields of this row are unused (-1).
+const GeneratedLayout kConstants314 = {14,
+    -1,  // runtime_interpreters_head
+    -1,  // runtime_gil_locked
+    -1,  // runtime_gil_last_holder
+    -1,  // runtime_tstate_current
+    -1,  // interp_next
+    -1,  // interp_threads_head
+    -1,  // interp_gil_locked
+    -1,  // interp_gil_last_holder
+    -1,  // tstate_next
+    -1,  // tstate_interp
+    -1,  // tstate_frame
+    -1,  // cframe_current_frame
+    -1,  // tstate_thread_id
+    -1,  // tstate_native_thread_id
+    -1,  // frame_previous
+    -1,  // frame_code
+    -1,  // frame_instr
+    -1,  // frame_owner
+    -1,  // frame_size
+    -1,  // code_firstlineno
+    -1,  // code_filename
+    -1,  // code_name
+    -1,  // code_qualname
+    -1,  // code_linetable
+    -1,  // code_code
+    -1,  // bytes_size
+    -1,  // bytes_sval
+    -1,  // unicode_length
+    -1,  // unicode_state
+    -1,  // unicode_ascii_size
+    -1,  // unicode_compact_size
+    -1,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    9,  // dictkeys_index_bytes
+    10,  // dictkeys_kind
+    24,  // dictkeys_nentries
+    32,  // dictkeys_indices
+    8,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    880,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
+};
+
 }  // namespace pyfold::record

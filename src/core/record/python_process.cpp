@@ -148,7 +148,8 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (!runtime) {
       if (elf->symbol("Py_Initialize"))  // an interpreter, but one from before _PyRuntime (3.7)
         throw AttachError(AttachError::Kind::unsupported,
-                          m->path + " is a Python older than 3.7 (no _PyRuntime): not supported (supported: 3.8 to 3.13)");
+                          m->path + " is a Python older than 3.7 (no _PyRuntime): not supported (supported: " +
+                              kSupportedPythons + ")");
       continue;
     }
     std::uint64_t bias = elf->is_executable_type() ? 0 : m->start - elf->first_load_address();
@@ -225,7 +226,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->tstate_read_size_ = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
                                              o.tstate_native_thread_id});
     process->buffer_.resize(4096);
-    // The fixed buffers the walker reads into must hold what the layout asks for (3.13: offsets come from the
+    // The fixed buffers the walker reads into must hold what the layout asks for (3.13+: offsets come from the
     // target itself).
     if (process->frame_read_size_ > 4096 || process->tstate_read_size_ > 4096 || process->code_read_size_ > 256 ||
         o.unicode_compact_size > 128 || o.unicode_state + 4 > o.unicode_ascii_size || o.bytes_sval > 64 ||
@@ -586,7 +587,7 @@ std::uint64_t PythonProcess::attribute(std::uint64_t object, std::string_view na
     if (!memory_.read_value(object - 24, dict_or_values)) return 0;
     if (dict_or_values & 1) values = dict_or_values + 1;
     else dict = dict_or_values;
-  } else {  // 3.13: managed dict at -3 words, else values inline after the object header
+  } else {  // 3.13, 3.14: managed dict at -3 words, else values inline after the object header
     if (!memory_.read_value(object - 24, dict)) return 0;
     if (!dict && (flags & kInlineValues)) values = object + 16;
   }
