@@ -73,6 +73,11 @@ for (f, line, name), v in stats.items():
 
 def pythons():
     found = sorted(glob.glob("/root/.pyenv/versions/*/bin/python"))
+    # A newer CPython on PATH that pyenv does not have (a 3.14 built from source, say): dumps it writes too.
+    for minor in range(14, 16):
+        path = shutil.which(f"python3.{minor}")
+        if path and "/usr/bin/" not in path and not glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python"):
+            found.append(path)
     # Debian's own Python (not a pyenv shim on PATH, which may point nowhere)
     if os.path.exists("/usr/bin/python3"):
         found.append("/usr/bin/python3")
