@@ -19,7 +19,8 @@ struct GeneratedLayout {
   int bytes_size, bytes_sval, unicode_length, unicode_state, unicode_ascii_size, unicode_compact_size;
   // For thread names (sys.modules -> threading._active -> Thread._name).
   int interp_modules, module_dict, dict_keys, dict_values, dictkeys_size, dictkeys_index_bytes, dictkeys_kind;
-  int dictkeys_nentries, dictkeys_indices, dictvalues_values, type_dictoffset, type_flags, heaptype_cached_keys;
+  int dictkeys_nentries, dictkeys_indices, dictvalues_values, type_dictoffset, type_flags, type_basicsize,
+      heaptype_cached_keys;
   int long_size, long_digits;
 };
 

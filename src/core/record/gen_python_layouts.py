@@ -90,6 +90,7 @@ def object_probes(minor):
         p["dictvalues_values"] = "offsetof(PyDictValues, values)"
     p["type_dictoffset"] = "offsetof(PyTypeObject, tp_dictoffset)"
     p["type_flags"] = "offsetof(PyTypeObject, tp_flags)"
+    p["type_basicsize"] = "offsetof(PyTypeObject, tp_basicsize)"
     p["heaptype_cached_keys"] = "offsetof(PyHeapTypeObject, ht_cached_keys)"
     p["long_size"] = "offsetof(PyLongObject, long_value.lv_tag)" if minor >= 12 else "offsetof(PyVarObject, ob_size)"
     p["long_digits"] = "offsetof(PyLongObject, long_value.ob_digit)" if minor >= 12 else "offsetof(PyLongObject, ob_digit)"
@@ -103,7 +104,7 @@ FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_h
           "bytes_size", "bytes_sval", "unicode_length", "unicode_state", "unicode_ascii_size", "unicode_compact_size",
           "interp_modules", "module_dict", "dict_keys", "dict_values", "dictkeys_size", "dictkeys_index_bytes",
           "dictkeys_kind", "dictkeys_nentries", "dictkeys_indices", "dictvalues_values", "type_dictoffset", "type_flags",
-          "heaptype_cached_keys", "long_size", "long_digits"]
+          "type_basicsize", "heaptype_cached_keys", "long_size", "long_digits"]
 
 # 3.13+: positions of _Py_DebugOffsets' fields (all uint64_t) that the recorder reads. 3.14 keeps these names and adds
 # others between them, so each version gets its own row of positions.

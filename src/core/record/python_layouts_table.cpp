@@ -50,6 +50,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     -1,  // dictvalues_values
     288,  // type_dictoffset
     168,  // type_flags
+    32,  // type_basicsize
     872,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
@@ -98,6 +99,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     -1,  // dictvalues_values
     288,  // type_dictoffset
     168,  // type_flags
+    32,  // type_basicsize
     864,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
@@ -146,6 +148,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     -1,  // dictvalues_values
     288,  // type_dictoffset
     168,  // type_flags
+    32,  // type_basicsize
     872,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
@@ -194,6 +197,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     0,  // dictvalues_values
     288,  // type_dictoffset
     168,  // type_flags
+    32,  // type_basicsize
     872,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
@@ -242,6 +246,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     0,  // dictvalues_values
     288,  // type_dictoffset
     168,  // type_flags
+    32,  // type_basicsize
     880,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
@@ -335,6 +340,7 @@ const GeneratedLayout kConstants313 = {13,
     8,  // dictvalues_values
     288,  // type_dictoffset
     168,  // type_flags
+    32,  // type_basicsize
     880,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
@@ -426,6 +432,7 @@ const GeneratedLayout kConstants314 = {14,
     8,  // dictvalues_values
     288,  // type_dictoffset
     168,  // type_flags
+    32,  // type_basicsize
     880,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits

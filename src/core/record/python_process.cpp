@@ -587,9 +587,15 @@ std::uint64_t PythonProcess::attribute(std::uint64_t object, std::string_view na
     if (!memory_.read_value(object - 24, dict_or_values)) return 0;
     if (dict_or_values & 1) values = dict_or_values + 1;
     else dict = dict_or_values;
-  } else {  // 3.13, 3.14: managed dict at -3 words, else values inline after the object header
+  } else {  // 3.13, 3.14: managed dict at -3 words, else values inline after the object (at tp_basicsize)
     if (!memory_.read_value(object - 24, dict)) return 0;
-    if (!dict && (flags & kInlineValues)) values = object + 16;
+    if (!dict && (flags & kInlineValues)) {
+      std::int64_t basicsize = 0;
+      if (!memory_.read_value(type + o.type_basicsize, basicsize) || basicsize < 16 || basicsize > (1 << 16) ||
+          basicsize % 8 != 0)
+        return 0;
+      values = object + static_cast<std::uint64_t>(basicsize);
+    }
   }
   std::vector<std::pair<std::uint64_t, std::uint64_t>> items;
   if (dict) {
