@@ -8,37 +8,23 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+from harness import check, finish, shell
 
 COLLAPSE, DIFF, SVG, PYFOLD, ROOT = (os.path.abspath(a) for a in sys.argv[1:6])
 DATA = os.path.join(ROOT, "tests", "golden", "data", "pyfold-collapse")
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
 PERF_PY = os.path.join(DATA, "py313-jit.perf")
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-collapse-")
-failures = []
 NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def sh(command, **kw):
-    env = dict(os.environ, COLLAPSE=COLLAPSE, DIFF=DIFF, SVG=SVG, PYFOLD=PYFOLD, DATA=DATA, SAMPLE=SAMPLE,
-               PERF_PY=PERF_PY, TMP=TMP)
-    r = subprocess.run(["bash", "-c", command], capture_output=True, env=env, cwd=TMP, **kw)
-    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print(f"ok   - {name}")
-        except AssertionError as e:
-            failures.append(name)
-            print(f"FAIL - {name}: {e}")
-        return fn
-    return wrap
+    env = dict(COLLAPSE=COLLAPSE, DIFF=DIFF, SVG=SVG, PYFOLD=PYFOLD, DATA=DATA, SAMPLE=SAMPLE, PERF_PY=PERF_PY, TMP=TMP)
+    return shell(command, env, TMP, **kw)
 
 
 def folded(text):
@@ -249,5 +235,4 @@ def _():
 
 
 shutil.rmtree(TMP, ignore_errors=True)
-print(f"{len(failures)} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+finish()

@@ -16,31 +16,18 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
+from harness import check, finish, shell
+
 BIN = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="pyfold-hostile-")
 HUGE = int(os.environ.get("PYFOLD_HUGE_BYTES", str(2 << 30)))
 # Peak RSS allowed while streaming it (sanitizers' shadow memory needs more: PYFOLD_HUGE_RSS_MIB).
 LIMIT_KIB = int(os.environ.get("PYFOLD_HUGE_RSS_MIB", "100")) * 1024
-failures = []
 NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def sh(command, stdin=None):
-    env = dict(os.environ, PYFLAME_SVG=BIN, TMP=TMP)
-    r = subprocess.run(["bash", "-c", command], capture_output=True, env=env, cwd=TMP, input=stdin)
-    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print(f"ok   - {name}")
-        except AssertionError as e:
-            failures.append(name)
-            print(f"FAIL - {name}: {e}")
-        return fn
-    return wrap
+    return shell(command, dict(PYFLAME_SVG=BIN, TMP=TMP), TMP, input=stdin)
 
 
 def titles(svg_bytes):
@@ -138,5 +125,4 @@ def _():
 
 if __name__ == "__main__":
     shutil.rmtree(TMP, ignore_errors=True)
-    print(f"hostile: {len(failures)} failed" if failures else "hostile: all passed")
-    sys.exit(1 if failures else 0)
+    finish()

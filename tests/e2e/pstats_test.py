@@ -16,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 
+from harness import finish, run_check
+
 FOLD = [os.path.abspath(sys.argv[1])] + sys.argv[2:]
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-pstats-")
-failures = []
 
 PROGRAM = r'''
 def shared(n):
@@ -84,15 +85,6 @@ def pythons():
     return found
 
 
-def check(name, fn):
-    try:
-        fn()
-        print(f"ok   - {name}")
-    except AssertionError as e:
-        failures.append(name)
-        print(f"FAIL - {name}: {e}")
-
-
 def run_case(python, writer, args):
     work = os.path.join(TMP, f"{python.strip('/').replace('/', '_')}-{writer}")
     os.makedirs(work, exist_ok=True)
@@ -143,10 +135,9 @@ def main():
         for writer, args in WRITERS.items():
             if version == "2.7" and writer == "enable-dump_stats":
                 args = [a.replace("p.enable(); prog.main(); p.disable()", "p.runcall(prog.main)") for a in args]
-            check(f"{python} ({version}) {writer}", lambda: run_case(python, writer, args))
+            run_check(f"{python} ({version}) {writer}", lambda: run_case(python, writer, args))
     shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{len(failures)} failed" if failures else "all passed")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 main()

@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 
+from harness import check, finish
+
 RECORD, DUMP, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
 TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
 TMP = tempfile.mkdtemp(prefix="pyfold-record-e2e-")
-failures = []
 FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
 
 
@@ -40,18 +41,6 @@ def interpreters():
     else:
         print("skip - Debian /usr/bin/python3.11: not installed")
     return found
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print(f"ok   - {name}")
-        except AssertionError as e:
-            failures.append(name)
-            print(f"FAIL - {name}: {e}")
-        return fn
-    return wrap
 
 
 def run_record(args, timeout=60, **kw):
@@ -600,5 +589,4 @@ if found:
     common(next((p for l, p in found if l == "3.12"), found[0][1]))
     stress(next((p for l, p in found if l == "3.12"), found[0][1]), [p for _, p in found])
 shutil.rmtree(TMP, ignore_errors=True)
-print(f"{len(failures)} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+finish()

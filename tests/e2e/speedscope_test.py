@@ -8,35 +8,21 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
+
+from harness import check, finish, shell
 
 BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
 THREADS = os.path.join(ROOT, "tests", "browser", "fixtures", "threads.folded")
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-speedscope-")
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
-failures = []
 
 
 def sh(command, **kw):
     """Run a shell pipeline with PYFLAME_SPEEDSCOPE set; returns (exit code, stdout bytes, stderr text)."""
-    env = dict(os.environ, PYFLAME_SPEEDSCOPE=BIN, SAMPLE=SAMPLE, THREADS=THREADS, TMP=TMP, ROOT=ROOT)
-    r = subprocess.run(["bash", "-c", command], capture_output=True, env=env, cwd=TMP, **kw)
-    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print(f"ok   - {name}")
-        except AssertionError as e:
-            failures.append(name)
-            print(f"FAIL - {name}: {e}")
-        return fn
-    return wrap
+    return shell(command, dict(PYFLAME_SPEEDSCOPE=BIN, SAMPLE=SAMPLE, THREADS=THREADS, TMP=TMP, ROOT=ROOT), TMP, **kw)
 
 
 def folded_lines(path):
@@ -223,5 +209,4 @@ def _():
 
 if __name__ == "__main__":
     shutil.rmtree(TMP, ignore_errors=True)
-    print(f"e2e: {len(failures)} failed" if failures else "e2e: all passed")
-    sys.exit(1 if failures else 0)
+    finish()
