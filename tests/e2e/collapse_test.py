@@ -72,6 +72,23 @@ def _():
     assert "leaf (/tmp/pf/small.py)" in names and "encode (/tmp/pf/small.py)" in names, sorted(names)[:20]
 
 
+@check("a large file (read in place, mapped) and the same bytes through a pipe collapse the same, every format")
+def _():
+    # Over 1 MiB, so a named file is mapped; format detection peeks at its head first.
+    for name in ("py313-jit.perf", "sample.austin", "python.folded"):
+        code, _, err = sh(f': > big-{name}; while [ $(wc -c < big-{name}) -lt 1100000 ]; do cat "$DATA/{name}" >> big-{name}; done')
+        assert code == 0, (name, err)
+        code, mapped, err = sh(f'"$COLLAPSE" big-{name}')
+        assert code == 0, (name, err)
+        code, piped, err2 = sh(f'cat big-{name} | "$COLLAPSE"')
+        assert code == 0, (name, err2)
+        # The messages differ only in naming the source.
+        assert mapped == piped and err.replace(f"big-{name}", "<stdin>") == err2 and len(mapped) > 0, (name, err, err2)
+    code, mapped, _ = sh('"$SVG" --deterministic big-python.folded')
+    code2, piped, _ = sh('cat big-python.folded | "$SVG" --deterministic')
+    assert code == 0 and code2 == 0 and mapped == piped
+
+
 @check("--python-only keeps every sample and only Python frames under the comm")
 def _():
     code, out, err = sh('"$COLLAPSE" --python-only "$PERF_PY"')

@@ -55,6 +55,10 @@ class PeekableInput : public InputSource {
   bool fill(std::size_t n);
   std::string_view head() const { return head_; }
   bool at_end() const { return eof_; }
+  // The inner file's mapping: the head is a copy of its first bytes, so the mapping is this whole input, as long
+  // as nothing was read() yet.
+  std::string_view mapped() const override { return position_ == 0 ? inner_->mapped() : std::string_view(); }
+  void release_mapped_before(std::size_t offset) override { inner_->release_mapped_before(offset); }
 
  private:
   std::unique_ptr<InputSource> inner_;
