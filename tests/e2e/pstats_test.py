@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of the pstats collapser on dumps made now, by every Python on the machine and every writer:
 `-m cProfile -o`, `cProfile.run`, `Profile.enable()/disable()` + `Stats.dump_stats`, `-m profile -o`,
-`profile.run`. On each: Σ counts == round(Σ tottime × 1e6) as that Python's pstats reads it, every cProfile
+`profile.run`. On each: Σ counts == round(Σ tottime × 1e6) (at an exact half, either way) as that Python's pstats reads it, every cProfile
 prog.py function's self time equals its tottime (within rounding and 2%), and the known call chains appear.
 
 Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines:
@@ -63,7 +63,7 @@ WRITERS = {
 EXPECT = r'''
 import pstats, sys
 stats = pstats.Stats(sys.argv[1]).stats
-print(int(round(sum(max(v[2], 0) for v in stats.values()) * 1e6)))
+print(repr(sum(max(v[2], 0) for v in stats.values()) * 1e6))
 for (f, line, name), v in stats.items():
     if not isinstance(name, str):
         continue
@@ -98,12 +98,12 @@ def run_case(python, writer, args):
     expect = subprocess.run([python, "-c", EXPECT, out], cwd=work, capture_output=True, text=True)
     assert expect.returncode == 0, expect.stderr[-300:]
     lines = expect.stdout.splitlines()
-    total_us = int(lines[0])
+    total_us = float(lines[0])  # unrounded: a tie (x.5 µs; times are whole ns) may round either way
     folded = subprocess.run(FOLD + [out], capture_output=True, text=True)
     assert folded.returncode == 0, f"exit {folded.returncode}: {folded.stderr[-300:]}"
     stacks = [line.rsplit(" ", 1) for line in folded.stdout.splitlines()]
     counts = sum(int(c) for _, c in stacks)
-    assert counts == total_us, f"sum of counts {counts} != sum of tottime {total_us} us"
+    assert abs(counts - total_us) <= 0.5, f"sum of counts {counts} != sum of tottime {total_us} us, rounded"
     # prog.py is imported by most writers: its file name is then a relative or absolute path, by version
     for chain in (r"heavy \([^;]*prog\.py:13\);shared \([^;]*prog\.py:2\)",
                   r"light \([^;]*prog\.py:9\);shared \([^;]*prog\.py:2\)",

@@ -35,6 +35,8 @@ class Sampler:
         self.busy = False
         self.errors = 0
         self.main_ident = threading.main_thread().ident
+        self.own_code = {getattr(f, "__func__", f).__code__ for f in vars(Sampler).values()
+                         if hasattr(getattr(f, "__func__", f), "__code__")}
 
     @staticmethod
     def clean(text):
@@ -77,6 +79,9 @@ class Sampler:
             names.append((code, frame.f_lineno))
             frame = frame.f_back
         names.reverse()
+        # A signal that lands just as the handler returns samples the handler itself: drop its frames at the leaf.
+        while names and names[-1][0] in self.own_code:
+            names.pop()
         # Drop our own frames and runpy's at the root: the stack starts at the target's <module>.
         start = 0
         while start < len(names) and (names[start][0].co_filename in self.skip_files or
