@@ -79,6 +79,19 @@ class Parser {
     pos_ += 4;
     return static_cast<std::int32_t>(v);
   }
+  std::uint64_t u64(std::size_t at, const char* what) {
+    need(8, at, what);
+    std::uint64_t v = 0;
+    for (int k = 7; k >= 0; --k) v = v << 8 | data_[pos_ + k];
+    pos_ += 8;
+    return v;
+  }
+  double f64(std::size_t at, const char* what) {
+    std::uint64_t bits = u64(at, what);
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    return d;
+  }
   // A length or count that must fit in what is left of the file (each item takes at least min_bytes bytes).
   std::uint32_t count(std::size_t at, const char* what, std::size_t min_bytes) {
     std::int32_t n = i32(at, what);
@@ -145,25 +158,12 @@ class Parser {
           break;
         }
         case 'I': {  // Python 2: 64-bit int
-          need(8, offset, "int64");
-          std::uint64_t v = 0;
-          for (int k = 7; k >= 0; --k) v = v << 8 | data_[pos_ + k];
-          pos_ += 8;
-          auto s = static_cast<std::int64_t>(v);
+          auto s = static_cast<std::int64_t>(u64(offset, "int64"));
           id = add_number(Type::integer, offset, s, double(s));
           break;
         }
         case 'l': id = read_long(offset); break;
-        case 'g': {
-          need(8, offset, "binary float");
-          double d;
-          std::uint64_t bits = 0;
-          for (int k = 7; k >= 0; --k) bits = bits << 8 | data_[pos_ + k];
-          std::memcpy(&d, &bits, sizeof d);
-          pos_ += 8;
-          id = add_number(Type::floating, offset, 0, d);
-          break;
-        }
+        case 'g': id = add_number(Type::floating, offset, 0, f64(offset, "binary float")); break;
         case 'f': {
           double d = read_text_float(offset);
           id = add_number(Type::floating, offset, 0, d);
@@ -171,11 +171,8 @@ class Parser {
         }
         case 'y': {  // binary complex: the real part stands for the number
           need(16, offset, "binary complex");
-          double re;
-          std::uint64_t bits = 0;
-          for (int k = 7; k >= 0; --k) bits = bits << 8 | data_[pos_ + k];
-          std::memcpy(&re, &bits, sizeof re);
-          pos_ += 16;
+          double re = f64(offset, "binary complex");
+          pos_ += 8;  // the imaginary part
           id = add_number(Type::complex, offset, 0, re);
           break;
         }
