@@ -10,16 +10,14 @@ import re
 import shutil
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
 
-from harness import check, finish, shell
+from harness import check, finish, shell, svg_frames
 
 COLLAPSE, DIFF, SVG, PYFOLD, ROOT = (os.path.abspath(a) for a in sys.argv[1:6])
 DATA = os.path.join(ROOT, "tests", "golden", "data", "pyfold-collapse")
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
 PERF_PY = os.path.join(DATA, "py313-jit.perf")
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-collapse-")
-NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def sh(command, **kw):
@@ -36,17 +34,6 @@ def folded(text):
         if line.strip():
             stack, count = line.rsplit(" ", 1)
             out[stack] = out.get(stack, 0) + float(count)
-    return out
-
-
-def svg_frames(svg_bytes):
-    root = ET.fromstring(svg_bytes)
-    out = []
-    for g in root.find("svg:g[@id='frames']", NS):
-        title = g.find("svg:title", NS).text
-        m = re.match(r"^(.*) \(([\d,]+) \w+, [\d.]+%(; ([-+\d.]+)%)?\)$", title, re.S)
-        assert m, f"bad title {title!r}"
-        out.append((m.group(1), int(m.group(2).replace(",", "")), m.group(4)))
     return out
 
 

@@ -1,10 +1,13 @@
 """What every end-to-end script shares: named checks that record failures instead of stopping, shell pipelines
 run with the binaries under test in the environment, and the exit status that meson reads."""
 import os
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 failures = []
+SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def check(name):
@@ -35,3 +38,19 @@ def finish():
     if failures:
         print(f"{len(failures)} failed: " + "; ".join(failures))
     sys.exit(1 if failures else 0)
+
+
+def svg_titles(svg_bytes):
+    """The tooltip title of every frame of a pyflame-svg SVG (parsing proves it is well-formed XML)."""
+    root = ET.fromstring(svg_bytes)
+    return [g.find("svg:title", SVG_NS).text for g in root.find("svg:g[@id='frames']", SVG_NS)]
+
+
+def svg_frames(svg_bytes):
+    """(name, samples, delta percent or None) of every frame, from the titles `NAME (N samples, P%[; +D%])`."""
+    out = []
+    for title in svg_titles(svg_bytes):
+        m = re.match(r"^(.*) \(([\d,]+) \w+, [\d.]+%(; ([-+\d.]+)%)?\)$", title, re.S)
+        assert m, f"bad title {title!r}"
+        out.append((m.group(1), int(m.group(2).replace(",", "")), m.group(4)))
+    return out

@@ -6,7 +6,6 @@ PYFOLD_HUGE_BYTES sets the size of the streamed input (default 2 GiB; the saniti
 PYFOLD_HUGE_RSS_MIB the peak memory allowed for it (default 100).
 """
 import os
-import re
 import resource
 import shutil
 import signal
@@ -14,25 +13,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 
-from harness import check, finish, shell
+from harness import check, finish, shell, svg_titles
 
 BIN = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="pyfold-hostile-")
 HUGE = int(os.environ.get("PYFOLD_HUGE_BYTES", str(2 << 30)))
 # Peak RSS allowed while streaming it (sanitizers' shadow memory needs more: PYFOLD_HUGE_RSS_MIB).
 LIMIT_KIB = int(os.environ.get("PYFOLD_HUGE_RSS_MIB", "100")) * 1024
-NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def sh(command, stdin=None):
     return shell(command, dict(PYFLAME_SVG=BIN, TMP=TMP), TMP, input=stdin)
-
-
-def titles(svg_bytes):
-    root = ET.fromstring(svg_bytes)  # parsing proves the SVG is well-formed XML
-    return [g.find("svg:title", NS).text for g in root.find("svg:g[@id='frames']", NS)]
 
 
 def write(name, data):
@@ -48,7 +40,7 @@ def _():
     code, out, err = sh(f"yes $'{lines[:-1].decode()}' | head -n {2 * repeats} | \"$PYFLAME_SVG\" --minwidth 0")
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert code == 0 and err == "", (code, err)
-    t = titles(out)
+    t = svg_titles(out)
     samples = 3 * repeats
     assert t[0] == f"all ({samples:,} samples, 100%)", t[0]
     assert peak_kib < LIMIT_KIB, f"peak RSS {peak_kib} KiB"
@@ -59,7 +51,7 @@ def _():
     write("long.folded", b"main;" + b"x" * (50 << 20) + b" 7\nmain;short 1\n")
     code, out, err = sh('"$PYFLAME_SVG" --minwidth 0 long.folded')
     assert code == 0 and err == "", (code, err)
-    t = titles(out)
+    t = svg_titles(out)
     assert any(x.startswith("xxxx") and x.endswith("(7 samples, 87.50%)") for x in t), [x[:40] for x in t]
 
 
@@ -68,7 +60,7 @@ def _():
     write("deep.folded", (";".join(f"f{i}" for i in range(100000)) + " 3\n").encode())
     code, out, err = sh('ulimit -s 256 && "$PYFLAME_SVG" --minwidth 0 deep.folded')
     assert code == 0 and err == "", (code, err)
-    t = titles(out)
+    t = svg_titles(out)
     assert len(t) == 100001 and "f99999 (3 samples, 100.00%)" in t, len(t)
 
 
@@ -77,7 +69,7 @@ def _():
     code, out, err = sh('printf "a;b 99999999999999999999999\\na;c 5\\n" | "$PYFLAME_SVG" --minwidth 0')
     assert code == 0, code
     assert err == "pyflame-svg: ignored 1 invalid line (first: <stdin>:1: count too large (the limit is 2^53))\n", err
-    assert titles(out)[0] == "all (5 samples, 100%)"
+    assert svg_titles(out)[0] == "all (5 samples, 100%)"
     code, out, err = sh('printf "a 9007199254740992\\nb 1\\n" | "$PYFLAME_SVG"')
     assert code == 2 and err.startswith("<stdin>:2: the total count exceeds 2^53"), (code, err)
 
@@ -86,7 +78,7 @@ def _():
 def _():
     code, out, err = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"ma\0in;wo\x01rk\x7f 2\n")
     assert code == 0, (code, err)
-    t = titles(out)
+    t = svg_titles(out)
     assert "main (2 samples, 100.00%)" in t and not any("\0" in x or "\x01" in x for x in t), t
 
 
@@ -94,7 +86,7 @@ def _():
 def _():
     code, out, err = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"caf\xe9;\xff\xfe;ok\xc3 4\n")
     assert code == 0, (code, err)
-    t = titles(out)
+    t = svg_titles(out)
     assert "caf\ufffd (4 samples, 100.00%)" in t, t
     out.decode("utf-8")  # strict: every byte sequence in the output is valid UTF-8
 
@@ -104,7 +96,7 @@ def _():
     code, lf, _ = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"a;b 1\nc;d 2\n")
     code2, cr, err = sh('"$PYFLAME_SVG" --minwidth 0', stdin=b"a;b 1\rc;d 2\r")
     assert code == code2 == 0 and err == "", err
-    assert titles(cr) == titles(lf), titles(cr)
+    assert svg_titles(cr) == svg_titles(lf), svg_titles(cr)
 
 
 @check("-o never leaves a half-written file under its name: killed mid-way, or stopped by an error")

@@ -11,12 +11,11 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-from harness import check, finish, shell
+from harness import check, finish, shell, svg_frames
 
 BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-")
-NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def sh(command, **kw):
@@ -25,15 +24,8 @@ def sh(command, **kw):
 
 
 def frames(svg_bytes):
-    """(name, samples) of every frame, from a well-formed SVG (parsing proves it is well-formed XML)."""
-    root = ET.fromstring(svg_bytes)
-    out = []
-    for g in root.find("svg:g[@id='frames']", NS):
-        title = g.find("svg:title", NS).text
-        m = re.match(r"^(.*) \(([\d,]+) \w+, [\d.]+%(; [-+\d.]+%)?\)$", title, re.S)
-        assert m, f"bad title {title!r}"
-        out.append((m.group(1), int(m.group(2).replace(",", ""))))
-    return out
+    """(name, samples) of every frame."""
+    return [(name, samples) for name, samples, _ in svg_frames(svg_bytes)]
 
 
 def folded_total(path):
