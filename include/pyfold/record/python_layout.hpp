@@ -15,7 +15,7 @@ struct GeneratedLayout {
   int interp_next, interp_threads_head, interp_gil_locked, interp_gil_last_holder;
   int tstate_next, tstate_interp, tstate_frame, cframe_current_frame, tstate_thread_id, tstate_native_thread_id;
   int frame_previous, frame_code, frame_instr, frame_owner, frame_size;
-  int code_firstlineno, code_filename, code_name, code_qualname, code_linetable, code_code;
+  int code_firstlineno, code_flags, code_filename, code_name, code_qualname, code_linetable, code_code;
   int bytes_size, bytes_sval, unicode_length, unicode_state, unicode_ascii_size, unicode_compact_size;
   // For thread names (sys.modules -> threading._active -> Thread._name).
   int interp_modules, module_dict, dict_keys, dict_values, dictkeys_size, dictkeys_index_bytes, dictkeys_kind;
@@ -54,6 +54,13 @@ struct Layout {
   int skip_owner_from = -1;         // frames whose owner byte is >= this are C-stack shims (3.12+)
   std::uint64_t code_pointer_mask = ~std::uint64_t{0};  // 3.14: clears f_executable's _PyStackRef tag bits
   int object_type = 8;              // ob_type
+  // How a walk shows it reached the thread's first frame (a suspended generator's frame has no previous frame, so a
+  // walk that read it just after it yielded stops short). 3.12+: the chain ends at the entry frame of the outermost
+  // _PyEval_EvalFrameDefault call, a shim (owner >= skip_owner_from). 3.11: the last frame is not owned by a
+  // generator (owner generator_owner). <= 3.10: the last frame's code has none of generator_code_flags.
+  bool walk_ends_at_shim = false;
+  int generator_owner = -1;
+  std::uint32_t generator_code_flags = 0;
 };
 
 // The CPython versions the recorder reads, as messages state them.

@@ -50,6 +50,7 @@ def probes(minor):
         p["frame_owner"] = "offsetof(_PyInterpreterFrame, owner)"
         p["frame_size"] = "sizeof(_PyInterpreterFrame)"
     p["code_firstlineno"] = "offsetof(PyCodeObject, co_firstlineno)"
+    p["code_flags"] = "offsetof(PyCodeObject, co_flags)"
     p["code_filename"] = "offsetof(PyCodeObject, co_filename)"
     p["code_name"] = "offsetof(PyCodeObject, co_name)"
     if minor >= 11:
@@ -100,7 +101,7 @@ FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_h
           "interp_next", "interp_threads_head", "interp_gil_locked", "interp_gil_last_holder",
           "tstate_next", "tstate_interp", "tstate_frame", "cframe_current_frame", "tstate_thread_id",
           "tstate_native_thread_id", "frame_previous", "frame_code", "frame_instr", "frame_owner", "frame_size",
-          "code_firstlineno", "code_filename", "code_name", "code_qualname", "code_linetable", "code_code",
+          "code_firstlineno", "code_flags", "code_filename", "code_name", "code_qualname", "code_linetable", "code_code",
           "bytes_size", "bytes_sval", "unicode_length", "unicode_state", "unicode_ascii_size", "unicode_compact_size",
           "interp_modules", "module_dict", "dict_keys", "dict_values", "dictkeys_size", "dictkeys_index_bytes",
           "dictkeys_kind", "dictkeys_nentries", "dictkeys_indices", "dictvalues_values", "type_dictoffset", "type_flags",

@@ -1,4 +1,4 @@
-// ProcessMemory on Linux: process_vm_readv, one iovec each side.
+// ProcessMemory on Linux: process_vm_readv.
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -19,6 +19,34 @@ bool ProcessMemory::read(std::uint64_t address, void* out, std::size_t size) noe
   if (got == static_cast<ssize_t>(size)) return true;
   last_error_ = got < 0 ? errno : EFAULT;
   return false;
+}
+
+std::size_t ProcessMemory::read_many(const MemoryRange* ranges, std::size_t count) noexcept {
+  // One call copies up to IOV_MAX ranges; the kernel never splits a range, and stops at the first it cannot read.
+  constexpr std::size_t kIovMax = 1024;
+  iovec local[kIovMax], remote[kIovMax];
+  std::size_t done = 0;
+  while (done < count) {
+    std::size_t n = std::min(count - done, kIovMax);
+    std::size_t want = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const MemoryRange& r = ranges[done + i];
+      local[i] = {r.out, r.size};
+      remote[i] = {reinterpret_cast<void*>(r.address), r.size};
+      want += r.size;
+    }
+    ++reads_;
+    ssize_t got = process_vm_readv(pid_, local, n, remote, n, 0);
+    if (got == static_cast<ssize_t>(want)) {
+      done += n;
+      continue;
+    }
+    last_error_ = got < 0 ? errno : EFAULT;
+    std::size_t bytes = got < 0 ? 0 : static_cast<std::size_t>(got);
+    for (std::size_t i = 0; i < n && bytes >= ranges[done].size; ++i) bytes -= ranges[done++].size;
+    return done;
+  }
+  return done;
 }
 
 std::string permission_advice(pid_t pid) {

@@ -20,6 +20,9 @@ void set_version_constants(Layout& layout, int minor) {
   // 3.14's f_executable is a _PyStackRef: Py_TAG_BITS (3 in GIL builds) mark deferred or immortal references.
   // Objects are at least 8-byte aligned, so clearing 3 bits loses nothing of the address.
   layout.code_pointer_mask = minor >= 14 ? ~std::uint64_t{7} : ~std::uint64_t{0};
+  layout.walk_ends_at_shim = minor >= 12;
+  layout.generator_owner = minor >= 11 ? 1 : -1;  // FRAME_OWNED_BY_GENERATOR
+  layout.generator_code_flags = minor <= 10 ? 0x20 | 0x80 | 0x200 : 0;  // CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
 }
 
 std::runtime_error not_supported(int major, int minor) {

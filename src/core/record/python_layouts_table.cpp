@@ -27,6 +27,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     -1,  // frame_owner
     368,  // frame_size
     40,  // code_firstlineno
+    36,  // code_flags
     104,  // code_filename
     112,  // code_name
     -1,  // code_qualname
@@ -76,6 +77,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     -1,  // frame_owner
     368,  // frame_size
     40,  // code_firstlineno
+    36,  // code_flags
     104,  // code_filename
     112,  // code_name
     -1,  // code_qualname
@@ -125,6 +127,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     -1,  // frame_owner
     360,  // frame_size
     40,  // code_firstlineno
+    36,  // code_flags
     104,  // code_filename
     112,  // code_name
     -1,  // code_qualname
@@ -174,6 +177,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     69,  // frame_owner
     80,  // frame_size
     72,  // code_firstlineno
+    48,  // code_flags
     112,  // code_filename
     120,  // code_name
     128,  // code_qualname
@@ -223,6 +227,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     70,  // frame_owner
     80,  // frame_size
     68,  // code_firstlineno
+    48,  // code_flags
     112,  // code_filename
     120,  // code_name
     128,  // code_qualname
@@ -317,6 +322,7 @@ const GeneratedLayout kConstants313 = {13,
     -1,  // frame_owner
     -1,  // frame_size
     -1,  // code_firstlineno
+    -1,  // code_flags
     -1,  // code_filename
     -1,  // code_name
     -1,  // code_qualname
@@ -409,6 +415,7 @@ const GeneratedLayout kConstants314 = {14,
     -1,  // frame_owner
     -1,  // frame_size
     -1,  // code_firstlineno
+    -1,  // code_flags
     -1,  // code_filename
     -1,  // code_name
     -1,  // code_qualname

@@ -1,0 +1,28 @@
+#pragma once
+// What /proc says about a process's threads: their state letters (through kept descriptors) and names.
+#include <sys/types.h>
+
+#include <string>
+#include <unordered_map>
+
+namespace pyfold::record {
+
+// The state letter of a thread (field 3 of /proc/PID/task/TID/stat), read through a kept descriptor.
+class ThreadStatReader {
+ public:
+  explicit ThreadStatReader(pid_t pid) : pid_(pid) {}
+  ~ThreadStatReader();
+  ThreadStatReader(const ThreadStatReader&) = delete;
+  ThreadStatReader& operator=(const ThreadStatReader&) = delete;
+  char state(pid_t tid);  // 'R', 'S', 'D', ... or '?' when unreadable
+  void forget_missing();  // close descriptors of threads that have exited
+
+ private:
+  pid_t pid_;
+  std::unordered_map<pid_t, int> fds_;
+};
+
+// /proc/PID/task/TID/comm without its newline ("" when unreadable).
+std::string thread_name(pid_t pid, pid_t tid);
+
+}  // namespace pyfold::record

@@ -1,0 +1,150 @@
+#pragma once
+// The Python stacks of every thread of an interpreter, read from another process's memory as a snapshot: what
+// recent samples needed (list heads, thread states, cframes, frames) is copied in one read_many, just after a
+// read of one cold byte per page has warmed the target's page tables, so that the whole copy spans tens of
+// nanoseconds instead of microseconds, and the walk runs on that copy. A walk that read beyond the copy, or is not
+// consistent (it did not reach the thread's first frame, a pointer leads nowhere, a frame's code is not code), is
+// read again at once, a bounded number of times, and only then reported torn, with its reason. Code objects, names
+// and line tables are read after the snapshot: they do not change under a live frame, and are cached.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "pyfold/record/process_memory.hpp"
+#include "pyfold/record/python_objects.hpp"
+
+namespace pyfold::record {
+
+// A code object as the walker uses it: read once, then checked cheaply against the object once per sample.
+struct CodeInfo {
+  std::string name;      // co_qualname (3.11+) or co_name
+  std::string filename;  // co_filename
+  int first_line = 0;
+  std::uint32_t flags = 0;  // co_flags (<= 3.10 only)
+  std::string line_table;   // co_lnotab / co_linetable bytes
+  std::uint64_t filename_ptr = 0, name_ptr = 0, table_ptr = 0;
+  std::uint64_t checked_in_sample = 0;  // the sample that last checked it against the target
+  std::unordered_map<long, int> lines;  // bytecode offset -> line, as decoded
+  std::unordered_map<int, std::uint32_t> frame_ids;  // line -> the recorder's interned frame id
+};
+
+struct FrameRef {
+  CodeInfo* code;
+  int line;
+};
+
+struct ThreadStack {
+  std::uint64_t tstate = 0;
+  std::uint64_t thread_id = 0;  // threading.get_ident()
+  pid_t tid = 0;                // native thread id (0 when unknown)
+  bool holds_gil = false;
+  std::vector<FrameRef> frames;  // innermost first
+};
+
+class StackWalker {
+ public:
+  // pid: the target's process id (<= 3.10 finds a thread's kernel id through glibc's struct pthread, which holds it).
+  StackWalker(MemoryReader& memory, const PythonRuntime& runtime, pid_t pid);
+
+  // Whether the walker's fixed buffers hold what a layout asks for (3.13+ layouts come from the target itself).
+  static bool layout_fits(const Layout& layout);
+
+  enum class Read { ok, torn, gone };
+  // The stacks of every thread (stacks is cleared first). torn: no consistent read of some thread after the
+  // retries (the sample is not recorded; last_torn_reason() says why); gone: the process has exited.
+  Read read_stacks(std::vector<ThreadStack>& stacks);
+  bool initialized();  // the interpreter exists (before Py_Initialize there is nothing to sample)
+
+  const std::string& last_torn_reason() const { return torn_reason_; }
+  std::uint64_t retries() const { return retries_; }  // threads read again because a read was not consistent
+  std::uint64_t samples() const { return sample_; }   // read_stacks calls
+  // The most consistent reads per thread before a sample is given up (the first read and the retries).
+  static constexpr int kReadsPerThread = 5;
+
+ private:
+  // A sample's copy is planned from what recent samples read: per thread, its thread state and (3.11, 3.12)
+  // cframes, which hold the pointer to the innermost frame, then the frames its recent walks went through, by
+  // depth from the thread's first frame.
+  struct FrameSlot {
+    std::uint64_t address;
+    std::uint32_t depth;  // from the thread's first frame (shims counted)
+    std::uint64_t used;   // the last sample that walked through it
+  };
+  struct ThreadPlan {
+    std::vector<FrameSlot> frames;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> cframes;  // (address of cframe.current_frame, last used)
+    std::uint64_t used = 0, rank = 0;  // the last sample that read the thread, and its place in the thread list
+  };
+  struct Structure {  // runtime and interpreter fields: list heads, the GIL
+    std::uint64_t address;
+    std::uint32_t size;
+    std::uint64_t used;
+  };
+  struct Segment {  // bytes copied in this sample: [address, address + size) at store_[offset]
+    std::uint64_t address, size;
+    std::size_t offset;
+  };
+  using Copy = std::vector<Segment>;  // sorted by address
+  struct Wanted {
+    std::uint64_t address, size;
+    Copy* into;
+  };
+  struct RawFrame {
+    std::uint64_t code;
+    std::uint64_t instr;  // 3.11+: the instruction pointer; before: f_lasti
+  };
+
+  void take_snapshot();
+  void plan_thread(std::uint64_t tstate, const ThreadPlan& plan, Copy* into);
+  void copy_wanted();
+  void warm_up();
+  void refresh_thread(std::uint64_t tstate);
+  void update_plan(std::uint64_t tstate, bool reached_first_frame);
+  const unsigned char* volatile_read(std::uint64_t address, std::size_t size);
+  const char* read_thread(std::uint64_t tstate, std::uint64_t interp, ThreadStack& out, std::uint64_t& next);
+  const char* resolve_codes(ThreadStack& out);
+  CodeInfo* new_code_info(std::uint64_t code, const unsigned char* header);
+  pid_t tid_of(std::uint64_t tstate, std::uint64_t thread_id);
+  Read fail(const char* reason);
+  static const char* const kListChanged;  // read_thread: the thread state is gone or moved
+
+  MemoryReader& memory_;
+  const PythonRuntime& rt_;
+  PythonObjects objects_;
+  pid_t pid_;
+  int frame_read_size_ = 0, code_read_size_ = 0, tstate_read_size_ = 0;
+  std::uint64_t sample_ = 0, retries_ = 0;
+  std::string torn_reason_;
+
+  std::vector<Structure> structure_;
+  std::unordered_map<std::uint64_t, ThreadPlan> plans_;  // by thread state address
+  Copy structure_copy_;
+  std::unordered_map<std::uint64_t, Copy> copies_;  // this sample's, by thread state address
+  Copy* current_ = nullptr;                          // what the current reads come from
+  std::vector<Wanted> wanted_;
+  std::vector<unsigned char> store_;
+  std::vector<std::uint64_t> pages_;
+  std::vector<MemoryRange> warm_;
+  static constexpr std::size_t kScratch = 64;
+  std::uint64_t scratch_[kScratch] = {};
+  std::vector<std::uint64_t> walked_;  // the current walk: frame addresses, innermost first
+  std::uint64_t cframe_at_ = 0;        // the current walk's cframe.current_frame address (3.11, 3.12)
+  std::size_t misses_ = 0;             // reads of the current walk that were not in the copy
+  std::uint64_t rank_ = 0;             // threads read so far in this sample
+
+  std::vector<RawFrame> raw_;
+  std::unordered_set<std::uint64_t> visited_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<CodeInfo>> code_cache_;
+  std::vector<std::uint64_t> to_check_;
+  std::vector<unsigned char> headers_;
+  std::vector<MemoryRange> ranges_;
+  int tid_offset_ = -1;  // <= 3.10: offset of the kernel tid in glibc's struct pthread
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, pid_t>> tids_;  // thread_id -> (tstate, tid)
+};
+
+}  // namespace pyfold::record

@@ -1,0 +1,55 @@
+// Thread states and names from /proc.
+#include "pyfold/record/proc_files.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+namespace pyfold::record {
+
+ThreadStatReader::~ThreadStatReader() {
+  for (auto& [tid, fd] : fds_) ::close(fd);
+}
+
+char ThreadStatReader::state(pid_t tid) {
+  auto it = fds_.find(tid);
+  if (it == fds_.end()) {
+    std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/stat";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return '?';
+    it = fds_.emplace(tid, fd).first;
+  }
+  char buf[512];
+  ssize_t n = pread(it->second, buf, sizeof buf - 1, 0);
+  if (n <= 0) {
+    ::close(it->second);
+    fds_.erase(it);
+    return '?';
+  }
+  buf[n] = 0;
+  const char* paren = std::strrchr(buf, ')');  // comm may hold spaces and parentheses
+  return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
+}
+
+void ThreadStatReader::forget_missing() {
+  for (auto it = fds_.begin(); it != fds_.end();) {
+    char c;
+    if (pread(it->second, &c, 1, 0) <= 0) {
+      ::close(it->second);
+      it = fds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::string thread_name(pid_t pid, pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+}  // namespace pyfold::record
