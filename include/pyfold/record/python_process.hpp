@@ -20,7 +20,7 @@ namespace pyfold::record {
 // The target cannot be sampled: gone, not Python, unsupported, or not readable. The message says which.
 class AttachError : public std::runtime_error {
  public:
-  enum class Kind { no_process, permission, not_python, unsupported, other };
+  enum class Kind { no_process, permission, not_python, unsupported, not_ready, other };  // not_ready: try again
   AttachError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }
 

@@ -36,6 +36,7 @@ struct CodeInfo {
 struct FrameRef {
   CodeInfo* code;
   int line;
+  std::uint64_t address = 0;  // of the frame in the target (_PyInterpreterFrame, or PyFrameObject <= 3.10)
 };
 
 struct ThreadStack {
@@ -97,6 +98,7 @@ class StackWalker {
   struct RawFrame {
     std::uint64_t code;
     std::uint64_t instr;  // 3.11+: the instruction pointer; before: f_lasti
+    std::uint64_t address;
   };
 
   void take_snapshot();

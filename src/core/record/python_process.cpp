@@ -188,9 +188,11 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
                               " of CPython: not supported");
       if (!minor)
         throw AttachError(AttachError::Kind::unsupported, "cannot tell the Python version of " + m->path);
+      // 3.13+ always carries _Py_DebugOffsets: without it the loader is still mapping the file (its first mapping
+      // spans the whole file until the data segment is mapped over it). Try again shortly.
       if (minor >= 13)
-        throw AttachError(AttachError::Kind::unsupported,
-                          "CPython 3." + std::to_string(minor) + " without _Py_DebugOffsets in " + m->path);
+        throw AttachError(AttachError::Kind::not_ready,
+                          "CPython 3." + std::to_string(minor) + " in " + m->path + " is still being loaded");
       try {
         rt.layout = layout_for_minor(minor);
       } catch (const std::exception& e) {

@@ -250,7 +250,9 @@ pid_t wait_for_python(pid_t child, int* status, bool* exited) {
         auto python = PythonProcess::attach(pid);
         if (python->initialized()) return pid;
       } catch (const AttachError& e) {
-        if (e.kind() != AttachError::Kind::not_python && e.kind() != AttachError::Kind::no_process) throw;
+        if (e.kind() != AttachError::Kind::not_python && e.kind() != AttachError::Kind::no_process &&
+            e.kind() != AttachError::Kind::not_ready)
+          throw;
       }
     }
     usleep(1000);

@@ -317,7 +317,12 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
       if (!(p = structure_read(interp + o.interp_next, 8))) return fail("interpreter list unreadable");
       interp = u64_at(p, 0);
     }
-    if (!list_problem) return Read::ok;
+    if (!list_problem) {
+      // <= 3.10: the tid's place in struct pthread is learnt from the main thread, which comes last in the list.
+      for (ThreadStack& t : stacks)
+        if (t.tid == 0 && t.thread_id != 0 && tid_offset_ >= 0) t.tid = tid_of(t.tstate, t.thread_id);
+      return Read::ok;
+    }
     if (attempt + 1 >= kReadsPerThread) return fail(list_problem);
   }
 }
@@ -371,7 +376,7 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
       std::memcpy(&lasti, f + o.frame_instr, sizeof lasti);
       instr = static_cast<std::uint64_t>(static_cast<std::int64_t>(lasti));
     }
-    raw_.push_back({u64_at(f, o.frame_code) & layout.code_pointer_mask, instr});
+    raw_.push_back({u64_at(f, o.frame_code) & layout.code_pointer_mask, instr, frame});
     last_owner = owner;
     frame = previous;
   }
@@ -437,7 +442,7 @@ const char* StackWalker::resolve_codes(ThreadStack& out) {
       if (line <= 0) line = info->first_line;
       if (info->lines.size() < 4096) info->lines.emplace(offset, line);
     }
-    out.frames.push_back(FrameRef{info, line});
+    out.frames.push_back(FrameRef{info, line, r.address});
   }
   if (layout.generator_code_flags && (out.frames.back().code->flags & layout.generator_code_flags))
     return "the walk did not reach the thread's first frame";

@@ -1,0 +1,122 @@
+// The stack walker on memory captured from real interpreters (tests/unit/data/snapshots, made by
+// tests/unit/snapshots/make.sh): the same stacks as the live walk that captured them, and a walk that does not reach
+// the thread's first frame (a generator's frame whose caller link is gone, as right after it yields) is never
+// written, on every version.
+#include <catch2/catch.hpp>
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "snapshot_file.hpp"
+
+using namespace pyfold::record;
+
+namespace {
+
+std::vector<std::string> snapshot_files() {
+  std::vector<std::string> files;
+  std::string dir = std::string(PYFOLD_UNIT_DATA) + "/snapshots";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() > 8 && name.compare(name.size() - 8, 8, ".snap.gz") == 0) files.push_back(dir + "/" + name);
+    }
+    closedir(d);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string walk(testing::Snapshot& s, StackWalker::Read* result = nullptr, std::string* reason = nullptr) {
+  StackWalker walker(s.memory, s.runtime, s.pid);
+  std::vector<ThreadStack> stacks;
+  StackWalker::Read r = walker.read_stacks(stacks);
+  if (result) *result = r;
+  if (reason) *reason = walker.last_torn_reason();
+  ThreadNames names(s.memory, s.runtime);
+  std::vector<std::string> thread_names;
+  for (const ThreadStack& t : stacks) thread_names.push_back(names.name(t.thread_id, 0));
+  return r == StackWalker::Read::ok ? testing::format_stacks(stacks, thread_names) : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("stack walker: snapshots of 3.8-3.13 give the stacks the live walk read") {
+  auto files = snapshot_files();
+  REQUIRE(files.size() >= 7);
+  for (const std::string& file : files) {
+    INFO(file);
+    testing::Snapshot s = testing::load_snapshot(file);
+    StackWalker::Read result;
+    CHECK(walk(s, &result) == s.stacks);
+    CHECK(result == StackWalker::Read::ok);
+    // What the target was doing, by design (target.py): generators, a C call re-entering Python, a coroutine in a
+    // named thread.
+    CHECK(s.stacks.find("walk (") != std::string::npos);
+    CHECK(s.stacks.find("spin_key (") != std::string::npos);
+    CHECK(s.stacks.find("thread 0 w\xc3\xb6rker") != std::string::npos);
+    CHECK(s.stacks.find("consumer (") != std::string::npos);
+  }
+}
+
+TEST_CASE("stack walker: a walk cut short at a generator is read again, then reported, never written") {
+  for (const std::string& file : snapshot_files()) {
+    INFO(file);
+    testing::Snapshot s = testing::load_snapshot(file);
+    // The innermost `walk` generator frame loses its link to its caller, as it does when the generator yields.
+    auto at = s.stacks.find("frame 0x");
+    std::uint64_t address = 0;
+    for (std::size_t pos = at; pos != std::string::npos; pos = s.stacks.find("frame 0x", pos + 1)) {
+      auto end = s.stacks.find('\n', pos);
+      std::string line = s.stacks.substr(pos, end - pos);
+      if (line.find(" walk (") != std::string::npos) {
+        address = std::stoull(line.substr(6), nullptr, 16);
+        break;
+      }
+    }
+    REQUIRE(address != 0);
+    std::uint64_t zero = 0;
+    s.memory.add(address + static_cast<std::uint64_t>(s.runtime.layout.offsets.frame_previous), &zero, sizeof zero);
+    StackWalker::Read result;
+    std::string reason;
+    CHECK(walk(s, &result, &reason).empty());
+    CHECK(result == StackWalker::Read::torn);
+    CHECK(reason == "the walk did not reach the thread's first frame");
+  }
+}
+
+TEST_CASE("stack walker: a frame that leads nowhere is torn, with its reason") {
+  for (const std::string& file : snapshot_files()) {
+    INFO(file);
+    testing::Snapshot s = testing::load_snapshot(file);
+    auto pos = s.stacks.find("frame 0x");
+    REQUIRE(pos != std::string::npos);
+    std::uint64_t address = std::stoull(s.stacks.substr(pos + 6), nullptr, 16);
+    std::uint64_t nowhere = 0x10;  // a previous-frame pointer into unmapped memory
+    s.memory.add(address + static_cast<std::uint64_t>(s.runtime.layout.offsets.frame_previous), &nowhere, sizeof nowhere);
+    StackWalker::Read result;
+    std::string reason;
+    CHECK(walk(s, &result, &reason).empty());
+    CHECK(result == StackWalker::Read::torn);
+    CHECK(reason == "frame unreadable");
+  }
+}
+
+TEST_CASE("snapshot memory: regions merge, reads inside succeed, reads across a gap fail") {
+  SnapshotMemory m;
+  m.add(100, "abcd", 4);
+  m.add(104, "efgh", 4);
+  m.add(102, "XY", 2);
+  char out[8];
+  REQUIRE(m.read(100, out, 8));
+  CHECK(std::string(out, 8) == "abXYefgh");
+  CHECK(m.regions().size() == 1);
+  m.add(200, "z", 1);
+  CHECK_FALSE(m.read(107, out, 2));
+  CHECK(m.last_error() == EFAULT);
+  MemoryRange ranges[2] = {{100, out, 2}, {150, out + 2, 1}};
+  CHECK(m.read_many(ranges, 2) == 1);
+}
