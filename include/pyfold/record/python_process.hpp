@@ -45,6 +45,8 @@ class PythonProcess {
   const PythonRuntime& runtime() const { return runtime_; }
   std::uint64_t reads() const { return memory_.read_count(); }
   std::uint64_t retries() const { return walker_.retries(); }
+  std::uint64_t stopped_reads() const { return walker_.stopped_reads(); }
+  void stop_thread_as_last_resort(bool on) { walker_.stop_thread_as_last_resort(on); }
   const std::string& last_torn_reason() const { return walker_.last_torn_reason(); }
   // The name of the threading.Thread whose ident (threading.get_ident(), ThreadStack::thread_id) this is, read from
   // threading._active; "" when there is none (yet) or it cannot be read. Misses re-read _active at most every

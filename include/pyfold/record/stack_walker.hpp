@@ -61,6 +61,12 @@ class StackWalker {
   Read read_stacks(std::vector<ThreadStack>& stacks);
   bool initialized();  // the interpreter exists (before Py_Initialize there is nothing to sample)
 
+  // When a thread gives no consistent read in kReadsPerThread tries (generator chains that change faster than a
+  // read), stop that one thread for a moment (ptrace) and read it once more: exact, and rare enough to cost
+  // little. Off by default (and pointless with --blocking, where the whole process is already stopped).
+  void stop_thread_as_last_resort(bool on) { last_resort_ = on; }
+  std::uint64_t stopped_reads() const { return stopped_reads_; }  // reads made with a thread stopped
+
   const std::string& last_torn_reason() const { return torn_reason_; }
   std::uint64_t retries() const { return retries_; }  // threads read again because a read was not consistent
   std::uint64_t samples() const { return sample_; }   // read_stacks calls
@@ -120,7 +126,8 @@ class StackWalker {
   PythonObjects objects_;
   pid_t pid_;
   int frame_read_size_ = 0, code_read_size_ = 0, tstate_read_size_ = 0;
-  std::uint64_t sample_ = 0, retries_ = 0;
+  std::uint64_t sample_ = 0, retries_ = 0, stopped_reads_ = 0;
+  bool last_resort_ = false;
   std::string torn_reason_;
 
   std::vector<Structure> structure_;

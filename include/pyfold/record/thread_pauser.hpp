@@ -17,6 +17,8 @@ class ThreadPauser {
   // Stops the threads listed in /proc/PID/task. Returns false when none could be stopped (EPERM, gone).
   // If waiting reaped the process itself (it exited meanwhile), reaped() is true and reaped_status() says how.
   bool pause();
+  // Stops one thread of the process only (the stack walker's last resort for one thread's consistent read).
+  bool pause_thread(pid_t tid);
   void resume();  // detaches every thread stopped by pause()
   bool reaped() const { return reaped_; }
   int reaped_status() const { return reaped_status_; }
@@ -24,6 +26,7 @@ class ThreadPauser {
   int last_error() const { return last_error_; }
 
  private:
+  bool stop(std::vector<pid_t> tids);
   struct Stopped {
     pid_t tid;
     int signal;  // a signal that arrived while stopped, to deliver on detach

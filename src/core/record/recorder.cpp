@@ -67,6 +67,7 @@ class Recorder {
     }
     Target t;
     t.pid = pid;
+    python->stop_thread_as_last_resort(!options_.blocking);
     t.python = std::move(python);
     t.stat = std::make_unique<ThreadStatReader>(pid);
     std::string root = "process " + std::to_string(pid) + ":\"" + command_line_of(pid) + "\"";
@@ -157,6 +158,7 @@ class Recorder {
         try {
           finished_reads_ += t.python->reads();
           t.python = PythonProcess::attach(t.pid);
+          t.python->stop_thread_as_last_resort(!options_.blocking);
         } catch (const AttachError&) {
           return false;
         }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "pyfold/record/line_table.hpp"
+#include "pyfold/record/thread_pauser.hpp"
 
 namespace pyfold::record {
 
@@ -305,6 +306,21 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
           // A walk that read beyond the copy mixed two moments: read again (all it needs is in the plan now).
           if (!problem && (misses_ == 0 || tries + 1 == kReadsPerThread)) break;
         }
+        if (problem && problem != kListChanged && last_resort_ && stacks.back().tid > 0 &&
+            memory_.last_error() != ESRCH) {
+          ThreadPauser pauser(pid_);
+          if (pauser.pause_thread(stacks.back().tid)) {
+            ++retries_, ++stopped_reads_;
+            refresh_thread(tstate);
+            current_ = &copies_[tstate];
+            misses_ = 0;
+            walked_.clear();
+            cframe_at_ = 0;
+            stacks.back().frames.clear();
+            problem = read_thread(tstate, interp, stacks.back(), next);
+            if (problem != kListChanged) update_plan(tstate, !problem);
+          }
+        }  // the thread runs again here
         if (problem == kListChanged) {
           list_problem = problem;
           break;

@@ -21,8 +21,12 @@ std::vector<pid_t> task_ids(pid_t pid) {
   return tids;
 }
 
-bool ThreadPauser::pause() {
-  listed_ = task_ids(pid_);
+bool ThreadPauser::pause() { return stop(task_ids(pid_)); }
+
+bool ThreadPauser::pause_thread(pid_t tid) { return stop({tid}); }
+
+bool ThreadPauser::stop(std::vector<pid_t> tids) {
+  listed_ = std::move(tids);
   // Interrupt every thread first, then wait for each: the pauses overlap instead of adding up.
   std::vector<pid_t> interrupted;
   for (pid_t tid : listed_) {
