@@ -70,4 +70,13 @@ def find(debian_static=True, minors=MINORS):
             found.append(Python("3.11-debian-static", "/usr/bin/python3.11", 11))
         else:
             missing("3.11-debian-static", "/usr/bin/python3.11 is not installed")
+    # A required name this search does not know (a typo, or a version after 3.15) is never silently met.
+    have = {p.label for p in found} | {f"3.{p.minor}" for p in found}
+    for name in required():
+        version, _, kind = name.partition("-")
+        minor = int(version.split(".")[1]) if version.count(".") == 1 and version.split(".")[1].isdigit() else None
+        if (minor is not None and minor not in minors and minor in MINORS) or (kind and not debian_static):
+            continue  # not asked for in this search
+        if name not in have and not any(name in f for f in failures):
+            missing(name, "not among the interpreters the tests look for")
     return found
