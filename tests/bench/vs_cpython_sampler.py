@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""pyfold record against CPython 3.15's own sampling profiler (`python3.15 -m profiling.sampling run`) on the same
+workloads at the same rate: the inclusive share of each top function (against the ground truth, pyfold record
+--blocking: the target stopped during each read), and the target's slowdown (its own timing of its work, so neither
+profiler's start-up or write-out counts), as medians of paired runs against the bare program.
+
+Workloads (written to a temporary directory): a recursive fib, many small method calls, generator pipelines; each
+has two or three top-level functions of different weights, whose inclusive shares are compared.
+
+Usage: tests/bench/vs_cpython_sampler.py [--runs N] [--rate HZ] [--python PATH] [--pyfold-record PATH]
+                                         [--workload NAME]...
+--python defaults to the python3.15 of tests/pythons/fetch.sh.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+# Each workload times its own work (after imports) and writes the seconds to $BENCH_TIME_FILE.
+PRELUDE = '''
+import os, time
+_start = time.perf_counter()
+def _done():
+    with open(os.environ["BENCH_TIME_FILE"], "w") as f:
+        f.write(repr(time.perf_counter() - _start))
+'''
+WORKLOADS = {
+    "fib": PRELUDE + '''
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def big():
+    for _ in range(3):
+        fib(25)
+
+def small():
+    fib(25)
+
+for _ in range(12):
+    big()
+    small()
+_done()
+''',
+    "methods": PRELUDE + '''
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    def add(self, other):
+        return Point(self.x + other.x, self.y + other.y)
+    def norm1(self):
+        return abs(self.x) + abs(self.y)
+
+class Walker:
+    def __init__(self):
+        self.at = Point(0, 0)
+    def step(self, d):
+        self.at = self.at.add(d)
+        return self.at.norm1()
+
+def walk(n):
+    w, d, total = Walker(), Point(1, -1), 0
+    for _ in range(n):
+        total += w.step(d)
+    return total
+
+def heavy():
+    return walk(900000)
+
+def light():
+    return walk(300000)
+
+for _ in range(3):
+    heavy()
+    light()
+_done()
+''',
+    "generators": PRELUDE + '''
+def numbers(n):
+    for i in range(n):
+        yield i
+
+def squares(it):
+    for x in it:
+        yield x * x
+
+def evens(it):
+    yield from (x for x in it if x % 2 == 0)
+
+def pipeline(n):
+    return sum(evens(squares(numbers(n))))
+
+def wide():
+    return pipeline(2400000)
+
+def narrow():
+    return pipeline(800000)
+
+for _ in range(3):
+    wide()
+    narrow()
+_done()
+''',
+}
+# The functions whose inclusive shares are compared, per workload.
+TOP = {"fib": ["big", "small", "fib"], "methods": ["heavy", "light", "Walker.step", "Point.add"],
+       "generators": ["wide", "narrow", "pipeline", "squares", "evens"]}
+
+
+def default_python():
+    r = subprocess.run(["bash", os.path.join(REPO, "tests", "pythons", "fetch.sh"), "--where"], capture_output=True,
+                       text=True)
+    return os.path.join(r.stdout.strip(), "python3.15")
+
+
+def function_names(stack):
+    """The function names of a folded stack from either tool: pyfold `QUALNAME (FILE:LINE)`, the sampler
+    `FILE:QUALNAME:LINE` under a `tid:N` root."""
+    names = []
+    for frame in stack.split(";"):
+        if frame.startswith("tid:") or frame.startswith("thread ("):
+            continue
+        if frame.endswith(")") and " (" in frame:
+            names.append(frame.rsplit(" (", 1)[0])
+        elif frame.count(":") >= 2:
+            names.append(frame.rsplit(":", 2)[1])
+        else:
+            names.append(frame)
+    return names
+
+
+def shares(folded_text, functions):
+    """{function: share of the samples whose stack contains it} (inclusive), and the number of samples."""
+    total, hits = 0, dict.fromkeys(functions, 0)
+    for line in folded_text.splitlines():
+        if not line.strip():
+            continue
+        stack, count = line.rsplit(" ", 1)
+        count = int(float(count))
+        total += count
+        names = set(function_names(stack))
+        for f in functions:
+            if f in names:
+                hits[f] += count
+    return {f: hits[f] / total if total else 0.0 for f in functions}, total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--python", default=None)
+    ap.add_argument("--pyfold-record", default=os.path.join(REPO, "build", "src", "pyfold-record"))
+    ap.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
+    args = ap.parse_args()
+    python = args.python or default_python()
+    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
+                             text=True).stdout.strip()
+    if not version.startswith("3.15"):
+        sys.exit(f"vs_cpython_sampler.py: {python} is not a CPython 3.15 ({version or 'does not run'}); "
+                 "run tests/pythons/fetch.sh or pass --python")
+    tmp = tempfile.mkdtemp(prefix="pyfold-vs-sampler-")
+    print(f"{os.uname().nodename}: {os.cpu_count()} CPUs; CPython {version} ({python}); {args.rate} Hz; "
+          f"{args.runs} paired runs; shares: samples summed over the runs")
+    for name in args.workload or list(WORKLOADS):
+        script = os.path.join(tmp, f"{name}.py")
+        with open(script, "w") as f:
+            f.write(WORKLOADS[name])
+        out = os.path.join(tmp, f"{name}.folded")
+        configs = {
+            "bare": [python, script],
+            "pyfold": [args.pyfold_record, "--rate", str(args.rate), "-o", out, "--", python, script],
+            "pyfold --blocking": [args.pyfold_record, "--blocking", "--rate", str(args.rate), "-o", out, "--",
+                                  python, script],
+            "profiling.sampling": [python, "-m", "profiling.sampling", "run", "-r", f"{args.rate}hz", "--collapsed",
+                                   "-o", out, script],
+        }
+        times = {c: [] for c in configs}
+        folded = {c: "" for c in configs}
+        for run in range(args.runs):
+            for config, command in configs.items():  # paired: each configuration once per round
+                timing = os.path.join(tmp, "time")
+                r = subprocess.run(command, capture_output=True, text=True,
+                                   env=dict(os.environ, BENCH_TIME_FILE=timing))
+                if r.returncode != 0:
+                    sys.exit(f"{name} / {config} failed (exit {r.returncode}): {r.stderr[-800:]}")
+                times[config].append(float(open(timing).read()))
+                if config != "bare":
+                    folded[config] += open(out).read()
+            print(f"{name}: round {run + 1}/{args.runs}", file=sys.stderr)
+        bare = statistics.median(times["bare"])
+        truth, _ = shares(folded["pyfold --blocking"], TOP[name])
+        print(f"\n{name}: bare {bare:.2f} s (median)")
+        print(f"  {'profiler':20} {'slowdown':>9} {'samples':>8}  " +
+              "  ".join(f"{f[:14]:>14}" for f in TOP[name]) + "  max |err| vs --blocking")
+        for config in ("pyfold --blocking", "pyfold", "profiling.sampling"):
+            ratio = statistics.median(t / b for t, b in zip(times[config], times["bare"]))
+            got, total = shares(folded[config], TOP[name])
+            err = max(abs(got[f] - truth[f]) for f in TOP[name]) * 100
+            print(f"  {config:20} {ratio:8.3f}x {total:8d}  " +
+                  "  ".join(f"{got[f] * 100:13.1f}%" for f in TOP[name]) +
+                  (f"  {err:5.1f} points" if config != "pyfold --blocking" else "  (ground truth)"))
+    subprocess.run(["rm", "-rf", tmp])
+
+
+main()
