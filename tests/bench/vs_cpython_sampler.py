@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """pyfold record against CPython 3.15's own sampling profiler (`python3.15 -m profiling.sampling run`) on the same
-workloads at the same rate: the inclusive share of each top function (against the ground truth, pyfold record
---blocking: the target stopped during each read), and the target's slowdown (its own timing of its work, so neither
-profiler's start-up or write-out counts), as medians of paired runs against the bare program.
+workloads at the same rate: the inclusive share of each top function among the samples taken while the workload runs
+(against the ground truth, pyfold record --blocking: the target stopped during each read), and the target's slowdown
+(its own timing of its work, so neither profiler's start-up or write-out counts), as medians of paired runs against
+the bare program (min-max beside: a wide spread says the machine was busy).
 
 Workloads (written to a temporary directory): a recursive fib, many small method calls, generator pipelines; each
 has two or three top-level functions of different weights, whose inclusive shares are compared.
@@ -36,12 +37,12 @@ def fib(n):
 
 def big():
     for _ in range(3):
-        fib(25)
+        fib(27)
 
 def small():
-    fib(25)
+    fib(27)
 
-for _ in range(12):
+for _ in range(24):
     big()
     small()
 _done()
@@ -95,10 +96,10 @@ def pipeline(n):
     return sum(evens(squares(numbers(n))))
 
 def wide():
-    return pipeline(2400000)
+    return pipeline(3600000)
 
 def narrow():
-    return pipeline(800000)
+    return pipeline(1200000)
 
 for _ in range(3):
     wide()
@@ -117,32 +118,40 @@ def default_python():
     return os.path.join(r.stdout.strip(), "python3.15")
 
 
-def function_names(stack):
-    """The function names of a folded stack from either tool: pyfold `QUALNAME (FILE:LINE)`, the sampler
+def frames_of(stack):
+    """(function, file) of each frame of a folded stack from either tool: pyfold `QUALNAME (FILE:LINE)`, the sampler
     `FILE:QUALNAME:LINE` under a `tid:N` root."""
-    names = []
+    frames = []
     for frame in stack.split(";"):
         if frame.startswith("tid:") or frame.startswith("thread ("):
             continue
         if frame.endswith(")") and " (" in frame:
-            names.append(frame.rsplit(" (", 1)[0])
+            name, where = frame[:-1].rsplit(" (", 1)
+            frames.append((name, where.rsplit(":", 1)[0]))
         elif frame.count(":") >= 2:
-            names.append(frame.rsplit(":", 2)[1])
+            where, name, _ = frame.rsplit(":", 2)
+            frames.append((name, where))
         else:
-            names.append(frame)
-    return names
+            frames.append((frame, ""))
+    return frames
 
 
-def shares(folded_text, functions):
-    """{function: share of the samples whose stack contains it} (inclusive), and the number of samples."""
+def shares(folded_text, functions, script):
+    """{function: share of the samples whose stack contains it} (inclusive), and the number of samples. Only samples
+    taken while the workload's own module runs count: pyfold samples the interpreter from its start, the sampler from
+    when its runner starts the script, and neither start-up nor shutdown is the workload's."""
     total, hits = 0, dict.fromkeys(functions, 0)
+    base = os.path.basename(script)
     for line in folded_text.splitlines():
         if not line.strip():
             continue
         stack, count = line.rsplit(" ", 1)
         count = int(float(count))
+        frames = frames_of(stack)
+        if not any(os.path.basename(f) == base for _, f in frames):
+            continue
         total += count
-        names = set(function_names(stack))
+        names = {n for n, _ in frames}
         for f in functions:
             if f in names:
                 hits[f] += count
@@ -193,15 +202,17 @@ def main():
                     folded[config] += open(out).read()
             print(f"{name}: round {run + 1}/{args.runs}", file=sys.stderr)
         bare = statistics.median(times["bare"])
-        truth, _ = shares(folded["pyfold --blocking"], TOP[name])
+        truth, _ = shares(folded["pyfold --blocking"], TOP[name], script)
         print(f"\n{name}: bare {bare:.2f} s (median)")
-        print(f"  {'profiler':20} {'slowdown':>9} {'samples':>8}  " +
+        print(f"  {'profiler':20} {'slowdown (min-max)':>20} {'samples':>8}  " +
               "  ".join(f"{f[:14]:>14}" for f in TOP[name]) + "  max |err| vs --blocking")
         for config in ("pyfold --blocking", "pyfold", "profiling.sampling"):
-            ratio = statistics.median(t / b for t, b in zip(times[config], times["bare"]))
-            got, total = shares(folded[config], TOP[name])
+            ratios = [t / b for t, b in zip(times[config], times["bare"])]
+            ratio = statistics.median(ratios)
+            got, total = shares(folded[config], TOP[name], script)
             err = max(abs(got[f] - truth[f]) for f in TOP[name]) * 100
-            print(f"  {config:20} {ratio:8.3f}x {total:8d}  " +
+            spread = f"{ratio:.3f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+            print(f"  {config:20} {spread:>20} {total:8d}  " +
                   "  ".join(f"{got[f] * 100:13.1f}%" for f in TOP[name]) +
                   (f"  {err:5.1f} points" if config != "pyfold --blocking" else "  (ground truth)"))
     subprocess.run(["rm", "-rf", tmp])
