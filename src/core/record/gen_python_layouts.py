@@ -306,7 +306,7 @@ def main(argv):
         else:
             blocks = [block(f"const DebugOffsetsFields kDebugOffsets3{minor} ", "};"),
                       block(f"const GeneratedLayout kConstants3{minor} ", "};")]
-        blocks.append(block(f"  {{{minor}, ", "\n"))
+        blocks.append(block(f"  {{{minor}, {values['version.owner']}, ", "\n"))  # the kVersionConstants row
         if not all(b and b in committed for b in blocks):
             print(f"FAIL - 3.{minor} ({prefix}): offsets measured from the headers differ from {output}")
             status = 1
