@@ -3,7 +3,9 @@
 workloads at the same rate: the inclusive share of each top function among the samples taken while the workload runs
 (against the ground truth, pyfold record --blocking: the target stopped during each read), and the target's slowdown
 (its own timing of its work, so neither profiler's start-up or write-out counts), as medians of paired runs against
-the bare program (min-max beside: a wide spread says the machine was busy).
+the bare program (min-max beside: a wide spread says the machine was busy); "cpu x": the same for the target's own
+CPU time, which a busy machine disturbs less; "prof. cpu": the profiler's own CPU time per second of the target's
+work, in % of one core (what it takes from the target on a machine with no free core).
 
 Workloads (written to a temporary directory): a recursive fib, many small method calls, generator pipelines; each
 has two or three top-level functions of different weights, whose inclusive shares are compared.
@@ -22,13 +24,13 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-# Each workload times its own work (after imports) and writes the seconds to $BENCH_TIME_FILE.
+# Each workload times its own work (after imports) and writes its wall and CPU seconds to $BENCH_TIME_FILE.
 PRELUDE = '''
 import os, time
-_start = time.perf_counter()
+_start, _cpu = time.perf_counter(), time.process_time()
 def _done():
     with open(os.environ["BENCH_TIME_FILE"], "w") as f:
-        f.write(repr(time.perf_counter() - _start))
+        f.write("%r %r" % (time.perf_counter() - _start, time.process_time() - _cpu))
 '''
 WORKLOADS = {
     "fib": PRELUDE + '''
@@ -189,22 +191,32 @@ def main():
                                    "-o", out, script],
         }
         times = {c: [] for c in configs}
+        cpu = {c: [] for c in configs}    # the target's own CPU seconds for its work
+        other = {c: [] for c in configs}  # CPU seconds of everything else the command ran (profiler, start-up)
         folded = {c: "" for c in configs}
         for run in range(args.runs):
             for config, command in configs.items():  # paired: each configuration once per round
                 timing = os.path.join(tmp, "time")
+                before = os.times()
                 r = subprocess.run(command, capture_output=True, text=True,
                                    env=dict(os.environ, BENCH_TIME_FILE=timing))
+                after = os.times()
                 if r.returncode != 0:
                     sys.exit(f"{name} / {config} failed (exit {r.returncode}): {r.stderr[-800:]}")
-                times[config].append(float(open(timing).read()))
+                wall, target_cpu = (float(x) for x in open(timing).read().split())
+                times[config].append(wall)
+                cpu[config].append(target_cpu)
+                children = (after.children_user - before.children_user) + (after.children_system -
+                                                                            before.children_system)
+                other[config].append(children - target_cpu)
                 if config != "bare":
                     folded[config] += open(out).read()
             print(f"{name}: round {run + 1}/{args.runs}", file=sys.stderr)
         bare = statistics.median(times["bare"])
+        bare_other = statistics.median(other["bare"])  # the target's own start-up and shutdown
         truth, _ = shares(folded["pyfold --blocking"], TOP[name], script)
         print(f"\n{name}: bare {bare:.2f} s (median)")
-        print(f"  {'profiler':20} {'slowdown (min-max)':>20} {'samples':>8}  " +
+        print(f"  {'profiler':20} {'slowdown (min-max)':>20} {'cpu x':>6} {'prof. cpu':>9} {'samples':>8}  " +
               "  ".join(f"{f[:14]:>14}" for f in TOP[name]) + "  max |err| vs --blocking")
         for config in ("pyfold --blocking", "pyfold", "profiling.sampling"):
             ratios = [t / b for t, b in zip(times[config], times["bare"])]
@@ -212,7 +224,10 @@ def main():
             got, total = shares(folded[config], TOP[name], script)
             err = max(abs(got[f] - truth[f]) for f in TOP[name]) * 100
             spread = f"{ratio:.3f}x ({min(ratios):.2f}-{max(ratios):.2f})"
-            print(f"  {config:20} {spread:>20} {total:8d}  " +
+            cpu_ratio = statistics.median(c / b for c, b in zip(cpu[config], cpu["bare"]))
+            # The profiler's own CPU time per second of the target's work (% of one core).
+            load = statistics.median((o - bare_other) / w for o, w in zip(other[config], times[config])) * 100
+            print(f"  {config:20} {spread:>20} {cpu_ratio:5.3f}x {load:8.1f}% {total:8d}  " +
                   "  ".join(f"{got[f] * 100:13.1f}%" for f in TOP[name]) +
                   (f"  {err:5.1f} points" if config != "pyfold --blocking" else "  (ground truth)"))
     subprocess.run(["rm", "-rf", tmp])

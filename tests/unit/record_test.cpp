@@ -145,6 +145,8 @@ TEST_CASE("layout from _Py_DebugOffsets: 3.13 read, other versions and free-thre
   CHECK(layout.offsets.code_code == 200);
   CHECK(layout.skip_owner_from == 3);
   CHECK(layout.code_pointer_mask == ~std::uint64_t{0});  // f_executable is a plain PyObject*
+  CHECK(kDebugOffsets313.tstate_base_frame == -1);  // no base_frame in 3.13's _Py_DebugOffsets
+  CHECK(layout.tstate_base_frame == -1);
   CHECK(layout.line_table == LineTableKind::location_table);
   CHECK(layout.offsets.dictkeys_indices == kConstants313.dictkeys_indices);  // not in _Py_DebugOffsets
   CHECK(layout.offsets.dictkeys_indices == 32);
@@ -225,7 +227,9 @@ TEST_CASE("layout from _Py_DebugOffsets: 3.15 read at its own field positions, t
   blob.put(f.unicode_ascii_size, 40);
   blob.put(f.code_code_adaptive, 208);
   blob.put(f.interp_modules, 7592);
+  blob.put(f.tstate_base_frame, 216);
   Layout layout = blob.read();
+  CHECK(layout.tstate_base_frame == 216);  // every walk must end at tstate->base_frame
   CHECK(layout.offsets.minor == 15);
   CHECK(layout.offsets.runtime_interpreters_head == 936);
   CHECK(layout.offsets.interp_threads_head == 7336);

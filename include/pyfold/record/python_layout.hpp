@@ -34,6 +34,7 @@ struct DebugOffsetsFields {
   int code_filename, code_name, code_qualname, code_linetable, code_firstlineno, code_code_adaptive;
   int object_type, bytes_size, bytes_sval, unicode_state, unicode_length, unicode_ascii_size;
   int interp_modules, dict_keys, dict_values, long_size, long_digits, type_flags;
+  int tstate_base_frame;  // 3.15+; -1 before
 };
 
 extern const GeneratedLayout kGeneratedLayouts[];
@@ -65,6 +66,9 @@ struct Layout {
   int skip_owner_from = -1;         // frames whose owner byte is >= this have no Python code (3.12+)
   std::uint64_t code_pointer_mask = ~std::uint64_t{0};  // 3.14+: clears f_executable's _PyStackRef tag bits
   int object_type = 8;              // ob_type
+  // 3.15+: tstate->base_frame, a pointer to the frame the thread state embeds, where every walk of its chain ends
+  // (the last `previous`); -1 before.
+  int tstate_base_frame = -1;
 };
 
 // The CPython versions the recorder reads, as messages state them.

@@ -101,6 +101,7 @@ class PythonProcess {
   int frame_read_size_ = 0, code_read_size_ = 0, tstate_read_size_ = 0;
   std::unordered_map<std::uint64_t, std::unique_ptr<CodeInfo>> code_cache_;
   std::unordered_set<std::uint64_t> visited_;
+  std::uint64_t last_frame_ = 0;  // the outermost frame of the last walk (3.15+: must be the thread's base frame)
   std::vector<unsigned char> buffer_;
   std::uint64_t read_number_ = 0;
   // 3.11+ frames sit side by side in each thread's data stack: one read of their page serves many frames.

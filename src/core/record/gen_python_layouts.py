@@ -124,7 +124,9 @@ DEBUG_OFFSETS = ["version", "free_threaded", "runtime_state.interpreters_head",
     "code_object.firstlineno", "code_object.co_code_adaptive", "pyobject.ob_type", "bytes_object.ob_size",
     "bytes_object.ob_sval", "unicode_object.state", "unicode_object.length", "unicode_object.asciiobject_size",
     "interpreter_state.imports_modules", "dict_object.ma_keys", "dict_object.ma_values", "long_object.lv_tag",
-    "long_object.ob_digit", "type_object.tp_flags"]
+    "long_object.ob_digit", "type_object.tp_flags", "thread_state.base_frame"]
+# Fields a version's _Py_DebugOffsets gained: the first minor version that has each (before it: -1).
+DEBUG_OFFSETS_SINCE = {"thread_state.base_frame": 15}
 
 HEADERS = {
     8: ["Python.h", "frameobject.h", "internal/pycore_pystate.h"],
@@ -189,7 +191,8 @@ def measure(prefix, minor=None):
     if minor <= 12:
         exprs = {k: v for k, v in probes(minor).items()}
     else:
-        exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" for f in DEBUG_OFFSETS}
+        exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" if minor >= DEBUG_OFFSETS_SINCE.get(f, 0) else "-1"
+                 for f in DEBUG_OFFSETS}
         # What _Py_DebugOffsets does not carry, from the same headers.
         exprs.update({"const." + k: v for k, v in object_probes(minor).items()})
     exprs.update({"version." + k: v for k, v in constants_probes(minor).items()})

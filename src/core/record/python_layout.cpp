@@ -123,6 +123,7 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   o.type_flags = off(f.type_flags);
   set_version_constants(layout, minor);
   layout.object_type = off(f.object_type);
+  if (f.tstate_base_frame >= 0) layout.tstate_base_frame = off(f.tstate_base_frame);
   return layout;
 }
 

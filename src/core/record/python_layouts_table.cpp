@@ -305,6 +305,7 @@ const DebugOffsetsFields kDebugOffsets313 = {
     496,  // long_object.lv_tag
     504,  // long_object.ob_digit
     392,  // type_object.tp_flags
+    -1,  // thread_state.base_frame
 };
 
 // 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
@@ -397,6 +398,7 @@ const DebugOffsetsFields kDebugOffsets314 = {
     576,  // long_object.lv_tag
     584,  // long_object.ob_digit
     440,  // type_object.tp_flags
+    -1,  // thread_state.base_frame
 };
 
 // 3.14's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
@@ -489,6 +491,7 @@ const DebugOffsetsFields kDebugOffsets315 = {
     672,  // long_object.lv_tag
     680,  // long_object.ob_digit
     504,  // type_object.tp_flags
+    216,  // thread_state.base_frame
 };
 
 // 3.15's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;

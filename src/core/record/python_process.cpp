@@ -234,7 +234,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->code_read_size_ = max_offset({process->layout_.object_type, o.code_firstlineno, o.code_filename,
                                            o.code_name, o.code_qualname, o.code_linetable});
     process->tstate_read_size_ = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
-                                             o.tstate_native_thread_id});
+                                             o.tstate_native_thread_id, process->layout_.tstate_base_frame});
     process->buffer_.resize(4096);
     // The fixed buffers the walker reads into must hold what the layout asks for (3.13+: offsets come from the
     // target itself).
@@ -312,12 +312,19 @@ bool PythonProcess::read_thread(std::uint64_t tstate, std::uint64_t interp, Thre
   out.tid = o.tstate_native_thread_id >= 0 ? static_cast<pid_t>(u64_at(b, o.tstate_native_thread_id) & 0xffffffff)
                                            : tid_of(out.thread_id);
   std::uint64_t frame_at = tstate + o.tstate_frame;  // where the innermost frame's address is kept
+  // 3.15+: tstate->base_frame points to the frame embedded in the thread state (read before the walk reuses b).
+  std::uint64_t base_frame = layout_.tstate_base_frame >= 0 ? u64_at(b, layout_.tstate_base_frame) : 0;
   if (o.cframe_current_frame >= 0) {
     if (frame == 0) return true;
     frame_at = frame + o.cframe_current_frame;
     if (!memory_.read_value(frame_at, frame)) return torn_reason_ = "cframe unreadable", false;
   }
   if (!walk_frames(frame, out.frames)) return false;
+  // 3.15+: every chain ends at the frame the thread state embeds (base_frame, owner FRAME_OWNED_BY_INTERPRETER).
+  // A generator that yields sets its frame's `previous` to NULL; resumed again before the check below (its frame
+  // lives in the generator, so at the same address) it would pass as a whole stack cut short at the generator.
+  if (base_frame != 0 && last_frame_ != 0 && last_frame_ != base_frame)
+    return torn_reason_ = "the stack did not reach the thread's base frame", false;
   // A call or return during the walk splices two stacks: the innermost frame must not have changed meanwhile.
   std::uint64_t after = 0;
   if (!out.frames.empty() && (!memory_.read_value(frame_at, after) || after != frame))
@@ -328,8 +335,10 @@ bool PythonProcess::read_thread(std::uint64_t tstate, std::uint64_t interp, Thre
 bool PythonProcess::walk_frames(std::uint64_t frame, std::vector<FrameRef>& out) {
   const GeneratedLayout& o = layout_.offsets;
   visited_.clear();
+  last_frame_ = 0;
   unsigned char* b = buffer_.data();
   while (frame != 0) {
+    last_frame_ = frame;
     if (out.size() >= kMaxDepth) return torn_reason_ = "stack deeper than 65536 frames", false;
     if (!visited_.insert(frame).second) return torn_reason_ = "a cycle in the frame chain", false;
     if (!read_frame(frame, b)) return torn_reason_ = "frame unreadable", false;
