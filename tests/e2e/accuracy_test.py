@@ -7,7 +7,6 @@ program's first frame. Both again with two busy processes beside them.
 
 Usage: accuracy_test.py PYFOLD_RECORD SOURCE_ROOT
 """
-import glob
 import os
 import re
 import shutil
@@ -17,6 +16,9 @@ import tempfile
 
 from harness import check, finish, run_check
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
+import pythons as pythons_module  # noqa: E402
+
 RECORD, ROOT = (os.path.abspath(a) for a in sys.argv[1:3])
 TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
 TMP = tempfile.mkdtemp(prefix="pyfold-accuracy-e2e-")
@@ -24,17 +26,7 @@ FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
 
 
 def interpreters():
-    found = []
-    for minor in range(8, 16):
-        paths = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python3.{minor}"))
-        path = paths[-1] if paths else shutil.which(f"python3.{minor}")
-        if path and os.path.exists(path) and "/usr/bin/" not in path:
-            found.append((f"3.{minor}", path))
-        else:
-            print(f"skip - CPython 3.{minor}: not installed")
-    if os.path.exists("/usr/bin/python3.11"):
-        found.append(("3.11-debian-static", "/usr/bin/python3.11"))
-    return found
+    return [(p.label, p.path) for p in pythons_module.find()]
 
 
 def record(python, target, seconds):
@@ -110,4 +102,6 @@ shutil.rmtree(TMP, ignore_errors=True)
 if not pythons:
     print("skip - no CPython found")
     sys.exit(77)
+for message in pythons_module.failures:
+    run_check(message, lambda: (_ for _ in ()).throw(AssertionError("required interpreter missing")))
 finish()

@@ -6,7 +6,8 @@ prog.py function's self time equals its tottime (within rounding and 2%), and th
 
 Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines:
        build/src/pyfold-collapse --format pstats)
-Pythons: /root/.pyenv/versions/*/bin/python and /usr/bin/python3 (those present; at least one needed).
+Pythons: /root/.pyenv/versions/*/bin/python, Debian's 3.13-3.15 from tests/pythons/fetch.sh (a missing one is
+skipped, or fails when PYFOLD_REQUIRE_PYTHONS names it) and /usr/bin/python3; exit 77 when there is none.
 """
 import glob
 import os
@@ -16,7 +17,10 @@ import subprocess
 import sys
 import tempfile
 
-from harness import finish, run_check
+from harness import failures, finish, run_check
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
+import pythons  # noqa: E402
 
 FOLD = [os.path.abspath(sys.argv[1])] + sys.argv[2:]
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-pstats-")
@@ -72,13 +76,13 @@ for (f, line, name), v in stats.items():
 '''
 
 
-def pythons():
+def interpreters():
     found = sorted(glob.glob("/root/.pyenv/versions/*/bin/python"))
-    # A newer CPython on PATH that pyenv does not have (a 3.14 built from source, say): dumps it writes too.
-    for minor in range(14, 16):
-        path = shutil.which(f"python3.{minor}")
-        if path and "/usr/bin/" not in path and not glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python"):
-            found.append(path)
+    # Debian's 3.13-3.15 (tests/pythons/fetch.sh) and any other newer CPython pyenv lacks (tests/pythons/pythons.py).
+    seen = {os.path.basename(os.path.dirname(os.path.dirname(p)))[:4].rstrip(".") for p in found}
+    for python in pythons.find(debian_static=False, minors=range(13, 16)):
+        if python.label.endswith("-debian") or python.label not in seen:
+            found.append(python.path)
     # Debian's own Python (not a pyenv shim on PATH, which may point nowhere)
     if os.path.exists("/usr/bin/python3"):
         found.append("/usr/bin/python3")
@@ -127,8 +131,11 @@ def run_case(python, writer, args):
 
 
 def main():
-    found = pythons()
-    assert found, "no Python found"
+    found = interpreters()
+    failures.extend(pythons.failures)
+    if not found and not failures:
+        print("no Python found: nothing tested")
+        sys.exit(77)
     for python in found:
         version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                  capture_output=True, text=True).stdout.strip()

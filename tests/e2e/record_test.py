@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end tests of pyfold record and pyfold dump: the real binaries sampling real Python programs
-(tests/e2e/targets/) under every CPython found on the machine (pyenv 3.8-3.14, else a python3.X on PATH outside
-/usr/bin; Debian's static /usr/bin/python3.11); a missing interpreter is skipped with a message.
+(tests/e2e/targets/) under every CPython tests/pythons/pythons.py finds (pyenv 3.8-3.13, Debian's 3.13-3.15 from
+tests/pythons/fetch.sh, else a python3.X on PATH outside /usr/bin; Debian's static /usr/bin/python3.11); a missing
+interpreter is skipped with a message, or fails when PYFOLD_REQUIRE_PYTHONS names it (CI). Exit 77 when no
+interpreter was found.
 
 Usage: record_test.py PYFOLD_RECORD PYFOLD_DUMP SOURCE_ROOT
 """
@@ -18,7 +20,10 @@ import sys
 import tempfile
 import time
 
-from harness import check, finish
+from harness import check, failures, finish
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
+import pythons  # noqa: E402
 
 RECORD, DUMP, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
 TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
@@ -27,19 +32,9 @@ FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
 
 
 def interpreters():
-    """(label, path) of each interpreter to test; prints a skip line for each one missing."""
-    found = []
-    for minor in range(8, 15):
-        paths = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python3.{minor}"))
-        path = paths[-1] if paths else shutil.which(f"python3.{minor}")
-        if path and os.path.exists(path) and "/usr/bin/" not in path:
-            found.append((f"3.{minor}", path))
-        else:
-            print(f"skip - CPython 3.{minor}: not installed")
-    if os.path.exists("/usr/bin/python3.11"):
-        found.append(("3.11-debian-static", "/usr/bin/python3.11"))
-    else:
-        print("skip - Debian /usr/bin/python3.11: not installed")
+    """(label, path) of each interpreter to test; prints a skip (or FAIL, when required) line for each one missing."""
+    found = [(p.label, p.path) for p in pythons.find()]
+    failures.extend(pythons.failures)
     return found
 
 
@@ -121,7 +116,7 @@ def per_interpreter(label, python):
         proportions(label, python, method)
 
     minor = int(label.split(".")[1].split("-")[0])
-    if minor >= 14:  # 3.14: f_executable became a tagged _PyStackRef
+    if minor >= 14:  # 3.14+: f_executable is a tagged _PyStackRef
         tagged_code(label, python)
     if minor >= 13:
         refused_by_debug_offsets(label, python, minor)
@@ -204,11 +199,11 @@ def tagged_code(label, python):
 
 
 def refused_by_debug_offsets(label, python, minor):
-    @check(f"{label}: _Py_DebugOffsets naming 3.15 or a free-threaded build: refused by name (record and dump)")
+    @check(f"{label}: _Py_DebugOffsets naming 3.16 or a free-threaded build: refused by name (record and dump)")
     def _():
         target = os.path.join(TARGETS, "fake_version.py")
         for version, free_threaded, message in (
-                ("0x030f00a1", "0", "CPython 3.15 is not supported (supported: 3.8 to 3.14)"),
+                ("0x031000a1", "0", "CPython 3.16 is not supported (supported: 3.8 to 3.15)"),
                 (f"0x030{minor:x}00f0", "1", f"CPython 3.{minor} free-threaded builds (python3.{minor}t) are not supported")):
             p = subprocess.Popen([python, target, version, free_threaded], stdout=subprocess.PIPE)
             try:
@@ -271,8 +266,12 @@ def per_interpreter_rest(label, python):
             p.wait()
 
 
-def common(python):
+def common(python, label):
+    """Every option and every way a run ends, on one interpreter (run for 3.12 and for the newest one)."""
     env = dict(os.environ, PATH=os.path.dirname(python) + ":" + os.environ["PATH"])
+
+    def check(name):
+        return globals()["check"](f"{label}: {name}")
     ending = os.path.join(TARGETS, "ending.py")
 
     @check("exit code of the program is pyfold's, samples written")
@@ -477,7 +476,10 @@ def common(python):
         assert all(stacks[i][0] != stacks[i + 1][0] for i in range(len(stacks) - 1)), "repeats not merged"
         assert len(stacks) > 10 and sum(c for _, c in stacks) > 200
         loader = "/lib64/ld-linux-x86-64.so.2"
-        if os.path.exists(loader):
+        # tests/pythons/fetch.sh's interpreters are always started through their own loader (by a wrapper script).
+        with open(python, "rb") as f:
+            elf = f.read(4) == b"\x7fELF"
+        if os.path.exists(loader) and elf:
             code, out, err = run_record(["--", loader, python, os.path.join(TARGETS, "hotmod.py"), "0.5"])
             assert code == 0 and "hot (" in out, (code, err)
 
@@ -503,7 +505,7 @@ def common(python):
         for old in olds:
             start = time.time()
             code, out, err = run_record(["--python", old, os.path.join(TARGETS, "hotmod.py"), "5"])
-            assert code == 1 and "not supported (supported: 3.8 to 3.14)" in err and out == "", (old, code, err)
+            assert code == 1 and "not supported (supported: 3.8 to 3.15)" in err and out == "", (old, code, err)
             assert time.time() - start < 4, "the unsupported program was left running"
 
     @check("permission refused (pyfold as nobody, target root's): the ptrace advice, non-zero exit")
@@ -596,7 +598,14 @@ found = interpreters()
 for label, python in found:
     per_interpreter(label, python)
 if found:
-    common(next((p for l, p in found if l == "3.12"), found[0][1]))
-    stress(next((p for l, p in found if l == "3.12"), found[0][1]), [p for _, p in found])
+    main = next(((l, p) for l, p in found if l == "3.12"), found[0])
+    # The newest version too (3.15): every option on the interpreter most likely to have moved things.
+    newest = max((f for f in found if "static" not in f[0]), key=lambda f: int(f[0].split(".")[1].split("-")[0]))
+    for label, python in [main] + ([newest] if newest != main else []):
+        common(python, label)
+    stress(main[1], [p for _, p in found])
 shutil.rmtree(TMP, ignore_errors=True)
+if not found and not failures:
+    print("no CPython found: nothing tested")
+    sys.exit(77)
 finish()

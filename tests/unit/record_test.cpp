@@ -27,7 +27,7 @@ std::string unhex(const std::string& hex) {
 }
 }  // namespace
 
-TEST_CASE("line tables: every instruction of real code objects of 3.8-3.14 (tests/unit/data/line_tables.txt)") {
+TEST_CASE("line tables: every instruction of real code objects of 3.8-3.15 (tests/unit/data/line_tables.txt)") {
   std::ifstream in(PYFOLD_UNIT_DATA "/line_tables.txt");
   REQUIRE(in);
   std::string line;
@@ -54,7 +54,7 @@ TEST_CASE("line tables: every instruction of real code objects of 3.8-3.14 (test
   }
   CHECK(vectors >= 30);
   CHECK(checked > 500);
-  CHECK(minors.size() == 7);
+  CHECK(minors.size() == 8);
 }
 
 TEST_CASE("line tables: before the first instruction, empty and truncated tables give the first line") {
@@ -91,7 +91,8 @@ TEST_CASE("layout table: the generated rows hold the measured offsets of the ref
   CHECK_THROWS_WITH(layout_for_minor(7), Catch::Contains("3.7 is not supported"));
   CHECK_THROWS_WITH(layout_for_minor(13), Catch::Contains("_Py_DebugOffsets"));
   CHECK_THROWS_WITH(layout_for_minor(14), Catch::Contains("_Py_DebugOffsets"));
-  CHECK_THROWS_WITH(layout_for_minor(15), Catch::Contains("3.15 is not supported (supported: 3.8 to 3.14)"));
+  CHECK_THROWS_WITH(layout_for_minor(15), Catch::Contains("_Py_DebugOffsets"));
+  CHECK_THROWS_WITH(layout_for_minor(16), Catch::Contains("3.16 is not supported (supported: 3.8 to 3.15)"));
 }
 
 namespace {
@@ -110,13 +111,18 @@ struct DebugOffsetsBlob {
 TEST_CASE("layout from _Py_DebugOffsets: version and build flavour sit at the same place in every version") {
   CHECK(kDebugOffsets313.version == kDebugOffsetsVersionAt);
   CHECK(kDebugOffsets314.version == kDebugOffsetsVersionAt);
+  CHECK(kDebugOffsets315.version == kDebugOffsetsVersionAt);
   CHECK(kDebugOffsets313.free_threaded == kDebugOffsetsFreeThreadedAt);
   CHECK(kDebugOffsets314.free_threaded == kDebugOffsetsFreeThreadedAt);
+  CHECK(kDebugOffsets315.free_threaded == kDebugOffsetsFreeThreadedAt);
   // 3.14 added fields in the middle of the struct: the positions differ, so reading 3.14 as 3.13 would be wrong.
   CHECK(kDebugOffsets314.frame_owner != kDebugOffsets313.frame_owner);
   CHECK(kDebugOffsets314.code_code_adaptive != kDebugOffsets313.code_code_adaptive);
+  // So did 3.15 (thread_state.base_frame, last_profiled_frame... before thread_id).
+  CHECK(kDebugOffsets315.tstate_thread_id != kDebugOffsets314.tstate_thread_id);
+  CHECK(kDebugOffsets315.frame_owner != kDebugOffsets314.frame_owner);
   // Every field read lies inside the bytes read.
-  for (const DebugOffsetsFields* f : {&kDebugOffsets313, &kDebugOffsets314})
+  for (const DebugOffsetsFields* f : {&kDebugOffsets313, &kDebugOffsets314, &kDebugOffsets315})
     for (int position : {f->type_flags, f->unicode_ascii_size, f->long_digits, f->dict_values})
       CHECK(position + 8 <= static_cast<int>(kDebugOffsetsReadSize));
 }
@@ -139,6 +145,8 @@ TEST_CASE("layout from _Py_DebugOffsets: 3.13 read, other versions and free-thre
   CHECK(layout.offsets.code_code == 200);
   CHECK(layout.skip_owner_from == 3);
   CHECK(layout.code_pointer_mask == ~std::uint64_t{0});  // f_executable is a plain PyObject*
+  CHECK(kDebugOffsets313.tstate_base_frame == -1);  // no base_frame in 3.13's _Py_DebugOffsets
+  CHECK(layout.tstate_base_frame == -1);
   CHECK(layout.line_table == LineTableKind::location_table);
   CHECK(layout.offsets.dictkeys_indices == kConstants313.dictkeys_indices);  // not in _Py_DebugOffsets
   CHECK(layout.offsets.dictkeys_indices == 32);
@@ -146,8 +154,8 @@ TEST_CASE("layout from _Py_DebugOffsets: 3.13 read, other versions and free-thre
   blob.put(f.free_threaded, 1);
   CHECK_THROWS_WITH(blob.read(), Catch::Contains("3.13 free-threaded builds (python3.13t) are not supported"));
   blob.put(f.free_threaded, 0);
-  blob.put(f.version, 0x030f00a1);
-  CHECK_THROWS_WITH(blob.read(), Catch::Contains("CPython 3.15 is not supported (supported: 3.8 to 3.14)"));
+  blob.put(f.version, 0x031000a1);
+  CHECK_THROWS_WITH(blob.read(), Catch::Contains("CPython 3.16 is not supported (supported: 3.8 to 3.15)"));
   blob.put(f.version, 0x040000f0);
   CHECK_THROWS_WITH(blob.read(), Catch::Contains("CPython 4.0 is not supported"));
   blob.put(f.version, 0x030d00f0);
@@ -202,6 +210,43 @@ TEST_CASE("layout from _Py_DebugOffsets: 3.14 read at its own field positions, t
   blob.put(f.free_threaded, 0);
   blob.put(f.frame_owner, 1ull << 32);
   CHECK_THROWS_WITH(blob.read(), Catch::Contains("out of bounds"));
+}
+
+TEST_CASE("layout from _Py_DebugOffsets: 3.15 read at its own field positions, tagged f_executable, owners") {
+  // Values as in Debian's CPython 3.15.2 (offsetof on its headers): interpreters.head 936, threads.head 7336.
+  DebugOffsetsBlob blob(0x030f02f0);
+  const DebugOffsetsFields& f = kDebugOffsets315;
+  blob.put(f.interpreters_head, 936);
+  blob.put(f.interp_next, 7264);
+  blob.put(f.interp_threads_head, 7336);
+  blob.put(f.tstate_current_frame, 72);
+  blob.put(f.tstate_native_thread_id, 184);
+  blob.put(f.frame_previous, 8);
+  blob.put(f.frame_instr_ptr, 56);
+  blob.put(f.frame_owner, 74);
+  blob.put(f.unicode_ascii_size, 40);
+  blob.put(f.code_code_adaptive, 208);
+  blob.put(f.interp_modules, 7592);
+  blob.put(f.tstate_base_frame, 216);
+  Layout layout = blob.read();
+  CHECK(layout.tstate_base_frame == 216);  // every walk must end at tstate->base_frame
+  CHECK(layout.offsets.minor == 15);
+  CHECK(layout.offsets.runtime_interpreters_head == 936);
+  CHECK(layout.offsets.interp_threads_head == 7336);
+  CHECK(layout.offsets.tstate_native_thread_id == 184);
+  CHECK(layout.offsets.frame_owner == 74);
+  CHECK(layout.offsets.code_code == 208);
+  CHECK(layout.offsets.interp_modules == 7592);
+  CHECK(layout.offsets.unicode_compact_size == 56);
+  CHECK(layout.offsets.dictkeys_indices == kConstants315.dictkeys_indices);  // not in _Py_DebugOffsets
+  CHECK(layout.line_table == LineTableKind::location_table);
+  // 3.15's _frameowner ends at FRAME_OWNED_BY_INTERPRETER = 3 (entry frames and the thread's base frame).
+  CHECK(layout.skip_owner_from == 3);
+  const std::uint64_t code = 0x7f3a12345670;
+  CHECK(((code | 1) & layout.code_pointer_mask) == code);  // Py_TAG_REFCNT
+  CHECK(((code | 3) & layout.code_pointer_mask) == code);  // Py_TAG_BITS
+  blob.put(f.free_threaded, 1);
+  CHECK_THROWS_WITH(blob.read(), Catch::Contains("3.15 free-threaded builds (python3.15t) are not supported"));
 }
 
 extern "C" {

@@ -1,6 +1,6 @@
 #pragma once
 // Where CPython keeps what the recorder reads: byte offsets per minor version. 3.8-3.12 come from one generated
-// table (python_layouts_table.cpp, made by gen_python_layouts.py from the headers); 3.13 and 3.14 from the target's
+// table (python_layouts_table.cpp, made by gen_python_layouts.py from the headers); 3.13 to 3.15 from the target's
 // own _Py_DebugOffsets plus the few constants it does not carry.
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +34,7 @@ struct DebugOffsetsFields {
   int code_filename, code_name, code_qualname, code_linetable, code_firstlineno, code_code_adaptive;
   int object_type, bytes_size, bytes_sval, unicode_state, unicode_length, unicode_ascii_size;
   int interp_modules, dict_keys, dict_values, long_size, long_digits, type_flags;
+  int tstate_base_frame;  // 3.15+; -1 before
 };
 
 extern const GeneratedLayout kGeneratedLayouts[];
@@ -42,6 +43,17 @@ extern const DebugOffsetsFields kDebugOffsets313;
 extern const GeneratedLayout kConstants313;  // 3.13's offsets that _Py_DebugOffsets lacks
 extern const DebugOffsetsFields kDebugOffsets314;
 extern const GeneratedLayout kConstants314;  // 3.14's offsets that _Py_DebugOffsets lacks
+extern const DebugOffsetsFields kDebugOffsets315;
+extern const GeneratedLayout kConstants315;  // 3.15's offsets that _Py_DebugOffsets lacks
+
+// What no struct carries, per minor version (generated from the headers' enums and macros).
+struct VersionConstants {
+  int minor;
+  int skip_owner_from;  // the first _frameowner value of frames without Python code; -1: no such frames (<= 3.11)
+  int tag_bits;         // Py_TAG_BITS of f_executable, a _PyStackRef from 3.14; 0 before
+};
+extern const VersionConstants kVersionConstants[];
+extern const std::size_t kVersionConstantCount;
 
 enum class LineTableKind { lnotab, linetable310, location_table };
 
@@ -51,8 +63,8 @@ struct Layout {
   LineTableKind line_table = LineTableKind::location_table;
   bool interpreter_frames = false;  // 3.11+: _PyInterpreterFrame chain (else PyFrameObject)
   bool lasti_in_code_units = false; // 3.10: f_lasti counts 2-byte instructions
-  int skip_owner_from = -1;         // frames whose owner byte is >= this are C-stack shims (3.12+)
-  std::uint64_t code_pointer_mask = ~std::uint64_t{0};  // 3.14: clears f_executable's _PyStackRef tag bits
+  int skip_owner_from = -1;         // frames whose owner byte is >= this have no Python code (3.12+)
+  std::uint64_t code_pointer_mask = ~std::uint64_t{0};  // 3.14+: clears f_executable's _PyStackRef tag bits
   int object_type = 8;              // ob_type
   // How a walk shows it reached the thread's first frame (a suspended generator's frame has no previous frame, so a
   // walk that read it just after it yielded stops short). 3.12+: the chain ends at the entry frame of the outermost
@@ -61,18 +73,22 @@ struct Layout {
   bool walk_ends_at_shim = false;
   int generator_owner = -1;
   std::uint32_t generator_code_flags = 0;
+  // 3.15+: tstate->base_frame, a pointer to the frame the thread state embeds, where every walk of its chain ends
+  // (the last `previous`); -1 before.
+  int tstate_base_frame = -1;
 };
 
 // The CPython versions the recorder reads, as messages state them.
-constexpr const char* kSupportedPythons = "3.8 to 3.14";
+constexpr const char* kSupportedPythons = "3.8 to 3.15";
 
 // The compiled-in layout of 3.minor (8-12); throws std::runtime_error for any other.
 Layout layout_for_minor(int minor);
-// A 3.13 or 3.14 layout from the target's _Py_DebugOffsets bytes (read from _PyRuntime+0). Throws
+// A 3.13, 3.14 or 3.15 layout from the target's _Py_DebugOffsets bytes (read from _PyRuntime+0). Throws
 // std::runtime_error naming the reason (wrong cookie, unsupported minor, free-threaded build, offsets out of bounds).
 Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size);
 
-// The number of bytes of _Py_DebugOffsets layout_from_debug_offsets reads (sizeof: 584 in 3.13, 760 in 3.14).
+// The number of bytes of _Py_DebugOffsets layout_from_debug_offsets reads (sizeof: 584 in 3.13, 760 in 3.14,
+// 888 in 3.15).
 constexpr std::size_t kDebugOffsetsReadSize = 1024;
 // The cookie "xdebugpy" is followed by PY_VERSION_HEX and free_threaded in every version, so these two are read
 // before the version's own field positions are known.

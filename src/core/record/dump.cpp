@@ -18,7 +18,7 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   int pid = 0;
   po::options_description visible(
       "Usage: pyfold dump --pid PID\n"
-      "Prints the current Python stack of every thread of a running CPython 3.8-3.14 process, innermost frame "
+      "Prints the current Python stack of every thread of a running CPython 3.8-3.15 process, innermost frame "
       "first,\nwith each thread's id, name and state (active, idle, gil). The process keeps running.\n\nOptions");
   visible.add_options()("help", "this message")("version", "print the version")(
       "pid,p", po::value(&pid)->value_name("PID"), "the process to read")(

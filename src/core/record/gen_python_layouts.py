@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Generates python_layouts_table.cpp: the byte offsets pyfold's recorder reads, for CPython 3.8-3.12, measured with
-offsetof() against each version's installed headers (internal headers included, Py_BUILD_CORE), plus, for 3.13 and
-3.14, the positions of the fields of that version's _Py_DebugOffsets (which gives the rest of the offsets at run time).
+offsetof() against each version's installed headers (internal headers included, Py_BUILD_CORE), plus, for 3.13 to
+3.15, the positions of the fields of that version's _Py_DebugOffsets (which gives the rest of the offsets at run time),
+plus, for every version, the constants no struct carries (the frame owner that starts the frames without Python code,
+the _PyStackRef tag bits).
+It also checks, on each version's headers, what the walker assumes without a table: the bits of a string's state
+(kind at bit 2, compact 5, ascii 6), the compact non-ASCII header (ASCII header + 16 bytes from 3.12) and the codes of
+the 3.11+ location table (location_table.cpp).
 
-Usage: gen_python_layouts.py [--check] OUTPUT.cpp PYTHON_PREFIX...   (a prefix is e.g. /root/.pyenv/versions/3.11.7)
+Usage: gen_python_layouts.py [--check] OUTPUT.cpp PYTHON_PREFIX...   (a prefix is e.g. /root/.pyenv/versions/3.11.7,
+       or the root of Debian's packages unpacked by tests/pythons/fetch.sh, .../root/usr)
 --check compiles the same probes and compares them with OUTPUT.cpp instead of writing it (exit 1 on a difference);
-without prefixes it checks, for each of 3.8-3.14, the newest pyenv version under /root/.pyenv/versions, else a
-python3.X on PATH (not /usr/bin) whose prefix has the internal headers, and prints a skip line for a version with
-neither."""
+without prefixes it checks every interpreter tests/pythons/pythons.py finds (pyenv, tests/pythons/fetch.sh's, PATH)
+whose prefix has the internal headers; a version it does not find is a skip line, or a failure when
+PYFOLD_REQUIRE_PYTHONS names it (as CI does); exit 77 when nothing was checked."""
 import os
 import subprocess
 import sys
@@ -119,7 +125,9 @@ DEBUG_OFFSETS = ["version", "free_threaded", "runtime_state.interpreters_head",
     "code_object.firstlineno", "code_object.co_code_adaptive", "pyobject.ob_type", "bytes_object.ob_size",
     "bytes_object.ob_sval", "unicode_object.state", "unicode_object.length", "unicode_object.asciiobject_size",
     "interpreter_state.imports_modules", "dict_object.ma_keys", "dict_object.ma_values", "long_object.lv_tag",
-    "long_object.ob_digit", "type_object.tp_flags"]
+    "long_object.ob_digit", "type_object.tp_flags", "thread_state.base_frame"]
+# Fields a version's _Py_DebugOffsets gained: the first minor version that has each (before it: -1).
+DEBUG_OFFSETS_SINCE = {"thread_state.base_frame": 15}
 
 HEADERS = {
     8: ["Python.h", "frameobject.h", "internal/pycore_pystate.h"],
@@ -132,8 +140,47 @@ HEADERS = {
     13: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
     # pycore_runtime.h includes pycore_debug_offsets.h, where 3.14 moved _Py_DebugOffsets.
     14: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    15: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
 }
-DEBUG_OFFSETS_MINORS = (13, 14)  # the versions read through _Py_DebugOffsets
+DEBUG_OFFSETS_MINORS = (13, 14, 15)  # the versions read through _Py_DebugOffsets
+MINORS = range(8, 16)
+
+
+def constants_probes(minor):
+    """The per-version constants of kVersionConstants: the first frame owner value of frames without Python code
+    (3.12-3.13 FRAME_OWNED_BY_CSTACK; 3.14+ FRAME_OWNED_BY_INTERPRETER, below CSTACK in 3.14, the last value in 3.15;
+    3.11 marks entries with is_entry instead) and Py_TAG_BITS of f_executable (3.14+, a _PyStackRef)."""
+    owner = ("FRAME_OWNED_BY_INTERPRETER" if minor >= 14 else "FRAME_OWNED_BY_CSTACK" if minor >= 12 else "-1")
+    return {"owner": owner, "tag_bits": "Py_TAG_BITS" if minor >= 14 else "0"}
+
+
+def assumption_probes(minor):
+    """What the walker assumes for every version (name -> (C expression, the value the walker uses))."""
+    p = {"unicode kind bit": ("state_shift(0)", 2), "unicode compact bit": ("state_shift(1)", 5),
+         "unicode ascii bit": ("state_shift(2)", 6)}
+    if minor >= 12:  # 3.13+ take the ASCII header's size from _Py_DebugOffsets and add 16
+        p["compact header = ASCII header + 16"] = ("sizeof(PyCompactUnicodeObject) - sizeof(PyASCIIObject)", 16)
+    if minor >= 11:
+        p.update({"location code NONE": ("PY_CODE_LOCATION_INFO_NONE", 15),
+                  "location code LONG": ("PY_CODE_LOCATION_INFO_LONG", 14),
+                  "location code NO_COLUMNS": ("PY_CODE_LOCATION_INFO_NO_COLUMNS", 13),
+                  "location code ONE_LINE0": ("PY_CODE_LOCATION_INFO_ONE_LINE0", 10)})
+    return p
+
+
+# Which bit of PyASCIIObject.state a bitfield starts at (0 kind, 1 compact, 2 ascii).
+STATE_SHIFT = """
+static int state_shift(int which) {
+  PyASCIIObject o;
+  unsigned int bits = 0;
+  memset(&o, 0, sizeof o);
+  if (which == 0) o.state.kind = 1;
+  else if (which == 1) o.state.compact = 1;
+  else o.state.ascii = 1;
+  memcpy(&bits, &o.state, sizeof bits);
+  return __builtin_ctz(bits);
+}
+"""
 
 
 def measure(prefix, minor=None):
@@ -145,11 +192,16 @@ def measure(prefix, minor=None):
     if minor <= 12:
         exprs = {k: v for k, v in probes(minor).items()}
     else:
-        exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" for f in DEBUG_OFFSETS}
+        exprs = {"debug." + f: f"offsetof(_Py_DebugOffsets, {f})" if minor >= DEBUG_OFFSETS_SINCE.get(f, 0) else "-1"
+                 for f in DEBUG_OFFSETS}
         # What _Py_DebugOffsets does not carry, from the same headers.
         exprs.update({"const." + k: v for k, v in object_probes(minor).items()})
-    src = "#define Py_BUILD_CORE 1\n#include <stddef.h>\n#include <stdio.h>\n"
+    exprs.update({"version." + k: v for k, v in constants_probes(minor).items()})
+    assumed = assumption_probes(minor)
+    exprs.update({"assume." + k.replace(" ", "_"): e for k, (e, _) in assumed.items()})
+    src = "#define Py_BUILD_CORE 1\n#include <stddef.h>\n#include <stdio.h>\n#include <string.h>\n"
     src += "".join(f'#include "{h}"\n' for h in HEADERS[minor])
+    src += STATE_SHIFT
     src += "int main(void) {\n"
     src += "".join(f'  printf("{k} %ld\\n", (long)({e}));\n' for k, e in exprs.items())
     src += "  return 0;\n}\n"
@@ -157,9 +209,16 @@ def measure(prefix, minor=None):
         c, exe = os.path.join(tmp, "probe.c"), os.path.join(tmp, "probe")
         with open(c, "w") as f:
             f.write(src)
-        subprocess.run(["cc", "-w", "-I", include, "-I", os.path.join(include, "internal"), c, "-o", exe], check=True)
+        # The prefix's include directory too: Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/pyconfig.h>.
+        subprocess.run(["cc", "-w", "-I", include, "-I", os.path.join(include, "internal"), "-I",
+                        os.path.dirname(include), c, "-o", exe], check=True)
         out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
-    return minor, dict((line.split()[0], int(line.split()[1])) for line in out.splitlines())
+    values = dict((line.split()[0], int(line.split()[1])) for line in out.splitlines())
+    for name, (_, want) in assumed.items():
+        got = values["assume." + name.replace(" ", "_")]
+        if got != want:
+            raise SystemExit(f"3.{minor} ({prefix}): {name} is {got} in the headers; the walker assumes {want}")
+    return minor, values
 
 
 def render(results):
@@ -176,6 +235,13 @@ def render(results):
         out.append("  },")
     out.append("};")
     out.append("const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);")
+    out.append("")
+    out.append("// Per minor version: {minor, first frame owner without Python code (-1: none), Py_TAG_BITS of f_executable}.")
+    out.append("const VersionConstants kVersionConstants[] = {")
+    for minor in sorted(results):
+        out.append(f"  {{{minor}, {results[minor]['version.owner']}, {results[minor]['version.tag_bits']}}},  // 3.{minor}")
+    out.append("};")
+    out.append("const std::size_t kVersionConstantCount = sizeof(kVersionConstants) / sizeof(kVersionConstants[0]);")
     out.append("")
     for minor in DEBUG_OFFSETS_MINORS:
         if minor not in results:
@@ -197,21 +263,20 @@ def render(results):
     return "\n".join(out) + "\n"
 
 
-def installed_prefix(minor):
-    """The prefix of an installed CPython 3.minor with internal headers: the newest pyenv version, else a python3.minor
-    on PATH (not /usr/bin, as in the e2e tests); None when there is neither."""
-    import glob
-    import shutil
-    found = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/include/python3.{minor}/internal"))
-    if found:
-        return found[-1].rsplit("/include/", 1)[0]
-    python = shutil.which(f"python3.{minor}")
-    if not python or "/usr/bin/" in python:
-        return None
-    prefix = subprocess.run([python, "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True).stdout.strip()
-    if prefix and os.path.isdir(os.path.join(prefix, "include", f"python3.{minor}", "internal")):
-        return prefix
-    return None
+def installed_prefixes():
+    """[(prefix, minor)] of every interpreter the tests use whose prefix has the internal headers (several of one
+    minor version: pyenv's and Debian's 3.13), and the pythons module, which reports what is missing."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "pythons"))
+    import pythons
+    found = []
+    for python in pythons.find(debian_static=False):
+        prefix = subprocess.run([python.path, "-c", "import sys; print(sys.base_prefix)"], capture_output=True,
+                                text=True).stdout.strip()
+        if prefix and os.path.isdir(os.path.join(prefix, "include", f"python3.{python.minor}", "internal")):
+            found.append((prefix, python.minor))
+        else:
+            pythons.missing(python.label, f"{python.path} has no internal headers under {prefix}/include")
+    return found, pythons
 
 
 def main(argv):
@@ -219,17 +284,13 @@ def main(argv):
     if check:
         argv = argv[1:]
     output, prefixes = argv[0], argv[1:]
+    found = None
     if check and not prefixes:  # the test: every version whose headers are installed
-        for minor in range(8, 15):
-            prefix = installed_prefix(minor)
-            if prefix:
-                prefixes.append((prefix, minor))
-            else:
-                print(f"skip - 3.{minor}: no installed headers (neither pyenv 3.{minor}.* nor a python3.{minor} on PATH "
-                      f"whose prefix has include/python3.{minor}/internal)")
+        prefixes, found = installed_prefixes()
         if not prefixes:
-            return 0
-    results = dict(measure(*p) if isinstance(p, tuple) else measure(p) for p in prefixes)
+            return 1 if found.failures else 77
+    measured = [measure(*p) if isinstance(p, tuple) else measure(p) for p in prefixes]
+    results = dict(measured)
     text = render(results)
     if not check:
         with open(output, "w") as f:
@@ -241,17 +302,24 @@ def main(argv):
     def block(marker, end):
         start = text.find(marker)
         return text[start:text.find(end, start)]
-    for minor in sorted(results):
+    status = 0
+    for (prefix, _), (minor, values) in zip(((p if isinstance(p, tuple) else (p, None)) for p in prefixes), measured):
+        text = render({minor: values})
         if minor <= 12:
             blocks = [block(f"  {{{minor},  // 3.{minor}", "  },")]
         else:
             blocks = [block(f"const DebugOffsetsFields kDebugOffsets3{minor} ", "};"),
                       block(f"const GeneratedLayout kConstants3{minor} ", "};")]
+        blocks.append(block(f"  {{{minor}, {values['version.owner']}, ", "\n"))  # the kVersionConstants row
         if not all(b and b in committed for b in blocks):
-            print(f"3.{minor}: offsets measured from the headers differ from {output}")
-            return 1
-        print(f"3.{minor}: table matches offsetof() on the installed headers")
-    return 0
+            print(f"FAIL - 3.{minor} ({prefix}): offsets measured from the headers differ from {output}")
+            status = 1
+            continue
+        print(f"ok   - 3.{minor} ({prefix}): table matches offsetof() on the installed headers, "
+              f"{len(assumption_probes(minor))} walker assumptions hold")
+    if found and found.failures:
+        status = 1
+    return status
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// Per-version layouts: the generated table for 3.8-3.12, the target's _Py_DebugOffsets for 3.13 and 3.14.
+// Per-version layouts: the generated table for 3.8-3.12, the target's _Py_DebugOffsets for 3.13 to 3.15.
 #include "pyfold/record/python_layout.hpp"
 
 #include <cstring>
@@ -13,13 +13,16 @@ void set_version_constants(Layout& layout, int minor) {
                                     : LineTableKind::location_table;
   layout.interpreter_frames = minor >= 11;
   layout.lasti_in_code_units = minor == 10;
-  // Frames without Python code: FRAME_OWNED_BY_CSTACK = 3 in 3.12 and 3.13; in 3.14 FRAME_OWNED_BY_INTERPRETER = 3
-  // (the entry frame of each _PyEval_EvalFrameDefault call, whose f_executable is None) and CSTACK = 4.
-  // 3.11 marks entries with is_entry and has no shim frames.
-  layout.skip_owner_from = minor >= 12 ? 3 : -1;
-  // 3.14's f_executable is a _PyStackRef: Py_TAG_BITS (3 in GIL builds) mark deferred or immortal references.
-  // Objects are at least 8-byte aligned, so clearing 3 bits loses nothing of the address.
-  layout.code_pointer_mask = minor >= 14 ? ~std::uint64_t{7} : ~std::uint64_t{0};
+  // Frames without Python code (generated from the headers' _frameowner): FRAME_OWNED_BY_CSTACK = 3 in 3.12 and
+  // 3.13; from 3.14 FRAME_OWNED_BY_INTERPRETER = 3 (the entry frame of each _PyEval_EvalFrameDefault call, and in
+  // 3.15 the thread's base frame, whose f_executable is None), with CSTACK = 4 in 3.14 only. 3.11 marks entries
+  // with is_entry and has no such frames.
+  // From 3.14 f_executable is a _PyStackRef: Py_TAG_BITS mark deferred or immortal references.
+  for (std::size_t i = 0; i < kVersionConstantCount; ++i) {
+    if (kVersionConstants[i].minor != minor) continue;
+    layout.skip_owner_from = kVersionConstants[i].skip_owner_from;
+    layout.code_pointer_mask = ~static_cast<std::uint64_t>(kVersionConstants[i].tag_bits);
+  }
   layout.walk_ends_at_shim = minor >= 12;
   layout.generator_owner = minor >= 11 ? 1 : -1;  // FRAME_OWNED_BY_GENERATOR
   layout.generator_code_flags = minor <= 10 ? 0x20 | 0x80 | 0x200 : 0;  // CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
@@ -39,6 +42,7 @@ struct DebugOffsetsVersion {
 const DebugOffsetsVersion kDebugOffsetsVersions[] = {
     {13, kDebugOffsets313, kConstants313},
     {14, kDebugOffsets314, kConstants314},
+    {15, kDebugOffsets315, kConstants315},
 };
 }  // namespace
 
@@ -122,6 +126,7 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   o.type_flags = off(f.type_flags);
   set_version_constants(layout, minor);
   layout.object_type = off(f.object_type);
+  if (f.tstate_base_frame >= 0) layout.tstate_base_frame = off(f.tstate_base_frame);
   return layout;
 }
 

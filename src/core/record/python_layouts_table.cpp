@@ -259,6 +259,19 @@ const GeneratedLayout kGeneratedLayouts[] = {
 };
 const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);
 
+// Per minor version: {minor, first frame owner without Python code (-1: none), Py_TAG_BITS of f_executable}.
+const VersionConstants kVersionConstants[] = {
+  {8, -1, 0},  // 3.8
+  {9, -1, 0},  // 3.9
+  {10, -1, 0},  // 3.10
+  {11, -1, 0},  // 3.11
+  {12, 3, 0},  // 3.12
+  {13, 3, 0},  // 3.13
+  {14, 3, 3},  // 3.14
+  {15, 3, 3},  // 3.15
+};
+const std::size_t kVersionConstantCount = sizeof(kVersionConstants) / sizeof(kVersionConstants[0]);
+
 // Byte positions of _Py_DebugOffsets' fields in CPython 3.13.
 const DebugOffsetsFields kDebugOffsets313 = {
     8,  // version
@@ -297,6 +310,7 @@ const DebugOffsetsFields kDebugOffsets313 = {
     496,  // long_object.lv_tag
     504,  // long_object.ob_digit
     392,  // type_object.tp_flags
+    -1,  // thread_state.base_frame
 };
 
 // 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
@@ -390,6 +404,7 @@ const DebugOffsetsFields kDebugOffsets314 = {
     576,  // long_object.lv_tag
     584,  // long_object.ob_digit
     440,  // type_object.tp_flags
+    -1,  // thread_state.base_frame
 };
 
 // 3.14's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
@@ -441,6 +456,99 @@ const GeneratedLayout kConstants314 = {14,
     168,  // type_flags
     32,  // type_basicsize
     880,  // heaptype_cached_keys
+    16,  // long_size
+    24,  // long_digits
+};
+
+// Byte positions of _Py_DebugOffsets' fields in CPython 3.15.
+const DebugOffsetsFields kDebugOffsets315 = {
+    8,  // version
+    16,  // free_threaded
+    40,  // runtime_state.interpreters_head
+    64,  // interpreter_state.next
+    72,  // interpreter_state.threads_head
+    128,  // interpreter_state.gil_runtime_state
+    144,  // interpreter_state.gil_runtime_state_locked
+    152,  // interpreter_state.gil_runtime_state_holder
+    192,  // thread_state.next
+    200,  // thread_state.interp
+    208,  // thread_state.current_frame
+    240,  // thread_state.thread_id
+    248,  // thread_state.native_thread_id
+    312,  // interpreter_frame.size
+    320,  // interpreter_frame.previous
+    328,  // interpreter_frame.executable
+    336,  // interpreter_frame.instr_ptr
+    352,  // interpreter_frame.owner
+    384,  // code_object.filename
+    392,  // code_object.name
+    400,  // code_object.qualname
+    408,  // code_object.linetable
+    416,  // code_object.firstlineno
+    448,  // code_object.co_code_adaptive
+    472,  // pyobject.ob_type
+    696,  // bytes_object.ob_size
+    704,  // bytes_object.ob_sval
+    720,  // unicode_object.state
+    728,  // unicode_object.length
+    736,  // unicode_object.asciiobject_size
+    96,  // interpreter_state.imports_modules
+    632,  // dict_object.ma_keys
+    640,  // dict_object.ma_values
+    672,  // long_object.lv_tag
+    680,  // long_object.ob_digit
+    504,  // type_object.tp_flags
+    216,  // thread_state.base_frame
+};
+
+// 3.15's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
+// the other fields of this row are unused (-1).
+const GeneratedLayout kConstants315 = {15,
+    -1,  // runtime_interpreters_head
+    -1,  // runtime_gil_locked
+    -1,  // runtime_gil_last_holder
+    -1,  // runtime_tstate_current
+    -1,  // interp_next
+    -1,  // interp_threads_head
+    -1,  // interp_gil_locked
+    -1,  // interp_gil_last_holder
+    -1,  // tstate_next
+    -1,  // tstate_interp
+    -1,  // tstate_frame
+    -1,  // cframe_current_frame
+    -1,  // tstate_thread_id
+    -1,  // tstate_native_thread_id
+    -1,  // frame_previous
+    -1,  // frame_code
+    -1,  // frame_instr
+    -1,  // frame_owner
+    -1,  // frame_size
+    -1,  // code_firstlineno
+    -1,  // code_filename
+    -1,  // code_name
+    -1,  // code_qualname
+    -1,  // code_linetable
+    -1,  // code_code
+    -1,  // bytes_size
+    -1,  // bytes_sval
+    -1,  // unicode_length
+    -1,  // unicode_state
+    -1,  // unicode_ascii_size
+    -1,  // unicode_compact_size
+    -1,  // interp_modules
+    16,  // module_dict
+    32,  // dict_keys
+    40,  // dict_values
+    8,  // dictkeys_size
+    9,  // dictkeys_index_bytes
+    10,  // dictkeys_kind
+    24,  // dictkeys_nentries
+    32,  // dictkeys_indices
+    8,  // dictvalues_values
+    288,  // type_dictoffset
+    168,  // type_flags
+    32,  // type_basicsize
+    888,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
 };

@@ -19,6 +19,7 @@ namespace {
 
 struct Mapping {
   std::uint64_t start = 0, end = 0, offset = 0;
+  bool writable = false;
   std::string path;
 };
 
@@ -42,6 +43,7 @@ std::vector<Mapping> read_maps(pid_t pid) {
     if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset, &consumed) < 4)
       continue;
     m.start = start, m.end = end, m.offset = offset;
+    m.writable = perms[1] == 'w';
     if (consumed > 0 && static_cast<std::size_t>(consumed) < line.size()) m.path = line.substr(consumed);
     if (!m.path.empty() && m.path[0] == '/') maps.push_back(std::move(m));
   }
@@ -134,6 +136,14 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     std::uint64_t bias = elf->is_executable_type() ? 0 : m->start - elf->first_load_address();
     rt.runtime = bias + runtime->value;
     runtime_file = m->path;
+    // A program started through the dynamic loader (ld-linux-x86-64.so.2 python3.X, as tests/pythons/fetch.sh's
+    // wrappers do) is mapped by the loader, which first maps the whole file read-only over the span of all its
+    // segments, then maps the writable data over it. In between, _PyRuntime's address shows unrelated file bytes
+    // (no _Py_DebugOffsets cookie, a wrong version): not ready yet, so a launched program is polled again.
+    for (const Mapping& data : maps)
+      if (data.start <= rt.runtime && rt.runtime < data.end && !data.writable)
+        throw AttachError(AttachError::Kind::not_ready,
+                          "PID " + std::to_string(pid) + ": _PyRuntime in " + m->path + " is not mapped yet");
     auto code_type = elf->symbol("PyCode_Type");
     auto unicode_type = elf->symbol("PyUnicode_Type");
     auto bytes_type = elf->symbol("PyBytes_Type");

@@ -19,7 +19,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
       "       pyfold record [OPTIONS] -m MODULE [ARGS...]\n"
       "       pyfold record [OPTIONS] -- COMMAND [ARGS...]\n"
       "       pyfold record [OPTIONS] --pid PID\n"
-      "Samples a CPython 3.8-3.14 program from outside its process and writes folded stacks\n"
+      "Samples a CPython 3.8-3.15 program from outside its process and writes folded stacks\n"
       "(`func (file:line)` frames, root first, one merged line per stack).\n\nOptions");
   visible.add_options()
     ("help", "this message")("version", "print the version")

@@ -44,7 +44,7 @@ StackWalker::StackWalker(MemoryReader& memory, const PythonRuntime& runtime, pid
   code_read_size_ = max_offset({rt_.layout.object_type, o.code_firstlineno, o.code_flags, o.code_filename,
                                 o.code_name, o.code_qualname, o.code_linetable});
   tstate_read_size_ = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
-                                  o.tstate_native_thread_id});
+                                  o.tstate_native_thread_id, rt_.layout.tstate_base_frame});
 }
 
 bool StackWalker::layout_fits(const Layout& layout) {
@@ -53,7 +53,7 @@ bool StackWalker::layout_fits(const Layout& layout) {
   int code = max_offset({layout.object_type, o.code_firstlineno, o.code_flags, o.code_filename, o.code_name,
                          o.code_qualname, o.code_linetable});
   int tstate = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
-                           o.tstate_native_thread_id});
+                           o.tstate_native_thread_id, layout.tstate_base_frame});
   return frame <= kFrameBuffer && tstate <= 4096 && code <= 256 && o.unicode_compact_size <= 128 &&
          o.unicode_state + 4 <= o.unicode_ascii_size && o.bytes_sval <= 64 &&
          o.unicode_length + 8 <= o.unicode_compact_size && o.bytes_size + 8 <= o.bytes_sval &&
@@ -355,6 +355,8 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   out.tstate = tstate;
   out.thread_id = u64_at(t, o.tstate_thread_id);
   std::uint64_t frame = u64_at(t, o.tstate_frame);
+  // 3.15+: the frame the thread state embeds, where every walk of the thread's chain ends.
+  const std::uint64_t base_frame = layout.tstate_base_frame >= 0 ? u64_at(t, layout.tstate_base_frame) : 0;
   out.tid = o.tstate_native_thread_id >= 0 ? static_cast<pid_t>(u64_at(t, o.tstate_native_thread_id) & 0xffffffff)
                                            : tid_of(tstate, out.thread_id);
   if (o.cframe_current_frame >= 0) {  // 3.11, 3.12: tstate -> cframe (on the C stack) -> current frame
@@ -399,7 +401,7 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   if (raw_.empty()) return nullptr;
   // A walk must reach the thread's first frame: a generator's frame read just after it yielded has no previous
   // frame, and the stack below it would be lost.
-  if ((layout.walk_ends_at_shim && !ended_at_shim) ||
+  if ((layout.walk_ends_at_shim && !ended_at_shim) || (base_frame && walked_.back() != base_frame) ||
       (layout.generator_owner >= 0 && last_owner == layout.generator_owner))
     return "the walk did not reach the thread's first frame";
   return resolve_codes(out);
