@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import check, finish, run_check
+from harness import failures, finish, run_check
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
 import pythons as pythons_module  # noqa: E402
@@ -83,6 +83,7 @@ def whole_stacks(python):
 
 
 pythons = interpreters()
+failures.extend(pythons_module.failures)
 for label, python in pythons:
     run_check(f"{label}: fast recursion beside a long C call: share within 0.05, <1% not recorded",
               lambda: proportions(python))
@@ -102,6 +103,4 @@ shutil.rmtree(TMP, ignore_errors=True)
 if not pythons:
     print("skip - no CPython found")
     sys.exit(77)
-for message in pythons_module.failures:
-    run_check(message, lambda: (_ for _ in ()).throw(AssertionError("required interpreter missing")))
 finish()
