@@ -26,8 +26,8 @@ void on_signal(int signal) {
   g_signal_count = g_signal_count + 1;
 }
 
-// How long a process of the launched family may refuse to be read before the refusal counts: it covers an exec
-// or an exit in progress (measured: well under 100 ms), and is short enough for a real refusal to be reported at once.
+// How long a process of the launched family may refuse to be read before the refusal counts. A child of a shim
+// that is exiting refuses reads (its maps read fails) until it is gone, a few ms; a real refusal lasts.
 constexpr double kTransientRefusalSeconds = 2.0;
 }  // namespace
 
