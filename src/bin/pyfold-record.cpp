@@ -1,4 +1,7 @@
-// pyfold-record: sample a Python program from outside into folded stacks. Parses options, calls pyfold::record.
+// pyfold-record: sample a Python program from outside into folded stacks. Parses options, calls pyfold::record,
+// prints its report.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "pyfold/cli.hpp"
@@ -6,9 +9,25 @@
 
 int main(int argc, char** argv) {
   return pyfold::run_cli("pyfold-record", [&] {
-    auto cli = pyfold::record::parse_record_command_line(argc, argv);
+    namespace rec = pyfold::record;
+    auto cli = rec::parse_record_command_line(argc, argv);
     if (cli.help) return std::fputs(cli.help_text.c_str(), stdout), 0;
     if (cli.version) return std::printf("%s\n", pyfold::version_line("pyfold-record").c_str()), 0;
-    return pyfold::record::record(cli.options, cli.target);  // AttachError: its message, exit 1
+    const bool terminal = !cli.options.quiet && isatty(STDERR_FILENO);
+    rec::ProgressCallback progress;
+    if (terminal) {
+      progress = [](const rec::RecordProgress& p) {
+        std::fprintf(stderr, "\rpyfold-record: %llu samples, %llu not recorded, %.1f s ",
+                     static_cast<unsigned long long>(p.samples), static_cast<unsigned long long>(p.not_recorded),
+                     p.seconds);
+      };
+    }
+    rec::RecordReport report = rec::record(cli.options, cli.target, progress);  // AttachError: its message, exit 1
+    if (terminal) std::fputs("\r\033[K", stderr);
+    std::string problem = rec::problem_text(report);
+    if (!problem.empty()) std::fprintf(stderr, "pyfold-record: %s\n", problem.c_str());
+    if (!cli.options.quiet && problem.empty()) std::fputs(rec::summary_text(report).c_str(), stderr);
+    if (terminal && problem.empty()) std::fputs(rec::top_self_text(report).c_str(), stderr);
+    return rec::record_exit_code(report);
   });
 }

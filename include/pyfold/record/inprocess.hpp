@@ -14,6 +14,10 @@ bool can_read_child_memory();
 
 // Records target (script.py or -m: target.python_program) from inside. Throws std::invalid_argument for what the
 // in-process method cannot do (--pid, -- COMMAND, --mode gil, --subprocesses, --blocking).
-int record_inprocess(const RecordOptions& options, const RecordTarget& target);
+// The launched program as messages name it: the script, `-m module`, or the command.
+std::string program_name(const RecordTarget& target);
+
+RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& target,
+                              const ProgressCallback& progress = {});
 
 }  // namespace pyfold::record

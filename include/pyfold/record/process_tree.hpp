@@ -1,16 +1,11 @@
 #pragma once
-// Launching the program to record, and finding processes in its tree.
+// Finding processes in a launched program's tree (launching is run_control's).
 #include <sys/types.h>
 
 #include <string>
 #include <vector>
 
 namespace pyfold::record {
-
-// Forks and execs command (PATH searched) in pyfold's process group, so Ctrl-C reaches both. Throws IoError when
-// the command cannot be started. stdout_to_stderr: the program's standard output goes to pyfold's standard error,
-// because pyfold's standard output carries the folded stacks.
-pid_t launch(const std::vector<std::string>& command, bool stdout_to_stderr = false);
 
 // The direct children of pid (from /proc/PID/task/*/children).
 std::vector<pid_t> children_of(pid_t pid);

@@ -2,8 +2,13 @@
 // pyfold record: sample a Python program from outside its process into folded stacks.
 #include <sys/types.h>
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "pyfold/record/stack_counter.hpp"
 
 namespace pyfold::record {
 
@@ -26,6 +31,8 @@ struct RecordOptions {
   bool timeline = false;      // samples in time order, consecutive identical stacks merged
   bool blocking = false;      // pause the threads (ptrace) while reading them
   bool quiet = false;         // no summary or progress on stderr
+  bool include_startup = false;  // keep what a launched Python runs before the script's (module's) first line
+  double rotate = 0;          // seconds per profile file (output names each interval: {time}, {n}, ...); 0: one
   std::string python = "python3";  // interpreter for `script.py` and `-m module`
   RecordMethod method = RecordMethod::automatic;
 };
@@ -48,8 +55,55 @@ struct RecordCommandLine {
 // the program. Throws boost::program_options::error or std::invalid_argument.
 RecordCommandLine parse_record_command_line(int argc, const char* const* argv);
 
-// Records until the program ends, Ctrl-C/SIGTERM, or --duration; writes every sample taken. Returns pyfold's exit
-// code: the launched program's (128+signal when it died of a signal), else 0. Throws AttachError and IoError.
-int record(const RecordOptions& options, const RecordTarget& target);
+// What a recording did, for the summary and the exit code.
+struct RecordReport {
+  std::string method = "remote";  // or "in-process"
+  std::uint64_t samples = 0;       // samples taken: reads of a target's stacks (by the in-process sampler: its ticks)
+  std::uint64_t recorded = 0;      // of them, written to the profile
+  std::uint64_t startup = 0;       // of them, left out as the interpreter's start-up (--include-startup keeps them)
+  std::map<std::string, std::uint64_t> not_recorded;  // the others, by reason
+  std::uint64_t retries = 0;       // immediate re-reads of stacks that were not consistent
+  std::uint64_t stopped_reads = 0; // of them, made with the one thread stopped (its live reads never agreed)
+  std::uint64_t reads = 0;         // reads of the target's memory
+  std::uint64_t stack_count = 0;   // the sum of the counts written (one a thread a sample)
+  std::uint64_t late = 0;          // samples more than one interval late
+  double lateness_mean = 0, lateness_max = 0;  // seconds
+  double elapsed = 0;              // seconds of recording
+  double sampling_seconds = 0;     // of them, spent reading the targets
+  std::vector<std::string> files;  // profiles written (--rotate: one an interval); "<stdout>" for standard output
+  std::vector<FunctionShare> top_self;  // the functions with the most self time (up to five), most first
+  std::vector<std::string> notes;  // what the user should know (the method chosen, malformed lines, ...)
+
+  enum class Program {
+    attached,                 // --pid: nothing launched
+    exited,                   // the launched program ended by itself (or by Ctrl-C/SIGTERM forwarded to it)
+    stopped,                  // still running at --duration: sent SIGTERM
+    never_python,             // -- COMMAND ended without becoming Python: nothing written
+    ended_before_first_line,  // Python ended before the script's (module's) first line: nothing written
+  };
+  Program program = Program::attached;
+  std::string command;  // the launched program's name, for messages
+  int exit_code = 0;    // the launched program's, as a shell reports it (128+signal)
+};
+
+// Live progress, on a terminal.
+struct RecordProgress {
+  std::uint64_t samples = 0, not_recorded = 0;
+  double seconds = 0;
+};
+using ProgressCallback = std::function<void(const RecordProgress&)>;
+
+// Records until the program ends, Ctrl-C/SIGTERM, or --duration, and writes every sample recorded. Throws
+// AttachError, IoError and std::invalid_argument (options that do not go together).
+RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress = {});
+
+// The summary pyfold record prints on stderr (without --quiet); the top of the self times (on a terminal).
+std::string summary_text(const RecordReport& report);
+std::string top_self_text(const RecordReport& report);
+// Why nothing was written, when the launched program never got to run ("" otherwise).
+std::string problem_text(const RecordReport& report);
+// pyfold record's exit code: the launched program's (0 when --duration stopped it); non-zero when the program
+// never became Python.
+int record_exit_code(const RecordReport& report);
 
 }  // namespace pyfold::record

@@ -14,13 +14,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "inprocess_bootstrap.hpp"
 #include "pyfold/io.hpp"
-#include "pyfold/record/process_tree.hpp"
 #include "pyfold/record/stack_counter.hpp"
 #include "run_control.hpp"
 
@@ -34,13 +35,21 @@ std::string bootstrap_settings(const RecordOptions& o) {
   char rate[32];
   std::snprintf(rate, sizeof rate, "%.17g", o.rate);
   return "fd=" + std::to_string(kSampleFd) + ";rate=" + rate + ";mode=" + (o.mode == SampleMode::cpu ? "cpu" : "wall") +
-         ";threads=" + (o.threads ? "1" : "0") + ";lines=" + (o.function ? "function" : o.nolineno ? "none" : "line");
+         ";threads=" + (o.threads ? "1" : "0") + ";lines=" + (o.function ? "function" : o.nolineno ? "none" : "line") +
+         ";startup=" + (o.include_startup ? "1" : "0");
 }
 
-// Folded lines from the pipe, possibly cut anywhere, into the counter.
+// What the bootstrap says about its sampling, on its last line: `#pyfold ticks=N startup=N errors=N started=0|1`.
+struct SamplerTotals {
+  std::uint64_t ticks = 0, startup = 0, errors = 0;
+  bool started = false, seen = false;
+};
+
+// Folded lines from the pipe, possibly cut anywhere, into the profile. A thread's root frame
+// (`thread (TID): NAME`) becomes one root a thread, named with the last name the sampler gave it.
 class LineCounter {
  public:
-  explicit LineCounter(StackCounter& counter) : counter_(counter) {}
+  explicit LineCounter(ProfileWriter& writer) : writer_(writer), counter_(writer.counter()) {}
   void feed(const char* data, std::size_t n) {
     pending_.append(data, n);
     std::size_t start = 0;
@@ -50,9 +59,14 @@ class LineCounter {
   }
   std::uint64_t lines() const { return lines_; }
   std::uint64_t malformed() const { return malformed_; }
+  const SamplerTotals& totals() const { return totals_; }
 
  private:
   void add_line(std::string_view line) {
+    if (line.rfind("#pyfold ", 0) == 0) {
+      read_totals(line.substr(8));
+      return;
+    }
     auto space = line.rfind(' ');
     std::uint64_t count = 0;
     bool digits = space != std::string_view::npos && space > 0 && space + 1 < line.size();
@@ -68,18 +82,50 @@ class LineCounter {
     std::string_view frames = line.substr(0, space);
     for (std::size_t pos = 0;;) {
       std::size_t semi = frames.find(';', pos);
-      stack_.push_back(counter_.intern(frames.substr(pos, semi == std::string_view::npos ? semi : semi - pos)));
+      std::string_view frame = frames.substr(pos, semi == std::string_view::npos ? semi : semi - pos);
+      stack_.push_back(pos == 0 ? root_id(frame) : counter_.intern(frame));
       if (semi == std::string_view::npos) break;
       pos = semi + 1;
     }
-    counter_.add(stack_, count);
+    writer_.add(stack_, count);
     ++lines_;
   }
 
+  std::uint32_t root_id(std::string_view frame) {
+    // `thread (TID): NAME`
+    auto close = frame.find("): ");
+    if (frame.rfind("thread (", 0) != 0 || close == std::string_view::npos) return counter_.intern(frame);
+    std::string label(frame.substr(0, close + 3));
+    std::uint32_t root = writer_.thread_root(0, std::strtoull(label.c_str() + 8, nullptr, 0), label);
+    writer_.name_thread(root, std::string(frame.substr(close + 3)), true);
+    return root;
+  }
+
+  void read_totals(std::string_view fields) {
+    totals_.seen = true;
+    for (std::size_t pos = 0; pos < fields.size();) {
+      std::size_t space = fields.find(' ', pos);
+      std::string_view field = fields.substr(pos, space == std::string_view::npos ? space : space - pos);
+      auto eq = field.find('=');
+      if (eq != std::string_view::npos) {
+        std::uint64_t value = std::strtoull(std::string(field.substr(eq + 1)).c_str(), nullptr, 10);
+        std::string_view name = field.substr(0, eq);
+        if (name == "ticks") totals_.ticks = value;
+        else if (name == "startup") totals_.startup = value;
+        else if (name == "errors") totals_.errors = value;
+        else if (name == "started") totals_.started = value != 0;
+      }
+      if (space == std::string_view::npos) break;
+      pos = space + 1;
+    }
+  }
+
+  ProfileWriter& writer_;
   StackCounter& counter_;
   std::string pending_;
   std::vector<std::uint32_t> stack_;
   std::uint64_t lines_ = 0, malformed_ = 0;
+  SamplerTotals totals_;
 };
 
 }  // namespace
@@ -102,7 +148,8 @@ bool can_read_child_memory() {
   return got == static_cast<ssize_t>(sizeof value) && value == probe;
 }
 
-int record_inprocess(const RecordOptions& options, const RecordTarget& target) {
+RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& target,
+                              const ProgressCallback& progress) {
   if (target.pid) throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
   if (!target.python_program)
     throw std::invalid_argument("the in-process method starts Python itself: give script.py or -m MODULE, "
@@ -111,82 +158,93 @@ int record_inprocess(const RecordOptions& options, const RecordTarget& target) {
   if (options.subprocesses) throw std::invalid_argument("--subprocesses needs the remote method");
   if (options.blocking) throw std::invalid_argument("--blocking needs the remote method");
 
-  auto out = OutputSink::open(options.output);  // fail before launching anything
+  RecordReport report;
+  report.method = "in-process";
+  ProfileWriter writer(options.output, options.timeline, options.rotate);
+  writer.check_output();  // fail before launching anything
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
   std::vector<std::string> args = {target.command[0], "-c", kInprocessBootstrap};
   args.insert(args.end(), target.command.begin() + 1, target.command.end());
-  const std::string settings = bootstrap_settings(options);
-  const bool stdout_to_stderr = options.output.empty() || options.output == "-";
+  LaunchSetup setup;
+  setup.stdout_to_stderr = options.output.empty() || options.output == "-";
+  setup.pass_fd = fds[1], setup.as_fd = kSampleFd;
+  setup.environment = {{"PYFOLD_INPROCESS", bootstrap_settings(options)}};
 
   SignalGuard guard;
   const double start = now_seconds();
-  pid_t child = fork();
-  if (child < 0) throw IoError(std::string("fork: ") + std::strerror(errno));
-  if (child == 0) {
-    if (fds[1] == kSampleFd) {
-      fcntl(kSampleFd, F_SETFD, 0);
-    } else {
-      dup2(fds[1], kSampleFd);  // the copy does not close on exec
-    }
-    if (stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
-    setenv("PYFOLD_INPROCESS", settings.c_str(), 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    std::fprintf(stderr, "pyfold-record: cannot run %s: %s\n", argv[0], std::strerror(errno));
-    _exit(127);
+  std::unique_ptr<LaunchedProgram> launched;
+  try {
+    launched = std::make_unique<LaunchedProgram>(args, setup);
+  } catch (...) {
+    close(fds[0]), close(fds[1]);
+    throw;
   }
+  LaunchedProgram& program = *launched;
   close(fds[1]);
+  report.program = RecordReport::Program::exited;
+  report.command = program_name(target);
+  writer.start(start);
 
-  StackCounter counter(options.timeline);
-  LineCounter lines(counter);
+  LineCounter lines(writer);
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
-  bool duration_ended = false, child_exited = false;
-  int status = 0, forwarded = 0;
-  double interrupted_at = 0;
+  bool stop_requested = false;
+  double next_progress = start + 0.5;
   char buffer[1 << 16];
   for (;;) {
     pollfd p{fds[0], POLLIN, 0};
     int ready = poll(&p, 1, 50);
+    double now = now_seconds();
+    writer.rotate_if_due(now);  // before this read's lines: they were sampled after the boundary passed
     if (ready > 0) {
       ssize_t n = read(fds[0], buffer, sizeof buffer);
       if (n > 0) lines.feed(buffer, static_cast<std::size_t>(n));
       if (n == 0) break;  // every writer is gone: the program ended
       if (n < 0 && errno != EINTR && errno != EAGAIN) break;
     }
-    double now = now_seconds();
-    if (!child_exited && waitpid(child, &status, WNOHANG) == child) child_exited = true;
+    program.poll();
     // The program has exited but a child of its may hold the pipe open: take what is there and stop.
-    if (child_exited && ready <= 0 && poll(&p, 1, 0) <= 0) break;
-    if (!forwarded && !child_exited) {
-      if (now >= end) duration_ended = true, forwarded = SIGTERM;
-      else if (g_signal == SIGTERM) forwarded = SIGTERM;
-      else if (g_signal == SIGINT && interrupted_at == 0) interrupted_at = now;  // it got Ctrl-C from the terminal too
-      else if (interrupted_at > 0 && now - interrupted_at > 1.0) forwarded = SIGINT;
-      if (forwarded) kill(child, forwarded);
+    if (program.exited() && ready <= 0 && poll(&p, 1, 0) <= 0) break;
+    if (!stop_requested && !program.exited()) {
+      if (now >= end) {
+        stop_requested = true;
+        report.program = RecordReport::Program::stopped;
+        program.request_stop(StopCause::duration);
+      } else if (g_signal) {
+        stop_requested = true;
+        program.request_stop(g_signal == SIGTERM ? StopCause::sigterm : StopCause::sigint);
+      }
+    }
+    if (progress && now >= next_progress) {
+      progress({writer.total(), 0, now - start});
+      next_progress = now + 0.5;
     }
   }
   close(fds[0]);
-  if (!child_exited) {
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-      if (g_signal) kill(child, g_signal);
-    }
+  const double stopped = now_seconds();
+  program.wait();
+  report.exit_code = program.exit_code();
+  report.elapsed = stopped - start;
+  const SamplerTotals& totals = lines.totals();
+  report.samples = totals.seen ? totals.ticks : lines.lines();
+  report.startup = totals.startup;
+  report.recorded = report.samples - std::min(report.samples, totals.startup + totals.errors);
+  if (totals.errors) report.not_recorded["the in-process sampler failed"] = totals.errors;
+  // The sampler says the target never got to its first line, or Python failed before the sampler ran.
+  const bool never_started = totals.seen ? !totals.started : lines.lines() == 0;
+  if (never_started && !stop_requested && report.exit_code != 0) {
+    report.program = RecordReport::Program::ended_before_first_line;  // nothing of the program to show
+    return report;
   }
-  const double elapsed = now_seconds() - start;
-  counter.write(*out);
-  out->commit();
-  if (!options.quiet) {
-    std::fprintf(stderr, "pyfold-record: %llu samples in %.2f s (in-process method, %llu stack lines counted)\n",
-                 static_cast<unsigned long long>(counter.total()), elapsed,
-                 static_cast<unsigned long long>(lines.lines()));
-    if (lines.malformed())
-      std::fprintf(stderr, "pyfold-record: %llu malformed lines from the in-process sampler were skipped\n",
-                   static_cast<unsigned long long>(lines.malformed()));
-  }
-  if (duration_ended) return 0;
-  return exit_code_of(status);
+  writer.finish(stopped);
+  report.files = writer.files();
+  report.stack_count = writer.total();
+  report.top_self = writer.top_self(5);
+  report.notes.push_back(std::to_string(lines.lines()) + " stack lines from the in-process sampler");
+  if (lines.malformed())
+    report.notes.push_back(std::to_string(lines.malformed()) +
+                           " malformed lines from the in-process sampler were skipped");
+  return report;
 }
 
 }  // namespace pyfold::record

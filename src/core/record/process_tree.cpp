@@ -14,35 +14,6 @@
 
 namespace pyfold::record {
 
-pid_t launch(const std::vector<std::string>& command, bool stdout_to_stderr) {
-  if (command.empty()) throw IoError("no command to run");
-  // A pipe closed by exec tells the parent whether exec worked.
-  int status_pipe[2];
-  if (pipe2(status_pipe, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
-  pid_t pid = fork();
-  if (pid < 0) throw IoError(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
-    execvp(argv[0], argv.data());
-    int e = errno;
-    ssize_t ignored = write(status_pipe[1], &e, sizeof e);
-    (void)ignored;
-    _exit(127);
-  }
-  close(status_pipe[1]);
-  int e = 0;
-  ssize_t n = read(status_pipe[0], &e, sizeof e);
-  close(status_pipe[0]);
-  if (n == static_cast<ssize_t>(sizeof e)) {
-    waitpid(pid, nullptr, 0);
-    throw IoError("cannot run " + command[0] + ": " + std::strerror(e));
-  }
-  return pid;
-}
-
 std::vector<pid_t> children_of(pid_t pid) {
   std::vector<pid_t> out;
   std::string task = "/proc/" + std::to_string(pid) + "/task";

@@ -1,5 +1,7 @@
 // pyfold record's command line. Options come first; the script, `-m MODULE` or `--` ends them.
 #include <boost/program_options.hpp>
+#include <cstdarg>
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
@@ -27,6 +29,9 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("rate,r", po::value(&o.rate)->default_value(o.rate)->value_name("HZ"), "samples per second")
     ("duration,d", po::value(&o.duration)->value_name("SECONDS"), "stop after this long [until the program ends]")
     ("output,o", po::value(&o.output)->value_name("FILE"), "write here (.gz: gzip) [stdout]")
+    ("rotate", po::value(&o.rotate)->value_name("SECONDS"),
+     "one profile file every SECONDS while sampling goes on; -o names them with {time} (UTC start, "
+     "20261128T064500Z), {start} and {end} (Unix seconds) or {n} (0, 1, ...)")
     ("mode", po::value(&mode)->default_value(mode)->value_name("wall|cpu|gil"),
      "wall: every thread at every sample; cpu: running threads only; gil: the GIL holder only")
     ("threads", po::bool_switch(&o.threads), "a root frame per thread: `thread (TID): NAME`")
@@ -36,6 +41,8 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("nolineno", po::bool_switch(&o.nolineno), "no line numbers")
     ("timeline", po::bool_switch(&o.timeline), "samples in time order, repeats merged (for flame charts)")
     ("blocking", po::bool_switch(&o.blocking), "pause the threads while reading them (exact stacks, slower)")
+    ("include-startup", po::bool_switch(&o.include_startup),
+     "keep the interpreter's start-up (what runs before the script's or module's first line; left out by default)")
     ("quiet,q", po::bool_switch(&o.quiet), "no summary or progress on stderr")
     ("python", po::value(&o.python)->default_value(o.python)->value_name("PATH"),
      "interpreter for script.py and -m")
@@ -80,8 +87,9 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   po::notify(vm);
   std::ostringstream help;
   help << visible
-       << "\nOn Ctrl-C, SIGTERM, --duration or the program's exit, every sample taken is written; pyfold exits with\n"
-          "the launched program's exit code. See pyfold-record(1).\n";
+       << "\nOn Ctrl-C, SIGTERM, --duration or the program's exit, every sample recorded is written; pyfold exits\n"
+          "with the launched program's exit code. A program that ends before its own first line (a missing script or\n"
+          "module) writes no profile. See pyfold-record(1).\n";
   cli.help_text = help.str();
   cli.help = vm.count("help") > 0;
   cli.version = vm.count("version") > 0;
@@ -98,6 +106,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   if (o.function && o.nolineno) throw std::invalid_argument("--function and --nolineno exclude each other");
   if (!(o.rate > 0 && o.rate <= 100000)) throw std::invalid_argument("--rate must be above 0 and at most 100000");
   if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");
+  if (vm.count("rotate") && !(o.rotate >= 1)) throw std::invalid_argument("--rotate must be at least 1 second");
   bool has_program = dashdash || !module.empty() || !program.empty();
   if (pid > 0 && has_program) throw std::invalid_argument("--pid and a program to run exclude each other");
   if (pid <= 0 && !has_program) throw std::invalid_argument("nothing to record: give a script, -m MODULE, -- COMMAND or --pid");
@@ -115,6 +124,81 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     cli.target.command.insert(cli.target.command.end(), program.begin(), program.end());
   }
   return cli;
+}
+
+namespace {
+
+std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* pattern, ...) {
+  char text[512];
+  va_list args;
+  va_start(args, pattern);
+  std::vsnprintf(text, sizeof text, pattern, args);
+  va_end(args);
+  return text;
+}
+
+unsigned long long ull(std::uint64_t n) { return static_cast<unsigned long long>(n); }
+
+}  // namespace
+
+std::string summary_text(const RecordReport& r) {
+  std::uint64_t not_recorded = 0;
+  for (const auto& [reason, n] : r.not_recorded) not_recorded += n;
+  std::string s = format("pyfold-record: %llu samples in %.2f s (%.0f Hz", ull(r.samples), r.elapsed,
+                         r.elapsed > 0 ? static_cast<double>(r.samples) / r.elapsed : 0.0);
+  if (r.method != "remote") s += ", " + r.method + " method";
+  s += format("): %llu recorded", ull(r.recorded));
+  if (r.startup) s += format(", %llu start-up left out (--include-startup keeps it)", ull(r.startup));
+  s += format(", %llu not recorded", ull(not_recorded));
+  if (r.method == "remote") s += format(", %llu retries", ull(r.retries));
+  if (r.stopped_reads) s += format(" (%llu with the thread stopped)", ull(r.stopped_reads));
+  s += format("; %llu stack lines counted\n", ull(r.stack_count));
+  if (r.method == "remote" && r.samples) {
+    s += format("pyfold-record: %.1f us per sample (%.1f reads); lateness mean %.0f us, max %.1f ms, %llu samples "
+                "more than one interval late\n",
+                1e6 * r.sampling_seconds / static_cast<double>(r.samples),
+                static_cast<double>(r.reads) / static_cast<double>(r.samples), 1e6 * r.lateness_mean,
+                1e3 * r.lateness_max, ull(r.late));
+  }
+  for (const auto& [reason, n] : r.not_recorded) s += format("pyfold-record: not recorded: %llu, %s\n", ull(n), reason.c_str());
+  if (r.late * 10 > r.samples && r.samples > 100)
+    s += "pyfold-record: sampling fell behind; results may be inaccurate (try a lower --rate)\n";
+  if (r.files.size() > 1) s += format("pyfold-record: %zu profiles written, the last %s\n", r.files.size(), r.files.back().c_str());
+  for (const auto& note : r.notes) s += "pyfold-record: " + note + "\n";
+  return s;
+}
+
+std::string top_self_text(const RecordReport& r) {
+  if (r.top_self.empty()) return "";
+  std::string s = "pyfold-record: most self time\n   self%  function\n";
+  for (const auto& f : r.top_self) s += format("  %5.1f%%  %s\n", 100 * f.self, f.function.c_str());
+  return s;
+}
+
+std::string problem_text(const RecordReport& r) {
+  switch (r.program) {
+    case RecordReport::Program::never_python:
+      return r.command + " ended (exit code " + std::to_string(r.exit_code) +
+             ") without becoming Python: nothing recorded, no profile written";
+    case RecordReport::Program::ended_before_first_line:
+      return r.command + " ended with exit code " + std::to_string(r.exit_code) +
+             " before any of its own code was sampled: no profile written";
+    default:
+      return "";
+  }
+}
+
+int record_exit_code(const RecordReport& r) {
+  switch (r.program) {
+    case RecordReport::Program::attached:
+    case RecordReport::Program::stopped:
+      return 0;
+    case RecordReport::Program::never_python:
+      return r.exit_code ? r.exit_code : 1;
+    default:
+      return r.exit_code;
+  }
 }
 
 }  // namespace pyfold::record

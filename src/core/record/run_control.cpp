@@ -1,13 +1,34 @@
 #include "run_control.hpp"
 
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "pyfold/io.hpp"
+#include "pyfold/record/process_tree.hpp"
+#include "pyfold/record/python_process.hpp"
 
 namespace pyfold::record {
 
 volatile sig_atomic_t g_signal = 0;
+volatile sig_atomic_t g_signal_count = 0;
 
 namespace {
-void on_signal(int signal) { g_signal = signal; }
+void on_signal(int signal) {
+  g_signal = signal;
+  g_signal_count = g_signal_count + 1;
+}
+
+// How long a process of the launched family may refuse to be read before the refusal counts. A child of a shim
+// that is exiting refuses reads (its maps read fails) until it is gone, a few ms; a real refusal lasts.
+constexpr double kTransientRefusalSeconds = 2.0;
 }  // namespace
 
 SignalGuard::SignalGuard() {
@@ -28,6 +49,138 @@ double now_seconds() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+LaunchedProgram::LaunchedProgram(const std::vector<std::string>& command, const LaunchSetup& setup) {
+  if (command.empty()) throw IoError("no command to run");
+  // Everything the child needs is made before fork: between fork and exec only async-signal-safe calls.
+  std::vector<char*> argv;
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> added;
+  for (const auto& [name, value] : setup.environment) added.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) {
+    bool replaced = false;
+    for (const auto& [name, value] : setup.environment)
+      replaced = replaced || (std::strncmp(*e, name.c_str(), name.size()) == 0 && (*e)[name.size()] == '=');
+    if (!replaced) envp.push_back(*e);
+  }
+  for (auto& a : added) envp.push_back(a.data());
+  envp.push_back(nullptr);
+  // A pipe closed by exec tells the parent whether exec worked.
+  int status_pipe[2];
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(status_pipe[0]), close(status_pipe[1]);
+    throw IoError(std::string("fork: ") + std::strerror(e));
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // pyfold died before the line above
+    if (setup.pass_fd >= 0) {
+      if (setup.pass_fd == setup.as_fd) fcntl(setup.as_fd, F_SETFD, 0);
+      else dup2(setup.pass_fd, setup.as_fd);  // the copy does not close on exec
+    }
+    if (setup.stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
+    execvpe(argv[0], argv.data(), envp.data());
+    int e = errno;
+    ssize_t ignored = write(status_pipe[1], &e, sizeof e);
+    (void)ignored;
+    _exit(127);
+  }
+  close(status_pipe[1]);
+  int e = 0;
+  ssize_t n;
+  while ((n = read(status_pipe[0], &e, sizeof e)) < 0 && errno == EINTR) {
+  }
+  close(status_pipe[0]);
+  if (n == static_cast<ssize_t>(sizeof e)) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw IoError("cannot run " + command[0] + ": " + std::strerror(e));
+  }
+  pid_ = pid;
+}
+
+LaunchedProgram::~LaunchedProgram() {
+  if (exited_) return;
+  kill(pid_, SIGKILL);
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+bool LaunchedProgram::poll() {
+  if (exited_) return true;
+  if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+    exited_ = true;
+  } else if (sigint_at_ > 0 && now_seconds() >= sigint_at_) {
+    kill(pid_, SIGINT);
+    sigint_at_ = 0;
+  }
+  return exited_;
+}
+
+void LaunchedProgram::reaped(int wait_status) {
+  exited_ = true;
+  status_ = wait_status;
+}
+
+int LaunchedProgram::exit_code() const { return exit_code_of(status_); }
+
+void LaunchedProgram::request_stop(StopCause cause) {
+  if (exited_) return;
+  if (cause == StopCause::sigint) {
+    if (sigint_at_ == 0) sigint_at_ = now_seconds() + 1.0;
+  } else {
+    kill(pid_, SIGTERM);
+  }
+}
+
+void LaunchedProgram::wait() {
+  sig_atomic_t seen = g_signal_count;
+  while (!poll()) {
+    usleep(1000);
+    if (g_signal_count != seen) {  // another signal to pyfold while the program finishes: it gets it at once
+      seen = g_signal_count;
+      kill(pid_, g_signal);
+    }
+  }
+}
+
+std::unique_ptr<PythonProcess> wait_for_python(LaunchedProgram& program) {
+  std::map<pid_t, double> refusing_since;
+  while (!g_signal) {
+    if (program.poll()) return nullptr;
+    std::vector<pid_t> family{program.pid()};
+    for (std::size_t i = 0; i < family.size() && family.size() < 64; ++i)
+      for (pid_t c : children_of(family[i])) family.push_back(c);
+    const double now = now_seconds();
+    std::map<pid_t, double> still_refusing;
+    for (pid_t pid : family) {
+      try {
+        auto python = PythonProcess::attach(pid);
+        if (python->initialized()) return python;
+      } catch (const AttachError& e) {
+        if (e.kind() == AttachError::Kind::permission) {
+          // An exec or an exit in progress refuses reads for a moment; a refusal that lasts is real.
+          auto it = refusing_since.find(pid);
+          double since = it == refusing_since.end() ? now : it->second;
+          if (now - since > kTransientRefusalSeconds) throw;
+          still_refusing[pid] = since;
+        } else if (e.kind() != AttachError::Kind::not_python && e.kind() != AttachError::Kind::no_process &&
+                   e.kind() != AttachError::Kind::not_ready) {
+          throw;
+        }
+      }
+    }
+    refusing_since.swap(still_refusing);
+    usleep(1000);
+  }
+  return nullptr;
 }
 
 }  // namespace pyfold::record

@@ -19,12 +19,17 @@ def _settings():
         "mode": settings.get("mode", "wall"),
         "threads": settings.get("threads") == "1",
         "lines": settings.get("lines", "line"),  # line, function (first line) or none
+        "startup": settings.get("startup") == "1",  # keep what runs before the target's first line
     }
 
 
 class Sampler:
-    def __init__(self, fd, rate, mode, threads, lines):
+    def __init__(self, fd, rate, mode, threads, lines, startup):
         self.fd, self.mode, self.threads, self.lines = fd, mode, threads, lines
+        self.keep_startup = startup
+        self.started = False  # the target's <module> has been seen on the main thread's stack
+        self.ticks = self.startup_ticks = self.error_ticks = 0
+        self.which = None
         self.interval = 1.0 / rate
         self.texts = {}  # (code, line) -> frame text
         self.thread_frames = {}  # ident -> root frame text
@@ -72,13 +77,23 @@ class Sampler:
         except (OSError, ValueError):
             return False
 
-    def stack(self, frame):
+    def past_startup(self, names):
+        # The target's first line: its <module> called by runpy's _run_code (run_path and -m alike).
+        for i in range(1, len(names)):
+            code, caller = names[i][0], names[i - 1][0]
+            if code.co_name == "<module>" and caller.co_name == "_run_code" and caller.co_filename in self.runpy:
+                return True
+        return False
+
+    def stack(self, frame, main=False):
         names = []
         while frame is not None:
             code = frame.f_code
             names.append((code, frame.f_lineno))
             frame = frame.f_back
         names.reverse()
+        if main and not self.started:
+            self.started = self.past_startup(names)
         # A signal that lands just as the handler returns samples the handler itself: drop its frames at the leaf.
         while names and names[-1][0] in self.own_code:
             names.pop()
@@ -97,6 +112,7 @@ class Sampler:
             self.take_sample(frame)
         except Exception:  # the handler runs inside the program: it must never raise there
             self.errors += 1
+            self.error_ticks += 1
         finally:
             self.busy = False
 
@@ -110,6 +126,12 @@ class Sampler:
         self.carry = periods - count
         if count <= 0:
             return
+        self.ticks += count
+        if not self.started:
+            self.stack(frame, main=True)
+            if not self.started and not self.keep_startup:
+                self.startup_ticks += count
+                return
         threads = {t.ident: t for t in threading.enumerate()}
         lines = []
         for ident, top in sys._current_frames().items():
@@ -152,7 +174,18 @@ class Sampler:
         self.which = which
 
     def stop(self):
-        signal.setitimer(self.which, 0, 0)
+        if self.which is not None:
+            signal.setitimer(self.which, 0, 0)
+
+    def close(self):
+        # The totals pyfold reports: ticks (samples taken), those left out as start-up or lost to an error.
+        self.stop()
+        self.write("#pyfold ticks=%d startup=%d errors=%d started=%d\n" % (
+            self.ticks, self.startup_ticks, self.error_ticks, 1 if self.started else 0))
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
 
 
 def main():
@@ -168,8 +201,18 @@ def main():
             sys.stderr.write("pyfold: -m needs a module name\n")
             sys.exit(2)
         sys.argv = [args[1]] + args[2:]  # runpy puts the module's path in argv[0]
-        target = lambda: runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+        if hasattr(runpy, "_run_module_as_main"):  # what `python -m` runs: its messages and exit codes
+            target = lambda: runpy._run_module_as_main(args[1], alter_argv=True)
+        else:
+            target = lambda: runpy.run_module(args[1], run_name="__main__", alter_sys=True)
     else:
+        try:  # as `python script.py` says it
+            open(args[0], "rb").close()
+        except OSError as e:
+            sys.stderr.write("%s: can't open file %r: [Errno %d] %s\n" % (
+                sys.executable, os.path.abspath(args[0]), e.errno, e.strerror))
+            sampler.close()
+            sys.exit(2)
         sys.argv = args
         sys.path[0] = os.path.dirname(os.path.abspath(args[0]))
         target = lambda: runpy.run_path(args[0], run_name="__main__")
@@ -177,8 +220,7 @@ def main():
     try:
         target()
     finally:
-        sampler.stop()
-        os.close(sampler.fd)
+        sampler.close()
 
 
 main()
