@@ -524,6 +524,7 @@ const GeneratedLayout kConstants315 = {15,
     -1,  // frame_owner
     -1,  // frame_size
     -1,  // code_firstlineno
+    -1,  // code_flags
     -1,  // code_filename
     -1,  // code_name
     -1,  // code_qualname

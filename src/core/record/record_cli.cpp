@@ -72,7 +72,8 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
       options.push_back(a);
       std::string name = a.rfind("--", 0) == 0 ? a.substr(2) : a.substr(1, 1);
       bool inline_value = a.find('=') != std::string::npos || (a[1] != '-' && a.size() > 2);
-      auto* option = visible.find_nothrow(name, a[1] != '-');
+      // A short option by its letter (never guessed: -r is --rate, not a prefix of --rate or --rotate).
+      auto* option = a[1] != '-' ? visible.find_nothrow("-" + name, false) : visible.find_nothrow(name, true);
       if (option && option->semantic()->max_tokens() > 0 && !inline_value && i + 1 < argc) options.push_back(argv[++i]);
       continue;
     }
