@@ -228,17 +228,6 @@ class Reader {
   std::vector<double> key_line_;
 };
 
-// One expanded node: a function in one calling context, in depth-first pre-order (so a line's path is its
-// parent's path plus its own frame).
-struct Line {
-  std::uint32_t func;   // kAmbiguous for the [ambiguous callers] leaf
-  std::uint32_t depth;  // frames above it
-  double self;          // seconds (or the context time of an ambiguous leaf)
-  double context;       // the time of the whole subtree in this context
-  double calls;         // estimated calls of func in this context (for --weight calls)
-};
-constexpr std::uint32_t kAmbiguous = 0xffffffffu;
-
 std::string seconds_text(double s) { return format("%.6f s", s); }
 
 // The call graph the other way round: each function's callees (compressed rows) in the order the dump lists them,
@@ -381,75 +370,224 @@ std::vector<Root> find_roots(const Graph& g) {
   return roots;
 }
 
-// Depth-first expansion with an explicit stack: a function reached with time T splits T between its own time and
-// its callees not on the path, in proportion to tottime and the edges' cumtime; callees whose share is below
-// `threshold` (seconds) stay in its self time.
-std::vector<Line> expand(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options,
-                         double threshold) {
-  const std::uint32_t n = g.size();
-  const bool by_calls = options.weight == PstatsOptions::Weight::calls;
-  // Calls into a function from outside it (recursive calls from itself do not enter it again).
-  std::vector<double> entries(n, 0);
-  for (std::uint32_t f = 0; f < n; ++f) {
-    double self_calls = 0;
-    for (const Edge& e : g.fns[f].callers)
-      if (e.caller == f) self_calls += e.nc;
-    entries[f] = std::max(0.0, g.fns[f].nc - self_calls);
-  }
-  auto followed = [&](const Kid& kid) { return kid.ct > 0 || (by_calls && kid.nc > 0); };
 
-  struct Visit {
-    std::uint32_t func, depth;
-    double weight, calls;
+// What sits on top of a stack that does not start at a root.
+enum class Top : std::uint8_t {
+  root,            // the stack starts at a function entered from outside the profiled code
+  caller_unknown,  // the callers' edge times in the dump are used up: "[caller unknown]" on top
+  ambiguous,       // --exact: the next function up has several callers: "[ambiguous callers]" on top
+};
+
+// One stack: its frames leaf first (frames[begin, begin + length)), what is on top, and its amount (seconds, or
+// calls with --weight calls).
+struct Path {
+  std::uint32_t begin, length;
+  Top top;
+  double amount;
+};
+
+// The bottom-up rebuild. Each function's own time (or its primitive calls) is placed on stacks that end at that
+// function, so its self time is exact by construction. The stack is built upwards from the leaf: at each function the
+// amount is shared between the callers (not already on the stack) and, for a root, the outside, in proportion to the
+// edges' cumtime (and the root's weight), water-filled so that no edge carries more than its cumtime and no function
+// more than its cumtime less its own tottime (which stays reserved for its own stacks). What no caller can take
+// any more is left on a stack topped by "[caller unknown]". Amounts below `threshold` are not split: they go up
+// through the heaviest caller that still has room.
+class Rebuild {
+ public:
+  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold)
+      : fns_(g.fns), options_(options), threshold_(threshold), by_calls_(options.weight == PstatsOptions::Weight::calls) {
+    const std::uint32_t n = g.size();
+
+    root_weight_.assign(n, 0);
+    root_room_.assign(n, 0);
+    for (const Root& r : roots) {
+      if (r.replaced) continue;
+      root_weight_[r.func] += by_calls_ ? r.calls : r.weight;
+    }
+    // A whisker of slack so float sums that equal a budget are not turned away.
+    auto room_of = [&](double budget) { return by_calls_ ? kFree : budget * (1 + 1e-9) + 1e-12; };
+    for (std::uint32_t f = 0; f < n; ++f) root_room_[f] = root_weight_[f] > 0 ? room_of(root_weight_[f]) : 0;
+    node_room_.resize(n);
+    for (std::uint32_t f = 0; f < n; ++f) node_room_[f] = room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
+    caller_start_.assign(n + 1, 0);
+    for (std::uint32_t f = 0; f < n; ++f) {
+      for (const Edge& e : fns_[f].callers)
+        if (e.caller != f) callers_.push_back(Caller{e.caller, by_calls_ ? e.nc : e.ct, room_of(e.ct), e.ct, e.nc});
+      caller_start_[f + 1] = std::uint32_t(callers_.size());
+    }
+    on_path_.assign(n, 0);
+    edge_on_path_.assign(callers_.size(), 0);
+  }
+
+  std::vector<std::uint32_t> frames;  // the paths' frames, leaf first
+  std::vector<Path> paths;
+  double caller_unknown = 0;  // the amount left under "[caller unknown]"
+
+  // Places `amount` of f's own time (or calls) on stacks ending at f.
+  void place(std::uint32_t f, double amount) {
+    struct Step {
+      std::uint32_t func, depth, via;  // via: the caller entry that led here (kNone at the leaf)
+      double amount;
+    };
+    std::vector<Step> todo{Step{f, 0, kNone, amount}};
+    while (!todo.empty()) {
+      const Step s = todo.back();
+      todo.pop_back();
+      while (path_.size() > s.depth) pop();
+      path_.push_back(s.func);
+      via_.push_back(s.via);
+      ++on_path_[s.func];
+      if (s.via != kNone) ++edge_on_path_[s.via];
+      share(s.func, s.amount);
+      for (auto o = options_found_.rbegin(); o != options_found_.rend(); ++o)
+        if (o->given > 0 && !o->is_root)
+          todo.push_back(Step{callers_[o->caller].func, s.depth + 1, o->caller, o->given});
+    }
+    while (!path_.empty()) pop();
+  }
+
+ private:
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+  // Longest path climbed: a cycle whose heaviest way round is free (all its edges already on the path) stops here.
+  static constexpr std::size_t kMaxClimb = 1024;
+
+  void pop() {
+    --on_path_[path_.back()];
+    if (via_.back() != kNone) --edge_on_path_[via_.back()];
+    path_.pop_back();
+    via_.pop_back();
+  }
+
+  struct Caller {
+    std::uint32_t func;
+    double weight, room;  // room: the edge's cumtime not yet used
+    double ct, nc;        // the edge's cumtime and calls
   };
-  std::vector<Visit> todo;
-  for (auto r = roots.rbegin(); r != roots.rend(); ++r)
-    if (r->weight > 0 || (by_calls && !r->replaced)) todo.push_back(Visit{r->func, 0, r->weight, r->calls});
-  std::vector<Line> lines;
-  std::vector<std::uint32_t> path;
-  std::vector<char> on_path(n, 0);
-  std::vector<Visit> kids;
-  while (!todo.empty()) {
-    const Visit v = todo.back();
-    todo.pop_back();
-    while (path.size() > v.depth) on_path[path.back()] = 0, path.pop_back();
-    path.push_back(v.func);
-    on_path[v.func] = 1;
-    const Function& fn = g.fns[v.func];
-    if (options.exact && v.depth > 0) {
-      std::size_t callers = 0;
-      for (const Edge& e : fn.callers) callers += e.caller != v.func;
-      if (callers > 1) {  // which caller's share goes where is a guess: stop, and say so
-        lines.push_back(Line{v.func, v.depth, 0, v.weight, v.calls});
-        lines.push_back(Line{kAmbiguous, v.depth + 1, v.weight, v.weight, 0});
+  static constexpr double kFree = 1e300;
+  struct Option {
+    bool is_root;
+    std::uint32_t caller;  // index into callers_ (not for the root option)
+    double weight, room, given;
+  };
+
+  // Shares `amount` at the top of the current path (x) between its options; the root's share and what is left
+  // become stacks now, the callers' shares are returned in options_found_ to go on up.
+  void share(std::uint32_t x, double amount, bool call_rule = true) {
+    options_found_.clear();
+    // One call is not split between activations: a caller whose calls to x took less in all than one call of the
+    // edge below (x → the path's next function) takes on average could not have made it (the script's exec and
+    // the nested exec of an import: the module body's one call takes longer than all nested execs together).
+    double per_call = 0;
+    if (call_rule && !by_calls_ && via_.back() != kNone) {
+      const Caller& below = callers_[via_.back()];
+      per_call = below.ct / std::max(1.0, below.nc) * (1 - 1e-9);
+    }
+    bool skipped = false;
+    if (root_weight_[x] > 0) {
+      if (root_weight_[x] >= per_call) {
+        options_found_.push_back(
+            Option{true, 0, by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x]), root_room_[x], 0});
+      } else {
+        skipped = true;
+      }
+    }
+    if (path_.size() < kMaxClimb) {
+      for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
+        const Caller& caller = callers_[c];
+        if (caller.weight <= 0) continue;
+        // An edge or a function already on the path (recursion drawn as it ran) already holds this amount.
+        const double edge_room = edge_on_path_[c] ? kFree : caller.room;
+        const double node_room = on_path_[caller.func] ? kFree : node_room_[caller.func];
+        if (caller.ct < per_call) {
+          skipped = true;
+          continue;
+        }
+        const double room = std::min(edge_room, node_room);
+        // The edge's cumtime not yet drawn: where the dump still has time to explain (free on a recursion).
+        options_found_.push_back(Option{false, c, by_calls_ ? caller.weight : std::min(caller.weight, room), room, 0});
+      }
+    }
+    if (options_found_.empty() && skipped && per_call > 0) {  // no caller fits the rule: take them all
+      share(x, amount, false);
+      return;
+    }
+    if (options_.exact && options_found_.size() > 1) {  // which caller is a guess: stop, and say so
+      options_found_.clear();
+      emit(amount, Top::ambiguous);
+      return;
+    }
+    double left = amount;
+    Option* best = nullptr;  // small amounts go whole to the heaviest option with room for them
+    if (amount < threshold_)
+      for (Option& o : options_found_)
+        if (o.room >= amount && (!best || o.weight > best->weight)) best = &o;
+    if (best) {
+      best->given = amount;
+      left = 0;
+    } else {
+      left = water_fill(amount);
+    }
+    for (Option& o : options_found_) {
+      if (o.given <= 0) continue;
+      if (o.is_root) {
+        root_room_[x] -= o.given;
+        emit(o.given, Top::root);
+      } else {
+        Caller& caller = callers_[o.caller];
+        if (!edge_on_path_[o.caller]) caller.room -= o.given;
+        if (!on_path_[caller.func]) node_room_[caller.func] -= o.given;
+      }
+    }
+    if (left > 0) {
+      caller_unknown += left;
+      emit(left, Top::caller_unknown);
+    }
+  }
+
+  // Gives each option amount × weight / Σ weights, except that no option gets more than its room: the capped
+  // options' excess is shared again among the others. Returns what no option has room for.
+  double water_fill(double amount) {
+    double left = amount;
+    for (;;) {
+      double weights = 0;
+      for (const Option& o : options_found_)
+        if (o.room - o.given > 0 && o.given == 0) weights += o.weight;
+      if (weights <= 0 || left <= 0) return left;
+      bool capped = false;
+      for (Option& o : options_found_) {
+        if (o.given != 0 || o.room <= 0) continue;
+        if (left * o.weight / weights >= o.room) o.given = o.room, capped = true;
+      }
+      if (capped) {
+        double given = 0;
+        for (const Option& o : options_found_) given += o.given;
+        left = amount - given;
         continue;
       }
+      for (Option& o : options_found_)
+        if (o.given == 0 && o.room > 0) o.given = left * o.weight / weights;
+      return 0;
     }
-    double self = v.weight;
-    kids.clear();
-    if (v.depth + 1 < options.max_depth) {
-      double sum = fn.tt;
-      for (const Kid* k = g.kids_begin(v.func); k != g.kids_end(v.func); ++k)
-        if (!on_path[k->callee] && followed(*k)) sum += k->ct;
-      if (sum > 0) {
-        self = v.weight * fn.tt / sum;
-        for (const Kid* k = g.kids_begin(v.func); k != g.kids_end(v.func); ++k) {
-          if (on_path[k->callee] || !followed(*k)) continue;
-          double share = v.weight * k->ct / sum;
-          if (share < threshold) {
-            self += share;
-          } else {
-            double calls = entries[v.func] > 0 ? v.calls * k->nc / entries[v.func] : 0;
-            kids.push_back(Visit{k->callee, v.depth + 1, share, calls});
-          }
-        }
-      }
-    }
-    lines.push_back(Line{v.func, v.depth, self, v.weight, v.calls});
-    todo.insert(todo.end(), kids.rbegin(), kids.rend());
   }
-  return lines;
-}
+
+  void emit(double amount, Top top) {
+    paths.push_back(Path{std::uint32_t(frames.size()), std::uint32_t(path_.size()), top, amount});
+    frames.insert(frames.end(), path_.begin(), path_.end());
+  }
+
+  const std::vector<Function>& fns_;
+  const PstatsOptions& options_;
+  const double threshold_;
+  const bool by_calls_;
+  std::vector<double> root_weight_, root_room_, node_room_;
+  std::vector<std::uint32_t> caller_start_;
+  std::vector<Caller> callers_;
+  std::vector<std::uint32_t> on_path_, edge_on_path_;  // how often each function and caller entry is on the path
+  std::vector<std::uint32_t> path_, via_;
+  std::vector<Option> options_found_;
+};
+
 
 // Integer counts: each value rounded with the remainder carried, and the last counted line takes the final
 // correction so the total is exactly the target.
@@ -470,33 +608,47 @@ std::vector<long long> round_carrying(const std::vector<double>& values, long lo
   return counts;
 }
 
-// Writes the lines: each path is its parent's path (the line at depth-1 before it) plus one frame. Frame texts
-// are made when first needed (a pruned profile names a fraction of its functions).
-void write_lines(const Document& doc, const std::vector<Function>& fns, const std::vector<Line>& lines,
-                 const std::vector<long long>& counts, StackSink& sink) {
+
+// Writes the paths root first. A path deeper than --max-depth keeps its leaf and the frames nearest the root, with
+// "[frames cut]" between them (its self time stays its leaf's). Frame texts are made when first needed.
+void write_paths(const std::vector<Function>& fns, const Rebuild& rebuild, const std::vector<long long>& counts,
+                 std::size_t max_depth, StackSink& sink) {
   std::vector<std::string> frames(fns.size());
   std::vector<char> have_frame(fns.size(), 0);
   std::string stack;
-  std::vector<std::size_t> length_at_depth;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    if (l.depth > length_at_depth.size()) doc.fail(0, "internal error: stack line out of order");
-    length_at_depth.resize(l.depth);
-    stack.resize(l.depth == 0 ? 0 : length_at_depth.back());
-    if (l.depth > 0) stack.push_back(';');
-    if (l.func == kAmbiguous) {
-      stack += "[ambiguous callers]";
-    } else {
-      if (!have_frame[l.func]) {
-        std::string_view file = fns[l.func].file;
-        if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
-        append_frame_text(frames[l.func], fns[l.func].name, file, fns[l.func].line);
-        have_frame[l.func] = 1;
-      }
-      stack += frames[l.func];
+  auto frame = [&](std::uint32_t f) -> const std::string& {
+    if (!have_frame[f]) {
+      std::string_view file = fns[f].file;
+      if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
+      append_frame_text(frames[f], fns[f].name, file, fns[f].line);
+      have_frame[f] = 1;
     }
-    length_at_depth.push_back(stack.size());
-    if (counts[i] > 0) sink.add(stack, double(counts[i]));
+    return frames[f];
+  };
+  for (std::size_t i = 0; i < rebuild.paths.size(); ++i) {
+    if (counts[i] <= 0) continue;
+    const Path& p = rebuild.paths[i];
+    const std::uint32_t* leaf_first = rebuild.frames.data() + p.begin;
+    stack.clear();
+    std::size_t depth = p.length;
+    if (p.top == Top::caller_unknown) stack = "[caller unknown]", ++depth;
+    if (p.top == Top::ambiguous) stack = "[ambiguous callers]", ++depth;
+    std::size_t keep = p.length;  // frames of the path written, root side first, then the leaf
+    if (depth > max_depth) {
+      std::size_t top = depth - p.length;
+      keep = max_depth >= top + 2 ? max_depth - top - 2 : 0;
+    }
+    for (std::size_t k = 0; k < keep && k + 1 < p.length; ++k) {
+      if (!stack.empty()) stack.push_back(';');
+      stack += frame(leaf_first[p.length - 1 - k]);
+    }
+    if (depth > max_depth) {
+      if (!stack.empty()) stack.push_back(';');
+      stack += "[frames cut]";
+    }
+    if (!stack.empty()) stack.push_back(';');
+    stack += frame(leaf_first[0]);
+    sink.add(stack, double(counts[i]));
   }
 }
 
@@ -538,9 +690,9 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   const double factor = options.unit == PstatsOptions::Unit::ms ? 1e3 : options.unit == PstatsOptions::Unit::ns ? 1e9
                                                                                                                  : 1e6;
   const std::vector<Root> roots = find_roots(graph);
-  double root_total = 0, tt_total = 0, nc_total = 0;
+  double root_total = 0, tt_total = 0, nc_total = 0, cc_total = 0;
   for (const Root& r : roots) root_total += r.weight;
-  for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc;
+  for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc, cc_total += std::max(0.0, fn.cc);
   // Counts are 64-bit integers: refuse totals no profile reaches (a corrupt number) rather than overflow.
   if (tt_total * factor > 1e17 || nc_total > 1e17 || root_total * factor > 1e17)
     doc.fail(0, "times or call counts too large to count (total tottime " + format("%g", tt_total) + " s, " +
@@ -549,50 +701,32 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
     report.warnings.push_back(
         doc.source() + ": the roots' cumulative time (" + seconds_text(root_total) +
         ") differs from the sum of tottime (" + seconds_text(tt_total) +
-        "): threads (Python 3.12+) or code that calls sys.setprofile; stacks are scaled to the sum of tottime");
+        "): threads (Python 3.12+) or code that calls sys.setprofile; every function keeps its tottime");
 
-  // Half a count is never worth a stack of its own (except for calls with --prune 0).
-  const double threshold = std::max(by_calls && options.prune <= 0 ? 0.0 : 0.5 / factor, options.prune * root_total);
-  const std::vector<Line> lines = expand(graph, roots, options, threshold);
+  // Amounts under half a count (or the --prune share of the total) are not split between callers.
+  const double amount_total = by_calls ? cc_total : tt_total;
+  const double threshold = std::max(by_calls ? 0.5 : 0.5 / factor, options.prune * amount_total);
+  Rebuild rebuild(graph, roots, options, threshold);
+  // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t f = 0; f < fns.size(); ++f)
+    if ((by_calls ? fns[f].cc : fns[f].tt) > 0) order.push_back(f);
+  auto amount_of = [&](std::uint32_t f) { return by_calls ? fns[f].cc : fns[f].tt; };
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return amount_of(a) != amount_of(b) ? amount_of(a) > amount_of(b) : a < b;
+  });
+  for (std::uint32_t f : order) rebuild.place(f, amount_of(f));
 
-  std::vector<double> values(lines.size(), 0);
-  long long target;
-  if (!by_calls) {
-    // Time: each line's self time in the unit, scaled so the total is Σ tottime.
-    const double scale = root_total > 0 ? factor * tt_total / root_total : 0;
-    for (std::size_t i = 0; i < lines.size(); ++i) values[i] = lines[i].self * scale;
-    target = root_total > 0 ? std::llround(tt_total * factor) : 0;
-    if (root_total <= 0 && tt_total > 0)
-      report.warnings.push_back(doc.source() + ": no root with time found; nothing written");
-  } else {
-    // Calls: each function's calls spread over its contexts in proportion to the calls estimated there (each
-    // entry of a caller makes edge calls / entries calls to it), evenly when there is no estimate.
-    const std::size_t n = fns.size();
-    std::vector<double> context_sum(n, 0), contexts(n, 0);
-    for (const Line& l : lines)
-      if (l.func != kAmbiguous) context_sum[l.func] += l.calls, contexts[l.func] += 1;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      const Line& l = lines[i];
-      if (l.func == kAmbiguous) continue;
-      values[i] = context_sum[l.func] > 0 ? fns[l.func].nc * l.calls / context_sum[l.func]
-                                          : fns[l.func].nc / contexts[l.func];
-    }
-    double shown = 0, hidden = 0;
-    std::size_t hidden_functions = 0;
-    for (std::size_t f = 0; f < n; ++f) {
-      if (contexts[f] > 0) {
-        shown += fns[f].nc;
-      } else if (fns[f].nc > 0) {
-        hidden += fns[f].nc, ++hidden_functions;
-      }
-    }
-    target = std::llround(shown);
-    if (hidden_functions > 0)
-      report.warnings.push_back(doc.source() + ": " + std::to_string(std::llround(hidden)) + " calls of " +
-                                std::to_string(hidden_functions) +
-                                " functions below the --prune threshold (or without time) are not shown");
-  }
-  write_lines(doc, fns, lines, round_carrying(values, target), sink);
+  if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)
+    report.warnings.push_back(doc.source() + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +
+                              "% of the " + (by_calls ? "calls" : "self time") +
+                              " could not be placed under a caller within the dump's edge times: drawn under "
+                              "[caller unknown]");
+  std::vector<double> values(rebuild.paths.size());
+  const double scale = by_calls ? 1.0 : factor;
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = rebuild.paths[i].amount * scale;
+  const long long target = std::llround(amount_total * scale);
+  write_paths(fns, rebuild, round_carrying(values, target), options.max_depth, sink);
   return report;
 }
 
