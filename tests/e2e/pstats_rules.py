@@ -9,7 +9,7 @@ import json
 import subprocess
 
 # Run by the Python that wrote the dump: every function as [frame, tt, ct, cc, nc, recursive, {caller frame: edge ct}]
-# (times in µs; int callers of the profile module give the callee's times in proportion to the calls, as pyfold does).
+# (times in µs; None for the profile module's int callers, which give calls only).
 READ = r'''
 import json, marshal, sys
 stats = marshal.load(open(sys.argv[1], 'rb'))
@@ -24,12 +24,10 @@ for key, (cc, nc, tt, ct, callers) in stats.items():
     if not isinstance(key, tuple) or len(key) != 3:
         continue
     tt, ct = max(tt, 0) * 1e6, max(ct, 0) * 1e6
-    outside = sum(v for k, v in callers.items() if isinstance(v, int) and k != key)
     edges = {}
     for k, v in callers.items():
-        if isinstance(v, int):
-            share = min(1.0, v / (nc if k == key else outside)) if (nc if k == key else outside) else 0
-            edges[frame(k)] = edges.get(frame(k), 0) + ct * share
+        if isinstance(v, int):  # a call count only: no edge time to check against
+            edges[frame(k)] = None
         else:
             edges[frame(k)] = edges.get(frame(k), 0) + sum(max(v[i + 3], 0) for i in range(0, len(v), 4)) * 1e6
     out.append([frame(key), tt, ct, cc, nc, key in callers, edges])
@@ -83,7 +81,8 @@ def check_rules(stats, stacks, exact_self=True):
         if frame in by_frame:  # two keys with the same text (rare): sum, as pyfold does with duplicate keys
             old = by_frame[frame]
             by_frame[frame] = [frame, old[1] + tt, old[2] + ct, old[3] + cc, old[4] + nc, old[5] or recursive,
-                               {k: old[6].get(k, 0) + edges.get(k, 0) for k in set(old[6]) | set(edges)}]
+                               {k: None if None in (old[6].get(k, 0), edges.get(k, 0))
+                                else old[6].get(k, 0) + edges.get(k, 0) for k in set(old[6]) | set(edges)}]
         else:
             by_frame[frame] = [frame, tt, ct, cc, nc, recursive, edges]
     for frame, tt, ct, cc, nc, recursive, edges in by_frame.values():
@@ -95,7 +94,7 @@ def check_rules(stats, stacks, exact_self=True):
             broken.append(f"(b) {frame}: inclusive {inclusive[frame]} us > cumtime {ct:.1f} us")
         for caller, edge_ct in edges.items():
             drawn = under_edge.get((caller, frame), 0)
-            if caller != frame and drawn > edge_ct + 1 + lines_of.get(frame, 0):
+            if caller != frame and edge_ct is not None and drawn > edge_ct + 1 + lines_of.get(frame, 0):
                 broken.append(f"(b) {caller} -> {frame}: {drawn} us under the edge > its cumtime {edge_ct:.1f} us")
     for (caller, callee) in under_edge:
         if callee not in by_frame or caller not in by_frame[callee][6]:

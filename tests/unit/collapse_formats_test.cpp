@@ -109,7 +109,20 @@ TEST_CASE("speedscope: evented profiles give the time between events to the open
   const char* json = R"({"shared":{"frames":[{"name":"a"},{"name":"b"}]},"profiles":[{"type":"evented","name":"e",
     "unit":"milliseconds","startValue":0,"endValue":20,"events":[{"type":"O","frame":0,"at":0},
     {"type":"O","frame":1,"at":2},{"type":"C","frame":1,"at":5.5},{"type":"C","frame":0,"at":10}]}]})";
-  CHECK(speedscope(json) == Lines{"a 6.5", "a;b 3.5"});
+  // Whole counts of --unit (µs by default; ms: 6.5 and 3.5 ms round with the remainder carried, total 10 kept)
+  CHECK(speedscope(json) == Lines{"a 6500", "a;b 3500"});
+  SpeedscopeOptions ms;
+  ms.unit = TimeUnit::ms;
+  CHECK(speedscope(json, ms) == Lines{"a 6", "a;b 4"});
+  // pyinstrument's --renderer speedscope: seconds, fractional intervals
+  const char* seconds = R"({"shared":{"frames":[{"name":"main"},{"name":"work"}]},"profiles":[{"type":"evented",
+    "name":"p","unit":"seconds","startValue":0,"endValue":0.415,"events":[{"type":"O","frame":0,"at":0},
+    {"type":"O","frame":1,"at":0.0001},{"type":"C","frame":1,"at":0.2076},{"type":"C","frame":0,"at":0.415}]}]})";
+  CHECK(speedscope(seconds) == Lines{"main 207500", "main;work 207500"});
+  // A unit that is not a time: the intervals as they are
+  std::string none = std::string(json);
+  none.replace(none.find("milliseconds"), 12, "none");
+  CHECK(speedscope(none) == Lines{"a 6.5", "a;b 3.5"});
 }
 
 TEST_CASE("speedscope: malformed files are errors naming the place", "[speedscope]") {

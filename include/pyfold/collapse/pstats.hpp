@@ -13,7 +13,7 @@
 namespace pyfold::collapse {
 
 struct PstatsOptions {
-  enum class Unit { us, ms, ns };
+  using Unit = TimeUnit;
   enum class Weight { time, calls };
   double prune = 1e-4;          // --prune REL: subtrees below this share of the total go to the parent's self time
                                 // (0: none, but with --weight time a subtree under half a count is always folded)

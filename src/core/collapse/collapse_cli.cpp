@@ -59,7 +59,7 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
   pstats.add_options()
     ("prune", po::value(&o.pstats.prune)->default_value(o.pstats.prune, "0.0001")->value_name("REL"),
      "subtrees below this share of the total go to the caller's self time (0: none)")
-    ("unit", po::value(&unit)->default_value(unit)->value_name("us|ms|ns"), "counts are time in this unit")
+    ("unit", po::value(&unit)->default_value(unit)->value_name("us|ms|ns"), "pstats and evented speedscope: counts are whole time in this unit")
     ("weight", po::value(&weight)->default_value(weight)->value_name("time|calls"), "what the counts measure")
     ("exact", po::bool_switch(&o.pstats.exact), "stop at functions with several callers ([ambiguous callers])")
     ("max-depth", po::value(&o.pstats.max_depth)->default_value(o.pstats.max_depth)->value_name("N"),
@@ -90,14 +90,15 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
     o.speedscope.profile = n;
   }
   if (unit == "us") {
-    o.pstats.unit = PstatsOptions::Unit::us;
+    o.pstats.unit = TimeUnit::us;
   } else if (unit == "ms") {
-    o.pstats.unit = PstatsOptions::Unit::ms;
+    o.pstats.unit = TimeUnit::ms;
   } else if (unit == "ns") {
-    o.pstats.unit = PstatsOptions::Unit::ns;
+    o.pstats.unit = TimeUnit::ns;
   } else {
     throw std::invalid_argument("--unit is us, ms or ns, not '" + unit + "'");
   }
+  o.speedscope.unit = o.pstats.unit;
   if (weight == "time") {
     o.pstats.weight = PstatsOptions::Weight::time;
   } else if (weight == "calls") {

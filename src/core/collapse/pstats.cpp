@@ -33,6 +33,7 @@ bool is_string_code(unsigned char c) {
 struct Edge {
   std::uint32_t caller;
   double nc, cc, tt, ct;
+  bool counted = false;  // an int caller value (the profile module): a call count only, its times are estimates
 };
 
 struct Function {
@@ -122,6 +123,7 @@ class Reader {
           double share = denominator > 0 ? std::min(1.0, e.nc / denominator) : 0;
           e.tt = fn.tt * share;
           e.ct = fn.ct * share;
+          e.counted = true;
         }
       }
     }
@@ -135,6 +137,7 @@ class Reader {
         if (out > 0 && fn.callers[out - 1].caller == fn.callers[i].caller) {
           Edge& m = fn.callers[out - 1];
           m.nc += fn.callers[i].nc, m.cc += fn.callers[i].cc, m.tt += fn.callers[i].tt, m.ct += fn.callers[i].ct;
+          m.counted = m.counted || fn.callers[i].counted;
         } else {
           fn.callers[out++] = fn.callers[i];
         }
@@ -394,6 +397,8 @@ struct Path {
 // any more is left on a stack topped by "[caller unknown]". Amounts below `threshold` are not split: they go up
 // through the heaviest caller that still has room.
 class Rebuild {
+  static constexpr double kFree = 1e300;  // the room of what has no budget
+
  public:
   Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold)
       : fns_(g.fns), options_(options), threshold_(threshold), by_calls_(options.weight == PstatsOptions::Weight::calls) {
@@ -409,11 +414,15 @@ class Rebuild {
     auto room_of = [&](double budget) { return by_calls_ ? kFree : budget * (1 + 1e-9) + 1e-12; };
     for (std::uint32_t f = 0; f < n; ++f) root_room_[f] = root_weight_[f] > 0 ? room_of(root_weight_[f]) : 0;
     node_room_.resize(n);
-    for (std::uint32_t f = 0; f < n; ++f) node_room_[f] = room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
+    // (With --weight calls: no budget, but a function never called, the profile module's fake root, is on no stack.)
+    for (std::uint32_t f = 0; f < n; ++f)
+      node_room_[f] = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
     caller_start_.assign(n + 1, 0);
     for (std::uint32_t f = 0; f < n; ++f) {
       for (const Edge& e : fns_[f].callers)
-        if (e.caller != f) callers_.push_back(Caller{e.caller, by_calls_ ? e.nc : e.ct, room_of(e.ct), e.ct, e.nc});
+        // An edge known by its calls only has no time to keep to: its callee's and caller's cumtime still hold.
+        if (e.caller != f)
+          callers_.push_back(Caller{e.caller, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, e.nc});
       caller_start_[f + 1] = std::uint32_t(callers_.size());
     }
     on_path_.assign(n, 0);
@@ -451,6 +460,7 @@ class Rebuild {
   static constexpr std::uint32_t kNone = 0xffffffffu;
   // Longest path climbed: a cycle whose heaviest way round is free (all its edges already on the path) stops here.
   static constexpr std::size_t kMaxClimb = 1024;
+  static constexpr std::uint32_t kMaxRepeat = 16;
 
   void pop() {
     --on_path_[path_.back()];
@@ -464,11 +474,11 @@ class Rebuild {
     double weight, room;  // room: the edge's cumtime not yet used
     double ct, nc;        // the edge's cumtime and calls
   };
-  static constexpr double kFree = 1e300;
   struct Option {
     bool is_root;
     std::uint32_t caller;  // index into callers_ (not for the root option)
     double weight, room, given;
+    bool repeat;  // its edge is already on the path
   };
 
   // Shares `amount` at the top of the current path (x) between its options; the root's share and what is left
@@ -487,7 +497,8 @@ class Rebuild {
     if (root_weight_[x] > 0) {
       if (root_weight_[x] >= per_call) {
         options_found_.push_back(
-            Option{true, 0, by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x]), root_room_[x], 0});
+            Option{true, 0, by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x]), root_room_[x], 0,
+                   false});
       } else {
         skipped = true;
       }
@@ -495,8 +506,9 @@ class Rebuild {
     if (path_.size() < kMaxClimb) {
       for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
         const Caller& caller = callers_[c];
-        if (caller.weight <= 0) continue;
-        // An edge or a function already on the path (recursion drawn as it ran) already holds this amount.
+        // A function or an edge already on the path (recursion drawn as it ran, e.g. the nested imports' exec)
+        // already holds this amount in its cumtime; an edge at most kMaxRepeat times, so that a cycle ends.
+        if (caller.weight <= 0 || edge_on_path_[c] >= kMaxRepeat) continue;
         const double edge_room = edge_on_path_[c] ? kFree : caller.room;
         const double node_room = on_path_[caller.func] ? kFree : node_room_[caller.func];
         if (caller.ct < per_call) {
@@ -505,7 +517,8 @@ class Rebuild {
         }
         const double room = std::min(edge_room, node_room);
         // The edge's cumtime not yet drawn: where the dump still has time to explain (free on a recursion).
-        options_found_.push_back(Option{false, c, by_calls_ ? caller.weight : std::min(caller.weight, room), room, 0});
+        options_found_.push_back(Option{false, c, by_calls_ ? caller.weight : std::min(caller.weight, room), room, 0,
+                                        edge_on_path_[c] > 0});
       }
     }
     if (options_found_.empty() && skipped && per_call > 0) {  // no caller fits the rule: take them all
@@ -518,10 +531,12 @@ class Rebuild {
       return;
     }
     double left = amount;
-    Option* best = nullptr;  // small amounts go whole to the heaviest option with room for them
+    Option* best = nullptr;  // small amounts go whole to the heaviest option with room for them, round a cycle last
     if (amount < threshold_)
       for (Option& o : options_found_)
-        if (o.room >= amount && (!best || o.weight > best->weight)) best = &o;
+        if (o.room >= amount && (!best || (best->repeat && !o.repeat) ||
+                                 (best->repeat == o.repeat && o.weight > best->weight)))
+          best = &o;
     if (best) {
       best->given = amount;
       left = 0;
@@ -535,7 +550,7 @@ class Rebuild {
         emit(o.given, Top::root);
       } else {
         Caller& caller = callers_[o.caller];
-        if (!edge_on_path_[o.caller]) caller.room -= o.given;
+        if (!o.repeat) caller.room -= o.given;
         if (!on_path_[caller.func]) node_room_[caller.func] -= o.given;
       }
     }
@@ -687,8 +702,7 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   const std::vector<Function>& fns = reader.functions;
   const Graph graph(fns);
   const bool by_calls = options.weight == PstatsOptions::Weight::calls;
-  const double factor = options.unit == PstatsOptions::Unit::ms ? 1e3 : options.unit == PstatsOptions::Unit::ns ? 1e9
-                                                                                                                 : 1e6;
+  const double factor = units_per_second(options.unit);
   const std::vector<Root> roots = find_roots(graph);
   double root_total = 0, tt_total = 0, nc_total = 0, cc_total = 0;
   for (const Root& r : roots) root_total += r.weight;
