@@ -381,12 +381,180 @@ enum class Top : std::uint8_t {
   ambiguous,       // --exact: the next function up has several callers: "[ambiguous callers]" on top
 };
 
-// One stack: its frames leaf first (frames[begin, begin + length)), what is on top, and its amount (seconds, or
-// calls with --weight calls).
-struct Path {
-  std::uint32_t begin, length;
-  Top top;
-  double amount;
+
+// The stacks merged into a tree, root first, so that small subtrees can be pruned: a node's children whose subtree
+// is under the threshold go to one "[pruned]" child of it (their time is its callees', not its own: every drawn
+// function keeps its own time). Paths deeper than --max-depth keep the frames nearest the root and their leaf, with
+// "[frames cut]" between them.
+class Tree {
+ public:
+  Tree(const std::vector<Function>& fns, const PstatsOptions& options)
+      : fns_(fns), n_(std::uint32_t(fns.size())), max_depth_(options.max_depth) {
+    nodes_.push_back(Node{kNoParent, 0, 0, 0});
+    slots_.assign(1 << 12, kEmpty);
+  }
+
+  // One stack: its frames leaf first, what is on top of it, and its amount.
+  void add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
+    std::uint32_t node = 0;
+    std::size_t depth = length;
+    if (top == Top::caller_unknown) node = child(node, n_ + kCallerUnknown), ++depth;
+    if (top == Top::ambiguous) node = child(node, n_ + kAmbiguous), ++depth;
+    const std::size_t above = depth - length;
+    std::size_t keep = length - 1;  // frames above the leaf, root side first
+    if (depth > max_depth_) keep = max_depth_ >= above + 2 ? max_depth_ - above - 2 : 0;
+    for (std::size_t k = 0; k < keep; ++k) node = child(node, leaf_first[length - 1 - k]);
+    if (depth > max_depth_) node = child(node, n_ + kFramesCut);
+    node = child(node, leaf_first[0]);
+    nodes_[node].self += amount;
+  }
+
+  // Totals, children lists, and the lines with the subtrees under `threshold` pruned.
+  void finish(double threshold) {
+    for (std::size_t i = nodes_.size(); i-- > 1;) {  // children come after their parents
+      nodes_[i].total += nodes_[i].self;
+      nodes_[nodes_[i].parent].total += nodes_[i].total;
+    }
+    child_start_.assign(nodes_.size() + 1, 0);
+    for (std::size_t i = 1; i < nodes_.size(); ++i) ++child_start_[nodes_[i].parent + 1];
+    for (std::size_t i = 0; i < nodes_.size(); ++i) child_start_[i + 1] += child_start_[i];
+    children_.resize(nodes_.size());
+    std::vector<std::uint32_t> fill(child_start_.begin(), child_start_.end() - 1);
+    for (std::uint32_t i = 1; i < nodes_.size(); ++i) children_[fill[nodes_[i].parent]++] = i;
+    lines(threshold);
+  }
+
+  // The stacks to write: each with its amount, in depth-first order.
+  struct Line {
+    std::uint32_t node;  // its last frame (kPrunedLine: the [pruned] child of `node`)
+    bool pruned;
+    double amount;
+  };
+  std::vector<Line> out;
+
+  // Each line's group for rounding: its function, or fns.size() for the [pruned] lines.
+  std::vector<std::uint32_t> groups() const {
+    std::vector<std::uint32_t> g(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) g[i] = out[i].pruned ? n_ : nodes_[out[i].node].key;
+    return g;
+  }
+
+  void write(const std::vector<long long>& counts, StackSink& sink) {
+    std::vector<std::string> frames(n_);
+    std::vector<char> have_frame(n_, 0);
+    std::string stack;
+    std::vector<std::uint32_t> chain;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (counts[i] <= 0) continue;
+      chain.clear();
+      for (std::uint32_t node = out[i].node; node != 0; node = nodes_[node].parent) chain.push_back(node);
+      stack.clear();
+      for (auto c = chain.rbegin(); c != chain.rend(); ++c) {
+        if (!stack.empty()) stack.push_back(';');
+        const std::uint32_t key = nodes_[*c].key;
+        if (key >= n_) {
+          stack += kMarkerText[key - n_];
+          continue;
+        }
+        if (!have_frame[key]) {
+          std::string_view file = fns_[key].file;
+          if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
+          append_frame_text(frames[key], fns_[key].name, file, fns_[key].line);
+          have_frame[key] = 1;
+        }
+        stack += frames[key];
+      }
+      if (out[i].pruned) {
+        if (!stack.empty()) stack.push_back(';');
+        stack += kMarkerText[kPruned];
+      }
+      sink.add(stack, double(counts[i]));
+    }
+  }
+
+ private:
+  enum Marker : std::uint32_t { kCallerUnknown, kAmbiguous, kFramesCut, kPruned };
+  static constexpr const char* kMarkerText[] = {"[caller unknown]", "[ambiguous callers]", "[frames cut]",
+                                                "[pruned]"};
+  static constexpr std::uint32_t kNoParent = 0xffffffffu;
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t(0);
+  struct Node {
+    std::uint32_t parent, key;
+    double self, total;
+  };
+
+  // The child of parent with key, made when new: an open-addressing table of (parent, key) → node.
+  std::uint32_t child(std::uint32_t parent, std::uint32_t key) {
+    const std::uint64_t k = (std::uint64_t(parent) << 32) | key;
+    std::size_t mask = slots_.size() - 1;
+    std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
+    for (;; i = (i + 1) & mask) {
+      if (slots_[i] == kEmpty) break;
+      const Node& n = nodes_[std::uint32_t(slots_[i])];
+      if (n.parent == parent && n.key == key) return std::uint32_t(slots_[i]);
+    }
+    const std::uint32_t id = std::uint32_t(nodes_.size());
+    nodes_.push_back(Node{parent, key, 0, 0});
+    slots_[i] = id;
+    if (nodes_.size() * 2 > slots_.size()) grow();
+    return id;
+  }
+
+  void grow() {
+    std::vector<std::uint64_t> old(slots_.size() * 2, kEmpty);
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::uint32_t id = 1; id < nodes_.size(); ++id) {
+      const std::uint64_t k = (std::uint64_t(nodes_[id].parent) << 32) | nodes_[id].key;
+      std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
+      while (slots_[i] != kEmpty) i = (i + 1) & mask;
+      slots_[i] = id;
+    }
+  }
+
+  // Depth-first from the root: a node's own line, its kept children, then one [pruned] line for the others.
+  void lines(double threshold) {
+    struct Visit {
+      std::uint32_t node;
+      bool pruned_line;
+      double amount;
+    };
+    std::vector<Visit> todo;
+    std::vector<Visit> kids;
+    for (std::uint32_t c = child_start_[1]; c-- > child_start_[0];) {
+      const std::uint32_t root = children_[c];
+      todo.push_back(Visit{root, false, 0});
+    }
+    while (!todo.empty()) {
+      const Visit v = todo.back();
+      todo.pop_back();
+      if (v.pruned_line) {
+        out.push_back(Line{v.node, true, v.amount});
+        continue;
+      }
+      out.push_back(Line{v.node, false, nodes_[v.node].self});
+      double pruned = 0;
+      kids.clear();
+      for (std::uint32_t c = child_start_[v.node]; c < child_start_[v.node + 1]; ++c) {
+        const std::uint32_t kid = children_[c];
+        // A leaf's own frame is never pruned away from a marker (the [caller unknown] and cut stacks keep theirs).
+        if (nodes_[kid].total < threshold && nodes_[v.node].key < n_) {
+          pruned += nodes_[kid].total;
+        } else {
+          kids.push_back(Visit{kid, false, 0});
+        }
+      }
+      if (pruned > 0) todo.push_back(Visit{v.node, true, pruned});
+      todo.insert(todo.end(), kids.rbegin(), kids.rend());
+    }
+  }
+
+  const std::vector<Function>& fns_;
+  const std::uint32_t n_;
+  std::vector<Node> nodes_;
+  const std::size_t max_depth_;
+  std::vector<std::uint64_t> slots_;
+  std::vector<std::uint32_t> child_start_, children_;
 };
 
 // The bottom-up rebuild. Each function's own time (or its primitive calls) is placed on stacks that end at that
@@ -400,8 +568,8 @@ class Rebuild {
   static constexpr double kFree = 1e300;  // the room of what has no budget
 
  public:
-  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold)
-      : fns_(g.fns), options_(options), threshold_(threshold), by_calls_(options.weight == PstatsOptions::Weight::calls) {
+  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold, Tree& tree)
+      : tree_(tree), fns_(g.fns), options_(options), threshold_(threshold), by_calls_(options.weight == PstatsOptions::Weight::calls) {
     const std::uint32_t n = g.size();
 
     root_weight_.assign(n, 0);
@@ -424,13 +592,13 @@ class Rebuild {
         if (e.caller != f)
           callers_.push_back(Caller{e.caller, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, e.nc});
       caller_start_[f + 1] = std::uint32_t(callers_.size());
+      std::sort(callers_.begin() + caller_start_[f], callers_.end(),
+                [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
     }
     on_path_.assign(n, 0);
     edge_on_path_.assign(callers_.size(), 0);
   }
 
-  std::vector<std::uint32_t> frames;  // the paths' frames, leaf first
-  std::vector<Path> paths;
   double caller_unknown = 0;  // the amount left under "[caller unknown]"
 
   // Places `amount` of f's own time (or calls) on stacks ending at f.
@@ -460,7 +628,7 @@ class Rebuild {
   static constexpr std::uint32_t kNone = 0xffffffffu;
   // Longest path climbed: a cycle whose heaviest way round is free (all its edges already on the path) stops here.
   static constexpr std::size_t kMaxClimb = 1024;
-  static constexpr std::uint32_t kMaxRepeat = 16;
+  static constexpr std::uint32_t kMaxRepeat = 4;
 
   void pop() {
     --on_path_[path_.back()];
@@ -492,6 +660,35 @@ class Rebuild {
     if (call_rule && !by_calls_ && via_.back() != kNone) {
       const Caller& below = callers_[via_.back()];
       per_call = below.ct / std::max(1.0, below.nc) * (1 - 1e-9);
+    }
+    // Small amounts (most of them) go whole to one option: the heaviest caller not yet on the path with room for
+    // it (callers are sorted heaviest first, so the scan mostly stops at once), or the root if that is heavier.
+    if (amount < threshold_ && !options_.exact && path_.size() < kMaxClimb) {
+      double best_weight = -1;
+      std::uint32_t best = kNone;
+      for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
+        const Caller& caller = callers_[c];
+        if (caller.weight <= 0) break;
+        if (edge_on_path_[c] || caller.ct < per_call) continue;
+        const double room = std::min(caller.room, on_path_[caller.func] ? kFree : node_room_[caller.func]);
+        if (room < amount) continue;
+        best_weight = by_calls_ ? caller.weight : std::min(caller.weight, room);
+        best = c;
+        break;
+      }
+      const bool root_fits = root_weight_[x] > 0 && root_weight_[x] >= per_call && root_room_[x] >= amount;
+      if (root_fits && (by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x])) >= best_weight) {
+        root_room_[x] -= amount;
+        emit(amount, Top::root);
+        return;
+      }
+      if (best != kNone) {
+        Caller& caller = callers_[best];
+        caller.room -= amount;
+        if (!on_path_[caller.func]) node_room_[caller.func] -= amount;
+        options_found_.push_back(Option{false, best, 0, 0, amount, false});
+        return;
+      }
     }
     bool skipped = false;
     if (root_weight_[x] > 0) {
@@ -564,6 +761,18 @@ class Rebuild {
   // options' excess is shared again among the others. Returns what no option has room for.
   double water_fill(double amount) {
     double left = amount;
+    if (amount < threshold_) {  // a small amount no option has room for: as few pieces as can be, heaviest first
+      std::sort(options_found_.begin(), options_found_.end(), [](const Option& a, const Option& b) {
+        return a.repeat != b.repeat ? b.repeat : a.weight > b.weight;
+      });
+      for (Option& o : options_found_) {
+        if (left <= 0) break;
+        if (o.room <= 0 || o.weight <= 0) continue;
+        o.given = std::min(left, o.room);
+        left -= o.given;
+      }
+      return std::max(0.0, left);
+    }
     for (;;) {
       double weights = 0;
       for (const Option& o : options_found_)
@@ -582,15 +791,46 @@ class Rebuild {
       }
       for (Option& o : options_found_)
         if (o.given == 0 && o.room > 0) o.given = left * o.weight / weights;
+      pool_small_shares();
       return 0;
     }
   }
 
-  void emit(double amount, Top top) {
-    paths.push_back(Path{std::uint32_t(frames.size()), std::uint32_t(path_.size()), top, amount});
-    frames.insert(frames.end(), path_.begin(), path_.end());
+  // Shares under the threshold would each make a stack of their own all the way up: they go instead to the options
+  // with larger shares, heaviest first, as far as their room allows (what does not fit stays where it was).
+  void pool_small_shares() {
+    double pool = 0, room = 0;
+    for (const Option& o : options_found_) {
+      if (o.given <= 0) continue;
+      if (o.given < threshold_) pool += o.given;
+      else room += o.room - o.given;
+    }
+    if (pool <= 0 || room < pool) return;
+    for (Option& o : options_found_)
+      if (o.given > 0 && o.given < threshold_) o.given = 0;
+    while (pool > 0) {
+      Option* heaviest = nullptr;
+      for (Option& o : options_found_)
+        if (o.given >= threshold_ && o.room - o.given > 0 && (!heaviest || o.weight > heaviest->weight)) heaviest = &o;
+      if (!heaviest) break;
+      const double take = std::min(pool, heaviest->room - heaviest->given);
+      heaviest->given += take;
+      pool -= take;
+      if (pool > 0) heaviest->room = heaviest->given;  // full: not chosen again (its real room is kept below)
+    }
+    if (pool > 0) {  // float dust
+      Option* largest = &options_found_.front();
+      for (Option& o : options_found_)
+        if (o.given > largest->given) largest = &o;
+      largest->given += pool;
+    }
   }
 
+  void emit(double amount, Top top) {
+    tree_.add(path_.data(), path_.size(), top, amount);
+  }
+
+  Tree& tree_;
   const std::vector<Function>& fns_;
   const PstatsOptions& options_;
   const double threshold_;
@@ -623,49 +863,45 @@ std::vector<long long> round_carrying(const std::vector<double>& values, long lo
   return counts;
 }
 
-
-// Writes the paths root first. A path deeper than --max-depth keeps its leaf and the frames nearest the root, with
-// "[frames cut]" between them (its self time stays its leaf's). Frame texts are made when first needed.
-void write_paths(const std::vector<Function>& fns, const Rebuild& rebuild, const std::vector<long long>& counts,
-                 std::size_t max_depth, StackSink& sink) {
-  std::vector<std::string> frames(fns.size());
-  std::vector<char> have_frame(fns.size(), 0);
-  std::string stack;
-  auto frame = [&](std::uint32_t f) -> const std::string& {
-    if (!have_frame[f]) {
-      std::string_view file = fns[f].file;
-      if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
-      append_frame_text(frames[f], fns[f].name, file, fns[f].line);
-      have_frame[f] = 1;
-    }
-    return frames[f];
-  };
-  for (std::size_t i = 0; i < rebuild.paths.size(); ++i) {
-    if (counts[i] <= 0) continue;
-    const Path& p = rebuild.paths[i];
-    const std::uint32_t* leaf_first = rebuild.frames.data() + p.begin;
-    stack.clear();
-    std::size_t depth = p.length;
-    if (p.top == Top::caller_unknown) stack = "[caller unknown]", ++depth;
-    if (p.top == Top::ambiguous) stack = "[ambiguous callers]", ++depth;
-    std::size_t keep = p.length;  // frames of the path written, root side first, then the leaf
-    if (depth > max_depth) {
-      std::size_t top = depth - p.length;
-      keep = max_depth >= top + 2 ? max_depth - top - 2 : 0;
-    }
-    for (std::size_t k = 0; k < keep && k + 1 < p.length; ++k) {
-      if (!stack.empty()) stack.push_back(';');
-      stack += frame(leaf_first[p.length - 1 - k]);
-    }
-    if (depth > max_depth) {
-      if (!stack.empty()) stack.push_back(';');
-      stack += "[frames cut]";
-    }
-    if (!stack.empty()) stack.push_back(';');
-    stack += frame(leaf_first[0]);
-    sink.add(stack, double(counts[i]));
+// Integer counts that keep each group's total (a function's own time; all [pruned] lines are one group) within one
+// count of its exact value and the grand total exactly `target`: each group gets its total rounded down, the counts
+// left over go to the groups with the largest remainders, and each group's lines are rounded carrying to its total.
+std::vector<long long> round_by_group(const std::vector<double>& values, const std::vector<std::uint32_t>& groups,
+                                      std::uint32_t group_count, long long target) {
+  std::vector<double> exact(group_count, 0);
+  for (std::size_t i = 0; i < values.size(); ++i) exact[groups[i]] += values[i];
+  std::vector<long long> group_target(group_count);
+  long long given = 0;
+  std::vector<std::uint32_t> by_remainder;
+  for (std::uint32_t g = 0; g < group_count; ++g) {
+    group_target[g] = (long long)std::floor(exact[g]);
+    given += group_target[g];
+    if (exact[g] > 0) by_remainder.push_back(g);
   }
+  std::sort(by_remainder.begin(), by_remainder.end(), [&](std::uint32_t a, std::uint32_t b) {
+    double ra = exact[a] - std::floor(exact[a]), rb = exact[b] - std::floor(exact[b]);
+    return ra != rb ? ra > rb : a < b;
+  });
+  for (std::size_t k = 0; given < target && !by_remainder.empty(); k = (k + 1) % by_remainder.size())
+    ++group_target[by_remainder[k]], ++given;
+  // Lines of each group, in output order.
+  std::vector<std::uint32_t> start(group_count + 1, 0), order(values.size());
+  for (std::uint32_t g : groups) ++start[g + 1];
+  for (std::uint32_t g = 0; g < group_count; ++g) start[g + 1] += start[g];
+  std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+  for (std::uint32_t i = 0; i < values.size(); ++i) order[fill[groups[i]]++] = i;
+  std::vector<long long> counts(values.size(), 0);
+  std::vector<double> part;
+  for (std::uint32_t g = 0; g < group_count; ++g) {
+    if (start[g] == start[g + 1]) continue;
+    part.clear();
+    for (std::uint32_t k = start[g]; k < start[g + 1]; ++k) part.push_back(values[order[k]]);
+    const std::vector<long long> c = round_carrying(part, group_target[g]);
+    for (std::uint32_t k = start[g]; k < start[g + 1]; ++k) counts[order[k]] = c[k - start[g]];
+  }
+  return counts;
 }
+
 
 }  // namespace
 
@@ -717,10 +953,12 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
         ") differs from the sum of tottime (" + seconds_text(tt_total) +
         "): threads (Python 3.12+) or code that calls sys.setprofile; every function keeps its tottime");
 
-  // Amounts under half a count (or the --prune share of the total) are not split between callers.
+  // Amounts under half a count, or under the --prune share of the total (1e-5 at least: finer detail is not worth
+  // the stacks it makes), are not split between callers.
   const double amount_total = by_calls ? cc_total : tt_total;
-  const double threshold = std::max(by_calls ? 0.5 : 0.5 / factor, options.prune * amount_total);
-  Rebuild rebuild(graph, roots, options, threshold);
+  const double threshold = std::max(by_calls ? 0.5 : 0.5 / factor, std::max(options.prune, 1e-5) * amount_total);
+  Tree tree(fns, options);
+  Rebuild rebuild(graph, roots, options, threshold, tree);
   // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
   std::vector<std::uint32_t> order;
   for (std::uint32_t f = 0; f < fns.size(); ++f)
@@ -736,11 +974,12 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
                               "% of the " + (by_calls ? "calls" : "self time") +
                               " could not be placed under a caller within the dump's edge times: drawn under "
                               "[caller unknown]");
-  std::vector<double> values(rebuild.paths.size());
+  tree.finish(options.prune * amount_total);
+  std::vector<double> values(tree.out.size());
   const double scale = by_calls ? 1.0 : factor;
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = rebuild.paths[i].amount * scale;
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = tree.out[i].amount * scale;
   const long long target = std::llround(amount_total * scale);
-  write_paths(fns, rebuild, round_carrying(values, target), options.max_depth, sink);
+  tree.write(round_by_group(values, tree.groups(), std::uint32_t(fns.size()) + 1, target), sink);
   return report;
 }
 
