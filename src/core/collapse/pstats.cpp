@@ -435,7 +435,7 @@ class Tree {
   // Each line's group for rounding: its function, or fns.size() for the [pruned] lines.
   std::vector<std::uint32_t> groups() const {
     std::vector<std::uint32_t> g(out.size());
-    for (std::size_t i = 0; i < out.size(); ++i) g[i] = out[i].pruned ? n_ : nodes_[out[i].node].key;
+    for (std::size_t i = 0; i < out.size(); ++i) g[i] = out[i].pruned ? n_ : std::min(n_, nodes_[out[i].node].key);
     return g;
   }
 
@@ -776,11 +776,11 @@ class Rebuild {
     for (;;) {
       double weights = 0;
       for (const Option& o : options_found_)
-        if (o.room - o.given > 0 && o.given == 0) weights += o.weight;
-      if (weights <= 0 || left <= 0) return left;
+        if (o.room - o.given > 0 && o.given == 0 && !o.repeat) weights += o.weight;
+      if (weights <= 0 || left <= 0) break;
       bool capped = false;
       for (Option& o : options_found_) {
-        if (o.given != 0 || o.room <= 0) continue;
+        if (o.given != 0 || o.room <= 0 || o.repeat) continue;
         if (left * o.weight / weights >= o.room) o.given = o.room, capped = true;
       }
       if (capped) {
@@ -790,10 +790,19 @@ class Rebuild {
         continue;
       }
       for (Option& o : options_found_)
-        if (o.given == 0 && o.room > 0) o.given = left * o.weight / weights;
+        if (o.given == 0 && o.room > 0 && !o.repeat) o.given = left * o.weight / weights;
       pool_small_shares();
       return 0;
     }
+    // Round a recursion once more only for what the callers not yet on the path have no room for: recursion is
+    // drawn where the edges' times need it, not invented.
+    for (Option& o : options_found_) {
+      if (left <= 0) break;
+      if (!o.repeat || o.weight <= 0) continue;
+      o.given = left;
+      left = 0;
+    }
+    return left;
   }
 
   // Shares under the threshold would each make a stack of their own all the way up: they go instead to the options
@@ -859,7 +868,11 @@ std::vector<long long> round_carrying(const std::vector<double>& values, long lo
     written += count;
     last = i;
   }
-  if (last < values.size()) counts[last] = std::max(0LL, counts[last] + target - written);
+  if (last < values.size()) {
+    counts[last] = std::max(0LL, counts[last] + target - written);
+  } else if (target > 0 && !values.empty()) {  // every value under half a count: the largest takes the target
+    counts[std::size_t(std::max_element(values.begin(), values.end()) - values.begin())] = target;
+  }
   return counts;
 }
 
