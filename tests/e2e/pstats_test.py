@@ -172,10 +172,10 @@ def run_case(python, writer, args):
             print(f"  self-time error {name}: {err:.4f} ({where[:60]})")
     # prog.py's functions are keyed by a relative or absolute path, by version
     joined = [";".join(s) for s, _ in exact]
-    for chain in (r"heavy \([^;]*prog\.py:15\);shared \([^;]*prog\.py:6\)",
-                  r"light \([^;]*prog\.py:11\);shared \([^;]*prog\.py:6\)",
-                  r"main \([^;]*prog\.py:\d+\);fib \([^;]*prog\.py:19\)",
-                  r"ping \([^;]*prog\.py:23\);pong \([^;]*prog\.py:27\)",
+    for chain in (r"heavy \([^;]*prog\.py:17\);shared \([^;]*prog\.py:6\)",
+                  r"light \([^;]*prog\.py:13\);shared \([^;]*prog\.py:6\)",
+                  r"main \([^;]*prog\.py:\d+\);fib \([^;]*prog\.py:21\)",
+                  r"ping \([^;]*prog\.py:25\);pong \([^;]*prog\.py:29\)",
                   r"consume \([^;]*prog\.py:\d+\);squares \([^;]*prog\.py:\d+\)"):
         assert any(re.search(chain, s) for s in joined), f"no stack matches {chain}"
 
