@@ -410,7 +410,10 @@ class Tree {
   }
 
   // Totals, children lists, and the lines with the subtrees under `threshold` pruned.
-  void finish(double threshold) {
+  // function_amount: each function's own time (or calls); those with at least `threshold` keep theirs under
+  // "[pruned]" as a leaf of their own, so that a large function's self time is whole even when its contexts are
+  // pruned.
+  void finish(double threshold, const std::vector<double>& function_amount) {
     for (std::size_t i = nodes_.size(); i-- > 1;) {  // children come after their parents
       nodes_[i].total += nodes_[i].self;
       nodes_[nodes_[i].parent].total += nodes_[i].total;
@@ -421,13 +424,14 @@ class Tree {
     children_.resize(nodes_.size());
     std::vector<std::uint32_t> fill(child_start_.begin(), child_start_.end() - 1);
     for (std::uint32_t i = 1; i < nodes_.size(); ++i) children_[fill[nodes_[i].parent]++] = i;
-    lines(threshold);
+    lines(threshold, function_amount);
   }
 
   // The stacks to write: each with its amount, in depth-first order.
   struct Line {
-    std::uint32_t node;  // its last frame (kPrunedLine: the [pruned] child of `node`)
-    bool pruned;
+    std::uint32_t node;  // its last frame, or the node whose [pruned] child it is
+    bool pruned;         // node;[pruned], or node;[pruned];func when func is a function
+    std::uint32_t func;  // a large function's own time in pruned subtrees (n_: the rest)
     double amount;
   };
   std::vector<Line> out;
@@ -435,7 +439,7 @@ class Tree {
   // Each line's group for rounding: its function, or fns.size() for the [pruned] lines.
   std::vector<std::uint32_t> groups() const {
     std::vector<std::uint32_t> g(out.size());
-    for (std::size_t i = 0; i < out.size(); ++i) g[i] = out[i].pruned ? n_ : std::min(n_, nodes_[out[i].node].key);
+    for (std::size_t i = 0; i < out.size(); ++i) g[i] = out[i].pruned ? out[i].func : std::min(n_, nodes_[out[i].node].key);
     return g;
   }
 
@@ -444,6 +448,15 @@ class Tree {
     std::vector<char> have_frame(n_, 0);
     std::string stack;
     std::vector<std::uint32_t> chain;
+    auto frame = [&](std::uint32_t key) -> const std::string& {
+      if (!have_frame[key]) {
+        std::string_view file = fns_[key].file;
+        if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
+        append_frame_text(frames[key], fns_[key].name, file, fns_[key].line);
+        have_frame[key] = 1;
+      }
+      return frames[key];
+    };
     for (std::size_t i = 0; i < out.size(); ++i) {
       if (counts[i] <= 0) continue;
       chain.clear();
@@ -456,17 +469,12 @@ class Tree {
           stack += kMarkerText[key - n_];
           continue;
         }
-        if (!have_frame[key]) {
-          std::string_view file = fns_[key].file;
-          if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
-          append_frame_text(frames[key], fns_[key].name, file, fns_[key].line);
-          have_frame[key] = 1;
-        }
-        stack += frames[key];
+        stack += frame(key);
       }
       if (out[i].pruned) {
         if (!stack.empty()) stack.push_back(';');
         stack += kMarkerText[kPruned];
+        if (out[i].func < n_) stack += ";" + frame(out[i].func);
       }
       sink.add(stack, double(counts[i]));
     }
@@ -513,39 +521,51 @@ class Tree {
   }
 
   // Depth-first from the root: a node's own line, its kept children, then one [pruned] line for the others.
-  void lines(double threshold) {
+  void lines(double threshold, const std::vector<double>& function_amount) {
     struct Visit {
       std::uint32_t node;
-      bool pruned_line;
-      double amount;
     };
-    std::vector<Visit> todo;
-    std::vector<Visit> kids;
-    for (std::uint32_t c = child_start_[1]; c-- > child_start_[0];) {
-      const std::uint32_t root = children_[c];
-      todo.push_back(Visit{root, false, 0});
-    }
+    std::vector<Visit> todo, kids;
+    std::vector<std::uint32_t> walk;
+    std::vector<double> large(n_, 0);     // a pruned group's time of each large function
+    std::vector<std::uint32_t> touched;  // the large functions met in this group
+    for (std::uint32_t c = child_start_[1]; c-- > child_start_[0];) todo.push_back(Visit{children_[c]});
     while (!todo.empty()) {
       const Visit v = todo.back();
       todo.pop_back();
-      if (v.pruned_line) {
-        out.push_back(Line{v.node, true, v.amount});
-        continue;
-      }
-      out.push_back(Line{v.node, false, nodes_[v.node].self});
-      double pruned = 0;
+      out.push_back(Line{v.node, false, n_, nodes_[v.node].self});
+      double rest = 0;
       kids.clear();
+      touched.clear();
       for (std::uint32_t c = child_start_[v.node]; c < child_start_[v.node + 1]; ++c) {
         const std::uint32_t kid = children_[c];
         // A leaf's own frame is never pruned away from a marker (the [caller unknown] and cut stacks keep theirs).
-        if (nodes_[kid].total < threshold && nodes_[v.node].key < n_) {
-          pruned += nodes_[kid].total;
-        } else {
-          kids.push_back(Visit{kid, false, 0});
+        if (nodes_[kid].total >= threshold || nodes_[v.node].key >= n_) {
+          kids.push_back(Visit{kid});
+          continue;
+        }
+        walk.assign(1, kid);  // the pruned subtree: large functions' own time apart, the rest together
+        while (!walk.empty()) {
+          const std::uint32_t w = walk.back();
+          walk.pop_back();
+          const Node& node = nodes_[w];
+          if (node.self > 0) {
+            if (node.key < n_ && function_amount[node.key] >= threshold) {
+              if (large[node.key] == 0) touched.push_back(node.key);
+              large[node.key] += node.self;
+            } else {
+              rest += node.self;
+            }
+          }
+          for (std::uint32_t k = child_start_[w]; k < child_start_[w + 1]; ++k) walk.push_back(children_[k]);
         }
       }
-      if (pruned > 0) todo.push_back(Visit{v.node, true, pruned});
-      todo.insert(todo.end(), kids.rbegin(), kids.rend());
+      if (rest > 0) out.push_back(Line{v.node, true, n_, rest});
+      for (std::uint32_t f : touched) {
+        out.push_back(Line{v.node, true, f, large[f]});
+        large[f] = 0;
+      }
+      for (auto k = kids.rbegin(); k != kids.rend(); ++k) todo.push_back(*k);
     }
   }
 
@@ -987,7 +1007,9 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
                               "% of the " + (by_calls ? "calls" : "self time") +
                               " could not be placed under a caller within the dump's edge times: drawn under "
                               "[caller unknown]");
-  tree.finish(options.prune * amount_total);
+  std::vector<double> function_amount(fns.size());
+  for (std::size_t f = 0; f < fns.size(); ++f) function_amount[f] = amount_of(std::uint32_t(f));
+  tree.finish(options.prune * amount_total, function_amount);
   std::vector<double> values(tree.out.size());
   const double scale = by_calls ? 1.0 : factor;
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = tree.out[i].amount * scale;
