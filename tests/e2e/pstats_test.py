@@ -47,7 +47,7 @@ def light():
 
 
 def heavy():
-    return shared(20000)
+    return shared(8000)
 
 
 def fib(n):
@@ -68,7 +68,7 @@ def squares(n):
 
 
 def consume():
-    return sum(squares(20000)) + sum(x for x in squares(5000))
+    return sum(squares(6000)) + sum(x for x in squares(2000))
 
 
 def dynamic():
@@ -93,7 +93,7 @@ def main():
     consume()
     dynamic()
     lazy_import()
-    for i in range(300):
+    for i in range(100):
         json.dumps({"a": i, "b": [i] * 10})
 '''
 
