@@ -1,7 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include "collapse_test_util.hpp"
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "pyfold/collapse/austin.hpp"
+#include "pyfold/collapse/collapse.hpp"
 #include "pyfold/collapse/folded_input.hpp"
 #include "pyfold/collapse/speedscope.hpp"
 
@@ -154,4 +160,32 @@ TEST_CASE("folded input: normalised and merged; invalid and differential lines c
   CHECK(folded_applicable("main;f 3", true) == Applicable::yes);
   CHECK(folded_applicable("main;f 1 2\n", false) == Applicable::no);
   CHECK(folded_applicable("{\"a\": 1}\n", false) == Applicable::no);
+}
+
+TEST_CASE("--format names a format the input is not: the error says what was expected and what it looks like",
+          "[collapse]") {
+  const std::string dir = std::filesystem::temp_directory_path() / ("pyfold-format-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string json = dir + "/app.json";
+  std::ofstream(json) << R"({"shared":{"frames":[{"name":"a"}]},"profiles":[{"type":"sampled","samples":[[0]]}]})";
+  CollapseOptions o;
+  o.format = "pstats";
+  CollapseReport report;
+  try {
+    collapse_to_table(o, {json}, report);
+    FAIL("no error");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Catch::StartsWith(json + ": --format pstats expects pstats input, but it looks like speedscope"));
+  }
+  o.format = "perf";  // a line format: nothing read, and a warning saying why
+  auto table = collapse_to_table(o, {json}, report);
+  CHECK(table.size() == 0);
+  bool said = false;
+  for (auto& w : report.warnings) said = said || w.find("--format perf expects perf input, but it looks like speedscope") != std::string::npos;
+  CHECK(said);
+  o.format = "speedscope";  // the right format: no such message
+  CollapseReport right;
+  CHECK(collapse_to_table(o, {json}, right).size() == 1);
+  CHECK(right.warnings.empty());
+  std::filesystem::remove_all(dir);
 }

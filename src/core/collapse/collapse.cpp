@@ -136,7 +136,7 @@ StackTable collapse_to_table(const CollapseOptions& options, const std::vector<s
     std::string expected;
     if (fixed) {
       input.fill(4096);
-      if (fixed->applicable(input.head(), input.at_end()) == Applicable::no)
+      if (fixed->applicable(input.head(), input.at_end()) != Applicable::yes)  // said only if reading it fails
         expected = input.name() + ": --format " + fixed->name + " expects " + fixed->name + " input, but " +
                    looks_like(input);
     }
