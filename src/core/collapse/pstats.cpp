@@ -1,7 +1,9 @@
-// pstats dump → caller graph → folded stacks, by the conserving algorithm of collapse-formats.md §2.6:
-// roots by residual calls (SCC sources as a fallback), each function's context time split between its own time and
-// its callees in proportion to tottime and the edges' cumtime, edges back into the current path dropped, small
-// subtrees folded into the parent's self time, and integer counts whose sum is exactly Σ tottime in the unit.
+// pstats dump → caller graph → folded stacks. Roots by residual calls (SCC sources as a fallback, see
+// collapse-formats.md §2.6); then bottom up: each function's own time is placed on stacks that end at it, climbing
+// through its callers in proportion to the edges' cumtime within budgets (no edge or function drawn with more than
+// its cumtime), so every function's self time is exact; the stacks merged into a tree, small subtrees pruned to a
+// "[pruned]" child, and integer counts whose sum is exactly Σ tottime in the unit. pyfold-collapse(1) says what the
+// result guarantees.
 #include "pyfold/collapse/pstats.hpp"
 
 #include <algorithm>
@@ -234,7 +236,7 @@ class Reader {
 std::string seconds_text(double s) { return format("%.6f s", s); }
 
 // The call graph the other way round: each function's callees (compressed rows) in the order the dump lists them,
-// self edges left out (recursion is never followed).
+// self edges left out (for the roots' fallback).
 struct Graph {
   const std::vector<Function>& fns;
   std::vector<std::uint32_t> kid_start;
