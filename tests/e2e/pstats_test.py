@@ -9,6 +9,7 @@ generators. On each dump, for EVERY function (pstats_rules.py, pyfold-collapse(1
   is drawn for at most its cumtime and an edge for at most its cumtime, (c) every pair of adjacent frames is an edge;
 - by default: Σ counts == round(Σ tottime × 1e6), no function drawn with more self time than its tottime (what is
   pruned is under [pruned] leaves), (b) and (c);
+- with --weight calls: each function's primitive calls on the stacks that end at it;
 and the known call chains appear. PYFOLD_E2E_REPORT=1 prints each dump's largest self-time error.
 
 Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines:
@@ -166,6 +167,15 @@ def run_case(python, writer, args):
         if self_time.get(frame, 0) > tt + 1 + sum(1 for s, _ in default if s[-1] == frame):
             broken.append(f"{frame}: self time {self_time[frame]} us over its tottime {tt:.1f} us")
     assert not broken, f"{len(broken)} rules broken by default, first: " + "; ".join(broken[:3])
+    # --weight calls: each function's primitive calls, on stacks that end at it
+    calls = fold(out, "--weight", "calls", "--prune", "0")
+    called, _, _ = pstats_rules.totals(calls)
+    by_frame = {}
+    for frame, tt, ct, cc, *_ in stats:
+        by_frame[frame] = by_frame.get(frame, 0) + max(cc, 0)
+    wrong = [f"{f}: {called.get(f, 0)} calls drawn, {cc} primitive calls" for f, cc in by_frame.items()
+             if abs(called.get(f, 0) - cc) > 1 + sum(1 for s, _ in calls if s[-1] == f)]
+    assert not wrong, f"{len(wrong)} functions' calls not kept, first: " + "; ".join(wrong[:3])
     if REPORT:
         for name, stacks in (("default", default), ("prune 0", exact)):
             err, where = pstats_rules.self_time_error(stats, stacks)
