@@ -16,7 +16,7 @@ int run_cli(const char* program, const std::function<int()>& body) {
   } catch (const BrokenPipe&) {
     return 141;
   } catch (const InputError& e) {
-    std::fprintf(stderr, "%s\n", e.what());  // already "source:line: reason"
+    std::fprintf(stderr, "%s: %s\n", program, e.what());  // "source:line: reason", after the tool's name
     return 2;
   } catch (const IoError& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());

@@ -73,6 +73,10 @@ LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string
     case CountScan::ok: break;
   }
   std::size_t stack_end = trim_right(line, start);
+  // A last frame that is all whitespace (perf's address-only frame, which stackcollapse-perf.pl names " ":
+  // "comm;main;  1") is kept, as flamegraph.pl's /^(.*)\s+?(\d+(?:\.\d*)?)$/ keeps it: one byte before the count
+  // goes, the others are the frame.
+  if (stack_end > 0 && line[stack_end - 1] == ';' && stack_end < start - 1) stack_end = start - 1;
   if (stack_end == 0) {
     reason = "no stack before the count";
     return LineStatus::invalid;

@@ -207,7 +207,7 @@ def _():
     code, out, err = sh('"$COLLAPSE" bad.folded')
     assert code == 0 and err == "pyfold-collapse: ignored 1 invalid line (first: bad.folded:2: no count)\n", err
     code, out, err = sh('"$COLLAPSE" --strict bad.folded')
-    assert code == 2 and err == "bad.folded:2: no count\n" and out == b"", (code, err)
+    assert code == 2 and err == "pyfold-collapse: bad.folded:2: no count\n" and out == b"", (code, err)
     code, out, err = sh('printf "<html>\\n" | "$COLLAPSE"')
     assert code == 2 and "cannot tell the format" in err, err
     code, out, err = sh('printf "" | "$COLLAPSE"')

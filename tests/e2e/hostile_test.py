@@ -71,7 +71,7 @@ def _():
     assert err == "pyflame-svg: ignored 1 invalid line (first: <stdin>:1: count too large (the limit is 2^53))\n", err
     assert svg_titles(out)[0] == "all (5 samples, 100%)"
     code, out, err = sh('printf "a 9007199254740992\\nb 1\\n" | "$PYFLAME_SVG"')
-    assert code == 2 and err.startswith("<stdin>:2: the total count exceeds 2^53"), (code, err)
+    assert code == 2 and err.startswith("pyflame-svg: <stdin>:2: the total count exceeds 2^53"), (code, err)
 
 
 @check("NUL bytes and other control characters in names: removed, the SVG stays well-formed")

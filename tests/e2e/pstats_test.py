@@ -1,8 +1,16 @@
 #!/usr/bin/env python3
 """End-to-end tests of the pstats collapser on dumps made now, by every Python on the machine and every writer:
-`-m cProfile -o`, `cProfile.run`, `Profile.enable()/disable()` + `Stats.dump_stats`, `-m profile -o`,
-`profile.run`. On each: Σ counts == round(Σ tottime × 1e6) (at an exact half, either way) as that Python's pstats reads it, every cProfile
-prog.py function's self time equals its tottime (within rounding and 2%), and the known call chains appear.
+`-m cProfile -o`, `cProfile.run`, `Profile.enable()/disable()` + `Stats.dump_stats`, `Stats.strip_dirs().dump_stats`,
+`-m profile -o`, `profile.run`, and a yappi-style dump (no yappi here: the same layout, a plain dict written with
+marshal by hand, as yappi's convert2pstats + dump_stats makes). The program imports modules (at the top and lazily,
+through importlib), recurses directly (fib) and mutually (ping/pong), re-enters through exec and eval, and runs
+generators. On each dump, for EVERY function (pstats_rules.py, pyfold-collapse(1) "How pstats stacks are built"):
+- with --prune 0: (a) its self time is its tottime (within a count a line), (b) a function that does not call itself
+  is drawn for at most its cumtime and an edge for at most its cumtime, (c) every pair of adjacent frames is an edge;
+- by default: Σ counts == round(Σ tottime × 1e6), no function drawn with more self time than its tottime (what is
+  pruned is under [pruned] leaves), (b) and (c);
+- with --weight calls: each function's primitive calls on the stacks that end at it;
+and the known call chains appear. PYFOLD_E2E_REPORT=1 prints each dump's largest self-time error.
 
 Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines:
        build/src/pyfold-collapse --format pstats)
@@ -21,11 +29,17 @@ from harness import failures, finish, run_check
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
 import pythons  # noqa: E402
+import pstats_rules
 
 FOLD = [os.path.abspath(sys.argv[1])] + sys.argv[2:]
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-pstats-")
+REPORT = os.environ.get("PYFOLD_E2E_REPORT")
 
 PROGRAM = r'''
+import json, decimal, email.mime.text, xml.dom.minidom
+import importlib
+
+
 def shared(n):
     total = 0
     for i in range(n):
@@ -38,11 +52,41 @@ def light():
 
 
 def heavy():
-    return shared(20000)
+    return shared(8000)
 
 
 def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def ping(n):
+    return pong(n - 1) + 1 if n > 0 else 0
+
+
+def pong(n):
+    return ping(n - 1) + shared(50) if n > 0 else 0
+
+
+def squares(n):
+    for i in range(n):
+        yield i * i
+
+
+def consume():
+    return sum(squares(6000)) + sum(x for x in squares(2000))
+
+
+def dynamic():
+    ns = {}
+    exec("def made(n):\n    return sum(range(n))\n", ns)
+    return ns["made"](20000) + eval("len(json.dumps(list(range(3000))))")
+
+
+def lazy_import():
+    total = 0
+    for name in ("fractions", "calendar", "csv", "textwrap"):
+        total += len(dir(importlib.import_module(name)))
+    return total
 
 
 def main():
@@ -50,7 +94,22 @@ def main():
         light()
         heavy()
     fib(12)
+    ping(40)
+    consume()
+    dynamic()
+    lazy_import()
+    for i in range(100):
+        json.dumps({"a": i, "b": [i] * 10})
 '''
+
+# A yappi-style dump: the stats of a cProfile run rebuilt as a plain dict and written with marshal (the layout
+# yappi's convert2pstats produces; its bytes differ from cProfile's: no shared objects).
+YAPPI_STYLE = ("import cProfile, marshal, pstats, prog\n"
+               "p = cProfile.Profile(); p.enable(); prog.main(); p.disable()\n"
+               "s = pstats.Stats(p).stats\n"
+               "plain = dict((tuple(k), (cc, nc, float(tt), float(ct), dict((tuple(c), tuple(v)) for c, v in cs.items())))\n"
+               "             for k, (cc, nc, tt, ct, cs) in s.items())\n"
+               "marshal.dump(plain, open('{out}', 'wb'))")
 
 # Each writer: (name, how the dump is made). {out} is the dump path; prog.py defines main().
 WRITERS = {
@@ -61,19 +120,11 @@ WRITERS = {
     "enable-dump_stats": ["-c", "import cProfile, pstats, prog\n"
                                 "p = cProfile.Profile(); p.enable(); prog.main(); p.disable()\n"
                                 "pstats.Stats(p).dump_stats('{out}')"],
+    "strip_dirs-dump_stats": ["-c", "import cProfile, pstats, prog\n"
+                                    "p = cProfile.Profile(); p.enable(); prog.main(); p.disable()\n"
+                                    "pstats.Stats(p).strip_dirs().dump_stats('{out}')"],
+    "yappi-style": ["-c", YAPPI_STYLE],
 }
-
-# Run by the Python that wrote the dump: Σ tottime (µs) and each function's frame text and tottime (µs).
-EXPECT = r'''
-import pstats, sys
-stats = pstats.Stats(sys.argv[1]).stats
-print(repr(sum(max(v[2], 0) for v in stats.values()) * 1e6))
-for (f, line, name), v in stats.items():
-    if not isinstance(name, str):
-        continue
-    frame = name if f == '~' else ('%s (%s:%d)' % (name, f, line) if f else name)
-    sys.stdout.write('%s\t%d\n' % (frame, int(round(v[2] * 1e6))))
-'''
 
 
 def interpreters():
@@ -84,9 +135,15 @@ def interpreters():
         if python.label.endswith("-debian") or python.label not in seen:
             found.append(python.path)
     # Debian's own Python (not a pyenv shim on PATH, which may point nowhere)
-    if os.path.exists("/usr/bin/python3"):
-        found.append("/usr/bin/python3")
+    if os.path.exists("/usr/bin/python3.11"):
+        found.append("/usr/bin/python3.11")
     return found
+
+
+def fold(dump, *options):
+    folded = subprocess.run(FOLD + list(options) + [dump], capture_output=True, text=True)
+    assert folded.returncode == 0, f"exit {folded.returncode}: {folded.stderr[-300:]}"
+    return pstats_rules.parse_folded(folded.stdout)
 
 
 def run_case(python, writer, args):
@@ -99,35 +156,42 @@ def run_case(python, writer, args):
     out = os.path.join(work, "dump.pstats")
     made = subprocess.run([python] + [a.replace("{out}", out) for a in args], cwd=work, capture_output=True)
     assert made.returncode == 0, f"making the dump failed: {made.stderr.decode(errors='replace')[-300:]}"
-    expect = subprocess.run([python, "-c", EXPECT, out], cwd=work, capture_output=True, text=True)
-    assert expect.returncode == 0, expect.stderr[-300:]
-    lines = expect.stdout.splitlines()
-    total_us = float(lines[0])  # unrounded: a tie (x.5 µs; times are whole ns) may round either way
-    folded = subprocess.run(FOLD + [out], capture_output=True, text=True)
-    assert folded.returncode == 0, f"exit {folded.returncode}: {folded.stderr[-300:]}"
-    stacks = [line.rsplit(" ", 1) for line in folded.stdout.splitlines()]
-    counts = sum(int(c) for _, c in stacks)
+    stats = pstats_rules.dump_stats(python, out)
+    total_us = sum(s[1] for s in stats)  # unrounded: a tie (x.5 µs; times are whole ns) may round either way
+
+    exact = fold(out, "--prune", "0")
+    broken = pstats_rules.check_rules(stats, exact)
+    assert not broken, f"{len(broken)} rules broken with --prune 0, first: " + "; ".join(broken[:3])
+    default = fold(out)
+    counts = sum(c for _, c in default)
     assert abs(counts - total_us) <= 0.5, f"sum of counts {counts} != sum of tottime {total_us} us, rounded"
-    # prog.py is imported by most writers: its file name is then a relative or absolute path, by version
-    for chain in (r"heavy \([^;]*prog\.py:13\);shared \([^;]*prog\.py:2\)",
-                  r"light \([^;]*prog\.py:9\);shared \([^;]*prog\.py:2\)",
-                  r"main \([^;]*prog\.py:21\);fib \([^;]*prog\.py:17\)$"):
-        assert any(re.search(chain, s) for s, _ in stacks), f"no stack matches {chain}"
-    if writer.startswith("cprofile") or writer.startswith("enable"):
-        # self time per function = tottime (default pruning moves subtrees under 1e-4 of the total: allow that)
-        self_time = {}
-        for s, c in stacks:
-            leaf = s.rsplit(";", 1)[-1]
-            self_time[leaf] = self_time.get(leaf, 0) + int(c)
-        # prog.py's functions only: under default pruning, a function with many sub-microsecond callees (importlib)
-        # keeps their time as its own
-        for row in lines[1:]:
-            frame, tt = row.rsplit("\t", 1)
-            if "prog.py:" not in frame:
-                continue
-            got, want = self_time.get(frame, 0), int(tt)
-            assert abs(got - want) <= 3 + 0.02 * want + 1e-4 * total_us * 3, \
-                f"{frame}: self time {got} us, tottime {want} us"
+    broken = [b for b in pstats_rules.check_rules(stats, default, exact_self=False)]
+    self_time, _, _ = pstats_rules.totals(default)
+    for frame, tt, *_ in stats:
+        if self_time.get(frame, 0) > tt + 1 + sum(1 for s, _ in default if s[-1] == frame):
+            broken.append(f"{frame}: self time {self_time[frame]} us over its tottime {tt:.1f} us")
+    assert not broken, f"{len(broken)} rules broken by default, first: " + "; ".join(broken[:3])
+    # --weight calls: each function's primitive calls, on stacks that end at it
+    calls = fold(out, "--weight", "calls", "--prune", "0")
+    called, _, _ = pstats_rules.totals(calls)
+    by_frame = {}
+    for frame, tt, ct, cc, *_ in stats:
+        by_frame[frame] = by_frame.get(frame, 0) + max(cc, 0)
+    wrong = [f"{f}: {called.get(f, 0)} calls drawn, {cc} primitive calls" for f, cc in by_frame.items()
+             if abs(called.get(f, 0) - cc) > 1 + sum(1 for s, _ in calls if s[-1] == f)]
+    assert not wrong, f"{len(wrong)} functions' calls not kept, first: " + "; ".join(wrong[:3])
+    if REPORT:
+        for name, stacks in (("default", default), ("prune 0", exact)):
+            err, where = pstats_rules.self_time_error(stats, stacks)
+            print(f"  self-time error {name}: {err:.4f} ({where[:60]})")
+    # prog.py's functions are keyed by a relative or absolute path, by version
+    joined = [";".join(s) for s, _ in exact]
+    for chain in (r"heavy \([^;]*prog\.py:17\);shared \([^;]*prog\.py:6\)",
+                  r"light \([^;]*prog\.py:13\);shared \([^;]*prog\.py:6\)",
+                  r"main \([^;]*prog\.py:\d+\);fib \([^;]*prog\.py:21\)",
+                  r"ping \([^;]*prog\.py:25\);pong \([^;]*prog\.py:29\)",
+                  r"consume \([^;]*prog\.py:\d+\);([^;]*sum[^;]*;)?squares \([^;]*prog\.py:\d+\)"):
+        assert any(re.search(chain, s) for s in joined), f"no stack matches {chain}"
 
 
 def main():
@@ -140,7 +204,7 @@ def main():
         version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                  capture_output=True, text=True).stdout.strip()
         for writer, args in WRITERS.items():
-            if version == "2.7" and writer == "enable-dump_stats":
+            if version == "2.7":
                 args = [a.replace("p.enable(); prog.main(); p.disable()", "p.runcall(prog.main)") for a in args]
             run_check(f"{python} ({version}) {writer}", lambda: run_case(python, writer, args))
     shutil.rmtree(TMP, ignore_errors=True)

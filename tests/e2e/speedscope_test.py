@@ -160,7 +160,7 @@ def _():
     assert code == 0 and err == "pyflame-speedscope: ignored 2 invalid lines (first: bad.folded:2: no count)\n", err
     assert json.loads(out)["profiles"][0]["weights"] == [3, 2]
     code, out, err = sh('rm -f s.json; "$PYFLAME_SPEEDSCOPE" --strict -o s.json bad.folded; echo "exit $?"; ls s.json')
-    assert err.startswith("bad.folded:2: no count\n") and out.startswith(b"exit 2\n"), (out, err)
+    assert err.startswith("pyflame-speedscope: bad.folded:2: no count\n") and out.startswith(b"exit 2\n"), (out, err)
     assert b"s.json" not in out.split(b"\n", 1)[1], "a partial file was left behind"
 
 

@@ -85,9 +85,9 @@ def _():
     assert code == 0, code
     assert err == "pyflame-svg: ignored 2 invalid lines (first: bad.folded:2: no count)\n", repr(err)
     code, out, err = sh('"$PYFLAME_SVG" --strict bad.folded')
-    assert code == 2 and err == "bad.folded:2: no count\n" and out == b"", (code, err)
+    assert code == 2 and err == "pyflame-svg: bad.folded:2: no count\n" and out == b"", (code, err)
     code, out, err = sh('cat bad.folded | "$PYFLAME_SVG" --strict')
-    assert code == 2 and err == "<stdin>:2: no count\n", (code, err)
+    assert code == 2 and err == "pyflame-svg: <stdin>:2: no count\n", (code, err)
 
 
 @check("empty input: a clear message, an error SVG, exit 2")

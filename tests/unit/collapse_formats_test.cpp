@@ -1,7 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include "collapse_test_util.hpp"
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "pyfold/collapse/austin.hpp"
+#include "pyfold/collapse/collapse.hpp"
 #include "pyfold/collapse/folded_input.hpp"
 #include "pyfold/collapse/speedscope.hpp"
 
@@ -109,7 +115,20 @@ TEST_CASE("speedscope: evented profiles give the time between events to the open
   const char* json = R"({"shared":{"frames":[{"name":"a"},{"name":"b"}]},"profiles":[{"type":"evented","name":"e",
     "unit":"milliseconds","startValue":0,"endValue":20,"events":[{"type":"O","frame":0,"at":0},
     {"type":"O","frame":1,"at":2},{"type":"C","frame":1,"at":5.5},{"type":"C","frame":0,"at":10}]}]})";
-  CHECK(speedscope(json) == Lines{"a 6.5", "a;b 3.5"});
+  // Whole counts of --unit (µs by default; ms: 6.5 and 3.5 ms round with the remainder carried, total 10 kept)
+  CHECK(speedscope(json) == Lines{"a 6500", "a;b 3500"});
+  SpeedscopeOptions ms;
+  ms.unit = TimeUnit::ms;
+  CHECK(speedscope(json, ms) == Lines{"a 6", "a;b 4"});
+  // pyinstrument's --renderer speedscope: seconds, fractional intervals
+  const char* seconds = R"({"shared":{"frames":[{"name":"main"},{"name":"work"}]},"profiles":[{"type":"evented",
+    "name":"p","unit":"seconds","startValue":0,"endValue":0.415,"events":[{"type":"O","frame":0,"at":0},
+    {"type":"O","frame":1,"at":0.0001},{"type":"C","frame":1,"at":0.2076},{"type":"C","frame":0,"at":0.415}]}]})";
+  CHECK(speedscope(seconds) == Lines{"main 207500", "main;work 207500"});
+  // A unit that is not a time: the intervals as they are
+  std::string none = std::string(json);
+  none.replace(none.find("milliseconds"), 12, "none");
+  CHECK(speedscope(none) == Lines{"a 6.5", "a;b 3.5"});
 }
 
 TEST_CASE("speedscope: malformed files are errors naming the place", "[speedscope]") {
@@ -141,4 +160,32 @@ TEST_CASE("folded input: normalised and merged; invalid and differential lines c
   CHECK(folded_applicable("main;f 3", true) == Applicable::yes);
   CHECK(folded_applicable("main;f 1 2\n", false) == Applicable::no);
   CHECK(folded_applicable("{\"a\": 1}\n", false) == Applicable::no);
+}
+
+TEST_CASE("--format names a format the input is not: the error says what was expected and what it looks like",
+          "[collapse]") {
+  const std::string dir = std::filesystem::temp_directory_path() / ("pyfold-format-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string json = dir + "/app.json";
+  std::ofstream(json) << R"({"shared":{"frames":[{"name":"a"}]},"profiles":[{"type":"sampled","samples":[[0]]}]})";
+  CollapseOptions o;
+  o.format = "pstats";
+  CollapseReport report;
+  try {
+    collapse_to_table(o, {json}, report);
+    FAIL("no error");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Catch::StartsWith(json + ": --format pstats expects pstats input, but it looks like speedscope"));
+  }
+  o.format = "perf";  // a line format: nothing read, and a warning saying why
+  auto table = collapse_to_table(o, {json}, report);
+  CHECK(table.size() == 0);
+  bool said = false;
+  for (auto& w : report.warnings) said = said || w.find("--format perf expects perf input, but it looks like speedscope") != std::string::npos;
+  CHECK(said);
+  o.format = "speedscope";  // the right format: no such message
+  CollapseReport right;
+  CHECK(collapse_to_table(o, {json}, right).size() == 1);
+  CHECK(right.warnings.empty());
+  std::filesystem::remove_all(dir);
 }

@@ -33,6 +33,19 @@ TEST_CASE("table: identical stacks merge in order of first appearance; sorted or
   CHECK(t.sorted_order() == std::vector<std::size_t>{1, 0});
 }
 
+TEST_CASE("table: --input-order merges only repeats next to each other (a timeline keeps its order)",
+          "[operations]") {
+  StackTable t(true);
+  t.add("a", 1);
+  t.add("b", 1);
+  t.add("a", 1);
+  t.add("a", 2);
+  CHECK(collapse_test::lines(t) == Lines{"a 1", "b 1", "a 3"});
+  CHECK(t.total() == 5);
+  StackTransform strip(StackOperations{});
+  CHECK(collapse_test::lines(transform_table(t, strip)) == Lines{"a 1", "b 1", "a 3"});
+}
+
 TEST_CASE("--strip-lines and --strip-dirs rewrite the file part only", "[operations]") {
   CHECK(strip_line("f (a/b.py:12)") == "f (a/b.py)");
   CHECK(strip_line("f (b.py)") == "f (b.py)");

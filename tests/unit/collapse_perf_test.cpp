@@ -129,4 +129,19 @@ TEST_CASE("perf: recognised from a header and a frame line", "[perf][guess]") {
   CHECK(perf_applicable("spin 15309 289.307629:     250000 cpu-clock:pppH: \n") == Applicable::need_more);
   CHECK(perf_applicable("main;f 3\n") == Applicable::no);
   CHECK(perf_applicable("P1;T0:1;a.py:f:1 3\n") == Applicable::no);
+  // Older perf script output: no timestamp in the header (FlameGraph's perf-java-stacks-01.txt and others), and
+  // unindented frame lines (perf-java-stacks-02.txt).
+  CHECK(perf_applicable("java 3244 cpu-clock: \n\t    7f1e2215d058 main (/bin/x)\n\n") == Applicable::yes);
+  CHECK(perf_applicable("java  3278 cpu-clock: \n\t    7f1e2215d058 main (/bin/x)\n\n") == Applicable::yes);
+  CHECK(perf_applicable("java 19983 cycles:\nffffffff8103d0ca native_write_msr_safe ([kernel.kallsyms])\n") ==
+        Applicable::yes);
+  CHECK(perf_applicable("main;f: 3\nx\n") == Applicable::no);
+}
+
+TEST_CASE("perf: a frame line with an address and no symbol is the frame ' ', as stackcollapse-perf.pl names it",
+          "[perf]") {
+  // perl's /^\s*(\w+)\s*(.+) \((.*)\)/ on "ADDRESS  (DSO)": \s* gives one space back, (.+) is that space.
+  const char* text = "java 3244 cpu-clock: \n\t    7f1e2215d058  (/lib/x86_64-linux-gnu/libc-2.15.so)\n"
+                     "\t    7f1e2215d000 main (/bin/x)\n\n";
+  CHECK(fold(text) == Lines{"java;main;  1"});
 }

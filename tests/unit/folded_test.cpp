@@ -77,6 +77,11 @@ TEST_CASE("invalid lines say what is wrong", "[folded]") {
   CHECK(reason == "invalid count");
   CHECK(parse("a;b .5", line, reason) == LineStatus::invalid);
   CHECK(reason == "invalid count");
+  // A last frame of spaces (perf's address-only frame) is a frame, as flamegraph.pl reads it: one space goes.
+  REQUIRE(parse("java;main;  1", line, reason) == LineStatus::stack);
+  CHECK(line.stack == "java;main; ");
+  REQUIRE(parse("java;main;\t 1", line, reason) == LineStatus::stack);
+  CHECK(line.stack == "java;main;\t");
   CHECK(parse("   17", line, reason) == LineStatus::invalid);
   CHECK(reason == "no stack before the count");
   CHECK(parse("a;b 99999999999999999999", line, reason) == LineStatus::invalid);

@@ -28,6 +28,16 @@ TEST_CASE("a frame named like markup comes out as text", "[svg]") {
   CHECK(svg.find("a&amp;b &quot;q&quot; (1,000 samples, 100.00%)") != std::string::npos);
 }
 
+TEST_CASE("a frame named by spaces, or empty, is drawn as flamegraph.pl draws it", "[svg]") {
+  StackTree tree;  // perf's address-only frame (" ") and an empty frame between two others
+  tree.add("java;main; ", 1);
+  tree.add("a;;b", 2);
+  std::string svg = render(tree);
+  CHECK(svg.find("<title>  (1 samples, 33.33%)</title>") != std::string::npos);
+  CHECK(svg.find("<title> (2 samples, 66.67%)</title>") != std::string::npos);
+  CHECK(svg.find("<title>b (2 samples, 66.67%)</title>") != std::string::npos);
+}
+
 TEST_CASE("title, subtitle, notes and names are escaped; control characters dropped", "[svg]") {
   StackTree tree;
   tree.add(std::string("bad\x01\x1b" "byte\xff", 10), 10);

@@ -4,6 +4,10 @@
 
 namespace pyfold::collapse {
 
+// The unit of counts made from times (--unit): pstats dumps and evented speedscope profiles.
+enum class TimeUnit { us, ms, ns };
+constexpr double units_per_second(TimeUnit u) { return u == TimeUnit::ms ? 1e3 : u == TimeUnit::ns ? 1e9 : 1e6; }
+
 // A format's answer to "is this input yours?", from the input's first bytes (--format auto).
 enum class Applicable { yes, no, need_more };
 

@@ -27,12 +27,15 @@ struct StackOperations {
 enum class OutputOrder {
   automatic,  // byte order when every input is perf script (as stackcollapse-perf.pl), else first appearance
   sorted,     // --sort: byte order of the stacks
-  input,      // --input-order: order of first appearance
+  input,      // --input-order: the input's order, only repeats next to each other merged
 };
 
 // Identical stacks merged, counts summed, in order of first appearance. Stacks keep their memory (a deque).
+// adjacent_only (--input-order): a stack merges only with the one just before it, so a timeline keeps its order.
 class StackTable : public StackSink {
  public:
+  explicit StackTable(bool adjacent_only = false) : adjacent_only_(adjacent_only) {}
+  bool adjacent_only() const { return adjacent_only_; }
   void add(std::string_view stack, double count) override;
   std::size_t size() const { return entries_.size(); }
   const std::string& stack(std::size_t i) const { return entries_[i].stack; }
@@ -49,6 +52,7 @@ class StackTable : public StackSink {
   std::deque<Entry> entries_;
   std::unordered_map<std::string_view, std::size_t> index_;
   double total_ = 0;
+  bool adjacent_only_;
 };
 
 // The frame-level rewrites and stack filters of StackOperations, compiled once.

@@ -1,7 +1,7 @@
 #pragma once
-// pstats dumps (cProfile, profile, yappi, Stats.dump_stats: a marshal file) to folded stacks, rebuilt by a
-// conserving algorithm (see ../shared/reference/collapse-formats.md). The stacks are an estimate: pstats keeps only
-// caller → callee edges, not whole stacks.
+// pstats dumps (cProfile, profile, yappi, Stats.dump_stats: a marshal file) to folded stacks. The stacks are an
+// estimate (pstats keeps only caller → callee edges), built so that every function's self time is its tottime, no
+// function or edge is drawn with more than its cumtime, and only edges of the dump appear (pyfold-collapse(1)).
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -13,14 +13,14 @@
 namespace pyfold::collapse {
 
 struct PstatsOptions {
-  enum class Unit { us, ms, ns };
+  using Unit = TimeUnit;
   enum class Weight { time, calls };
-  double prune = 1e-4;          // --prune REL: subtrees below this share of the total go to the parent's self time
-                                // (0: none, but with --weight time a subtree under half a count is always folded)
+  double prune = 1e-4;          // --prune REL: subtrees below this share of the total become a "[pruned]" child of
+                                // their caller (a function with this share of self time keeps it as a leaf there)
   Unit unit = Unit::us;         // --unit: counts are integer time in this unit; Σ counts = Σ tottime exactly
-  Weight weight = Weight::time; // --weight: time, or calls (each function's calls spread over its stacks)
-  bool exact = false;           // --exact: stop at functions with several callers ("[ambiguous callers]" leaf)
-  std::size_t max_depth = 512;  // stacks deeper than this are cut (recursion through several functions)
+  Weight weight = Weight::time; // --weight: time, or calls (each function's primitive calls spread over its stacks)
+  bool exact = false;           // --exact: a stack goes up only while there is one caller ("[ambiguous callers]")
+  std::size_t max_depth = 512;  // deeper stacks keep their root side and their leaf ("[frames cut]" between)
 };
 
 // From the first bytes of an input (up to 4 KiB, fewer at its end).

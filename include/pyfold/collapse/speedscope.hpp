@@ -15,12 +15,15 @@ struct SpeedscopeOptions {
   static constexpr int kActive = -1, kAll = -2;
   int profile = kActive;
   bool threads = false;  // --threads: each profile's name as the root frame
+  TimeUnit unit = TimeUnit::us;  // --unit: evented profiles in a time unit give whole counts of this unit
 };
 
 // From the first bytes: a JSON object naming speedscope's schema, or holding "shared" and "profiles".
 Applicable speedscope_applicable(std::string_view head, bool whole_input);
 
-// Counts are the profile's weights (sampled) or the time between events (evented), in the profile's unit.
+// Counts are the profile's weights (sampled), or the time between events (evented): whole counts of options.unit
+// when the profile's unit is a time (seconds, milliseconds, microseconds, nanoseconds; rounded with the remainder
+// carried, so the profile's total is kept), else in the profile's own unit.
 // Throws InputError("source: reason") on JSON that is malformed or is not a speedscope file.
 std::vector<std::string> collapse_speedscope(InputSource& input, const SpeedscopeOptions& options, StackSink& sink);
 

@@ -1,4 +1,5 @@
 #include "pyfold/collapse/collapse.hpp"
+#include "pyfold/text.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -76,6 +77,19 @@ std::size_t PeekableInput::read(char* buffer, std::size_t n) {
   return inner_->read(buffer, n);
 }
 
+// What an input's first bytes look like: the first format that says yes, or the bytes themselves.
+std::string looks_like(PeekableInput& input) {
+  input.fill(4096);
+  for (const Format& f : formats())
+    if (f.applicable(input.head(), input.at_end()) == Applicable::yes) return std::string("it looks like ") + f.name;
+  std::string start;
+  for (char c : input.head().substr(0, 24)) {
+    auto u = static_cast<unsigned char>(c);
+    start += u >= 0x20 && u < 0x7f ? std::string(1, c) : format("\\x%02x", u);
+  }
+  return "it is none of the formats known (it starts \"" + start + "\")";
+}
+
 const Format& guess_format(PeekableInput& input) {
   for (std::size_t size : {std::size_t{4096}, std::size_t{16384}, std::size_t{65536}, std::size_t{262144}}) {
     input.fill(size);
@@ -99,7 +113,7 @@ const Format& guess_format(PeekableInput& input) {
 
 StackTable collapse_to_table(const CollapseOptions& options, const std::vector<std::string>& inputs,
                              CollapseReport& report, bool* all_perf) {
-  StackTable table;
+  StackTable table(options.order == OutputOrder::input);
   InvalidLineLog invalid(options.strict);
   const Format* fixed = options.format == "auto" ? nullptr : &format_named(options.format);
   std::vector<std::string> paths = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
@@ -118,7 +132,24 @@ StackTable collapse_to_table(const CollapseOptions& options, const std::vector<s
     PeekableInput input(InputSource::open(path));
     const Format& format = fixed ? *fixed : guess_format(input);
     perf_only = perf_only && std::strcmp(format.name, "perf") == 0;
-    for (std::string& w : format.collapse(input, options, sink, invalid)) report.warnings.push_back(std::move(w));
+    // With --format, an input of another format: say which format was expected and what the input looks like.
+    std::string expected;
+    if (fixed) {
+      input.fill(4096);
+      if (fixed->applicable(input.head(), input.at_end()) != Applicable::yes)  // said only if reading it fails
+        expected = input.name() + ": --format " + fixed->name + " expects " + fixed->name + " input, but " +
+                   looks_like(input);
+    }
+    const std::uint64_t before = sink.stacks;
+    try {
+      for (std::string& w : format.collapse(input, options, sink, invalid)) report.warnings.push_back(std::move(w));
+    } catch (const InputError& e) {
+      if (expected.empty()) throw;
+      std::string_view cause = e.what();
+      if (cause.substr(0, input.name().size() + 2) == input.name() + ": ") cause.remove_prefix(input.name().size() + 2);
+      throw InputError(expected + " (read as " + fixed->name + ": " + std::string(cause) + ")");
+    }
+    if (!expected.empty() && sink.stacks == before) report.warnings.push_back(expected);
   }
   if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
   report.stacks_read = sink.stacks;

@@ -58,12 +58,12 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
   po::options_description pstats("pstats (cProfile, profile, yappi dumps)");
   pstats.add_options()
     ("prune", po::value(&o.pstats.prune)->default_value(o.pstats.prune, "0.0001")->value_name("REL"),
-     "subtrees below this share of the total go to the caller's self time (0: none)")
-    ("unit", po::value(&unit)->default_value(unit)->value_name("us|ms|ns"), "counts are time in this unit")
+     "subtrees below this share of the total become a [pruned] child of their caller (0: none)")
+    ("unit", po::value(&unit)->default_value(unit)->value_name("us|ms|ns"), "pstats and evented speedscope: counts are whole time in this unit")
     ("weight", po::value(&weight)->default_value(weight)->value_name("time|calls"), "what the counts measure")
-    ("exact", po::bool_switch(&o.pstats.exact), "stop at functions with several callers ([ambiguous callers])")
+    ("exact", po::bool_switch(&o.pstats.exact), "stacks go up only while there is one caller ([ambiguous callers] above)")
     ("max-depth", po::value(&o.pstats.max_depth)->default_value(o.pstats.max_depth)->value_name("N"),
-     "deeper stacks are cut");
+     "deeper stacks keep their root side and leaf ([frames cut] between)");
   general.add(operations).add(perf).add(samplers).add(pstats);
   parse_options_and_inputs(argc, argv, general, cli.inputs, "See pyfold-collapse(1) and pyfold-folded(5).",
       cli.help_text, cli.help, cli.version);
@@ -90,14 +90,15 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
     o.speedscope.profile = n;
   }
   if (unit == "us") {
-    o.pstats.unit = PstatsOptions::Unit::us;
+    o.pstats.unit = TimeUnit::us;
   } else if (unit == "ms") {
-    o.pstats.unit = PstatsOptions::Unit::ms;
+    o.pstats.unit = TimeUnit::ms;
   } else if (unit == "ns") {
-    o.pstats.unit = PstatsOptions::Unit::ns;
+    o.pstats.unit = TimeUnit::ns;
   } else {
     throw std::invalid_argument("--unit is us, ms or ns, not '" + unit + "'");
   }
+  o.speedscope.unit = o.pstats.unit;
   if (weight == "time") {
     o.pstats.weight = PstatsOptions::Weight::time;
   } else if (weight == "calls") {

@@ -9,6 +9,15 @@
 namespace pyfold::collapse {
 
 void StackTable::add(std::string_view stack, double count) {
+  if (adjacent_only_) {
+    if (!entries_.empty() && entries_.back().stack == stack) {
+      entries_.back().count += count;
+    } else {
+      entries_.push_back({std::string(stack), count});
+    }
+    total_ += count;
+    return;
+  }
   auto found = index_.find(stack);
   if (found != index_.end()) {
     entries_[found->second].count += count;
@@ -168,7 +177,7 @@ bool StackTransform::apply(std::string_view stack, std::string& out) const {
 }
 
 StackTable transform_table(const StackTable& in, const StackTransform& transform) {
-  StackTable out;
+  StackTable out(in.adjacent_only());
   std::string rewritten;
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (transform.apply(in.stack(i), rewritten)) out.add(rewritten, in.count(i));

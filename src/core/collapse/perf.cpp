@@ -79,6 +79,14 @@ bool parse_event(std::string_view line, std::string_view& period, std::string_vi
   return false;  // (without the digits the scan above already looked for ':' before the spaces)
 }
 
+// A header's last word is the event name and a colon: "... cpu-clock: " (with or without a timestamp before it).
+bool ends_with_event(std::string_view line) {
+  std::size_t end = line.size();
+  while (end > 0 && is_space(line[end - 1])) --end;
+  if (end < 2 || line[end - 1] != ':') return false;
+  return !is_space(line[end - 2]) && line[end - 2] != ':';
+}
+
 // /^\s*(\w+)\s*(.+) \((.*)\)/ : "  ADDRESS SYMBOL (DSO)", the DSO in the last " (...)" of the line.
 bool parse_frame_line(std::string_view line, std::string_view& pc, std::string_view& symbol, std::string_view& dso) {
   std::size_t p = 0;
@@ -108,7 +116,16 @@ bool parse_frame_line(std::string_view line, std::string_view& pc, std::string_v
     }
     end = paren;
   }
-  if (open == std::string_view::npos || open <= p) return false;
+  if (open == std::string_view::npos || open <= p) {
+    // "ADDRESS  (DSO)": no symbol. The regex's \s* gives back a space so that (.+) matches one: the symbol is " ",
+    // as stackcollapse-perf.pl names it (and inferno too).
+    if (p >= pc_start + pc.size() + 2 && line[p] == '(' && close > p) {
+      symbol = line.substr(p - 1, 1);
+      dso = line.substr(p + 1, close - p - 1);
+      return true;
+    }
+    return false;
+  }
   symbol = line.substr(p, open - p);
   dso = line.substr(open + 2, close - open - 2);
   return true;
@@ -510,13 +527,18 @@ Applicable perf_applicable(std::string_view head) {
       if (line.empty()) continue;
       Header h;
       std::string_view period, event;
-      if (!parse_header(line, h) || !parse_event(line, period, event)) return Applicable::no;
+      // Older perf script headers have no timestamp ("java 3244 cpu-clock: "): the line ends with "EVENT:".
+      if (!parse_header(line, h) || !(parse_event(line, period, event) || ends_with_event(line)))
+        return Applicable::no;
       after_header = true;
       continue;
     }
     if (line.empty()) return Applicable::yes;
     std::string_view pc, symbol, dso;
-    return parse_frame_line(line, pc, symbol, dso) && is_space(line[0]) ? Applicable::yes : Applicable::no;
+    if (!parse_frame_line(line, pc, symbol, dso)) return Applicable::no;
+    // Frame lines are indented, except in some old perf script output (an unindented hex address).
+    bool hex_address = std::all_of(pc.begin(), pc.end(), [](char c) { return is_digit(c) || is_hex_lower(c); });
+    return is_space(line[0]) || hex_address ? Applicable::yes : Applicable::no;
   }
   return Applicable::need_more;
 }

@@ -1,7 +1,9 @@
-// pstats dump → caller graph → folded stacks, by the conserving algorithm of collapse-formats.md §2.6:
-// roots by residual calls (SCC sources as a fallback), each function's context time split between its own time and
-// its callees in proportion to tottime and the edges' cumtime, edges back into the current path dropped, small
-// subtrees folded into the parent's self time, and integer counts whose sum is exactly Σ tottime in the unit.
+// pstats dump → caller graph → folded stacks. Roots by residual calls (SCC sources as a fallback, see
+// collapse-formats.md §2.6); then bottom up: each function's own time is placed on stacks that end at it, climbing
+// through its callers in proportion to the edges' cumtime within budgets (no edge or function drawn with more than
+// its cumtime), so every function's self time is exact; the stacks merged into a tree, small subtrees pruned to a
+// "[pruned]" child, and integer counts whose sum is exactly Σ tottime in the unit. pyfold-collapse(1) says what the
+// result guarantees.
 #include "pyfold/collapse/pstats.hpp"
 
 #include <algorithm>
@@ -33,6 +35,7 @@ bool is_string_code(unsigned char c) {
 struct Edge {
   std::uint32_t caller;
   double nc, cc, tt, ct;
+  bool counted = false;  // an int caller value (the profile module): a call count only, its times are estimates
 };
 
 struct Function {
@@ -122,6 +125,7 @@ class Reader {
           double share = denominator > 0 ? std::min(1.0, e.nc / denominator) : 0;
           e.tt = fn.tt * share;
           e.ct = fn.ct * share;
+          e.counted = true;
         }
       }
     }
@@ -135,6 +139,7 @@ class Reader {
         if (out > 0 && fn.callers[out - 1].caller == fn.callers[i].caller) {
           Edge& m = fn.callers[out - 1];
           m.nc += fn.callers[i].nc, m.cc += fn.callers[i].cc, m.tt += fn.callers[i].tt, m.ct += fn.callers[i].ct;
+          m.counted = m.counted || fn.callers[i].counted;
         } else {
           fn.callers[out++] = fn.callers[i];
         }
@@ -228,21 +233,10 @@ class Reader {
   std::vector<double> key_line_;
 };
 
-// One expanded node: a function in one calling context, in depth-first pre-order (so a line's path is its
-// parent's path plus its own frame).
-struct Line {
-  std::uint32_t func;   // kAmbiguous for the [ambiguous callers] leaf
-  std::uint32_t depth;  // frames above it
-  double self;          // seconds (or the context time of an ambiguous leaf)
-  double context;       // the time of the whole subtree in this context
-  double calls;         // estimated calls of func in this context (for --weight calls)
-};
-constexpr std::uint32_t kAmbiguous = 0xffffffffu;
-
 std::string seconds_text(double s) { return format("%.6f s", s); }
 
 // The call graph the other way round: each function's callees (compressed rows) in the order the dump lists them,
-// self edges left out (recursion is never followed).
+// self edges left out (for the roots' fallback).
 struct Graph {
   const std::vector<Function>& fns;
   std::vector<std::uint32_t> kid_start;
@@ -381,75 +375,505 @@ std::vector<Root> find_roots(const Graph& g) {
   return roots;
 }
 
-// Depth-first expansion with an explicit stack: a function reached with time T splits T between its own time and
-// its callees not on the path, in proportion to tottime and the edges' cumtime; callees whose share is below
-// `threshold` (seconds) stay in its self time.
-std::vector<Line> expand(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options,
-                         double threshold) {
-  const std::uint32_t n = g.size();
-  const bool by_calls = options.weight == PstatsOptions::Weight::calls;
-  // Calls into a function from outside it (recursive calls from itself do not enter it again).
-  std::vector<double> entries(n, 0);
-  for (std::uint32_t f = 0; f < n; ++f) {
-    double self_calls = 0;
-    for (const Edge& e : g.fns[f].callers)
-      if (e.caller == f) self_calls += e.nc;
-    entries[f] = std::max(0.0, g.fns[f].nc - self_calls);
-  }
-  auto followed = [&](const Kid& kid) { return kid.ct > 0 || (by_calls && kid.nc > 0); };
 
-  struct Visit {
-    std::uint32_t func, depth;
-    double weight, calls;
-  };
-  std::vector<Visit> todo;
-  for (auto r = roots.rbegin(); r != roots.rend(); ++r)
-    if (r->weight > 0 || (by_calls && !r->replaced)) todo.push_back(Visit{r->func, 0, r->weight, r->calls});
-  std::vector<Line> lines;
-  std::vector<std::uint32_t> path;
-  std::vector<char> on_path(n, 0);
-  std::vector<Visit> kids;
-  while (!todo.empty()) {
-    const Visit v = todo.back();
-    todo.pop_back();
-    while (path.size() > v.depth) on_path[path.back()] = 0, path.pop_back();
-    path.push_back(v.func);
-    on_path[v.func] = 1;
-    const Function& fn = g.fns[v.func];
-    if (options.exact && v.depth > 0) {
-      std::size_t callers = 0;
-      for (const Edge& e : fn.callers) callers += e.caller != v.func;
-      if (callers > 1) {  // which caller's share goes where is a guess: stop, and say so
-        lines.push_back(Line{v.func, v.depth, 0, v.weight, v.calls});
-        lines.push_back(Line{kAmbiguous, v.depth + 1, v.weight, v.weight, 0});
-        continue;
-      }
+// What sits on top of a stack that does not start at a root.
+enum class Top : std::uint8_t {
+  root,            // the stack starts at a function entered from outside the profiled code
+  caller_unknown,  // the callers' edge times in the dump are used up: "[caller unknown]" on top
+  ambiguous,       // --exact: the next function up has several callers: "[ambiguous callers]" on top
+};
+
+
+// The stacks merged into a tree, root first, so that small subtrees can be pruned: a node's children whose subtree
+// is under the threshold go to one "[pruned]" child of it (their time is its callees', not its own: every drawn
+// function keeps its own time). Paths deeper than --max-depth keep the frames nearest the root and their leaf, with
+// "[frames cut]" between them.
+class Tree {
+ public:
+  Tree(const std::vector<Function>& fns, const PstatsOptions& options)
+      : fns_(fns), n_(std::uint32_t(fns.size())), max_depth_(options.max_depth) {
+    nodes_.push_back(Node{kNoParent, 0, 0, 0});
+    slots_.assign(1 << 12, kEmpty);
+  }
+
+  // One stack: its frames leaf first, what is on top of it, and its amount.
+  void add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
+    std::uint32_t node = 0;
+    std::size_t depth = length;
+    if (top == Top::caller_unknown) node = child(node, n_ + kCallerUnknown), ++depth;
+    if (top == Top::ambiguous) node = child(node, n_ + kAmbiguous), ++depth;
+    const std::size_t above = depth - length;
+    std::size_t keep = length - 1;  // frames above the leaf, root side first
+    if (depth > max_depth_) keep = max_depth_ >= above + 2 ? max_depth_ - above - 2 : 0;
+    for (std::size_t k = 0; k < keep; ++k) node = child(node, leaf_first[length - 1 - k]);
+    if (depth > max_depth_) node = child(node, n_ + kFramesCut);
+    node = child(node, leaf_first[0]);
+    nodes_[node].self += amount;
+  }
+
+  // Totals, children lists, and the lines with the subtrees under `threshold` pruned.
+  // function_amount: each function's own time (or calls); those with at least `threshold` keep theirs under
+  // "[pruned]" as a leaf of their own, so that a large function's self time is whole even when its contexts are
+  // pruned.
+  void finish(double threshold, const std::vector<double>& function_amount) {
+    for (std::size_t i = nodes_.size(); i-- > 1;) {  // children come after their parents
+      nodes_[i].total += nodes_[i].self;
+      nodes_[nodes_[i].parent].total += nodes_[i].total;
     }
-    double self = v.weight;
-    kids.clear();
-    if (v.depth + 1 < options.max_depth) {
-      double sum = fn.tt;
-      for (const Kid* k = g.kids_begin(v.func); k != g.kids_end(v.func); ++k)
-        if (!on_path[k->callee] && followed(*k)) sum += k->ct;
-      if (sum > 0) {
-        self = v.weight * fn.tt / sum;
-        for (const Kid* k = g.kids_begin(v.func); k != g.kids_end(v.func); ++k) {
-          if (on_path[k->callee] || !followed(*k)) continue;
-          double share = v.weight * k->ct / sum;
-          if (share < threshold) {
-            self += share;
-          } else {
-            double calls = entries[v.func] > 0 ? v.calls * k->nc / entries[v.func] : 0;
-            kids.push_back(Visit{k->callee, v.depth + 1, share, calls});
+    child_start_.assign(nodes_.size() + 1, 0);
+    for (std::size_t i = 1; i < nodes_.size(); ++i) ++child_start_[nodes_[i].parent + 1];
+    for (std::size_t i = 0; i < nodes_.size(); ++i) child_start_[i + 1] += child_start_[i];
+    children_.resize(nodes_.size());
+    std::vector<std::uint32_t> fill(child_start_.begin(), child_start_.end() - 1);
+    for (std::uint32_t i = 1; i < nodes_.size(); ++i) children_[fill[nodes_[i].parent]++] = i;
+    lines(threshold, function_amount);
+  }
+
+  // The stacks to write: each with its amount, in depth-first order.
+  struct Line {
+    std::uint32_t node;  // its last frame, or the node whose [pruned] child it is
+    bool pruned;         // node;[pruned], or node;[pruned];func when func is a function
+    std::uint32_t func;  // a large function's own time in pruned subtrees (n_: the rest)
+    double amount;
+  };
+  std::vector<Line> out;
+
+  // Each line's group for rounding: its function, or fns.size() for the [pruned] lines.
+  std::vector<std::uint32_t> groups() const {
+    std::vector<std::uint32_t> g(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) g[i] = out[i].pruned ? out[i].func : std::min(n_, nodes_[out[i].node].key);
+    return g;
+  }
+
+  void write(const std::vector<long long>& counts, StackSink& sink) {
+    std::vector<std::string> frames(n_);
+    std::vector<char> have_frame(n_, 0);
+    std::string stack;
+    std::vector<std::uint32_t> chain;
+    auto frame = [&](std::uint32_t key) -> const std::string& {
+      if (!have_frame[key]) {
+        std::string_view file = fns_[key].file;
+        if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
+        append_frame_text(frames[key], fns_[key].name, file, fns_[key].line);
+        have_frame[key] = 1;
+      }
+      return frames[key];
+    };
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (counts[i] <= 0) continue;
+      chain.clear();
+      for (std::uint32_t node = out[i].node; node != 0; node = nodes_[node].parent) chain.push_back(node);
+      stack.clear();
+      for (auto c = chain.rbegin(); c != chain.rend(); ++c) {
+        if (!stack.empty()) stack.push_back(';');
+        const std::uint32_t key = nodes_[*c].key;
+        if (key >= n_) {
+          stack += kMarkerText[key - n_];
+          continue;
+        }
+        stack += frame(key);
+      }
+      if (out[i].pruned) {
+        if (!stack.empty()) stack.push_back(';');
+        stack += kMarkerText[kPruned];
+        if (out[i].func < n_) stack += ";" + frame(out[i].func);
+      }
+      sink.add(stack, double(counts[i]));
+    }
+  }
+
+ private:
+  enum Marker : std::uint32_t { kCallerUnknown, kAmbiguous, kFramesCut, kPruned };
+  static constexpr const char* kMarkerText[] = {"[caller unknown]", "[ambiguous callers]", "[frames cut]",
+                                                "[pruned]"};
+  static constexpr std::uint32_t kNoParent = 0xffffffffu;
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t(0);
+  struct Node {
+    std::uint32_t parent, key;
+    double self, total;
+  };
+
+  // The child of parent with key, made when new: an open-addressing table of (parent, key) → node.
+  std::uint32_t child(std::uint32_t parent, std::uint32_t key) {
+    const std::uint64_t k = (std::uint64_t(parent) << 32) | key;
+    std::size_t mask = slots_.size() - 1;
+    std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
+    for (;; i = (i + 1) & mask) {
+      if (slots_[i] == kEmpty) break;
+      const Node& n = nodes_[std::uint32_t(slots_[i])];
+      if (n.parent == parent && n.key == key) return std::uint32_t(slots_[i]);
+    }
+    const std::uint32_t id = std::uint32_t(nodes_.size());
+    nodes_.push_back(Node{parent, key, 0, 0});
+    slots_[i] = id;
+    if (nodes_.size() * 2 > slots_.size()) grow();
+    return id;
+  }
+
+  void grow() {
+    std::vector<std::uint64_t> old(slots_.size() * 2, kEmpty);
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::uint32_t id = 1; id < nodes_.size(); ++id) {
+      const std::uint64_t k = (std::uint64_t(nodes_[id].parent) << 32) | nodes_[id].key;
+      std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
+      while (slots_[i] != kEmpty) i = (i + 1) & mask;
+      slots_[i] = id;
+    }
+  }
+
+  // Depth-first from the root: a node's own line, its kept children, then one [pruned] line for the others.
+  void lines(double threshold, const std::vector<double>& function_amount) {
+    struct Visit {
+      std::uint32_t node;
+    };
+    std::vector<Visit> todo, kids;
+    std::vector<std::uint32_t> walk;
+    std::vector<double> large(n_, 0);     // a pruned group's time of each large function
+    std::vector<std::uint32_t> touched;  // the large functions met in this group
+    for (std::uint32_t c = child_start_[1]; c-- > child_start_[0];) todo.push_back(Visit{children_[c]});
+    while (!todo.empty()) {
+      const Visit v = todo.back();
+      todo.pop_back();
+      out.push_back(Line{v.node, false, n_, nodes_[v.node].self});
+      double rest = 0;
+      kids.clear();
+      touched.clear();
+      for (std::uint32_t c = child_start_[v.node]; c < child_start_[v.node + 1]; ++c) {
+        const std::uint32_t kid = children_[c];
+        // A leaf's own frame is never pruned away from a marker (the [caller unknown] and cut stacks keep theirs).
+        if (nodes_[kid].total >= threshold || nodes_[v.node].key >= n_) {
+          kids.push_back(Visit{kid});
+          continue;
+        }
+        walk.assign(1, kid);  // the pruned subtree: large functions' own time apart, the rest together
+        while (!walk.empty()) {
+          const std::uint32_t w = walk.back();
+          walk.pop_back();
+          const Node& node = nodes_[w];
+          if (node.self > 0) {
+            if (node.key < n_ && function_amount[node.key] >= threshold) {
+              if (large[node.key] == 0) touched.push_back(node.key);
+              large[node.key] += node.self;
+            } else {
+              rest += node.self;
+            }
           }
+          for (std::uint32_t k = child_start_[w]; k < child_start_[w + 1]; ++k) walk.push_back(children_[k]);
         }
       }
+      if (rest > 0) out.push_back(Line{v.node, true, n_, rest});
+      for (std::uint32_t f : touched) {
+        out.push_back(Line{v.node, true, f, large[f]});
+        large[f] = 0;
+      }
+      for (auto k = kids.rbegin(); k != kids.rend(); ++k) todo.push_back(*k);
     }
-    lines.push_back(Line{v.func, v.depth, self, v.weight, v.calls});
-    todo.insert(todo.end(), kids.rbegin(), kids.rend());
   }
-  return lines;
-}
+
+  const std::vector<Function>& fns_;
+  const std::uint32_t n_;
+  std::vector<Node> nodes_;
+  const std::size_t max_depth_;
+  std::vector<std::uint64_t> slots_;
+  std::vector<std::uint32_t> child_start_, children_;
+};
+
+// The bottom-up rebuild. Each function's own time (or its primitive calls) is placed on stacks that end at that
+// function, so its self time is exact by construction. The stack is built upwards from the leaf: at each function the
+// amount is shared between the callers (not already on the stack) and, for a root, the outside, in proportion to the
+// edges' cumtime (and the root's weight), water-filled so that no edge carries more than its cumtime and no function
+// more than its cumtime less its own tottime (which stays reserved for its own stacks). What no caller can take
+// any more is left on a stack topped by "[caller unknown]". Amounts below `threshold` are not split: they go up
+// through the heaviest caller that still has room.
+class Rebuild {
+  static constexpr double kFree = 1e300;  // the room of what has no budget
+
+ public:
+  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold, Tree& tree)
+      : tree_(tree), fns_(g.fns), options_(options), threshold_(threshold), by_calls_(options.weight == PstatsOptions::Weight::calls) {
+    const std::uint32_t n = g.size();
+
+    root_weight_.assign(n, 0);
+    root_room_.assign(n, 0);
+    for (const Root& r : roots) {
+      if (r.replaced) continue;
+      root_weight_[r.func] += by_calls_ ? r.calls : r.weight;
+    }
+    // A whisker of slack so float sums that equal a budget are not turned away.
+    auto room_of = [&](double budget) { return by_calls_ ? kFree : budget * (1 + 1e-9) + 1e-12; };
+    for (std::uint32_t f = 0; f < n; ++f) root_room_[f] = root_weight_[f] > 0 ? room_of(root_weight_[f]) : 0;
+    node_room_.resize(n);
+    // (With --weight calls: no budget, but a function never called, the profile module's fake root, is on no stack.)
+    for (std::uint32_t f = 0; f < n; ++f)
+      node_room_[f] = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
+    caller_start_.assign(n + 1, 0);
+    for (std::uint32_t f = 0; f < n; ++f) {
+      for (const Edge& e : fns_[f].callers)
+        // An edge known by its calls only has no time to keep to: its callee's and caller's cumtime still hold.
+        if (e.caller != f)
+          callers_.push_back(Caller{e.caller, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, e.nc});
+      caller_start_[f + 1] = std::uint32_t(callers_.size());
+      std::sort(callers_.begin() + caller_start_[f], callers_.end(),
+                [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
+    }
+    on_path_.assign(n, 0);
+    edge_on_path_.assign(callers_.size(), 0);
+  }
+
+  double caller_unknown = 0;  // the amount left under "[caller unknown]"
+
+  // Places `amount` of f's own time (or calls) on stacks ending at f.
+  void place(std::uint32_t f, double amount) {
+    struct Step {
+      std::uint32_t func, depth, via;  // via: the caller entry that led here (kNone at the leaf)
+      double amount;
+    };
+    std::vector<Step> todo{Step{f, 0, kNone, amount}};
+    while (!todo.empty()) {
+      const Step s = todo.back();
+      todo.pop_back();
+      while (path_.size() > s.depth) pop();
+      path_.push_back(s.func);
+      via_.push_back(s.via);
+      ++on_path_[s.func];
+      if (s.via != kNone) ++edge_on_path_[s.via];
+      share(s.func, s.amount);
+      for (auto o = options_found_.rbegin(); o != options_found_.rend(); ++o)
+        if (o->given > 0 && !o->is_root)
+          todo.push_back(Step{callers_[o->caller].func, s.depth + 1, o->caller, o->given});
+    }
+    while (!path_.empty()) pop();
+  }
+
+ private:
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+  // Longest path climbed: a cycle whose heaviest way round is free (all its edges already on the path) stops here.
+  static constexpr std::size_t kMaxClimb = 1024;
+  static constexpr std::uint32_t kMaxRepeat = 4;
+
+  void pop() {
+    --on_path_[path_.back()];
+    if (via_.back() != kNone) --edge_on_path_[via_.back()];
+    path_.pop_back();
+    via_.pop_back();
+  }
+
+  struct Caller {
+    std::uint32_t func;
+    double weight, room;  // room: the edge's cumtime not yet used
+    double ct, nc;        // the edge's cumtime and calls
+  };
+  struct Option {
+    bool is_root;
+    std::uint32_t caller;  // index into callers_ (not for the root option)
+    double weight, room, given;
+    bool repeat;  // its edge is already on the path
+  };
+
+  // Shares `amount` at the top of the current path (x) between its options; the root's share and what is left
+  // become stacks now, the callers' shares are returned in options_found_ to go on up.
+  void share(std::uint32_t x, double amount, bool call_rule = true) {
+    options_found_.clear();
+    // One call is not split between activations: a caller whose calls to x took less in all than one call of the
+    // edge below (x → the path's next function) takes on average could not have made it (the script's exec and
+    // the nested exec of an import: the module body's one call takes longer than all nested execs together).
+    double per_call = 0;
+    if (call_rule && !by_calls_ && via_.back() != kNone) {
+      const Caller& below = callers_[via_.back()];
+      per_call = below.ct / std::max(1.0, below.nc) * (1 - 1e-9);
+    }
+    // Small amounts (most of them) go whole to one option: the heaviest caller not yet on the path with room for
+    // it (callers are sorted heaviest first, so the scan mostly stops at once), or the root if that is heavier.
+    if (amount < threshold_ && !options_.exact && path_.size() < kMaxClimb) {
+      double best_weight = -1;
+      std::uint32_t best = kNone;
+      for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
+        const Caller& caller = callers_[c];
+        if (caller.weight <= 0) break;
+        if (edge_on_path_[c] || caller.ct < per_call) continue;
+        const double room = std::min(caller.room, on_path_[caller.func] ? kFree : node_room_[caller.func]);
+        if (room < amount) continue;
+        best_weight = by_calls_ ? caller.weight : std::min(caller.weight, room);
+        best = c;
+        break;
+      }
+      const bool root_fits = root_weight_[x] > 0 && root_weight_[x] >= per_call && root_room_[x] >= amount;
+      if (root_fits && (by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x])) >= best_weight) {
+        root_room_[x] -= amount;
+        emit(amount, Top::root);
+        return;
+      }
+      if (best != kNone) {
+        Caller& caller = callers_[best];
+        caller.room -= amount;
+        if (!on_path_[caller.func]) node_room_[caller.func] -= amount;
+        options_found_.push_back(Option{false, best, 0, 0, amount, false});
+        return;
+      }
+    }
+    bool skipped = false;
+    if (root_weight_[x] > 0) {
+      if (root_weight_[x] >= per_call) {
+        options_found_.push_back(
+            Option{true, 0, by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x]), root_room_[x], 0,
+                   false});
+      } else {
+        skipped = true;
+      }
+    }
+    if (path_.size() < kMaxClimb) {
+      for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
+        const Caller& caller = callers_[c];
+        // A function or an edge already on the path (recursion drawn as it ran, e.g. the nested imports' exec)
+        // already holds this amount in its cumtime; an edge at most kMaxRepeat times, so that a cycle ends.
+        if (caller.weight <= 0 || edge_on_path_[c] >= kMaxRepeat) continue;
+        const double edge_room = edge_on_path_[c] ? kFree : caller.room;
+        const double node_room = on_path_[caller.func] ? kFree : node_room_[caller.func];
+        if (caller.ct < per_call) {
+          skipped = true;
+          continue;
+        }
+        const double room = std::min(edge_room, node_room);
+        // The edge's cumtime not yet drawn: where the dump still has time to explain (free on a recursion).
+        options_found_.push_back(Option{false, c, by_calls_ ? caller.weight : std::min(caller.weight, room), room, 0,
+                                        edge_on_path_[c] > 0});
+      }
+    }
+    if (options_found_.empty() && skipped && per_call > 0) {  // no caller fits the rule: take them all
+      share(x, amount, false);
+      return;
+    }
+    if (options_.exact && options_found_.size() > 1) {  // which caller is a guess: stop, and say so
+      options_found_.clear();
+      emit(amount, Top::ambiguous);
+      return;
+    }
+    double left = amount;
+    Option* best = nullptr;  // small amounts go whole to the heaviest option with room for them, round a cycle last
+    if (amount < threshold_)
+      for (Option& o : options_found_)
+        if (o.room >= amount && (!best || (best->repeat && !o.repeat) ||
+                                 (best->repeat == o.repeat && o.weight > best->weight)))
+          best = &o;
+    if (best) {
+      best->given = amount;
+      left = 0;
+    } else {
+      left = water_fill(amount);
+    }
+    for (Option& o : options_found_) {
+      if (o.given <= 0) continue;
+      if (o.is_root) {
+        root_room_[x] -= o.given;
+        emit(o.given, Top::root);
+      } else {
+        Caller& caller = callers_[o.caller];
+        if (!o.repeat) caller.room -= o.given;
+        if (!on_path_[caller.func]) node_room_[caller.func] -= o.given;
+      }
+    }
+    if (left > 0) {
+      caller_unknown += left;
+      emit(left, Top::caller_unknown);
+    }
+  }
+
+  // Gives each option amount × weight / Σ weights, except that no option gets more than its room: the capped
+  // options' excess is shared again among the others. Returns what no option has room for.
+  double water_fill(double amount) {
+    double left = amount;
+    if (amount < threshold_) {  // a small amount no option has room for: as few pieces as can be, heaviest first
+      std::sort(options_found_.begin(), options_found_.end(), [](const Option& a, const Option& b) {
+        return a.repeat != b.repeat ? b.repeat : a.weight > b.weight;
+      });
+      for (Option& o : options_found_) {
+        if (left <= 0) break;
+        if (o.room <= 0 || o.weight <= 0) continue;
+        o.given = std::min(left, o.room);
+        left -= o.given;
+      }
+      return std::max(0.0, left);
+    }
+    for (;;) {
+      double weights = 0;
+      for (const Option& o : options_found_)
+        if (o.room - o.given > 0 && o.given == 0 && !o.repeat) weights += o.weight;
+      if (weights <= 0 || left <= 0) break;
+      bool capped = false;
+      for (Option& o : options_found_) {
+        if (o.given != 0 || o.room <= 0 || o.repeat) continue;
+        if (left * o.weight / weights >= o.room) o.given = o.room, capped = true;
+      }
+      if (capped) {
+        double given = 0;
+        for (const Option& o : options_found_) given += o.given;
+        left = amount - given;
+        continue;
+      }
+      for (Option& o : options_found_)
+        if (o.given == 0 && o.room > 0 && !o.repeat) o.given = left * o.weight / weights;
+      pool_small_shares();
+      return 0;
+    }
+    // Round a recursion once more only for what the callers not yet on the path have no room for: recursion is
+    // drawn where the edges' times need it, not invented.
+    for (Option& o : options_found_) {
+      if (left <= 0) break;
+      if (!o.repeat || o.weight <= 0) continue;
+      o.given = left;
+      left = 0;
+    }
+    return left;
+  }
+
+  // Shares under the threshold would each make a stack of their own all the way up: they go instead to the options
+  // with larger shares, heaviest first, as far as their room allows (what does not fit stays where it was).
+  void pool_small_shares() {
+    double pool = 0, room = 0;
+    for (const Option& o : options_found_) {
+      if (o.given <= 0) continue;
+      if (o.given < threshold_) pool += o.given;
+      else room += o.room - o.given;
+    }
+    if (pool <= 0 || room < pool) return;
+    for (Option& o : options_found_)
+      if (o.given > 0 && o.given < threshold_) o.given = 0;
+    while (pool > 0) {
+      Option* heaviest = nullptr;
+      for (Option& o : options_found_)
+        if (o.given >= threshold_ && o.room - o.given > 0 && (!heaviest || o.weight > heaviest->weight)) heaviest = &o;
+      if (!heaviest) break;
+      const double take = std::min(pool, heaviest->room - heaviest->given);
+      heaviest->given += take;
+      pool -= take;
+      if (pool > 0) heaviest->room = heaviest->given;  // full: not chosen again (its real room is kept below)
+    }
+    if (pool > 0) {  // float dust
+      Option* largest = &options_found_.front();
+      for (Option& o : options_found_)
+        if (o.given > largest->given) largest = &o;
+      largest->given += pool;
+    }
+  }
+
+  void emit(double amount, Top top) {
+    tree_.add(path_.data(), path_.size(), top, amount);
+  }
+
+  Tree& tree_;
+  const std::vector<Function>& fns_;
+  const PstatsOptions& options_;
+  const double threshold_;
+  const bool by_calls_;
+  std::vector<double> root_weight_, root_room_, node_room_;
+  std::vector<std::uint32_t> caller_start_;
+  std::vector<Caller> callers_;
+  std::vector<std::uint32_t> on_path_, edge_on_path_;  // how often each function and caller entry is on the path
+  std::vector<std::uint32_t> path_, via_;
+  std::vector<Option> options_found_;
+};
+
 
 // Integer counts: each value rounded with the remainder carried, and the last counted line takes the final
 // correction so the total is exactly the target.
@@ -466,39 +890,53 @@ std::vector<long long> round_carrying(const std::vector<double>& values, long lo
     written += count;
     last = i;
   }
-  if (last < values.size()) counts[last] = std::max(0LL, counts[last] + target - written);
+  if (last < values.size()) {
+    counts[last] = std::max(0LL, counts[last] + target - written);
+  } else if (target > 0 && !values.empty()) {  // every value under half a count: the largest takes the target
+    counts[std::size_t(std::max_element(values.begin(), values.end()) - values.begin())] = target;
+  }
   return counts;
 }
 
-// Writes the lines: each path is its parent's path (the line at depth-1 before it) plus one frame. Frame texts
-// are made when first needed (a pruned profile names a fraction of its functions).
-void write_lines(const Document& doc, const std::vector<Function>& fns, const std::vector<Line>& lines,
-                 const std::vector<long long>& counts, StackSink& sink) {
-  std::vector<std::string> frames(fns.size());
-  std::vector<char> have_frame(fns.size(), 0);
-  std::string stack;
-  std::vector<std::size_t> length_at_depth;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    if (l.depth > length_at_depth.size()) doc.fail(0, "internal error: stack line out of order");
-    length_at_depth.resize(l.depth);
-    stack.resize(l.depth == 0 ? 0 : length_at_depth.back());
-    if (l.depth > 0) stack.push_back(';');
-    if (l.func == kAmbiguous) {
-      stack += "[ambiguous callers]";
-    } else {
-      if (!have_frame[l.func]) {
-        std::string_view file = fns[l.func].file;
-        if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
-        append_frame_text(frames[l.func], fns[l.func].name, file, fns[l.func].line);
-        have_frame[l.func] = 1;
-      }
-      stack += frames[l.func];
-    }
-    length_at_depth.push_back(stack.size());
-    if (counts[i] > 0) sink.add(stack, double(counts[i]));
+// Integer counts that keep each group's total (a function's own time; all [pruned] lines are one group) within one
+// count of its exact value and the grand total exactly `target`: each group gets its total rounded down, the counts
+// left over go to the groups with the largest remainders, and each group's lines are rounded carrying to its total.
+std::vector<long long> round_by_group(const std::vector<double>& values, const std::vector<std::uint32_t>& groups,
+                                      std::uint32_t group_count, long long target) {
+  std::vector<double> exact(group_count, 0);
+  for (std::size_t i = 0; i < values.size(); ++i) exact[groups[i]] += values[i];
+  std::vector<long long> group_target(group_count);
+  long long given = 0;
+  std::vector<std::uint32_t> by_remainder;
+  for (std::uint32_t g = 0; g < group_count; ++g) {
+    group_target[g] = (long long)std::floor(exact[g]);
+    given += group_target[g];
+    if (exact[g] > 0) by_remainder.push_back(g);
   }
+  std::sort(by_remainder.begin(), by_remainder.end(), [&](std::uint32_t a, std::uint32_t b) {
+    double ra = exact[a] - std::floor(exact[a]), rb = exact[b] - std::floor(exact[b]);
+    return ra != rb ? ra > rb : a < b;
+  });
+  for (std::size_t k = 0; given < target && !by_remainder.empty(); k = (k + 1) % by_remainder.size())
+    ++group_target[by_remainder[k]], ++given;
+  // Lines of each group, in output order.
+  std::vector<std::uint32_t> start(group_count + 1, 0), order(values.size());
+  for (std::uint32_t g : groups) ++start[g + 1];
+  for (std::uint32_t g = 0; g < group_count; ++g) start[g + 1] += start[g];
+  std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+  for (std::uint32_t i = 0; i < values.size(); ++i) order[fill[groups[i]]++] = i;
+  std::vector<long long> counts(values.size(), 0);
+  std::vector<double> part;
+  for (std::uint32_t g = 0; g < group_count; ++g) {
+    if (start[g] == start[g + 1]) continue;
+    part.clear();
+    for (std::uint32_t k = start[g]; k < start[g + 1]; ++k) part.push_back(values[order[k]]);
+    const std::vector<long long> c = round_carrying(part, group_target[g]);
+    for (std::uint32_t k = start[g]; k < start[g + 1]; ++k) counts[order[k]] = c[k - start[g]];
+  }
+  return counts;
 }
+
 
 }  // namespace
 
@@ -535,12 +973,11 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   const std::vector<Function>& fns = reader.functions;
   const Graph graph(fns);
   const bool by_calls = options.weight == PstatsOptions::Weight::calls;
-  const double factor = options.unit == PstatsOptions::Unit::ms ? 1e3 : options.unit == PstatsOptions::Unit::ns ? 1e9
-                                                                                                                 : 1e6;
+  const double factor = units_per_second(options.unit);
   const std::vector<Root> roots = find_roots(graph);
-  double root_total = 0, tt_total = 0, nc_total = 0;
+  double root_total = 0, tt_total = 0, nc_total = 0, cc_total = 0;
   for (const Root& r : roots) root_total += r.weight;
-  for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc;
+  for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc, cc_total += std::max(0.0, fn.cc);
   // Counts are 64-bit integers: refuse totals no profile reaches (a corrupt number) rather than overflow.
   if (tt_total * factor > 1e17 || nc_total > 1e17 || root_total * factor > 1e17)
     doc.fail(0, "times or call counts too large to count (total tottime " + format("%g", tt_total) + " s, " +
@@ -549,50 +986,37 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
     report.warnings.push_back(
         doc.source() + ": the roots' cumulative time (" + seconds_text(root_total) +
         ") differs from the sum of tottime (" + seconds_text(tt_total) +
-        "): threads (Python 3.12+) or code that calls sys.setprofile; stacks are scaled to the sum of tottime");
+        "): threads (Python 3.12+) or code that calls sys.setprofile; every function keeps its tottime");
 
-  // Half a count is never worth a stack of its own (except for calls with --prune 0).
-  const double threshold = std::max(by_calls && options.prune <= 0 ? 0.0 : 0.5 / factor, options.prune * root_total);
-  const std::vector<Line> lines = expand(graph, roots, options, threshold);
+  // Amounts under half a count, or under the --prune share of the total (1e-5 at least: finer detail is not worth
+  // the stacks it makes), are not split between callers.
+  const double amount_total = by_calls ? cc_total : tt_total;
+  const double threshold = std::max(by_calls ? 0.5 : 0.5 / factor, std::max(options.prune, 1e-5) * amount_total);
+  Tree tree(fns, options);
+  Rebuild rebuild(graph, roots, options, threshold, tree);
+  // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t f = 0; f < fns.size(); ++f)
+    if ((by_calls ? fns[f].cc : fns[f].tt) > 0) order.push_back(f);
+  auto amount_of = [&](std::uint32_t f) { return by_calls ? fns[f].cc : fns[f].tt; };
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return amount_of(a) != amount_of(b) ? amount_of(a) > amount_of(b) : a < b;
+  });
+  for (std::uint32_t f : order) rebuild.place(f, amount_of(f));
 
-  std::vector<double> values(lines.size(), 0);
-  long long target;
-  if (!by_calls) {
-    // Time: each line's self time in the unit, scaled so the total is Σ tottime.
-    const double scale = root_total > 0 ? factor * tt_total / root_total : 0;
-    for (std::size_t i = 0; i < lines.size(); ++i) values[i] = lines[i].self * scale;
-    target = root_total > 0 ? std::llround(tt_total * factor) : 0;
-    if (root_total <= 0 && tt_total > 0)
-      report.warnings.push_back(doc.source() + ": no root with time found; nothing written");
-  } else {
-    // Calls: each function's calls spread over its contexts in proportion to the calls estimated there (each
-    // entry of a caller makes edge calls / entries calls to it), evenly when there is no estimate.
-    const std::size_t n = fns.size();
-    std::vector<double> context_sum(n, 0), contexts(n, 0);
-    for (const Line& l : lines)
-      if (l.func != kAmbiguous) context_sum[l.func] += l.calls, contexts[l.func] += 1;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      const Line& l = lines[i];
-      if (l.func == kAmbiguous) continue;
-      values[i] = context_sum[l.func] > 0 ? fns[l.func].nc * l.calls / context_sum[l.func]
-                                          : fns[l.func].nc / contexts[l.func];
-    }
-    double shown = 0, hidden = 0;
-    std::size_t hidden_functions = 0;
-    for (std::size_t f = 0; f < n; ++f) {
-      if (contexts[f] > 0) {
-        shown += fns[f].nc;
-      } else if (fns[f].nc > 0) {
-        hidden += fns[f].nc, ++hidden_functions;
-      }
-    }
-    target = std::llround(shown);
-    if (hidden_functions > 0)
-      report.warnings.push_back(doc.source() + ": " + std::to_string(std::llround(hidden)) + " calls of " +
-                                std::to_string(hidden_functions) +
-                                " functions below the --prune threshold (or without time) are not shown");
-  }
-  write_lines(doc, fns, lines, round_carrying(values, target), sink);
+  if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)
+    report.warnings.push_back(doc.source() + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +
+                              "% of the " + (by_calls ? "calls" : "self time") +
+                              " could not be placed under a caller within the dump's edge times: drawn under "
+                              "[caller unknown]");
+  std::vector<double> function_amount(fns.size());
+  for (std::size_t f = 0; f < fns.size(); ++f) function_amount[f] = amount_of(std::uint32_t(f));
+  tree.finish(options.prune * amount_total, function_amount);
+  std::vector<double> values(tree.out.size());
+  const double scale = by_calls ? 1.0 : factor;
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = tree.out[i].amount * scale;
+  const long long target = std::llround(amount_total * scale);
+  tree.write(round_by_group(values, tree.groups(), std::uint32_t(fns.size()) + 1, target), sink);
   return report;
 }
 

@@ -27,7 +27,7 @@ std::string read_all(InputSource& input) {
 
 class Reader {
  public:
-  Reader(const std::string& source, StackSink& sink) : source_(source), sink_(sink) {}
+  Reader(const std::string& source, StackSink& sink, TimeUnit unit) : source_(source), sink_(sink), unit_(unit) {}
 
   [[noreturn]] void fail(const std::string& where, const std::string& reason) const {
     throw InputError(source_ + ": " + where + ": " + reason);
@@ -125,7 +125,33 @@ class Reader {
     }
   }
 
+  // Seconds per unit of an evented profile's "unit" (0: not a time: the counts stay in it).
+  static double seconds_per(std::string_view unit) {
+    if (unit == "seconds") return 1;
+    if (unit == "milliseconds") return 1e-3;
+    if (unit == "microseconds") return 1e-6;
+    if (unit == "nanoseconds") return 1e-9;
+    return 0;
+  }
+
+  // An evented profile's intervals as whole counts: each rounded with the remainder carried to the next.
+  void emit_time(const std::vector<std::size_t>& path, double time) {
+    if (scale_ <= 0) return emit(path, time);
+    if (!(time > 0) || path.empty()) return;
+    carried_ += time * scale_;
+    const double count = std::floor(carried_ + 0.5) - written_;
+    if (count <= 0) return;
+    written_ += count;
+    emit(path, count);
+  }
+
   void evented(const Value& p, const std::string& where) {
+    auto unit = p.FindMember("unit");
+    scale_ = 0, carried_ = 0, written_ = 0;
+    if (unit != p.MemberEnd() && unit->value.IsString()) {
+      double s = seconds_per(std::string_view(unit->value.GetString(), unit->value.GetStringLength()));
+      if (s > 0) scale_ = s * units_per_second(unit_);
+    }
     auto events = p.FindMember("events");
     if (events == p.MemberEnd() || !events->value.IsArray()) fail(where + ".events", "missing, or not an array");
     std::vector<std::size_t> open;
@@ -143,7 +169,7 @@ class Reader {
       if (time == e.MemberEnd() || !time->value.IsNumber()) fail(at, "no time (at)");
       double now = time->value.GetDouble();
       if (started && now < last) fail(at, "events go back in time");
-      if (started) emit(open, now - last);
+      if (started) emit_time(open, now - last);
       started = true;
       last = now;
       std::size_t f = frame_index(frame->value, at);
@@ -160,14 +186,16 @@ class Reader {
     // Frames still open at the end run until the profile's endValue.
     auto end = p.FindMember("endValue");
     if (!open.empty() && end != p.MemberEnd() && end->value.IsNumber() && end->value.GetDouble() > last)
-      emit(open, end->value.GetDouble() - last);
+      emit_time(open, end->value.GetDouble() - last);
   }
 
  private:
   const std::string& source_;
   StackSink& sink_;
+  const TimeUnit unit_;
   std::vector<std::string> frames_;
   std::string prefix_, stack_;
+  double scale_ = 0, carried_ = 0, written_ = 0;  // evented time → counts
 };
 
 }  // namespace
@@ -194,7 +222,7 @@ std::vector<std::string> collapse_speedscope(InputSource& input, const Speedscop
   auto profiles = doc.FindMember("profiles");
   if (profiles == doc.MemberEnd() || !profiles->value.IsArray())
     throw InputError(input.name() + ": not a speedscope file (no profiles array)");
-  Reader reader(input.name(), sink);
+  Reader reader(input.name(), sink, options.unit);
   reader.load_frames(doc);
   std::size_t count = profiles->value.Size();
   std::vector<std::string> warnings;
