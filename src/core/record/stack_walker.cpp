@@ -204,16 +204,21 @@ void StackWalker::update_plan(std::uint64_t tstate, bool reached_first_frame) {
   std::uint32_t unknown_base = 0;
   if (!reached_first_frame)
     for (const FrameSlot& f : plan.frames) unknown_base = std::max(unknown_base, f.depth + 1);
-  const std::size_t n = walked_.size();
+  // A walk that failed may have followed a stale pointer into anything: keep only its innermost frames.
+  const std::size_t n = reached_first_frame ? walked_.size() : std::min<std::size_t>(walked_.size(), 64);
+  std::unordered_map<std::uint64_t, std::size_t> index;
+  index.reserve(plan.frames.size());
+  for (std::size_t i = 0; i < plan.frames.size(); ++i) index.emplace(plan.frames[i].address, i);
   for (std::size_t i = 0; i < n; ++i) {
     std::uint32_t depth = reached_first_frame ? static_cast<std::uint32_t>(n - 1 - i)
                                               : unknown_base + static_cast<std::uint32_t>(n - 1 - i);
-    auto it = std::find_if(plan.frames.begin(), plan.frames.end(),
-                           [&](const FrameSlot& f) { return f.address == walked_[i]; });
-    if (it != plan.frames.end()) {
-      it->used = sample_;
-      if (reached_first_frame) it->depth = depth;
+    auto it = index.find(walked_[i]);
+    if (it != index.end()) {
+      FrameSlot& f = plan.frames[it->second];
+      f.used = sample_;
+      if (reached_first_frame) f.depth = depth;
     } else if (plan.frames.size() < kMaxRanges) {
+      index.emplace(walked_[i], plan.frames.size());
       plan.frames.push_back({walked_[i], depth, sample_});
     }
   }
@@ -372,7 +377,8 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   int last_owner = -1;
   unsigned char f[kFrameBuffer];
   while (frame != 0) {
-    if (raw_.size() >= kMaxDepth) return "stack deeper than 65536 frames";
+    if (walked_.size() >= kMaxDepth) return "stack deeper than 65536 frames";
+    if (frame & 7) return "a frame pointer that is not one";  // frames are 8-byte aligned
     if (!visited_.insert(frame).second) return "a cycle in the frame chain";
     walked_.push_back(frame);
     const unsigned char* bytes = volatile_read(frame, frame_read_size_);
@@ -380,6 +386,7 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
     std::memcpy(f, bytes, frame_read_size_);
     std::uint64_t previous = u64_at(f, o.frame_previous);
     int owner = o.frame_owner >= 0 ? f[o.frame_owner] : -1;
+    if (owner > 7) return "a frame pointer that is not one";  // owners are 0-4 in every version
     if (layout.skip_owner_from >= 0 && owner >= layout.skip_owner_from) {  // a shim: no Python code
       ended_at_shim = previous == 0;
       frame = previous;
