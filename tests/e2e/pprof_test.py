@@ -45,7 +45,8 @@ def folded_counts(path):
         m = re.match(r"^(.*?)\s+(\d+(?:\.\d*)?)\s*$", line)
         if not m:
             continue
-        stack = m.group(1).rstrip(";")
+        # Names are made valid UTF-8 without XML-forbidden C0 controls (sanitize_utf8), as in pyflame-speedscope.
+        stack = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", m.group(1).rstrip(";"))
         if float(m.group(2)) > 0:
             counts[stack] += float(m.group(2))
     return counts
@@ -67,7 +68,7 @@ def pprof_raw_counts(profile, expected_frames):
     locations_part = rest.split("\nMappings\n")[0]
     locations = {}
     for line in locations_part.splitlines():
-        m = re.match(r"^\s*(\d+): 0x0 (?:M=\d+ )?(.*) s=\d+$", line)
+        m = re.match(r"^\s*(\d+): 0x0 (?:M=\d+ )?(.*) s=\d+(?:\(\))?$", line)
         assert m, f"unexpected location line {line!r}"
         body = m.group(2)
         lm = re.match(r"^(.*):(\d+)$", body)
@@ -136,7 +137,7 @@ def _():
     m = re.search(r"of ([\d.]+)(\w+) total", top.decode())
     assert m, top.decode()
     scale = {"ns": 1e-6, "us": 1e-3, "ms": 1, "s": 1e3, "mins": 6e4, "hrs": 3.6e6}[m.group(2)]
-    assert abs(float(m.group(1)) * scale - total_ms) <= total_ms * 1e-3, f"{m.group(0)} vs {total_ms} ms"
+    assert abs(float(m.group(1)) * scale - total_ms) <= total_ms * 5e-3, f"{m.group(0)} vs {total_ms} ms"
 
 
 @check("-o FILE.gz and stdout give the same profile; gzip input and several files are read")

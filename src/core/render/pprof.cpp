@@ -26,7 +26,8 @@ constexpr std::uint32_t sample_location_id = 1, sample_value = 2, sample_label =
 constexpr std::uint32_t label_key = 1, label_str = 2;
 constexpr std::uint32_t location_id = 1, location_line = 4;
 constexpr std::uint32_t line_function_id = 1, line_line = 2;
-constexpr std::uint32_t function_id = 1, function_name = 2, function_system_name = 3, function_filename = 4;
+// system_name (3) stays empty: Python names are not mangled, and pprof would run its C++ demangler over them.
+constexpr std::uint32_t function_id = 1, function_name = 2, function_filename = 4;
 }  // namespace field
 
 }  // namespace
@@ -188,7 +189,6 @@ std::string PprofBuilder::encode() const {
     message.clear();
     message.int_field(field::function_id, static_cast<std::int64_t>(i + 1));
     message.int_field(field::function_name, static_cast<std::int64_t>(s.functions[i].name));
-    message.int_field(field::function_system_name, static_cast<std::int64_t>(s.functions[i].name));
     message.int_field(field::function_filename, static_cast<std::int64_t>(s.functions[i].file));
     out.bytes_field(field::profile_function, message.bytes());
   }
