@@ -61,7 +61,9 @@ var init = (function () {
 			title: title,
 			// NAME (N samples, P%) -> NAME; the name itself may end in "(file:line)".
 			name: title.replace(/ ?\([^()]*\)$/, ""),
-			cps: null,            // code points of name, computed on first use
+			// The drawn text: fg:label (--colors python's short label) or the name; search and details use name.
+			label: rect.getAttribute("fg:label"),
+			cps: null,            // code points of the label, computed on first use
 			fx: num(rect.getAttribute("fg:x"), 0),
 			fw: num(rect.getAttribute("fg:w"), 0),
 			y: num(rect.getAttribute("y"), 0),
@@ -88,9 +90,10 @@ var init = (function () {
 	function fitLabel(f, width) {
 		var chars = Math.floor(width / (cfg.fontsize * cfg.fontwidth));  // flamegraph.pl's rule
 		if (!(chars >= 3)) return "";
-		if (f.name.length <= chars) return f.name;     // UTF-16 length >= code point count
-		var cps = f.cps || (f.cps = codePoints(f.name));
-		if (cps.length <= chars) return f.name;
+		var text = f.label || f.name;
+		if (text.length <= chars) return text;         // UTF-16 length >= code point count
+		var cps = f.cps || (f.cps = codePoints(text));
+		if (cps.length <= chars) return text;
 		return cps.slice(0, chars - 2).join("") + "..";
 	}
 
