@@ -651,6 +651,38 @@ await check('9. 10,000 frames: zoom, search and reset stay fast', async () => {
   return `${n} frames, zoom+search+reset ${ms.toFixed(0)} ms, ${m}`;
 });
 
+await check('10. --python: short labels (also after zoom), the full text in the tooltip, details and search', async () => {
+  const app = path.join(HERE, '..', '..', 'samples', 'app.folded');
+  const page = await open(render(app, ['--python'], 'python.svg'));
+  const frames = () => page.evaluate(() => Array.from(document.getElementById('frames').children).map(g => ({
+    title: g.querySelector('title').textContent, label: g.querySelector('text').textContent,
+    short: g.querySelector('rect').getAttribute('fg:label') })));
+  let all = await frames();
+  const mod = all.findIndex(f => f.title.startsWith('<module> (/') && f.title.includes('app.py:55)'));
+  assert(mod >= 0, 'no <module> frame with an absolute path in its title');
+  eq(all[mod].label, '<module> (app.py:55)', 'the root module frame is labelled relative to the script directory');
+  const dumps = all.findIndex(f => /^dumps \(\/.*\/lib\/python3\.\d+\/json\/__init__\.py:\d+\) /.test(f.title));
+  assert(dumps >= 0, 'no json dumps frame with a full stdlib path in its title');
+  assert(/^dumps \(json\/__init__\.py:\d+\)$/.test(all[dumps].short), `short label of dumps: ${all[dumps].short}`);
+  // Zoomed, the frame is wide: its whole short label is drawn, not the path.
+  await clickFrame(page, dumps);
+  all = await frames();
+  eq(all[dumps].label, all[dumps].short, 'label after zooming into dumps');
+  // The details line and the search use the full text.
+  const box = await page.evaluate(i => {
+    const r = document.getElementById('frames').children[i].querySelector('rect').getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  }, dumps);
+  await page.mouse.move(box.x, box.y);
+  const details = await page.evaluate(() => document.getElementById('details').textContent);
+  assert(details.includes('/json/__init__.py:'), `details line keeps the full path: ${details}`);
+  page.answers.push('lib/python3');
+  await page.keyboard.press('F3');
+  const matched = await page.evaluate(() => document.getElementById('matched').textContent);
+  assert(/Matched: [1-9]/.test(matched), `a search for a full-path part matches: ${JSON.stringify(matched)}`);
+  await close(page);
+});
+
 await check('screenshot artifact', async () => {
   const page = await open(basicUrl);
   await clickFrame(page, frameByPath(orig, MAIN));
