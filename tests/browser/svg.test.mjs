@@ -683,6 +683,29 @@ await check('10. --python: short labels (also after zoom), the full text in the 
   await close(page);
 });
 
+await check('11. a graph taller than the window opens scrolled to its root; an icicle graph at the top', async () => {
+  const deep = path.join(OUT, 'deep.folded');
+  const frames = Array.from({ length: 120 }, (_, i) => `f${i} (deep.py:${i + 1})`);
+  fs.writeFileSync(deep, `${frames.join(';')} 5\n${frames.slice(0, 60).join(';')} 3\n`);
+  for (const inverted of [false, true]) {
+    const page = await open(render(deep, inverted ? ['--inverted'] : [], inverted ? 'deep-icicle.svg' : 'deep.svg'));
+    const s = await page.evaluate(() => {
+      const root = Array.from(document.getElementById('frames').children)
+        .find(g => g.querySelector('title').textContent.startsWith('all ')).querySelector('rect').getBoundingClientRect();
+      return { y: window.pageYOffset, inner: window.innerHeight, top: root.top, bottom: root.bottom,
+        height: document.documentElement.getBoundingClientRect().height };
+    });
+    assert(s.height > s.inner, `the test graph must be taller than the window (${s.height} <= ${s.inner})`);
+    if (inverted) {
+      eq(s.y, 0, 'icicle graph scroll position');
+    } else {
+      assert(s.y > 0, 'the flame graph did not scroll');
+      assert(s.top >= 0 && s.bottom <= s.inner, `the root frame is not on screen: ${JSON.stringify(s)}`);
+    }
+    await close(page);
+  }
+});
+
 await check('screenshot artifact', async () => {
   const page = await open(basicUrl);
   await clickFrame(page, frameByPath(orig, MAIN));

@@ -1,7 +1,10 @@
 // pyflame-pprof's encoder and builder: wire bytes from the protobuf spec's own examples, de-duplication, root labels.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
+#include <unistd.h>
 
 #include "pyfold/io.hpp"
 #include "pyfold/render/pprof.hpp"
@@ -84,8 +87,12 @@ TEST_CASE("gzip_compress is read back by our own gzip reader") {
   CHECK(static_cast<unsigned char>(packed[0]) == 0x1f);
   CHECK(static_cast<unsigned char>(packed[1]) == 0x8b);
   CHECK(packed.size() < text.size() / 10);
-  auto source = InputSource::from_string(packed, "test");
+  // InputSource::open recognises gzip by its magic bytes (from_string does not decompress).
+  std::string path = "pprof_test_" + std::to_string(::getpid()) + ".gz";
+  std::ofstream(path, std::ios::binary) << packed;
+  auto source = InputSource::open(path);
   CHECK(read_all(*source) == text);
+  std::remove(path.c_str());
 }
 
 TEST_CASE("pyflame-pprof: no arguments give the default options") {

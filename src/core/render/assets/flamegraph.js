@@ -428,6 +428,13 @@ var init = (function () {
 		var p = getParams();
 		if (p.x !== undefined && p.y !== undefined) zoom(findFrame(p.x, p.y));
 		if (p.s !== undefined && p.s !== "") search(p.s);
+
+		// A graph taller than the window opens at its root: the bottom of a flame graph (with the details line
+		// under it); an icicle graph's root is at the top already.
+		if (!cfg.inverted && svgEl && typeof window.scrollTo === "function") {
+			var below = svgEl.getBoundingClientRect().bottom - window.innerHeight;
+			if (below > 0) window.scrollTo(window.pageXOffset || 0, (window.pageYOffset || 0) + below);
+		}
 	}
 
 	return start;
