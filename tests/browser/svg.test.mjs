@@ -706,6 +706,32 @@ await check('11. a graph taller than the window opens scrolled to its root; an i
   }
 });
 
+// Playwright's inputValue() wants an HTML document's INPUT; in the SVG (XML) the element is read directly.
+const fieldValue = page => page.evaluate(() => document.querySelector('#searchfield input').value);
+
+await check('12. the visible search field: typing searches (colour, Matched, ?s=), ?s= fills it, clearing resets', async () => {
+  const page = await open(basicUrl);
+  const field = page.locator('#searchfield input');
+  assert(await field.isVisible(), 'no visible search field');
+  await field.fill('compute');
+  let st = await page.evaluate(() => ({ m: document.getElementById('matched').textContent, url: location.href,
+    btn: document.getElementById('search').textContent }));
+  assert(/^Matched: [1-9]/.test(st.m), `typing did not search: ${st.m}`);
+  eq(params(st.url).get('s'), 'compute', '?s= after typing');
+  eq(st.btn, 'Reset Search', 'search button after typing');
+  await field.fill('');
+  st = await page.evaluate(() => ({ m: document.getElementById('matched').textContent, url: location.href }));
+  eq(st.m, ' ', 'Matched after clearing the field');
+  eq(params(st.url).get('s'), null, '?s= after clearing the field');
+  await close(page);
+  const restored = await open(basicUrl + '?s=compute');
+  eq(await fieldValue(restored), 'compute', 'field filled from ?s=');
+  restored.answers.push('main');
+  await restored.keyboard.press('F3');
+  eq(await fieldValue(restored), 'main', 'field follows a search from the F3 prompt');
+  await close(restored);
+});
+
 await check('screenshot artifact', async () => {
   const page = await open(basicUrl);
   await clickFrame(page, frameByPath(orig, MAIN));
