@@ -44,7 +44,7 @@ std::string help_text() {
     text += line;
   }
   text +=
-      "\nRenderers: pyflame-svg (interactive SVG), pyflame-speedscope (speedscope JSON).\n"
+      "\nRenderers: pyflame-svg (interactive SVG), pyflame-speedscope (speedscope JSON), pyflame-pprof (pprof).\n"
       "'pyfold SUBCOMMAND --help' describes one. See pyfold(1).\n";
   return text;
 }

@@ -651,6 +651,87 @@ await check('9. 10,000 frames: zoom, search and reset stay fast', async () => {
   return `${n} frames, zoom+search+reset ${ms.toFixed(0)} ms, ${m}`;
 });
 
+await check('10. --python: short labels (also after zoom), the full text in the tooltip, details and search', async () => {
+  const app = path.join(HERE, '..', '..', 'samples', 'app.folded');
+  const page = await open(render(app, ['--python'], 'python.svg'));
+  const frames = () => page.evaluate(() => Array.from(document.getElementById('frames').children).map(g => ({
+    title: g.querySelector('title').textContent, label: g.querySelector('text').textContent,
+    short: g.querySelector('rect').getAttribute('fg:label') })));
+  let all = await frames();
+  const mod = all.findIndex(f => f.title.startsWith('<module> (/') && f.title.includes('app.py:55)'));
+  assert(mod >= 0, 'no <module> frame with an absolute path in its title');
+  eq(all[mod].label, '<module> (app.py:55)', 'the root module frame is labelled relative to the script directory');
+  const dumps = all.findIndex(f => /^dumps \(\/.*\/lib\/python3\.\d+\/json\/__init__\.py:\d+\) /.test(f.title));
+  assert(dumps >= 0, 'no json dumps frame with a full stdlib path in its title');
+  assert(/^dumps \(json\/__init__\.py:\d+\)$/.test(all[dumps].short), `short label of dumps: ${all[dumps].short}`);
+  // Zoomed, the frame is wide: its whole short label is drawn, not the path.
+  await clickFrame(page, dumps);
+  all = await frames();
+  eq(all[dumps].label, all[dumps].short, 'label after zooming into dumps');
+  // The details line and the search use the full text.
+  const box = await page.evaluate(i => {
+    const r = document.getElementById('frames').children[i].querySelector('rect').getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  }, dumps);
+  await page.mouse.move(box.x, box.y);
+  const details = await page.evaluate(() => document.getElementById('details').textContent);
+  assert(details.includes('/json/__init__.py:'), `details line keeps the full path: ${details}`);
+  page.answers.push('lib/python3');
+  await page.keyboard.press('F3');
+  const matched = await page.evaluate(() => document.getElementById('matched').textContent);
+  assert(/Matched: [1-9]/.test(matched), `a search for a full-path part matches: ${JSON.stringify(matched)}`);
+  await close(page);
+});
+
+await check('11. a graph taller than the window opens scrolled to its root; an icicle graph at the top', async () => {
+  const deep = path.join(OUT, 'deep.folded');
+  const frames = Array.from({ length: 120 }, (_, i) => `f${i} (deep.py:${i + 1})`);
+  fs.writeFileSync(deep, `${frames.join(';')} 5\n${frames.slice(0, 60).join(';')} 3\n`);
+  for (const inverted of [false, true]) {
+    const page = await open(render(deep, inverted ? ['--inverted'] : [], inverted ? 'deep-icicle.svg' : 'deep.svg'));
+    const s = await page.evaluate(() => {
+      const root = Array.from(document.getElementById('frames').children)
+        .find(g => g.querySelector('title').textContent.startsWith('all ')).querySelector('rect').getBoundingClientRect();
+      return { y: window.pageYOffset, inner: window.innerHeight, top: root.top, bottom: root.bottom,
+        height: document.documentElement.getBoundingClientRect().height };
+    });
+    assert(s.height > s.inner, `the test graph must be taller than the window (${s.height} <= ${s.inner})`);
+    if (inverted) {
+      eq(s.y, 0, 'icicle graph scroll position');
+    } else {
+      assert(s.y > 0, 'the flame graph did not scroll');
+      assert(s.top >= 0 && s.bottom <= s.inner, `the root frame is not on screen: ${JSON.stringify(s)}`);
+    }
+    await close(page);
+  }
+});
+
+// Playwright's inputValue() wants an HTML document's INPUT; in the SVG (XML) the element is read directly.
+const fieldValue = page => page.evaluate(() => document.querySelector('#searchfield input').value);
+
+await check('12. the visible search field: typing searches (colour, Matched, ?s=), ?s= fills it, clearing resets', async () => {
+  const page = await open(basicUrl);
+  const field = page.locator('#searchfield input');
+  assert(await field.isVisible(), 'no visible search field');
+  await field.fill('compute');
+  let st = await page.evaluate(() => ({ m: document.getElementById('matched').textContent, url: location.href,
+    btn: document.getElementById('search').textContent }));
+  assert(/^Matched: [1-9]/.test(st.m), `typing did not search: ${st.m}`);
+  eq(params(st.url).get('s'), 'compute', '?s= after typing');
+  eq(st.btn, 'Reset Search', 'search button after typing');
+  await field.fill('');
+  st = await page.evaluate(() => ({ m: document.getElementById('matched').textContent, url: location.href }));
+  eq(st.m, ' ', 'Matched after clearing the field');
+  eq(params(st.url).get('s'), null, '?s= after clearing the field');
+  await close(page);
+  const restored = await open(basicUrl + '?s=compute');
+  eq(await fieldValue(restored), 'compute', 'field filled from ?s=');
+  restored.answers.push('main');
+  await restored.keyboard.press('F3');
+  eq(await fieldValue(restored), 'main', 'field follows a search from the F3 prompt');
+  await close(restored);
+});
+
 await check('screenshot artifact', async () => {
   const page = await open(basicUrl);
   await clickFrame(page, frameByPath(orig, MAIN));

@@ -14,7 +14,68 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The expected output's extension per tool. SVG results carry the tool's stderr as a trailing XML comment; the
 # others keep it in RESULT.stderr beside the result (absent when stderr is empty).
-EXTENSIONS = {"pyflame-svg": "svg", "pyflame-speedscope": "json", "pyfold-collapse": "folded", "pyfold-diff": "folded"}
+EXTENSIONS = {"pyflame-svg": "svg", "pyflame-speedscope": "json", "pyfold-collapse": "folded", "pyfold-diff": "folded",
+              "pyflame-pprof": "pprof.txt"}
+
+# profile.proto's messages as far as pyflame-pprof writes them: field -> (name, kind); kind is a message's name,
+# "packed" (repeated varints) or "string"; plain varints are not listed.
+PROTO = {
+    "Profile": {1: ("sample_type", "ValueType"), 2: ("sample", "Sample"), 4: ("location", "Location"),
+                5: ("function", "Function"), 6: ("string_table", "string"), 11: ("period_type", "ValueType"),
+                12: ("period", None)},
+    "ValueType": {1: ("type", None), 2: ("unit", None)},
+    "Sample": {1: ("location_id", "packed"), 2: ("value", "packed"), 3: ("label", "Label")},
+    "Label": {1: ("key", None), 2: ("str", None), 3: ("num", None), 4: ("num_unit", None)},
+    "Location": {1: ("id", None), 2: ("mapping_id", None), 3: ("address", None), 4: ("line", "Line")},
+    "Line": {1: ("function_id", None), 2: ("line", None)},
+    "Function": {1: ("id", None), 2: ("name", None), 3: ("system_name", None), 4: ("filename", None),
+                 5: ("start_line", None)},
+}
+
+
+def varint(data, pos):
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def proto_text(data, message="Profile", indent=""):
+    """A gzip-compressed (or plain) profile.proto as indented text, one field a line: readable golden diffs that do
+    not depend on the zlib version. Fails on anything profile.proto does not allow."""
+    if message == "Profile" and data[:2] == b"\x1f\x8b":
+        import gzip
+        data = gzip.decompress(data)
+    out, pos = [], 0
+    while pos < len(data):
+        key, pos = varint(data, pos)
+        number, wire = key >> 3, key & 7
+        name, kind = PROTO[message].get(number, (f"unknown_{number}", None))
+        if wire == 0:
+            value, pos = varint(data, pos)
+            out.append(f"{indent}{name}: {value}")
+        elif wire == 2:
+            size, pos = varint(data, pos)
+            body, pos = data[pos:pos + size], pos + size
+            if kind == "packed":
+                values, at = [], 0
+                while at < len(body):
+                    v, at = varint(body, at)
+                    values.append(str(v))
+                out.append(f"{indent}{name}: [{' '.join(values)}]")
+            elif kind in PROTO:
+                out.append(f"{indent}{name} {{")
+                out.append(proto_text(body, kind, indent + "  ").rstrip("\n"))
+                out.append(f"{indent}}}")
+            else:
+                out.append(f"{indent}{name}: {body.decode('utf-8')!r}")
+        else:
+            raise ValueError(f"{message}.{name}: wire type {wire}")
+    return "\n".join(line for line in out if line) + "\n"
 
 
 def input_path(tool, case):
@@ -59,6 +120,8 @@ def main():
             # A failing case (bad input) is golden too: its exit status ends the expected stderr.
             status = f"[exit {result.returncode}]\n".encode() if result.returncode != 0 else b""
             actual, actual_stderr = result.stdout, result.stderr + status
+            if tool == "pyflame-pprof" and result.returncode == 0:
+                actual = proto_text(result.stdout).encode()
         if bless:
             os.makedirs(os.path.dirname(expected_path), exist_ok=True)
             with open(expected_path, "wb") as f:

@@ -1,5 +1,7 @@
 #include "pyfold/render/svg.hpp"
 
+#include "pyfold/render/python_labels.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -337,11 +339,18 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
   struct NameCache {
     std::string_view name;
     std::string title_name, label_text, color;
+    std::string short_label;  // --colors python: the escaped short label when it differs from the name, for the script
     std::size_t label_length = 0;
   };
   std::vector<std::int32_t> name_cache_slot(tree.name_count(), -1);  // small, so lookups stay in cache
   std::vector<NameCache> name_cache;
   name_cache.reserve(std::min<std::size_t>(kept.size() + 1, tree.name_count() + 1));
+  // --colors python: labels relative to each file's sys.path entry (python_labels.hpp); the title keeps the text.
+  const bool python_labels = options.colors == PaletteKind::python;
+  PythonLabels short_labels;
+  if (python_labels)
+    for (const Placed& p : kept)
+      if (p.node != StackTree::kRoot) short_labels.add(tree.name(p.node));
   const double scale = time_max * options.factor;
   const std::string count_name = escaped(options.count_name);
   svg += "<g id=\"frames\" total_samples=\"" + perl_number(time_max) + "\">\n";
@@ -375,6 +384,13 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
     if (fresh) {
       append_xml_escaped(cached.title_name, strip_annotation(raw_name));
       cached.label_text = sanitize_utf8(strip_annotation(raw_name));
+      if (python_labels && !root) {
+        std::string shorter = sanitize_utf8(short_labels.label(strip_annotation(raw_name)));
+        if (shorter != cached.label_text) {
+          append_xml_escaped(cached.short_label, shorter);
+          cached.label_text = std::move(shorter);
+        }
+      }
       cached.label_length = utf8_length(cached.label_text);
       cached.color.clear();
       if (raw_name == "--" && !root) {
@@ -470,7 +486,7 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
     }
     // The frame, written straight into the buffer: this loop runs once per drawn frame.
     // 118 bytes of markup and at most 9 numbers of 40 characters.
-    char* w = frame_buffer.reserve(title.size() + label.size() + color.size() + 512);
+    char* w = frame_buffer.reserve(title.size() + label.size() + color.size() + cached.short_label.size() + 512);
     w = put(w, "<title>");
     w = put(w, title);
     w = put(w, "</title><rect x=\"");
@@ -487,6 +503,10 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
     w = write_perl_number(w, stime);
     w = put(w, "\" fg:w=\"");
     w = write_perl_number(w, etime - stime);
+    if (!cached.short_label.empty()) {
+      w = put(w, "\" fg:label=\"");
+      w = put(w, cached.short_label);
+    }
     w = put(w, "\" />\n<text x=\"");
     w = write_fixed(w, x1 + 3, 2);
     w = put(w, "\" y=\"");

@@ -13,7 +13,7 @@ SvgCommandLine parse_svg_command_line(int argc, const char* const* argv) {
   SvgCommandLine cli;
   SvgOptions& o = cli.options;  // starts as the defaults, which --help shows
   std::string colors = "hot", sort = "name";
-  bool hash = false, random = false;
+  bool hash = false, random = false, python = false;
   po::options_description visible(
       "Usage: pyflame-svg [OPTIONS] [FILE...] > out.svg\n"
       "Folded stacks (FILE, - or stdin; gzip read by magic bytes) to an interactive SVG flame graph.\n\nOptions");
@@ -33,6 +33,9 @@ SvgCommandLine parse_svg_command_line(int argc, const char* const* argv) {
     ("countname", po::value(&o.count_name)->default_value(o.count_name)->value_name("TEXT"), "count unit")
     ("nametype", po::value(&o.name_type)->default_value(o.name_type)->value_name("TEXT"), "name label")
     ("colors", po::value(&colors)->default_value(colors)->value_name("PALETTE"), palette_names())
+    ("python", po::bool_switch(&python),
+     "Python profiles: --colors python (colours by where the code lives, and labels with the file relative to "
+     "its sys.path entry, e.g. dumps (json/__init__.py:183); the full text stays in the tooltip and search)")
     ("bgcolors", po::value(&o.bgcolors)->value_name("COLOR"), "yellow, blue, green, grey or #rrggbb [by palette]")
     ("hash", po::bool_switch(&hash), "colours by a hash of the name's first characters")
     ("random", po::bool_switch(&random), "random colours")
@@ -55,6 +58,7 @@ SvgCommandLine parse_svg_command_line(int argc, const char* const* argv) {
   parse_options_and_inputs(argc, argv, visible, cli.inputs, "See pyflame-svg(1) and pyfold-folded(5).",
       cli.help_text, cli.help, cli.version);
   if (cli.help || cli.version) return cli;
+  if (python) colors = "python";
   if (!parse_palette(colors, o.colors))
     throw std::invalid_argument("unknown --colors '" + colors + "': expected one of " + palette_names());
   if (sort != "name" && sort != "weight") throw std::invalid_argument("--sort is name or weight, not '" + sort + "'");

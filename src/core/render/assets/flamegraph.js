@@ -61,7 +61,9 @@ var init = (function () {
 			title: title,
 			// NAME (N samples, P%) -> NAME; the name itself may end in "(file:line)".
 			name: title.replace(/ ?\([^()]*\)$/, ""),
-			cps: null,            // code points of name, computed on first use
+			// The drawn text: fg:label (--colors python's short label) or the name; search and details use name.
+			label: rect.getAttribute("fg:label"),
+			cps: null,            // code points of the label, computed on first use
 			fx: num(rect.getAttribute("fg:x"), 0),
 			fw: num(rect.getAttribute("fg:w"), 0),
 			y: num(rect.getAttribute("y"), 0),
@@ -88,9 +90,10 @@ var init = (function () {
 	function fitLabel(f, width) {
 		var chars = Math.floor(width / (cfg.fontsize * cfg.fontwidth));  // flamegraph.pl's rule
 		if (!(chars >= 3)) return "";
-		if (f.name.length <= chars) return f.name;     // UTF-16 length >= code point count
-		var cps = f.cps || (f.cps = codePoints(f.name));
-		if (cps.length <= chars) return f.name;
+		var text = f.label || f.name;
+		if (text.length <= chars) return text;         // UTF-16 length >= code point count
+		var cps = f.cps || (f.cps = codePoints(text));
+		if (cps.length <= chars) return text;
 		return cps.slice(0, chars - 2).join("") + "..";
 	}
 
@@ -256,6 +259,7 @@ var init = (function () {
 		setText(searchBtn, "Reset Search");
 		matchedEl.classList.remove("hide");
 		setText(matchedEl, "Matched: " + formatPct(covered, hi - lo) + "%");
+		if (searchField && searchField.value !== term) searchField.value = term;
 		updateURL({ s: term });
 	}
 
@@ -278,7 +282,35 @@ var init = (function () {
 		setText(searchBtn, "Search");
 		matchedEl.classList.add("hide");
 		setText(matchedEl, " ");
+		if (searchField) searchField.value = "";
 		updateURL({ s: null });
+	}
+
+	// The visible search field: an HTML input in a foreignObject left of the Search button, added here so the SVG's
+	// bytes stay flamegraph.pl's. It searches as you type; Ctrl-F / F3 and the button still prompt.
+	var searchField = null;
+	function makeSearchField(svgEl) {
+		if (!svgEl || !searchBtn || typeof document.createElementNS !== "function") return;
+		var w = 170, h = Math.round(cfg.fontsize * 1.7);
+		var fo = document.createElementNS("http://www.w3.org/2000/svg", "foreignObject");
+		fo.setAttribute("id", "searchfield");
+		fo.setAttribute("x", String(num(searchBtn.getAttribute("x"), cfg.width - cfg.xpad - 100) - w - 10));
+		fo.setAttribute("y", String(num(searchBtn.getAttribute("y"), cfg.fontsize * 2) - h + 4));
+		fo.setAttribute("width", String(w));
+		fo.setAttribute("height", String(h));
+		var input = document.createElementNS("http://www.w3.org/1999/xhtml", "input");
+		if (!input || typeof input.addEventListener !== "function" || !("value" in input)) return;
+		input.setAttribute("type", "search");
+		input.setAttribute("placeholder", "Search (regexp)");
+		input.setAttribute("aria-label", "Search frames (regular expression)");
+		input.setAttribute("style", "width:100%;height:100%;box-sizing:border-box;margin:0;font:" +
+			Math.max(cfg.fontsize - 1, 8) + "px Verdana,sans-serif");
+		input.addEventListener("input", function () {
+			if (input.value === "") clearSearch(); else search(input.value);
+		}, false);
+		fo.appendChild(input);
+		svgEl.appendChild(fo);
+		searchField = input;
 	}
 
 	function promptSearch() {
@@ -422,9 +454,17 @@ var init = (function () {
 		window.addEventListener("mouseout", onMouseOut, false);
 		window.addEventListener("keydown", onKeyDown, false);
 
+		makeSearchField(svgEl);
 		var p = getParams();
 		if (p.x !== undefined && p.y !== undefined) zoom(findFrame(p.x, p.y));
 		if (p.s !== undefined && p.s !== "") search(p.s);
+
+		// A graph taller than the window opens at its root: the bottom of a flame graph (with the details line
+		// under it); an icicle graph's root is at the top already.
+		if (!cfg.inverted && svgEl && typeof window.scrollTo === "function") {
+			var below = svgEl.getBoundingClientRect().bottom - window.innerHeight;
+			if (below > 0) window.scrollTo(window.pageXOffset || 0, (window.pageYOffset || 0) + below);
+		}
 	}
 
 	return start;
