@@ -21,7 +21,8 @@ constexpr std::uint64_t kPage = 4096;
 constexpr std::uint64_t kKeepSamples = 64;
 constexpr std::size_t kMaxRanges = 8192;
 constexpr std::uint64_t kMaxRun = 256 << 10;  // the largest range of frames copied as one
-constexpr int kFrameBuffer = 512;  // the bytes of a frame the walk copies
+constexpr int kFrameBuffer = 512;
+constexpr std::uint64_t kUserSpaceEnd = std::uint64_t{1} << 47;  // the bytes of a frame the walk copies
 
 std::uint64_t u64_at(const unsigned char* p, int offset) {
   std::uint64_t v;
@@ -378,11 +379,12 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   unsigned char f[kFrameBuffer];
   while (frame != 0) {
     if (walked_.size() >= kMaxDepth) return "stack deeper than 65536 frames";
-    if (frame & 7) return "a frame pointer that is not one";  // frames are 8-byte aligned
+    // Frames are 8-byte aligned, in user space (x86-64: below 2**47).
+    if ((frame & 7) || frame >= kUserSpaceEnd) return "a frame pointer that is not one";
     if (!visited_.insert(frame).second) return "a cycle in the frame chain";
-    walked_.push_back(frame);
     const unsigned char* bytes = volatile_read(frame, frame_read_size_);
     if (!bytes) return "frame unreadable";
+    walked_.push_back(frame);  // only frames that could be read go into the plan
     std::memcpy(f, bytes, frame_read_size_);
     std::uint64_t previous = u64_at(f, o.frame_previous);
     int owner = o.frame_owner >= 0 ? f[o.frame_owner] : -1;
