@@ -409,6 +409,10 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
     if (!bytes) return "frame unreadable";
     walked_.push_back(frame);  // only frames that could be read go into the plan
     std::memcpy(f, bytes, frame_read_size_);
+    // <= 3.10: a frame object read after its function returned is on a free list (or its code's zombie frame),
+    // with a reference count of 0 and f_back linking the free list: following it would write a stack cut from
+    // its first frames (`fib;fib;fib`) as if it were whole.
+    if (!layout.interpreter_frames && static_cast<std::int64_t>(u64_at(f, 0)) <= 0) return "a frame that was freed";
     std::uint64_t previous = u64_at(f, o.frame_previous);
     int owner = o.frame_owner >= 0 ? f[o.frame_owner] : -1;
     if (owner > 7) return "a frame pointer that is not one";  // owners are 0-4 in every version
