@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end tests of the pstats collapser on dumps made now, by every Python on the machine and every writer:
+"""End-to-end tests of the pstats collapser on dumps made now, by every Python on the machine and every writer (the profile module's two on four versions):
 `-m cProfile -o`, `cProfile.run`, `Profile.enable()/disable()` + `Stats.dump_stats`, `Stats.strip_dirs().dump_stats`,
 `-m profile -o`, `profile.run`, and a yappi-style dump (no yappi here: the same layout, a plain dict written with
 marshal by hand, as yappi's convert2pstats + dump_stats makes). The program imports modules (at the top and lazily,
