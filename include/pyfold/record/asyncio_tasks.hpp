@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pyfold/record/process_memory.hpp"
@@ -47,8 +48,8 @@ class AsyncioTasks {
   // Whether this interpreter publishes the offsets (3.14+).
   static bool supported(const PythonRuntime& runtime);
   // Looks for the .AsyncioDebug section in the process's mapped files (it appears when the program imports
-  // asyncio), again at most every 100 calls while not found; once found, asks the walker to copy each thread's
-  // running loop and task with its frames. True when found.
+  // asyncio), at each call while not found (each file opened once); once found, asks the walker to copy each
+  // thread's running loop and task with its frames. True when found.
   bool find_offsets();
   // The tasks of every thread of stacks (read by the walker, with the words find_offsets asked for) into out
   // (one entry a thread). The reason when the tasks could not be read consistently.
@@ -78,7 +79,8 @@ class AsyncioTasks {
   pid_t pid_;
   AsyncioOffsets offsets_{};
   bool found_ = false;
-  std::uint64_t calls_ = 0, next_search_ = 0, tasks_seen_ = 0;
+  std::uint64_t calls_ = 0, tasks_seen_ = 0;
+  std::unordered_set<std::string> searched_;  // mapped files looked at (path@start)
   std::unordered_map<std::uint64_t, Task> tasks_;  // this call's, by address
   std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> order_;  // by thread state: last call's task list
   std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::string>> names_;  // task -> (name object, text)

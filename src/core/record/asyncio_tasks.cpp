@@ -17,7 +17,6 @@ namespace {
 constexpr std::size_t kMaxTasks = 1 << 16;     // a thread's task list
 constexpr std::size_t kMaxChain = 256;         // coroutines in one await chain, tasks in one awaiter chain
 constexpr std::int64_t kMaxSetSize = 1 << 16;  // awaited_by entries
-constexpr std::uint64_t kSearchEvery = 100;    // calls between looks for the section while it is missing
 constexpr std::uint64_t kUserSpaceEnd = std::uint64_t{1} << 47;
 
 std::uint64_t u64_at(const unsigned char* p, std::uint64_t offset) {
@@ -83,12 +82,14 @@ bool AsyncioTasks::supported(const PythonRuntime& runtime) { return runtime.layo
 
 bool AsyncioTasks::find_offsets() {
   if (found_) return true;
-  if (!supported(rt_) || calls_ < next_search_) return false;
-  next_search_ = calls_ + kSearchEvery;
+  if (!supported(rt_)) return false;
+  // Every call until found (a sample taken after the import but attributed without tasks would be wrong), but each
+  // file is opened once.
   for (const Mapping& m : file_mappings(pid_)) {
     std::string base = m.path.substr(m.path.rfind('/') + 1);
     if (m.offset != 0 || (base.find("python") == std::string::npos && base.find("_asyncio") == std::string::npos))
       continue;
+    if (!searched_.insert(m.path + "@" + std::to_string(m.start)).second) continue;
     auto elf = ElfFile::open("/proc/" + std::to_string(pid_) + "/root" + m.path);
     if (!elf) continue;
     auto section = elf->section(".AsyncioDebug");
