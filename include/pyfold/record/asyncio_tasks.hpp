@@ -59,7 +59,7 @@ class AsyncioTasks {
  private:
   struct Task {
     std::uint64_t coro = 0, name = 0, awaited_by = 0, next_node = 0;
-    bool awaited_by_is_set = false, is_task = false;
+    bool awaited_by_is_set = false, is_task = false, parents_read = false;
     std::vector<std::uint64_t> parents;
     std::vector<FrameRef> chain;  // innermost first (waiting tasks)
     bool chain_read = false;
@@ -70,7 +70,13 @@ class AsyncioTasks {
   const char* read_chains(const std::vector<std::uint64_t>& tasks);
   const char* build(std::uint64_t task, const ThreadStack* running_on, std::vector<FrameRef>& out);
   FrameRef task_frame(std::uint64_t task, std::size_t parents);
-  const std::string& task_name(std::uint64_t task);
+  struct Named {  // a task's name, read once for each name object, and its marker frame
+    std::uint64_t object = 0;
+    std::string text;
+    CodeInfo* marker = nullptr;
+    std::size_t marker_parents = 0;
+  };
+  Named& task_name(std::uint64_t task);
 
   MemoryReader& memory_;
   const PythonRuntime& rt_;
@@ -83,11 +89,12 @@ class AsyncioTasks {
   std::unordered_set<std::string> searched_;  // mapped files looked at (path@start)
   std::unordered_map<std::uint64_t, Task> tasks_;  // this call's, by address
   std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> order_;  // by thread state: last call's task list
-  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::string>> names_;  // task -> (name object, text)
+  std::unordered_map<std::uint64_t, Named> names_;  // by task
   std::unordered_map<std::string, std::unique_ptr<CodeInfo>> markers_;  // `<task> NAME` frames
   std::vector<unsigned char> buffer_;
   std::vector<MemoryRange> ranges_;
   std::vector<StackWalker::RawFrame> raw_;
+  std::vector<std::uint64_t> visited_;
 };
 
 }  // namespace pyfold::record

@@ -116,7 +116,10 @@ const char* AsyncioTasks::read(const std::vector<ThreadStack>& stacks, AsyncMode
   tasks_seen_ = 0;
   if (!found_) return nullptr;
   if (names_.size() > kMaxTasks * 4) names_.clear();
-  if (markers_.size() > kMaxTasks * 4) markers_.clear();  // no stack holds a marker between samples
+  if (markers_.size() > kMaxTasks * 4) {  // no stack holds a marker between samples
+    markers_.clear();
+    for (auto& [task, named] : names_) named.marker = nullptr;
+  }
   std::vector<std::uint64_t> leaves, ancestors, list, wanted;
   for (std::size_t i = 0; i < stacks.size(); ++i) {
     const ThreadStack& thread = stacks[i];
@@ -148,7 +151,8 @@ const char* AsyncioTasks::read(const std::vector<ThreadStack>& stacks, AsyncMode
     for (std::size_t depth = 0; !level.empty() && depth < kMaxChain; ++depth) {
       std::vector<std::uint64_t> next;
       for (std::uint64_t t : level) {
-        if (const char* problem = read_parents(tasks_[t])) return problem;
+        if (!tasks_[t].parents_read)
+          if (const char* problem = read_parents(tasks_[t])) return problem;
         for (std::uint64_t p : tasks_[t].parents)
           if (seen.insert(p).second) next.push_back(p);
       }
@@ -233,6 +237,7 @@ const char* AsyncioTasks::list_thread_tasks(std::uint64_t tstate, std::vector<st
 // The tasks awaiting this one: task_awaited_by is one task, or a set of them.
 const char* AsyncioTasks::read_parents(Task& task) {
   task.parents.clear();
+  task.parents_read = true;
   if (!task.awaited_by) return nullptr;
   if (!plausible_pointer(task.awaited_by)) return "an awaited_by pointer that is not one";
   if (!task.awaited_by_is_set) {
@@ -362,14 +367,15 @@ const char* AsyncioTasks::build(std::uint64_t leaf, const ThreadStack* running_o
   // Not on the stack: between its step's start and its coroutine's first instruction; its suspended chain is where
   // it is.
   if (!own) out.insert(out.end(), task.chain.begin(), task.chain.end());
-  std::unordered_set<std::uint64_t> visited{leaf};
+  visited_.assign(1, leaf);
   std::uint64_t current = leaf;
   for (std::size_t depth = 0;; ++depth) {
     const Task& t = tasks_[current];
     out.push_back(task_frame(current, t.parents.size()));
     if (t.parents.empty() || depth >= kMaxChain) break;
     std::uint64_t parent = t.parents.front();
-    if (!visited.insert(parent).second) break;  // a cycle: stop at the task that closes it
+    if (std::find(visited_.begin(), visited_.end(), parent) != visited_.end()) break;  // a cycle: stop there
+    visited_.push_back(parent);
     const Task& p = tasks_[parent];
     out.insert(out.end(), p.chain.begin(), p.chain.end());
     current = parent;
@@ -378,22 +384,28 @@ const char* AsyncioTasks::build(std::uint64_t leaf, const ThreadStack* running_o
 }
 
 FrameRef AsyncioTasks::task_frame(std::uint64_t task, std::size_t parents) {
-  std::string text = "<task> " + task_name(task);
+  Named& named = task_name(task);
+  if (named.marker && named.marker_parents == parents) return FrameRef{named.marker, 0, 0};
+  std::string text = "<task> " + named.text;
   if (parents > 1) text += " (awaited by " + std::to_string(parents) + ")";
   auto& slot = markers_[text];
   if (!slot) {
     slot = std::make_unique<CodeInfo>();
     slot->name = text;
   }
+  named.marker = slot.get();
+  named.marker_parents = parents;
   return FrameRef{slot.get(), 0, 0};
 }
 
 // A task's name: its str, or Task-N for the number a nameless task keeps (3.14+ name tasks lazily).
-const std::string& AsyncioTasks::task_name(std::uint64_t task) {
+AsyncioTasks::Named& AsyncioTasks::task_name(std::uint64_t task) {
   const Task& t = tasks_[task];
-  auto& [object, text] = names_[task];
-  if (object == t.name && !text.empty()) return text;
-  object = t.name;
+  Named& named = names_[task];
+  std::string& text = named.text;
+  if (named.object == t.name && !text.empty()) return named;
+  named.object = t.name;
+  named.marker = nullptr;
   std::uint64_t number = 0, type = 0;
   if (memory_.read_value(t.name + static_cast<std::uint64_t>(rt_.layout.object_type), type) && type == rt_.long_type &&
       objects_.read_int(t.name, number)) {
@@ -402,7 +414,7 @@ const std::string& AsyncioTasks::task_name(std::uint64_t task) {
     text = "?";
   }
   if (text.empty()) text = "\"\"";
-  return text;
+  return named;
 }
 
 }  // namespace pyfold::record
