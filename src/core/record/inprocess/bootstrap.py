@@ -241,6 +241,8 @@ class Sampler:
             own = None
             if leaf is running:  # the thread's frames from the task's coroutine up
                 frames, frame, coro_frame = [], top, getattr(leaf.get_coro(), "cr_frame", None)
+                while frame is not None and frame.f_code in self.own_code:  # a signal during our handler
+                    frame = frame.f_back
                 while frame is not None and frame is not coro_frame:
                     frames.append((frame.f_code, frame.f_lineno))
                     frame = frame.f_back
