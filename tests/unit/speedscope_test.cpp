@@ -99,6 +99,20 @@ TEST_CASE("the recorder's root frames are recognised, look-alikes are not", "[sp
   CHECK_FALSE(is_process_frame("process 12:python"));
 }
 
+TEST_CASE("a root task of record --async gets a profile, after the thread's root too", "[speedscope]") {
+  CHECK(is_task_frame("<task> Task-1"));
+  CHECK_FALSE(is_task_frame("<task> "));
+  CHECK_FALSE(is_task_frame("task Task-1"));
+  auto doc = build({{"thread (7): MainThread;<task> Task-1;main (a.py:1);<task> h;h (a.py:5)", 3},
+                    {"thread (7): MainThread;<module> (a.py:9)", 2}, {"<task> Task-2;g (a.py:3)", 1}});
+  const auto& profiles = doc["profiles"];
+  REQUIRE(profiles.Size() == 3);
+  CHECK(std::string(profiles[0]["name"].GetString()) == "thread (7): MainThread <task> Task-1");
+  CHECK(sample(doc, 0, 0) == "main;<task> h;h");
+  CHECK(std::string(profiles[1]["name"].GetString()) == "thread (7): MainThread");
+  CHECK(std::string(profiles[2]["name"].GetString()) == "<task> Task-2");
+}
+
 TEST_CASE("units and intervals", "[speedscope]") {
   WeightUnit u;
   CHECK((parse_unit("milliseconds", u) && u == WeightUnit::milliseconds));

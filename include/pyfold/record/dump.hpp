@@ -9,6 +9,7 @@ namespace pyfold::record {
 struct DumpOptions {
   pid_t pid = 0;
   bool nolineno = false;
+  bool async = false;  // each asyncio task's await chain instead of the event loop's stack (CPython 3.14+)
 };
 
 struct DumpCommandLine {

@@ -35,6 +35,8 @@ struct DebugOffsetsFields {
   int object_type, bytes_size, bytes_sval, unicode_state, unicode_length, unicode_ascii_size;
   int interp_modules, dict_keys, dict_values, long_size, long_digits, type_flags;
   int tstate_base_frame;  // 3.15+; -1 before
+  // --async (3.14+; -1 before): coroutines, their frames' stack pointer, sets, linked lists.
+  int gen_iframe, gen_frame_state, frame_stackpointer, set_used, set_mask, set_table, llist_next;
 };
 
 extern const GeneratedLayout kGeneratedLayouts[];
@@ -51,6 +53,8 @@ struct VersionConstants {
   int minor;
   int skip_owner_from;  // the first _frameowner value of frames without Python code; -1: no such frames (<= 3.11)
   int tag_bits;         // Py_TAG_BITS of f_executable, a _PyStackRef from 3.14; 0 before
+  // gi_frame_state values (3.14+; 0 before): suspended in an await (and 3.15's _LOCKED twin), executing, cleared.
+  int frame_yield_from, frame_yield_from_locked, frame_executing, frame_cleared;
 };
 extern const VersionConstants kVersionConstants[];
 extern const std::size_t kVersionConstantCount;
@@ -76,6 +80,16 @@ struct Layout {
   // 3.15+: tstate->base_frame, a pointer to the frame the thread state embeds, where every walk of its chain ends
   // (the last `previous`); -1 before.
   int tstate_base_frame = -1;
+  // --async (3.14+, from _Py_DebugOffsets; -1 before): a coroutine's embedded frame and state, the frame's stack
+  // pointer, set and linked-list fields (awaited_by sets, task lists).
+  struct Coroutines {
+    int gen_iframe = -1, gen_frame_state = -1, frame_stackpointer = -1;
+    int set_used = -1, set_mask = -1, set_table = -1, llist_next = -1;
+    // Where a coroutine suspended in an `await` keeps the awaited object: this many words below its frame's stack
+    // pointer (measured: 1 in 3.14, 2 in 3.15, where SEND keeps one more value above it).
+    int awaited_slot = 0;
+    int yield_from = 0, yield_from_locked = 0, executing = 0, cleared = 0;  // gi_frame_state values
+  } coroutines;
 };
 
 // The CPython versions the recorder reads, as messages state them.

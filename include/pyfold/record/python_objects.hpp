@@ -19,6 +19,7 @@ struct PythonRuntime {
   Layout layout;
   std::uint64_t runtime = 0;  // &_PyRuntime
   std::uint64_t code_type = 0, unicode_type = 0, bytes_type = 0, long_type = 0;  // &PyCode_Type, ... (long: 0 if unknown)
+  std::uint64_t coro_type = 0, gen_type = 0;  // &PyCoro_Type, &PyGen_Type (--async; 0 if unknown)
   int minor() const { return layout.offsets.minor; }
 };
 

@@ -40,6 +40,8 @@ class PythonProcess {
   bool initialized() { return walker_.initialized(); }
 
   pid_t pid() const { return memory_.pid(); }
+  StackWalker& walker() { return walker_; }
+  MemoryReader& memory() { return memory_; }
   const std::string& version() const { return version_; }  // "3.11"
   const std::string& runtime_file() const { return runtime_file_; }
   const PythonRuntime& runtime() const { return runtime_; }

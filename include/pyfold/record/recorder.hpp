@@ -18,6 +18,9 @@ enum class SampleMode { wall, cpu, gil };
 // the program (for machines that refuse remote reads). auto: remote when a probe on a throwaway child shows it works.
 enum class RecordMethod { remote, inprocess, automatic };
 
+// --async: off, or which tasks each sample counts (asyncio_tasks.hpp's AsyncMode): the running one, or all.
+enum class AsyncSampling { off, running, all };
+
 // Every option of pyfold record, with its default (shown by --help).
 struct RecordOptions {
   double rate = 1000;         // samples per second
@@ -35,6 +38,9 @@ struct RecordOptions {
   double rotate = 0;          // seconds per profile file (output names each interval: {time}, {n}, ...); 0: one
   std::string python = "python3";  // interpreter for `script.py` and `-m module`
   RecordMethod method = RecordMethod::automatic;
+  // --async: asyncio tasks drawn as their await chains; --async-mode running|all (default: all with --mode wall,
+  // running with cpu and gil).
+  AsyncSampling async = AsyncSampling::off;
 };
 
 // What to sample: a running process, or a command to launch (script and -m forms already expanded).

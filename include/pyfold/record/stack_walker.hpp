@@ -45,6 +45,8 @@ struct ThreadStack {
   pid_t tid = 0;                // native thread id (0 when unknown)
   bool holds_gil = false;
   std::vector<FrameRef> frames;  // innermost first
+  // The thread-state words StackWalker::read_thread_words asked for, copied in the same snapshot as the frames.
+  std::uint64_t words[2] = {0, 0};
 };
 
 class StackWalker {
@@ -66,6 +68,20 @@ class StackWalker {
   // little. Off by default (and pointless with --blocking, where the whole process is already stopped).
   void stop_thread_as_last_resort(bool on) { last_resort_ = on; }
   std::uint64_t stopped_reads() const { return stopped_reads_; }  // reads made with a thread stopped
+
+  // Also copy the thread-state words at these offsets (-1: none) with each thread's frames, into
+  // ThreadStack::words: what has to agree with the frames (--async: the running loop and task).
+  void read_thread_words(int first, int second);
+
+  // A frame outside any thread's chain (a suspended coroutine's): its code object, instruction pointer, address.
+  struct RawFrame {
+    std::uint64_t code;
+    std::uint64_t instr;  // 3.11+: the instruction pointer; before: f_lasti
+    std::uint64_t address;
+  };
+  // Resolves frames read elsewhere into out (innermost first, as given) with the walker's code cache; the reason
+  // when a code object cannot be read.
+  const char* resolve_frames(const std::vector<RawFrame>& raw, std::vector<FrameRef>& out);
 
   const std::string& last_torn_reason() const { return torn_reason_; }
   std::uint64_t retries() const { return retries_; }  // threads read again because a read was not consistent
@@ -101,12 +117,6 @@ class StackWalker {
     std::uint64_t address, size;
     Copy* into;
   };
-  struct RawFrame {
-    std::uint64_t code;
-    std::uint64_t instr;  // 3.11+: the instruction pointer; before: f_lasti
-    std::uint64_t address;
-  };
-
   void take_snapshot();
   void plan_thread(std::uint64_t tstate, const ThreadPlan& plan, Copy* into);
   void copy_wanted();
@@ -127,6 +137,7 @@ class StackWalker {
   PythonObjects objects_;
   pid_t pid_;
   int frame_read_size_ = 0, code_read_size_ = 0, tstate_read_size_ = 0;
+  int thread_words_[2] = {-1, -1};
   std::uint64_t sample_ = 0, retries_ = 0, stopped_reads_ = 0;
   bool last_resort_ = false;
   std::string torn_reason_;

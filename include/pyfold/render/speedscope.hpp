@@ -30,7 +30,7 @@ struct SpeedscopeOptions {
   std::string name;                    // the file's name; "" : the input file's name, or "stdin"
   WeightUnit unit = WeightUnit::none;  // unit of the weights; none: counts (with an interval: the interval's unit)
   SampleInterval interval;             // each count is this long: weights become count * interval in unit
-  bool split_threads = true;           // one profile per `process …`/`thread (…)` root (--no-split: one)
+  bool split_threads = true;           // one profile per `process …`/`thread (…)`/`<task> …` root (--no-split: one)
   bool pretty = false;                 // indented output, one line per sample (for reading and golden files)
   bool strict = false;                 // the first invalid line is fatal
 };
@@ -50,6 +50,8 @@ FrameFields split_frame(std::string_view text);
 // `process PID:"cmdline"` and `thread (TID): NAME` / `thread (0xID)`.
 bool is_process_frame(std::string_view frame);
 bool is_thread_frame(std::string_view frame);
+// `<task> NAME`: the root task of pyfold record --async (after any process and thread roots).
+bool is_task_frame(std::string_view frame);
 
 // Collects stacks in order, then writes the file. Memory: the unique frames plus one index per frame of each sample.
 class SpeedscopeBuilder {

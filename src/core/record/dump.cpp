@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "pyfold/frame_text.hpp"
+#include "pyfold/record/asyncio_tasks.hpp"
 #include "pyfold/record/python_process.hpp"
 
 namespace po = boost::program_options;
@@ -22,7 +23,10 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
       "first,\nwith each thread's id, name and state (active, idle, gil). The process keeps running.\n\nOptions");
   visible.add_options()("help", "this message")("version", "print the version")(
       "pid,p", po::value(&pid)->value_name("PID"), "the process to read")(
-      "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers");
+      "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers")(
+      "async", po::bool_switch(&cli.options.async),
+      "asyncio threads as their tasks: each task's await chain, innermost first, then the tasks awaiting it "
+      "(CPython 3.14+)");
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
   po::notify(vm);
@@ -38,17 +42,32 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
 
 int dump_stacks(const DumpOptions& options) {
   auto process = PythonProcess::attach(options.pid);
+  std::unique_ptr<AsyncioTasks> tasks;
+  if (options.async) {
+    if (!AsyncioTasks::supported(process->runtime())) {
+      std::fprintf(stderr, "pyfold-dump: --async reads asyncio tasks from CPython 3.14 and 3.15 only; PID %d runs %s\n",
+                   options.pid, process->version().c_str());
+      return 1;
+    }
+    tasks = std::make_unique<AsyncioTasks>(process->memory(), process->runtime(), process->walker(), options.pid);
+    tasks->find_offsets();  // before the read: the walker copies each thread's running task with its frames
+  }
   std::vector<ThreadStack> stacks;
+  std::vector<ThreadTasks> thread_tasks;
   PythonProcess::Read result = PythonProcess::Read::torn;
-  for (int attempt = 0; attempt < 100 && result == PythonProcess::Read::torn; ++attempt)
+  const char* tasks_problem = nullptr;
+  for (int attempt = 0; attempt < 100 && result == PythonProcess::Read::torn; ++attempt) {
     result = process->read_stacks(stacks);
+    if (result == PythonProcess::Read::ok && tasks && (tasks_problem = tasks->read(stacks, AsyncMode::all, thread_tasks)))
+      result = PythonProcess::Read::torn;
+  }
   if (result == PythonProcess::Read::gone) {
     std::fprintf(stderr, "pyfold-dump: process %d exited\n", options.pid);
     return 1;
   }
   if (result == PythonProcess::Read::torn) {
     std::fprintf(stderr, "pyfold-dump: no consistent stack after 100 reads (%s)\n",
-                 process->last_torn_reason().c_str());
+                 tasks_problem ? tasks_problem : process->last_torn_reason().c_str());
     return 1;
   }
   std::string cmdline;
@@ -59,7 +78,15 @@ int dump_stacks(const DumpOptions& options) {
   ThreadStatReader stat(options.pid);
   std::string out = "Process " + std::to_string(options.pid) + ": " + cmdline + "\nPython " + process->version() +
                     " (" + process->runtime_file() + ")\n";
-  for (const ThreadStack& t : stacks) {
+  auto write_frames = [&](const std::vector<FrameRef>& frames) {
+    for (const FrameRef& f : frames) {
+      out += "    ";
+      append_frame_text(out, f.code->name, f.code->filename, options.nolineno ? 0 : f.line);
+      out += '\n';
+    }
+  };
+  for (std::size_t i = 0; i < stacks.size(); ++i) {
+    const ThreadStack& t = stacks[i];
     char state = t.tid ? stat.state(t.tid) : '?';
     bool active = state == 'R' || t.holds_gil;
     out += "\nThread " + std::to_string(t.tid) + " (" + (active ? "active" : "idle") + (t.holds_gil ? "+gil" : "") +
@@ -67,12 +94,24 @@ int dump_stacks(const DumpOptions& options) {
     std::string name = process->python_thread_name(t.thread_id);  // threading.Thread's name, else the OS's
     if (name.empty() && t.tid) name = thread_name(options.pid, t.tid);
     append_sanitized(out, name);
-    out += "\"\n";
-    for (const FrameRef& f : t.frames) {
-      out += "    ";
-      append_frame_text(out, f.code->name, f.code->filename, options.nolineno ? 0 : f.line);
-      out += '\n';
+    out += "\"";
+    if (tasks && thread_tasks[i].asyncio) {
+      // Each task that awaits no other task: its chain, innermost first, then the tasks awaiting it.
+      const ThreadTasks& async = thread_tasks[i];
+      out += " asyncio, " + std::to_string(async.stacks.size()) + " tasks awaiting no other task" +
+             (async.task_running ? ", one running" : "") + "\n";
+      for (const std::vector<FrameRef>& stack : async.stacks) {
+        out += "  Task\n";
+        write_frames(stack);
+      }
+      if (!async.task_running) {
+        out += "  Event loop\n";
+        write_frames(t.frames);
+      }
+      continue;
     }
+    out += "\n";
+    write_frames(t.frames);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

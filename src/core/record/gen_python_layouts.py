@@ -125,9 +125,14 @@ DEBUG_OFFSETS = ["version", "free_threaded", "runtime_state.interpreters_head",
     "code_object.firstlineno", "code_object.co_code_adaptive", "pyobject.ob_type", "bytes_object.ob_size",
     "bytes_object.ob_sval", "unicode_object.state", "unicode_object.length", "unicode_object.asciiobject_size",
     "interpreter_state.imports_modules", "dict_object.ma_keys", "dict_object.ma_values", "long_object.lv_tag",
-    "long_object.ob_digit", "type_object.tp_flags", "thread_state.base_frame"]
+    "long_object.ob_digit", "type_object.tp_flags", "thread_state.base_frame",
+    # --async (3.14+): coroutine frames, the await chain, task lists and awaited_by sets.
+    "gen_object.gi_iframe", "gen_object.gi_frame_state", "interpreter_frame.stackpointer", "set_object.used",
+    "set_object.mask", "set_object.table", "llist_node.next"]
 # Fields a version's _Py_DebugOffsets gained: the first minor version that has each (before it: -1).
-DEBUG_OFFSETS_SINCE = {"thread_state.base_frame": 15}
+DEBUG_OFFSETS_SINCE = {"thread_state.base_frame": 15, "gen_object.gi_iframe": 14, "gen_object.gi_frame_state": 14,
+                       "interpreter_frame.stackpointer": 14, "set_object.used": 14, "set_object.mask": 14,
+                       "set_object.table": 14, "llist_node.next": 14}
 
 HEADERS = {
     8: ["Python.h", "frameobject.h", "internal/pycore_pystate.h"],
@@ -139,8 +144,10 @@ HEADERS = {
          "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
     13: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
     # pycore_runtime.h includes pycore_debug_offsets.h, where 3.14 moved _Py_DebugOffsets.
-    14: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
-    15: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    14: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h",
+         "internal/pycore_frame.h"],
+    15: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h",
+         "internal/pycore_frame.h"],
 }
 DEBUG_OFFSETS_MINORS = (13, 14, 15)  # the versions read through _Py_DebugOffsets
 MINORS = range(8, 16)
@@ -151,7 +158,15 @@ def constants_probes(minor):
     (3.12-3.13 FRAME_OWNED_BY_CSTACK; 3.14+ FRAME_OWNED_BY_INTERPRETER, below CSTACK in 3.14, the last value in 3.15;
     3.11 marks entries with is_entry instead) and Py_TAG_BITS of f_executable (3.14+, a _PyStackRef)."""
     owner = ("FRAME_OWNED_BY_INTERPRETER" if minor >= 14 else "FRAME_OWNED_BY_CSTACK" if minor >= 12 else "-1")
-    return {"owner": owner, "tag_bits": "Py_TAG_BITS" if minor >= 14 else "0"}
+    p = {"owner": owner, "tag_bits": "Py_TAG_BITS" if minor >= 14 else "0"}
+    # --async (3.14+, 0 before): a coroutine's gi_frame_state suspended in an await (3.15 adds a _LOCKED twin),
+    # running, and cleared.
+    p["yield_from"] = "FRAME_SUSPENDED_YIELD_FROM" if minor >= 14 else "0"
+    p["yield_from_locked"] = ("FRAME_SUSPENDED_YIELD_FROM_LOCKED" if minor >= 15 else
+                              "FRAME_SUSPENDED_YIELD_FROM" if minor >= 14 else "0")
+    p["executing"] = "FRAME_EXECUTING" if minor >= 14 else "0"
+    p["cleared"] = "FRAME_CLEARED" if minor >= 14 else "0"
+    return p
 
 
 def assumption_probes(minor):
@@ -236,10 +251,13 @@ def render(results):
     out.append("};")
     out.append("const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);")
     out.append("")
-    out.append("// Per minor version: {minor, first frame owner without Python code (-1: none), Py_TAG_BITS of f_executable}.")
+    out.append("// Per minor version: {minor, first frame owner without Python code (-1: none), Py_TAG_BITS of f_executable,")
+    out.append("// then (3.14+) gi_frame_state: suspended in an await, its _LOCKED twin, executing, cleared}.")
     out.append("const VersionConstants kVersionConstants[] = {")
     for minor in sorted(results):
-        out.append(f"  {{{minor}, {results[minor]['version.owner']}, {results[minor]['version.tag_bits']}}},  // 3.{minor}")
+        v = results[minor]
+        out.append(f"  {{{minor}, {v['version.owner']}, {v['version.tag_bits']}, {v['version.yield_from']}, "
+                   f"{v['version.yield_from_locked']}, {v['version.executing']}, {v['version.cleared']}}},  // 3.{minor}")
     out.append("};")
     out.append("const std::size_t kVersionConstantCount = sizeof(kVersionConstants) / sizeof(kVersionConstants[0]);")
     out.append("")

@@ -36,7 +36,8 @@ std::string bootstrap_settings(const RecordOptions& o) {
   std::snprintf(rate, sizeof rate, "%.17g", o.rate);
   return "fd=" + std::to_string(kSampleFd) + ";rate=" + rate + ";mode=" + (o.mode == SampleMode::cpu ? "cpu" : "wall") +
          ";threads=" + (o.threads ? "1" : "0") + ";lines=" + (o.function ? "function" : o.nolineno ? "none" : "line") +
-         ";startup=" + (o.include_startup ? "1" : "0");
+         ";startup=" + (o.include_startup ? "1" : "0") +
+         ";async=" + (o.async == AsyncSampling::all ? "all" : o.async == AsyncSampling::running ? "running" : "off");
 }
 
 // What the bootstrap says about its sampling, on its last line: `#pyfold ticks=N startup=N errors=N started=0|1`.

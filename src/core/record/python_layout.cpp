@@ -22,7 +22,12 @@ void set_version_constants(Layout& layout, int minor) {
     if (kVersionConstants[i].minor != minor) continue;
     layout.skip_owner_from = kVersionConstants[i].skip_owner_from;
     layout.code_pointer_mask = ~static_cast<std::uint64_t>(kVersionConstants[i].tag_bits);
+    layout.coroutines.yield_from = kVersionConstants[i].frame_yield_from;
+    layout.coroutines.yield_from_locked = kVersionConstants[i].frame_yield_from_locked;
+    layout.coroutines.executing = kVersionConstants[i].frame_executing;
+    layout.coroutines.cleared = kVersionConstants[i].frame_cleared;
   }
+  layout.coroutines.awaited_slot = minor == 14 ? 1 : minor >= 15 ? 2 : 0;
   layout.walk_ends_at_shim = minor >= 12;
   layout.generator_owner = minor >= 11 ? 1 : -1;  // FRAME_OWNED_BY_GENERATOR
   layout.generator_code_flags = minor <= 10 ? 0x20 | 0x80 | 0x200 : 0;  // CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
@@ -127,6 +132,16 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   set_version_constants(layout, minor);
   layout.object_type = off(f.object_type);
   if (f.tstate_base_frame >= 0) layout.tstate_base_frame = off(f.tstate_base_frame);
+  if (f.gen_iframe >= 0) {
+    Layout::Coroutines& c = layout.coroutines;
+    c.gen_iframe = off(f.gen_iframe);
+    c.gen_frame_state = off(f.gen_frame_state);
+    c.frame_stackpointer = off(f.frame_stackpointer);
+    c.set_used = off(f.set_used);
+    c.set_mask = off(f.set_mask);
+    c.set_table = off(f.set_table);
+    c.llist_next = off(f.llist_next);
+  }
   return layout;
 }
 

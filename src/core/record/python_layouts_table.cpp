@@ -259,16 +259,17 @@ const GeneratedLayout kGeneratedLayouts[] = {
 };
 const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);
 
-// Per minor version: {minor, first frame owner without Python code (-1: none), Py_TAG_BITS of f_executable}.
+// Per minor version: {minor, first frame owner without Python code (-1: none), Py_TAG_BITS of f_executable,
+// then (3.14+) gi_frame_state: suspended in an await, its _LOCKED twin, executing, cleared}.
 const VersionConstants kVersionConstants[] = {
-  {8, -1, 0},  // 3.8
-  {9, -1, 0},  // 3.9
-  {10, -1, 0},  // 3.10
-  {11, -1, 0},  // 3.11
-  {12, 3, 0},  // 3.12
-  {13, 3, 0},  // 3.13
-  {14, 3, 3},  // 3.14
-  {15, 3, 3},  // 3.15
+  {8, -1, 0, 0, 0, 0, 0},  // 3.8
+  {9, -1, 0, 0, 0, 0, 0},  // 3.9
+  {10, -1, 0, 0, 0, 0, 0},  // 3.10
+  {11, -1, 0, 0, 0, 0, 0},  // 3.11
+  {12, 3, 0, 0, 0, 0, 0},  // 3.12
+  {13, 3, 0, 0, 0, 0, 0},  // 3.13
+  {14, 3, 3, -1, -1, 0, 4},  // 3.14
+  {15, 3, 3, 2, 3, 4, 5},  // 3.15
 };
 const std::size_t kVersionConstantCount = sizeof(kVersionConstants) / sizeof(kVersionConstants[0]);
 
@@ -311,6 +312,13 @@ const DebugOffsetsFields kDebugOffsets313 = {
     504,  // long_object.ob_digit
     392,  // type_object.tp_flags
     -1,  // thread_state.base_frame
+    -1,  // gen_object.gi_iframe
+    -1,  // gen_object.gi_frame_state
+    -1,  // interpreter_frame.stackpointer
+    -1,  // set_object.used
+    -1,  // set_object.mask
+    -1,  // set_object.table
+    -1,  // llist_node.next
 };
 
 // 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
@@ -405,6 +413,13 @@ const DebugOffsetsFields kDebugOffsets314 = {
     584,  // long_object.ob_digit
     440,  // type_object.tp_flags
     -1,  // thread_state.base_frame
+    680,  // gen_object.gi_iframe
+    688,  // gen_object.gi_frame_state
+    296,  // interpreter_frame.stackpointer
+    504,  // set_object.used
+    520,  // set_object.mask
+    512,  // set_object.table
+    696,  // llist_node.next
 };
 
 // 3.14's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
@@ -499,6 +514,13 @@ const DebugOffsetsFields kDebugOffsets315 = {
     680,  // long_object.ob_digit
     504,  // type_object.tp_flags
     216,  // thread_state.base_frame
+    808,  // gen_object.gi_iframe
+    816,  // gen_object.gi_frame_state
+    360,  // interpreter_frame.stackpointer
+    600,  // set_object.used
+    616,  // set_object.mask
+    608,  // set_object.table
+    824,  // llist_node.next
 };
 
 // 3.15's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;

@@ -154,6 +154,8 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     rt.unicode_type = bias + unicode_type->value;
     rt.bytes_type = bias + bytes_type->value;
     if (auto long_type = elf->symbol("PyLong_Type")) rt.long_type = bias + long_type->value;
+    if (auto coro_type = elf->symbol("PyCoro_Type")) rt.coro_type = bias + coro_type->value;
+    if (auto gen_type = elf->symbol("PyGen_Type")) rt.gen_type = bias + gen_type->value;
     if (elf->symbol("_Py_RefTotal"))
       throw AttachError(AttachError::Kind::unsupported,
                         m->path + " is a debug build of CPython (Py_REF_DEBUG): not supported");

@@ -14,7 +14,8 @@ namespace pyfold::record {
 RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   RecordCommandLine cli;
   RecordOptions& o = cli.options;  // the defaults, shown by --help
-  std::string mode = "wall", method = "auto";
+  std::string mode = "wall", method = "auto", async_mode;
+  bool async = false;
   int pid = 0;
   po::options_description visible(
       "Usage: pyfold record [OPTIONS] script.py [ARGS...]\n"
@@ -48,7 +49,13 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
      "interpreter for script.py and -m")
     ("method", po::value(&method)->default_value(method)->value_name("remote|inprocess|auto"),
      "remote: read the program from outside; inprocess: a sampler inside it (where remote reads are refused; "
-     "script.py or -m only); auto: remote if this machine allows it");
+     "script.py or -m only); auto: remote if this machine allows it")
+    ("async", po::bool_switch(&async),
+     "asyncio programs drawn as their tasks: each task's await chain under `<task> NAME` and the tasks awaiting it "
+     "(CPython 3.14+ from outside; 3.8-3.13 with --method inprocess, which auto chooses for them)")
+    ("async-mode", po::value(&async_mode)->value_name("running|all"),
+     "with --async, the tasks each sample counts: the running one, or all (waiting ones where they await) "
+     "[all with --mode wall, running with cpu and gil]");
 
   // Split: options, then the program (script / -m / --).
   std::vector<std::string> options{argv[0]};
@@ -104,6 +111,13 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   else if (mode == "cpu") o.mode = SampleMode::cpu;
   else if (mode == "gil") o.mode = SampleMode::gil;
   else throw std::invalid_argument("--mode is wall, cpu or gil, not '" + mode + "'");
+  if (!async_mode.empty() && !async) throw std::invalid_argument("--async-mode needs --async");
+  if (async) {
+    if (async_mode.empty()) async_mode = o.mode == SampleMode::wall ? "all" : "running";
+    if (async_mode == "running") o.async = AsyncSampling::running;
+    else if (async_mode == "all") o.async = AsyncSampling::all;
+    else throw std::invalid_argument("--async-mode is running or all, not '" + async_mode + "'");
+  }
   if (o.function && o.nolineno) throw std::invalid_argument("--function and --nolineno exclude each other");
   if (!(o.rate > 0 && o.rate <= 100000)) throw std::invalid_argument("--rate must be above 0 and at most 100000");
   if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");

@@ -17,6 +17,7 @@
 
 #include "pyfold/frame_text.hpp"
 #include "pyfold/io.hpp"
+#include "pyfold/record/asyncio_tasks.hpp"
 #include "pyfold/record/inprocess.hpp"
 #include "pyfold/record/process_tree.hpp"
 #include "pyfold/record/python_process.hpp"
@@ -48,11 +49,32 @@ bool past_startup(const std::vector<FrameRef>& frames) {
   return false;
 }
 
+// Why --async cannot read this process from outside.
+std::string async_unsupported(const std::string& version, pid_t pid) {
+  return "--async reads asyncio tasks from outside CPython 3.14 and 3.15 only (their _asyncio module publishes "
+         "where tasks are); PID " + std::to_string(pid) + " runs CPython " + version +
+         ": launch the program with `pyfold record --async --method inprocess script.py` instead (3.8 to 3.13)";
+}
+
+// The minor version of an interpreter (python -c), 0 when it cannot be told.
+int python_minor(const std::string& python) {
+  std::string quoted = "'";
+  for (char c : python) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  FILE* pipe = popen((quoted + " -c 'import sys; print(sys.version_info[1])' 2>/dev/null").c_str(), "r");
+  if (!pipe) return 0;
+  int minor = 0;
+  if (std::fscanf(pipe, "%d", &minor) != 1) minor = 0;
+  pclose(pipe);
+  return minor;
+}
+
 // One sampled process: its reader, its stat files, its root frame.
 struct Target {
   pid_t pid = 0;
   std::unique_ptr<PythonProcess> python;
   std::unique_ptr<ThreadStatReader> stat;
+  std::unique_ptr<AsyncioTasks> tasks;  // --async
   std::uint32_t root_frame = 0;
   int failures_in_a_row = 0;
 };
@@ -69,6 +91,11 @@ class Recorder {
     python->stop_thread_as_last_resort(!options_.blocking);
     t.python = std::move(python);
     t.stat = std::make_unique<ThreadStatReader>(t.pid);
+    if (options_.async != AsyncSampling::off) {
+      if (!AsyncioTasks::supported(t.python->runtime()))
+        throw AttachError(AttachError::Kind::unsupported, async_unsupported(t.python->version(), t.pid));
+      t.tasks = std::make_unique<AsyncioTasks>(t.python->memory(), t.python->runtime(), t.python->walker(), t.pid);
+    }
     std::string root = "process " + std::to_string(t.pid) + ":\"" + command_line_of(t.pid) + "\"";
     std::string sanitized;
     append_sanitized(sanitized, root);
@@ -161,6 +188,16 @@ class Recorder {
       if (pauser->reaped() && program_ && t.pid == program_->pid()) program_->reaped(pauser->reaped_status());
     }
     PythonProcess::Read result = t.python->read_stacks(stacks_);
+    // --async: the tasks, read just after the stacks; read both again when they do not agree.
+    const char* tasks_problem = nullptr;
+    if (t.tasks && result == PythonProcess::Read::ok) {
+      t.tasks->find_offsets();
+      AsyncMode mode = options_.async == AsyncSampling::all ? AsyncMode::all : AsyncMode::running;
+      for (int attempt = 0; attempt < StackWalker::kReadsPerThread; ++attempt) {
+        if (attempt && (result = t.python->read_stacks(stacks_)) != PythonProcess::Read::ok) break;
+        if (!(tasks_problem = t.tasks->read(stacks_, mode, tasks_))) break;
+      }
+    }
     if (pauser) pauser->resume();
     if (result == PythonProcess::Read::gone) return false;
     ++report_.samples;
@@ -180,6 +217,10 @@ class Recorder {
       return true;
     }
     t.failures_in_a_row = 0;
+    if (tasks_problem) {
+      ++report_.not_recorded[std::string("asyncio tasks: ") + tasks_problem];
+      return true;
+    }
     if (!past_startup_) {
       past_startup_ = std::any_of(stacks_.begin(), stacks_.end(),
                                   [](const ThreadStack& s) { return record::past_startup(s.frames); });
@@ -189,7 +230,8 @@ class Recorder {
       }
     }
     ++report_.recorded;
-    for (const ThreadStack& thread : stacks_) {
+    for (std::size_t i = 0; i < stacks_.size(); ++i) {
+      const ThreadStack& thread = stacks_[i];
       if (thread.frames.empty()) continue;
       if (options_.mode == SampleMode::gil && !thread.holds_gil) continue;
       if (options_.mode == SampleMode::cpu && !thread.holds_gil) {
@@ -202,13 +244,33 @@ class Recorder {
         }
         if (state != 'R') continue;
       }
-      key_.clear();
-      if (options_.subprocesses) key_.push_back(t.root_frame);
-      if (options_.threads) key_.push_back(thread_frame(t, thread));
-      for (auto f = thread.frames.rbegin(); f != thread.frames.rend(); ++f) key_.push_back(frame_id(*f));
-      writer_.add(key_);
+      if (t.tasks && tasks_[i].asyncio) {
+        const ThreadTasks& tasks = tasks_[i];
+        for (const std::vector<FrameRef>& stack : tasks.stacks) add_stack(t, thread, stack);
+        // No task runs: the loop's own stack (its callbacks, its selector), except in --async-mode all when the
+        // thread sleeps in the selector: that wait is the waiting tasks', counted under them.
+        if (tasks.task_running) continue;
+        if (options_.async == AsyncSampling::all && !tasks.stacks.empty() && !on_cpu(t, thread, states)) continue;
+      }
+      add_stack(t, thread, thread.frames);
     }
     return true;
+  }
+
+  bool on_cpu(Target& t, const ThreadStack& thread, const std::map<pid_t, char>& states) {
+    if (thread.holds_gil) return true;
+    auto it = states.find(thread.tid);
+    char state = it != states.end() ? it->second : thread.tid ? t.stat->state(thread.tid) : '?';
+    return state == 'R';
+  }
+
+  // A stack (innermost first) under the process and thread roots asked for.
+  void add_stack(Target& t, const ThreadStack& thread, const std::vector<FrameRef>& frames) {
+    key_.clear();
+    if (options_.subprocesses) key_.push_back(t.root_frame);
+    if (options_.threads) key_.push_back(thread_frame(t, thread));
+    for (auto f = frames.rbegin(); f != frames.rend(); ++f) key_.push_back(frame_id(*f));
+    writer_.add(key_);
   }
 
   std::uint32_t frame_id(const FrameRef& f) {
@@ -255,6 +317,7 @@ class Recorder {
   std::set<pid_t> watched_, pending_;
   std::set<std::uint32_t> os_named_;
   std::vector<ThreadStack> stacks_;
+  std::vector<ThreadTasks> tasks_;
   std::vector<std::uint32_t> key_;
   std::string text_;
   std::uint64_t finished_reads_ = 0, finished_retries_ = 0, finished_stopped_ = 0;
@@ -275,6 +338,15 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
   if (!target.pid && options.method != RecordMethod::remote) {
     bool inprocess = options.method == RecordMethod::inprocess;
     std::string note;
+    // --async before 3.14: only from inside (the remote method needs 3.14's published task offsets).
+    if (!inprocess && options.async != AsyncSampling::off && target.python_program) {
+      int minor = python_minor(target.command[0]);
+      if (minor >= 8 && minor < 14) {
+        note = "--async on CPython 3." + std::to_string(minor) +
+               " (remote reading of tasks needs 3.14+): sampled from inside the program (--method inprocess)";
+        inprocess = true;
+      }
+    }
     if (!inprocess && !can_read_child_memory()) {
       note = "this machine refuses to read another process's memory (ptrace rules or seccomp); sampled from inside "
              "the program instead (--method inprocess)";

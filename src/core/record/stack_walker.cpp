@@ -62,6 +62,12 @@ bool StackWalker::layout_fits(const Layout& layout) {
          (o.frame_owner < 0 || o.frame_owner < frame);
 }
 
+void StackWalker::read_thread_words(int first, int second) {
+  thread_words_[0] = first, thread_words_[1] = second;
+  for (int at : thread_words_)
+    if (at >= 0) tstate_read_size_ = std::max(tstate_read_size_, at + 8);
+}
+
 bool StackWalker::initialized() {
   std::uint64_t head = 0;
   return memory_.read_value(rt_.runtime + rt_.layout.offsets.runtime_interpreters_head, head) && head != 0;
@@ -382,6 +388,7 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   if (!t || u64_at(t, o.tstate_interp) != interp) return kListChanged;
   next = u64_at(t, o.tstate_next);
   out.tstate = tstate;
+  for (int i = 0; i < 2; ++i) out.words[i] = thread_words_[i] >= 0 ? u64_at(t, thread_words_[i]) : 0;
   out.thread_id = u64_at(t, o.tstate_thread_id);
   std::uint64_t frame = u64_at(t, o.tstate_frame);
   // 3.15+: the frame the thread state embeds, where every walk of the thread's chain ends.
@@ -446,10 +453,18 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
 // The code objects of raw_: checked against the target once per sample (one read_many for the thread), read whole
 // when new or changed; then each frame's line.
 const char* StackWalker::resolve_codes(ThreadStack& out) {
+  const Layout& layout = rt_.layout;
+  if (const char* problem = resolve_frames(raw_, out.frames)) return problem;
+  if (layout.generator_code_flags && (out.frames.back().code->flags & layout.generator_code_flags))
+    return "the walk did not reach the thread's first frame";
+  return nullptr;
+}
+
+const char* StackWalker::resolve_frames(const std::vector<RawFrame>& raw, std::vector<FrameRef>& out) {
   const GeneratedLayout& o = rt_.layout.offsets;
   const Layout& layout = rt_.layout;
   to_check_.clear();
-  for (const RawFrame& r : raw_) {
+  for (const RawFrame& r : raw) {
     auto it = code_cache_.find(r.code);
     if ((it == code_cache_.end() || it->second->checked_in_sample != sample_) &&
         std::find(to_check_.begin(), to_check_.end(), r.code) == to_check_.end())
@@ -480,8 +495,8 @@ const char* StackWalker::resolve_codes(ThreadStack& out) {
       if (!new_code_info(to_check_[i], h)) return "code object strings unreadable";
     }
   }
-  out.frames.clear();
-  for (const RawFrame& r : raw_) {
+  out.clear();
+  for (const RawFrame& r : raw) {
     CodeInfo* info = code_cache_[r.code].get();
     long offset = layout.interpreter_frames
                       ? static_cast<long>(r.instr - (r.code + static_cast<std::uint64_t>(o.code_code)))
@@ -496,10 +511,8 @@ const char* StackWalker::resolve_codes(ThreadStack& out) {
       if (line <= 0) line = info->first_line;
       if (info->lines.size() < 4096) info->lines.emplace(offset, line);
     }
-    out.frames.push_back(FrameRef{info, line, r.address});
+    out.push_back(FrameRef{info, line, r.address});
   }
-  if (layout.generator_code_flags && (out.frames.back().code->flags & layout.generator_code_flags))
-    return "the walk did not reach the thread's first frame";
   return nullptr;
 }
 

@@ -180,6 +180,8 @@ bool is_thread_frame(std::string_view frame) {
   return close + 1 == frame.size() || frame.substr(close + 1, 2) == ": ";
 }
 
+bool is_task_frame(std::string_view frame) { return frame.size() > 7 && frame.substr(0, 7) == "<task> "; }
+
 struct SpeedscopeBuilder::State {
   SpeedscopeOptions options;
   // weight = count * interval_ns / unit_ns: one rounding (0.001 * 18 is not 0.018, 18e6 / 1e9 is)
@@ -288,7 +290,13 @@ void SpeedscopeBuilder::add(std::string_view stack, double count) {
       semi = stack.find(';', root_end);
       first = stack.substr(root_end, semi == std::string_view::npos ? std::string_view::npos : semi - root_end);
     }
-    if (is_thread_frame(first)) root_end = semi == std::string_view::npos ? stack.size() : semi + 1;
+    if (is_thread_frame(first)) {
+      root_end = semi == std::string_view::npos ? stack.size() : semi + 1;
+      semi = stack.find(';', root_end);
+      first = stack.substr(root_end, semi == std::string_view::npos ? std::string_view::npos : semi - root_end);
+    }
+    // pyfold record --async: the outermost task, one profile for it and the tasks it awaits.
+    if (is_task_frame(first)) root_end = semi == std::string_view::npos ? stack.size() : semi + 1;
   }
   std::string_view root = stack.substr(0, root_end);
   while (!root.empty() && root.back() == ';') root.remove_suffix(1);

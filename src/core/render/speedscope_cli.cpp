@@ -28,7 +28,7 @@ SpeedscopeCommandLine parse_speedscope_command_line(int argc, const char* const*
     ("interval", po::value(&interval)->value_name("DURATION"),
      "each count lasts this long (1ms for a 1 kHz recording): weights become times; ns, us, ms or s")
     ("no-split", po::bool_switch(&no_split),
-     "one profile, even when stacks start with process PID:\"...\" / thread (TID): NAME root frames")
+     "one profile, even when stacks start with process PID:\"...\" / thread (TID): NAME / <task> NAME root frames")
     ("pretty", po::bool_switch(&o.pretty), "indented JSON")
     ("strict", po::bool_switch(&o.strict), "stop at the first invalid line (exit 2)");
   po::variables_map vm = parse_options_and_inputs(

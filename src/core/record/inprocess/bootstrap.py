@@ -20,12 +20,14 @@ def _settings():
         "threads": settings.get("threads") == "1",
         "lines": settings.get("lines", "line"),  # line, function (first line) or none
         "startup": settings.get("startup") == "1",  # keep what runs before the target's first line
+        "tasks": settings.get("async", "off"),  # --async: off, running or all
     }
 
 
 class Sampler:
-    def __init__(self, fd, rate, mode, threads, lines, startup):
+    def __init__(self, fd, rate, mode, threads, lines, startup, tasks):
         self.fd, self.mode, self.threads, self.lines = fd, mode, threads, lines
+        self.tasks = tasks
         self.keep_startup = startup
         self.started = False  # the target's <module> has been seen on the main thread's stack
         self.ticks = self.startup_ticks = self.error_ticks = 0
@@ -136,6 +138,7 @@ class Sampler:
         # Thread.start or join), and the handler would wait for itself forever. A copy of the dict is atomic.
         threads = getattr(threading, "_active", {}).copy()
         lines = []
+        loops = self.loops() if self.tasks != "off" else {}
         for ident, top in sys._current_frames().items():
             if ident == self.main_ident:
                 top = frame  # the main thread's current frame is this handler; the interrupted one was passed in
@@ -145,15 +148,131 @@ class Sampler:
             native = (thread.native_id if thread else 0) or 0
             if self.mode == "cpu" and ident != self.main_ident and not self.running(native):
                 continue
-            frames = self.stack(top)
-            if not frames:
-                continue
-            if self.threads:
-                frames.insert(0, self.thread_text(ident, native, thread.name if thread else ""))
-            lines.append("%s %d\n" % (";".join(frames), count))
+            stacks = self.task_stacks(loops[ident], top) if ident in loops else [self.stack(top)]
+            for frames in stacks:
+                if not frames:
+                    continue
+                if self.threads:
+                    frames.insert(0, self.thread_text(ident, native, thread.name if thread else ""))
+                lines.append("%s %d\n" % (";".join(frames), count))
         if lines:
             self.samples += 1
             self.write("".join(lines))
+
+    # --async: the tasks of each thread's running event loop, each drawn as its await chain under `<task> NAME` and
+    # the chains of the tasks awaiting it (a task's _fut_waiter: a task, or a gather's children; a TaskGroup's
+    # __aexit__ frame: its tasks; wait_for's frame before 3.12: its task), as the remote recorder draws them.
+    def loops(self):
+        # From sys.modules: no loop runs before asyncio is imported, and importing it here (or reading a module
+        # being imported) would disturb the program.
+        events, tasks = sys.modules.get("asyncio.events"), sys.modules.get("asyncio.tasks")
+        if not hasattr(events, "_get_running_loop") or not hasattr(tasks, "all_tasks"):
+            return {}
+        loops = {}
+        main = events._get_running_loop()  # the handler runs on the main thread
+        if main is not None:
+            loops[self.main_ident] = main
+        for name in ("_all_tasks", "_scheduled_tasks", "_eager_tasks"):  # every loop's tasks (3.8-3.13)
+            for task in list(getattr(tasks, name, ())):
+                loop = task.get_loop()
+                ident = getattr(loop, "_thread_id", None)
+                if ident is not None and ident not in loops and loop.is_running():
+                    loops[ident] = loop
+        return loops
+
+    @staticmethod
+    def awaited(obj):
+        # What a coroutine or generator awaits, if that is one too.
+        nxt = getattr(obj, "cr_await", None) if hasattr(obj, "cr_await") else getattr(obj, "gi_yieldfrom", None)
+        return nxt if hasattr(nxt, "cr_frame") or hasattr(nxt, "gi_frame") else None
+
+    def chain(self, task):
+        # A waiting task's await chain, outermost first, as (code, line).
+        out, coro = [], task.get_coro()
+        while coro is not None and len(out) < 256:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is None:
+                break
+            out.append((frame.f_code, frame.f_lineno))
+            coro = self.awaited(coro)
+        return out
+
+    def children(self, task, chain):
+        waiter = getattr(task, "_fut_waiter", None)
+        if waiter is not None and hasattr(waiter, "get_coro"):
+            yield waiter
+        for child in getattr(waiter, "_children", ()):  # gather
+            yield child
+        coro = task.get_coro()
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is None:
+                break
+            code = frame.f_code
+            if code.co_filename.endswith("taskgroups.py") and code.co_name in ("__aexit__", "_aexit"):
+                for child in getattr(frame.f_locals.get("self"), "_tasks", ()):
+                    yield child
+            elif code.co_name == "wait_for" and code.co_filename.endswith("tasks.py"):
+                fut = frame.f_locals.get("fut")
+                if hasattr(fut, "get_coro"):
+                    yield fut
+            coro = self.awaited(coro)
+
+    def task_text(self, task, awaiters):
+        name = self.clean(task.get_name())
+        return "<task> " + name + (" (awaited by %d)" % awaiters if awaiters > 1 else "")
+
+    def task_stacks(self, loop, top):
+        asyncio_tasks = sys.modules["asyncio.tasks"]
+        tasks = asyncio_tasks.all_tasks(loop)
+        running = asyncio_tasks.current_task(loop)
+        parents, chains = {}, {}
+        for task in tasks:
+            chains[task] = self.chain(task) if task is not running else []
+            for child in self.children(task, chains[task]):
+                parents.setdefault(child, []).append(task)
+        for awaiters in parents.values():  # the one at the lowest address, as the remote recorder picks
+            awaiters.sort(key=id)
+        if self.tasks == "running":
+            leaves = [running] if running is not None else []
+        else:
+            awaiting = {p for awaiters in parents.values() for p in awaiters}
+            leaves = [t for t in tasks if t not in awaiting]
+        stacks = []
+        for leaf in leaves:
+            own = None
+            if leaf is running:  # the thread's frames from the task's coroutine up
+                frames, frame, coro_frame = [], top, getattr(leaf.get_coro(), "cr_frame", None)
+                while frame is not None and frame.f_code in self.own_code:  # a signal during our handler
+                    frame = frame.f_back
+                while frame is not None and frame is not coro_frame:
+                    frames.append((frame.f_code, frame.f_lineno))
+                    frame = frame.f_back
+                if frame is not None:
+                    frames.append((frame.f_code, frame.f_lineno))
+                    frames.reverse()
+                    own = frames
+                else:
+                    chains[leaf] = self.chain(leaf)
+            path, seen, task = [], set(), leaf
+            while task is not None and task not in seen and len(path) < 256:
+                seen.add(task)
+                awaiters = parents.get(task, [])
+                path.append((task, len(awaiters)))
+                task = awaiters[0] if awaiters else None
+            texts = []
+            for i, (task, awaiters) in enumerate(reversed(path)):
+                texts.append(self.task_text(task, awaiters))
+                names = own if (own is not None and i == len(path) - 1) else chains.get(task) or self.chain(task)
+                texts += [self.frame_text(code, line) for code, line in names]
+            stacks.append(texts)
+        # No task runs: the loop's own stack, except in all mode while it waits in its selector (that wait is the
+        # waiting tasks', counted under them).
+        code = top.f_code
+        idle = code.co_name == "select" and code.co_filename.endswith("selectors.py")
+        if running is None and not (self.tasks == "all" and stacks and idle):
+            stacks.append(self.stack(top))
+        return stacks
 
     def write(self, text):
         data = text.encode("utf-8", "surrogateescape")

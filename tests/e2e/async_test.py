@@ -1,0 +1,198 @@
+"""pyfold record --async end to end: targets/async_tasks.py (a known task structure) recorded from outside on CPython
+3.14 and 3.15 and from inside (--method inprocess, which auto picks) on 3.8-3.13, in cpu and wall modes. Checks the
+task roots, each task's await chain (exact frames, in order), the proportions (within 0.05 of the program's units),
+that the thread without a loop keeps its own stacks, pyflame-speedscope's profile per root task, and the refusals.
+
+Usage: async_test.py PYFOLD_RECORD PYFLAME_SPEEDSCOPE SOURCE_ROOT"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
+from harness import check, finish, run_check  # noqa: E402
+import pythons  # noqa: E402
+
+record, speedscope, root = sys.argv[1:4]
+TARGET = os.path.join(root, "tests", "e2e", "targets", "async_tasks.py")
+TOLERANCE = 0.05
+
+# The lines marked `# at: NAME` in the target.
+AT = {}
+with open(TARGET) as f:
+    for number, text in enumerate(f, 1):
+        m = re.search(r"# at: (\S+)", text)
+        if m:
+            AT[m.group(1)] = number
+DEF = {}  # the `async def NAME` lines: where a task that has not started yet is
+with open(TARGET) as f:
+    for number, text in enumerate(f, 1):
+        m = re.match(r"async def (\w+)", text)
+        if m:
+            DEF[m.group(1)] = number
+
+
+def frame(name, at):
+    return re.escape(f"{name} ({TARGET}:{at})")
+
+
+def any_line(name, file_pattern):
+    return re.escape(name) + r" \(" + file_pattern + r":\d+\)"
+
+
+# Each task's stacks (regexes over the whole folded stack), by what it is doing.
+ROOT_GATHER = "^" + re.escape("<task> Task-1") + ";" + frame("main", AT["main-gather"]) + ";" + \
+    frame("gather_phase", AT["gather_phase"])
+ROOT_GROUP = "^" + re.escape("<task> Task-1") + ";" + frame("main", AT["main-group"]) + ";" + \
+    frame("group_phase", AT["group_phase"]) + r"(;TaskGroup\.\w+ \([^)]*taskgroups\.py:\d+\))+"
+COMPUTING = ";" + frame("compute", AT["compute"]) + ";" + any_line("spin", re.escape(TARGET)) + "$"
+STACKS = {
+    "heavy": {"running": ROOT_GATHER + ";<task> heavy;" + frame("heavy", AT["heavy"]) + COMPUTING},
+    "light": {"running": ROOT_GATHER + ";<task> light;" + frame("light", AT["light"]) + COMPUTING,
+              "created": ROOT_GATHER + ";<task> light;" + frame("light", DEF["light"]) + "$"},
+    "sleeper": {"waiting": ROOT_GATHER + ";<task> sleeper;" + frame("sleeper", AT["sleeper"]) + ";" +
+                any_line("sleep", r"[^)]*asyncio/tasks\.py") + "$"},
+    "child-2": {"running": ROOT_GROUP + ";<task> child-2;" + frame("child", AT["child"]) + COMPUTING},
+    "child-1": {"running": ROOT_GROUP + ";<task> child-1;" + frame("child", AT["child"]) + COMPUTING,
+                "created": ROOT_GROUP + ";<task> child-1;" + frame("child", DEF["child"]) + "$"},
+}
+# Units of each (task, state) as a sample counts them: cpu (--async-mode running) counts the running task only;
+# wall (--async-mode all) every task that awaits no other task, from its creation to its end.
+UNITS = {
+    "cpu": {("heavy", "running"): 3, ("light", "running"): 1, ("child-2", "running"): 2, ("child-1", "running"): 1},
+    "wall": {("heavy", "running"): 3, ("light", "created"): 3, ("light", "running"): 1, ("sleeper", "waiting"): 4,
+             ("child-2", "running"): 2, ("child-1", "created"): 2, ("child-1", "running"): 1},
+}
+
+
+def parse(folded):
+    out = []
+    for line in folded.splitlines():
+        stack, _, count = line.rpartition(" ")
+        out.append((stack, int(count)))
+    return out
+
+
+def run(python, mode, extra=(), clock="wall", unit=0.15):
+    cmd = [record, "--async", "--mode", mode, "--rate", "500", *extra, "--python", python.path, TARGET]
+    env = dict(os.environ, ASYNC_UNIT=str(unit), ASYNC_CLOCK=clock)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+
+
+def check_run(python, mode, remote):
+    label = f"{python.label} {'remote' if remote else 'in-process'} --mode {mode}"
+    # The units of the in-process cpu mode are the process's CPU time (its timer counts that), the others' wall time
+    # (the remote cpu mode counts a thread while it is runnable, also while it waits for a CPU).
+    clock = "process" if mode == "cpu" and not remote else "wall"
+    # The remote sampler skips the ticks it is late for (the in-process one weighs each sample by the ticks that
+    # passed): longer units average out the stalls of a loaded machine.
+    r = run(python, mode, ["--method", "remote" if remote else "inprocess"], clock, 0.25 if remote else 0.15)
+    if r.returncode != 0:
+        run_check(f"{label}: records", lambda: (_ for _ in ()).throw(AssertionError(r.stderr[-800:])))
+        return None
+    stacks = parse(r.stdout)
+    tasks = [(s, c) for s, c in stacks if s.startswith("<task> ")]
+    group = python.minor >= 11
+    units = {k: v for k, v in UNITS[mode].items() if group or not k[0].startswith("child")}
+
+    @check(f"{label}: every task stack is rooted at <task> Task-1, nothing else starts with a task")
+    def _():
+        assert tasks, "no <task> stacks: " + r.stderr[-500:]
+        assert all(s.startswith("<task> Task-1;") for s, _ in tasks), [s for s, _ in tasks if not s.startswith("<task> Task-1;")][:3]
+        assert all("<task>" not in s for s, _ in stacks if not s.startswith("<task> ")), "a task frame below a root"
+
+    counts = {}
+    unmatched = {}
+    for s, c in tasks:
+        leaf = re.findall(r"<task> ([^;]+)", s)[-1]
+        for state, pattern in STACKS.get(leaf, {}).items():
+            if re.search(pattern, s):
+                counts[(leaf, state)] = counts.get((leaf, state), 0) + c
+                break
+        else:
+            unmatched[leaf] = unmatched.get(leaf, 0) + c
+            unmatched.setdefault("examples", []).append(s) if len(unmatched.get("examples", [])) < 3 else None
+
+    @check(f"{label}: each task's await chain, exact frames in order (97% of its samples)")
+    def _():
+        for task in {t for t, _ in units}:
+            matched = sum(c for (t, _), c in counts.items() if t == task)
+            assert matched, f"{task}: no stack matches; unmatched examples {unmatched.get('examples')}"
+            share = matched / (matched + unmatched.get(task, 0))
+            assert share >= 0.97, f"{task}: {share:.3f} of its samples match; examples {unmatched.get('examples')}"
+        extra = set(t for t, _ in counts) - {t for t, _ in units}
+        assert not extra, f"tasks that should not be counted in {mode} mode: {extra}"
+
+    @check(f"{label}: proportions within {TOLERANCE} of the program's units")
+    def _():
+        total_units = sum(units.values())
+        total = sum(counts.get(k, 0) for k in units)
+        assert total > 100, f"only {total} task samples"
+        worst = []
+        for key, u in units.items():
+            got, want = counts.get(key, 0) / total, u / total_units
+            worst.append((abs(got - want), key, round(got, 3), round(want, 3)))
+        assert max(worst)[0] <= TOLERANCE, sorted(worst, reverse=True)[:3]
+        print(f"     {label}: largest error {max(worst)[0]:.3f} ({max(worst)[1]})")
+
+    if mode == "wall":
+        @check(f"{label}: the thread without an event loop keeps its own stack")
+        def _():
+            plain = [s for s, _ in stacks if "idle_worker" in s]
+            assert plain, "no idle_worker stack"
+            assert all(not s.startswith("<task>") for s in plain)
+            assert any(s.endswith(frame("idle_worker", AT["idle_worker"]).replace("\\", "")) for s in plain), plain[:2]
+    return r.stdout
+
+
+found = pythons.find(debian_static=False)
+remote = [p for p in found if p.minor >= 14]
+older = [p for p in found if p.minor < 14 and "debian" not in p.label]
+ran = 0
+wall_folded = None
+for python in remote:
+    for mode in ("cpu", "wall"):
+        out = check_run(python, mode, remote=True)
+        ran += 1
+        if mode == "wall" and out and wall_folded is None:
+            wall_folded = out
+for python in older:
+    for mode in ("cpu", "wall"):
+        check_run(python, mode, remote=False)
+        ran += 1
+
+if wall_folded:
+    @check("pyflame-speedscope: one profile for the root task, the thread's own stacks in another")
+    def _():
+        r = subprocess.run([speedscope], input=wall_folded, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        profiles = {p["name"]: p for p in json.loads(r.stdout)["profiles"]}
+        assert "<task> Task-1" in profiles, list(profiles)
+        task_total = sum(c for s, c in parse(wall_folded) if s.startswith("<task> Task-1;"))
+        assert sum(profiles["<task> Task-1"]["weights"]) == task_total
+        assert len(profiles) == 2, list(profiles)
+
+if remote:
+    old = [p for p in older if p.minor >= 8]
+    if old:
+        @check(f"--async --method remote on {old[0].label} is refused by name")
+        def _():
+            r = run(old[0], "cpu", ["--method", "remote"])
+            assert r.returncode != 0 and "--async" in r.stderr and "3.14" in r.stderr and "inprocess" in r.stderr, \
+                r.stderr[-400:]
+
+@check("--async-mode without --async, or an unknown mode, is an error")
+def _():
+    r = subprocess.run([record, "--async-mode", "all", TARGET], capture_output=True, text=True)
+    assert r.returncode != 0 and "--async-mode needs --async" in r.stderr, r.stderr
+    r = subprocess.run([record, "--async", "--async-mode", "some", TARGET], capture_output=True, text=True)
+    assert r.returncode != 0 and "running or all" in r.stderr, r.stderr
+
+if pythons.failures:
+    sys.exit(1)
+if ran == 0:
+    print("skip - no CPython to record")
+    sys.exit(77)
+finish()
