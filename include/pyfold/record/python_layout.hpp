@@ -76,6 +76,8 @@ struct Layout {
   // 3.15+: tstate->base_frame, a pointer to the frame the thread state embeds, where every walk of its chain ends
   // (the last `previous`); -1 before.
   int tstate_base_frame = -1;
+  // 3.11: the frame's is_entry byte (the first frame of a _PyEval_EvalFrameDefault call); -1 in other versions.
+  int frame_is_entry = -1;
 };
 
 // The CPython versions the recorder reads, as messages state them.

@@ -1,0 +1,301 @@
+// --native: unwinding a stopped thread with libdwfl (through our own memory reads and register fetch), and naming
+// its frames.
+#include "pyfold/record/native_unwinder.hpp"
+
+#include <cxxabi.h>
+#include <elfutils/libdwfl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace pyfold::record {
+
+namespace {
+
+constexpr std::uint64_t kPage = 4096;
+constexpr std::size_t kPagesPerRead = 4;   // a stack miss copies this many pages at once
+constexpr std::size_t kMaxFrames = 1024;   // a deeper unwind is cut (complete = false)
+constexpr std::size_t kMaxCachedPcs = 1 << 18;
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+char* debuginfo_path = nullptr;  // libdwfl's default search path for separate debug files
+const Dwfl_Callbacks kModuleCallbacks = {dwfl_linux_proc_find_elf, dwfl_standard_find_debuginfo, nullptr,
+                                         &debuginfo_path};
+
+}  // namespace
+
+struct NativeUnwinder::State {
+  Dwfl* dwfl = nullptr;
+  pid_t pid = 0, tid = 0;
+  MemoryReader* memory = nullptr;
+  // This unwind's copies of the target's pages: kept in one buffer whose memory is reused from unwind to unwind.
+  std::vector<std::uint64_t> pages;  // page addresses, in the order copied
+  std::vector<unsigned char> bytes;  // pages[i] at bytes[i * kPage]
+  std::vector<std::uint64_t> pcs;
+  std::vector<bool> activations;  // the frame's pc is where it is (not a return address)
+  bool registers_read = false;
+
+  void clear() {
+    pages.clear();
+    pcs.clear();
+    activations.clear();
+    registers_read = false;
+  }
+
+  const unsigned char* page_copy(std::uint64_t page) {
+    for (std::size_t i = pages.size(); i-- > 0;)  // a handful of pages: the last copied are the likeliest
+      if (pages[i] == page) return bytes.data() + i * kPage;
+    // Stacks grow down: the caller's frames are above, so a miss copies the pages that follow too.
+    std::size_t at = pages.size();
+    if (bytes.size() < (at + kPagesPerRead) * kPage) bytes.resize((at + kPagesPerRead) * kPage);
+    std::size_t got = 0;
+    if (memory->read(page, bytes.data() + at * kPage, kPagesPerRead * kPage)) {
+      got = kPagesPerRead;
+    } else if (memory->read(page, bytes.data() + at * kPage, kPage)) {
+      got = 1;
+    } else {
+      return nullptr;
+    }
+    for (std::size_t i = 0; i < got; ++i) pages.push_back(page + i * kPage);
+    return bytes.data() + at * kPage;
+  }
+
+  bool read_word(std::uint64_t address, std::uint64_t& out) {
+    std::uint64_t page = address & ~(kPage - 1), at = address - page;
+    const unsigned char* p = page_copy(page);
+    if (!p) return false;
+    if (at + 8 <= kPage) {
+      std::memcpy(&out, p + at, 8);
+      return true;
+    }
+    const unsigned char* q = page_copy(page + kPage);  // straddles two pages
+    if (!q) return false;
+    p = page_copy(page);  // the buffer may have moved
+    unsigned char both[8];
+    std::size_t first = kPage - at;
+    std::memcpy(both, p + at, first);
+    std::memcpy(both + first, q, 8 - first);
+    std::memcpy(&out, both, 8);
+    return true;
+  }
+};
+
+namespace {
+
+pid_t no_threads(Dwfl*, void*, void**) { return 0; }  // threads are asked for by id only
+
+bool get_thread(Dwfl*, pid_t tid, void* arg, void** thread_arg) {
+  auto* state = static_cast<NativeUnwinder::State*>(arg);
+  *thread_arg = arg;
+  return tid == state->tid;
+}
+
+bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
+  std::uint64_t value;
+  if (!static_cast<NativeUnwinder::State*>(arg)->read_word(address, value)) return false;
+  *result = value;
+  return true;
+}
+
+// The registers of the stopped thread, in DWARF's x86-64 numbering (as elfutils' x86_64_initreg.c does).
+bool set_initial_registers(Dwfl_Thread* thread, void* arg) {
+  auto* state = static_cast<NativeUnwinder::State*>(arg);
+  user_regs_struct r;
+  if (ptrace(PTRACE_GETREGS, state->tid, nullptr, &r) != 0) return false;
+  state->registers_read = true;
+  Dwarf_Word regs[17] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
+                         r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
+  return dwfl_thread_state_registers(thread, 0, 17, regs);
+}
+
+const Dwfl_Thread_Callbacks kThreadCallbacks = {no_threads, get_thread, memory_read, set_initial_registers,
+                                                nullptr, nullptr};
+
+int on_frame(Dwfl_Frame* frame, void* arg) {
+  auto* state = static_cast<NativeUnwinder::State*>(arg);
+  Dwarf_Addr pc;
+  bool activation = false;
+  if (!dwfl_frame_pc(frame, &pc, &activation)) return DWARF_CB_ABORT;
+  state->pcs.push_back(pc);
+  state->activations.push_back(activation);
+  return state->pcs.size() >= kMaxFrames ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+std::string demangle(const char* name) {
+  if (name[0] != '_' || name[1] != 'Z') return name;
+  int status = 0;
+  char* text = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status != 0 || !text) return name;
+  std::string out = text;
+  std::free(text);
+  return out;
+}
+
+}  // namespace
+
+NativeUnwinder::NativeUnwinder(pid_t pid, MemoryReader& memory, const std::string& interpreter_file)
+    : state_(std::make_unique<State>()), interpreter_(basename_of(interpreter_file)) {
+  state_->pid = pid;
+  state_->memory = &memory;
+  state_->dwfl = dwfl_begin(&kModuleCallbacks);
+  if (!state_->dwfl) {
+    error_ = dwfl_errmsg(-1);
+    return;
+  }
+  report_modules();
+  if (!dwfl_attach_state(state_->dwfl, nullptr, pid, &kThreadCallbacks, state_.get())) {
+    error_ = std::string("libdwfl: ") + dwfl_errmsg(-1);
+    dwfl_end(state_->dwfl);
+    state_->dwfl = nullptr;
+  }
+}
+
+NativeUnwinder::~NativeUnwinder() {
+  if (state_->dwfl) dwfl_end(state_->dwfl);
+}
+
+// Reads /proc/PID/maps into libdwfl's module list, keeping the modules already known (and what they cached); true
+// when some module is new.
+bool NativeUnwinder::report_modules() {
+  auto count = [&] {
+    std::ptrdiff_t n = 0;
+    dwfl_getmodules(
+        state_->dwfl, [](Dwfl_Module*, void**, const char*, Dwarf_Addr, void* arg) -> int {
+          ++*static_cast<std::ptrdiff_t*>(arg);
+          return DWARF_CB_OK;
+        },
+        &n, 0);
+    return n;
+  };
+  std::ptrdiff_t before = count();
+  dwfl_report_begin_add(state_->dwfl);
+  dwfl_linux_proc_report(state_->dwfl, state_->pid);
+  dwfl_report_end(state_->dwfl, nullptr, nullptr);
+  last_refresh_ = unwinds_;
+  return count() != before;
+}
+
+bool NativeUnwinder::unwind(pid_t tid, NativeStack& out) {
+  out.frames.clear();
+  out.complete = false;
+  if (!state_->dwfl) return false;
+  ++unwinds_;
+  State& s = *state_;
+  s.tid = tid;
+  s.clear();
+  for (int attempt = 0;; ++attempt) {
+    s.pcs.clear();
+    s.activations.clear();
+    int result = dwfl_getthread_frames(s.dwfl, tid, on_frame, &s);
+    if (!s.registers_read) {
+      error_ = "registers unreadable";
+      return false;
+    }
+    out.complete = result == 0;
+    if (!out.complete) error_ = dwfl_errmsg(-1);
+    // A return address in no known module: perhaps one loaded since the list was read (an extension imported
+    // later). Without its call-frame information the unwind beyond it is guesswork, so read the list again and,
+    // when it has grown, unwind again (the thread is still stopped). Checked less often while nothing new turns up.
+    bool unknown = false;
+    for (std::uint64_t pc : s.pcs)
+      if (!dwfl_addrmodule(s.dwfl, pc)) unknown = true;
+    if (attempt > 0 || !unknown || unwinds_ - last_refresh_ < refresh_interval_) break;
+    if (!report_modules()) {
+      refresh_interval_ = std::min<std::uint64_t>(refresh_interval_ * 2, kMaxRefreshInterval);
+      break;
+    }
+    refresh_interval_ = kMinRefreshInterval;
+  }
+  for (std::size_t i = 0; i < s.pcs.size(); ++i) {
+    // A return address is just after its call: name the call (pc - 1), which may be the function's last byte.
+    std::uint64_t pc = s.activations[i] ? s.pcs[i] : s.pcs[i] - 1;
+    out.frames.push_back(symbol(pc));
+  }
+  return true;
+}
+
+const NativeSymbol* NativeUnwinder::symbol(std::uint64_t pc) {
+  auto cached = by_pc_.find(pc);
+  if (cached != by_pc_.end()) return cached->second;
+  if (by_pc_.size() >= kMaxCachedPcs) by_pc_.clear();
+  Dwfl_Module* module = dwfl_addrmodule(state_->dwfl, pc);
+  std::string key, name, module_name = "[unknown]";
+  char hex[32];
+  if (!module) {
+    std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(pc));
+    name = hex;
+    key = name;
+    if (by_function_.size() > kMaxCachedPcs) by_function_.clear(), by_pc_.clear();  // (no stack keeps one)
+  } else {
+    const char* path = dwfl_module_info(module, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+    module_name = basename_of(path ? path : "?");
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    const char* found = dwfl_module_addrinfo(module, pc, &offset, &sym, nullptr, nullptr, nullptr);
+    if (found) {
+      name = demangle(found);
+      auto at = name.find("@@");  // a versioned symbol: __libc_start_main@@GLIBC_2.34
+      if (at != std::string::npos && at > 0) name.resize(at);
+      std::snprintf(hex, sizeof hex, "@%llx", static_cast<unsigned long long>(pc - offset));
+      key = module_name + hex;
+    } else {
+      // No symbol: name the function by where it starts in the file, from its call-frame information, so that
+      // every address in one function makes one frame.
+      Dwarf_Addr bias = 0, start = 0, end = 0;
+      bool signal_frame = false;
+      Dwarf_CFI* cfi = dwfl_module_eh_cfi(module, &bias);
+      Dwarf_Frame* frame = nullptr;
+      std::uint64_t at = pc - bias;
+      if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0) {
+        if (dwarf_frame_info(frame, &start, &end, &signal_frame) >= 0) at = start;
+        std::free(frame);
+      } else {
+        dwfl_module_getelf(module, &bias);
+        at = pc - bias;
+      }
+      std::snprintf(hex, sizeof hex, "+0x%llx", static_cast<unsigned long long>(at));
+      name = module_name + hex;
+      key = name;
+    }
+  }
+  auto& slot = by_function_[key];
+  if (!slot) {
+    slot = std::make_unique<NativeSymbol>();
+    slot->name = name;
+    slot->module = module_name;
+    slot->kind = module_name == interpreter_ ? interpreter_kind(name) : NativeKind::library;
+  }
+  if (module) by_pc_.emplace(pc, slot.get());  // an address in no module may be in one later
+  return slot.get();
+}
+
+NativeKind NativeUnwinder::interpreter_kind(const std::string& name) {
+  // _PyEval_EvalFrameDefault, and its parts GCC moves out (_PyEval_EvalFrameDefault.cold).
+  if (name == "_PyEval_EvalFrameDefault" || starts_with(name, "_PyEval_EvalFrameDefault.")) return NativeKind::eval;
+  // The code that carries a call from one Python frame (or a C caller) to the callee: calls, vectorcall, the
+  // eval entry points and helpers. Builtins (list_sort_impl, time_sleep, zlib_compress_impl in a static build)
+  // are not among them.
+  static const char* const kPrefixes[] = {
+      "_PyEval_",        "PyEval_",        "_TAIL_CALL_",     "PyObject_Call",  "_PyObject_Call",
+      "_PyObject_MakeTpCall", "PyObject_Vectorcall", "_PyObject_Vectorcall", "PyVectorcall_",
+      "_PyVectorcall_",  "_PyFunction_",   "PyCFunction_Call", "_PyCFunction_",  "cfunction_",
+      "method_vectorcall", "vectorcall_",  "call_function",   "do_call_core",   "function_code_fastcall",
+      "slot_tp_call",    "object_vacall",  "_PyObject_FastCall", "PyObject_FastCall", "builtin_function_or_method",
+      "_Py_call",        "method_call",    "_PyMethod_",      "partial_vectorcall", "_PyEvalFramePushAndInit",
+  };
+  for (const char* p : kPrefixes)
+    if (starts_with(name, p)) return NativeKind::machinery;
+  return NativeKind::interpreter;
+}
+
+}  // namespace pyfold::record
