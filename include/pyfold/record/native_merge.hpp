@@ -24,6 +24,10 @@ struct MergedFrame {
   const NativeSymbol* native = nullptr;
 };
 
+// Where an unwind stopped before the thread's first frame (no call-frame information for a return address, as in
+// some libffi closure trampolines): written as a frame `[native stack cut short] (no unwind information)`.
+extern const NativeSymbol kCutShort;
+
 // python: innermost first (ThreadStack::frames); native: innermost first. out: root first.
 void merge_native_stack(const std::vector<FrameRef>& python, const NativeStack& native, bool keep_all,
                         std::vector<MergedFrame>& out);

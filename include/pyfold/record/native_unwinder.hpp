@@ -35,6 +35,7 @@ struct NativeSymbol {
 // How the unwind of a thread ended.
 struct NativeStack {
   std::vector<const NativeSymbol*> frames;  // innermost first
+  std::vector<std::uint64_t> stack_pointers;  // each frame's (its locals lie from there up to its caller's)
   bool complete = false;  // reached the thread's first frame (its root: _start, clone)
 };
 

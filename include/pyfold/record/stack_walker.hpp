@@ -40,6 +40,9 @@ struct FrameRef {
   // The outermost Python frame run by one native _PyEval_EvalFrameDefault call (<= 3.10: every frame; 3.11:
   // is_entry; 3.12+: the frame after which the walk met a shim): where --native splits the stack among eval calls.
   bool entry = true;
+  // 3.12+, on an entry frame: the shim (the eval call's entry frame, a local of that _PyEval_EvalFrameDefault on
+  // the C stack) the walk met next; --native finds the eval call's native frame by it. 0 otherwise.
+  std::uint64_t shim = 0;
 };
 
 struct ThreadStack {
@@ -114,6 +117,7 @@ class StackWalker {
     std::uint64_t instr;  // 3.11+: the instruction pointer; before: f_lasti
     std::uint64_t address;
     bool entry;
+    std::uint64_t shim;
   };
 
   void take_snapshot();

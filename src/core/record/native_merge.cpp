@@ -6,6 +6,8 @@
 
 namespace pyfold::record {
 
+const NativeSymbol kCutShort{"[native stack cut short]", "no unwind information", NativeKind::library};
+
 void merge_native_stack(const std::vector<FrameRef>& python, const NativeStack& native, bool keep_all,
                         std::vector<MergedFrame>& out) {
   out.clear();
@@ -22,44 +24,64 @@ void merge_native_stack(const std::vector<FrameRef>& python, const NativeStack& 
     i = j + 1;
   }
   std::reverse(runs.begin(), runs.end());
-  const std::size_t n = native.frames.size();
-  std::vector<std::size_t> evals;  // positions in native.frames, root first
-  for (std::size_t k = n; k-- > 0;)
-    if (native.frames[k]->kind == NativeKind::eval) evals.push_back(k);
-  const std::size_t e = evals.size(), s = runs.size(), paired = std::min(e, s);
-  // run_of[eval index] = run index, or -1
-  std::vector<long> run_of(e, -1);
-  std::size_t first_run = 0, last_run = 0;  // the runs paired: [first_run, last_run)
-  if (native.complete) {
-    for (std::size_t i = 0; i < paired; ++i) run_of[i] = static_cast<long>(i);
-    first_run = 0, last_run = paired;
-  } else {
-    for (std::size_t i = 0; i < paired; ++i) run_of[e - 1 - i] = static_cast<long>(s - 1 - i);
-    first_run = s - paired, last_run = s;
-  }
+  const std::size_t n = native.frames.size(), s = runs.size();
   auto emit_run = [&](std::size_t r) {
     for (std::size_t i = runs[r].outer + 1; i-- > runs[r].inner;) out.push_back({&python[i], nullptr});
   };
-  for (std::size_t r = 0; r < first_run; ++r) emit_run(r);  // outer runs an unwind cut short did not reach
-  std::size_t next_eval = 0;
+
+  // 3.12+: the native frame whose stack range holds a run's shim (a local of its _PyEval_EvalFrameDefault) is that
+  // run's eval frame, named or not (LTO builds split and clone the eval loop into unnamed parts).
+  std::vector<long> run_at(n, -1);
+  bool by_address = false;
+  if (native.stack_pointers.size() == n) {
+    for (std::size_t r = 0; r < s; ++r) {
+      std::uint64_t shim = python[runs[r].outer].shim;
+      if (!shim) continue;
+      for (std::size_t k = 0; k < n; ++k) {
+        std::uint64_t lo = native.stack_pointers[k], hi = k + 1 < n ? native.stack_pointers[k + 1] : ~0ull;
+        if (lo <= shim && shim < hi) {
+          run_at[k] = static_cast<long>(r);
+          by_address = true;
+          break;
+        }
+      }
+    }
+  }
+  if (!by_address) {
+    // By name: the eval frames, paired with the runs from the root when the unwind is complete, else from the leaf.
+    std::vector<std::size_t> evals;  // positions in native.frames, root first
+    for (std::size_t k = n; k-- > 0;)
+      if (native.frames[k]->kind == NativeKind::eval) evals.push_back(k);
+    const std::size_t e = evals.size(), paired = std::min(e, s);
+    for (std::size_t i = 0; i < paired; ++i) {
+      if (native.complete) run_at[evals[i]] = static_cast<long>(i);
+      else run_at[evals[e - 1 - i]] = static_cast<long>(s - 1 - i);
+    }
+  }
+  // Root first. A run without its eval frame goes just before the next run that has one (an unwind cut short:
+  // the outer runs at the root), or innermost; never dropped.
+  std::size_t next_run = 0;
+  if (!native.complete) {
+    // The runs outside the first one placed by its eval frame, then a frame saying the native stack was cut here.
+    std::size_t first = s;
+    for (std::size_t k = n; k-- > 0 && first == s;)
+      if (run_at[k] >= 0) first = static_cast<std::size_t>(run_at[k]);
+    // (--native-all: the stack's root is where it was cut; else the mark goes where the native frames resume)
+    if (keep_all) out.push_back({nullptr, &kCutShort});
+    for (; next_run < first; ++next_run) emit_run(next_run);
+    if (!keep_all) out.push_back({nullptr, &kCutShort});
+  }
   for (std::size_t k = n; k-- > 0;) {
     const NativeSymbol* sym = native.frames[k];
-    if (next_eval < e && evals[next_eval] == k) {
-      long r = run_of[next_eval++];
-      if (r >= 0) {
-        emit_run(static_cast<std::size_t>(r));
-        // The innermost paired eval frame also runs the runs it has no eval frame for (an eval frame missed).
-        if (static_cast<std::size_t>(r) + 1 == last_run)
-          for (std::size_t extra = last_run; extra < s; ++extra) emit_run(extra);
-      } else if (keep_all) {
-        out.push_back({nullptr, sym});
-      }
+    if (run_at[k] >= 0) {
+      std::size_t r = static_cast<std::size_t>(run_at[k]);
+      for (; next_run <= r; ++next_run) emit_run(next_run);
       continue;
     }
+    if (sym->kind == NativeKind::eval && !keep_all) continue;  // an eval call between starting and running a frame
     out.push_back({nullptr, sym});
   }
-  if (paired == 0)  // no eval frame at all: the Python frames go innermost
-    for (std::size_t r = first_run; r < s; ++r) emit_run(r);
+  for (; next_run < s; ++next_run) emit_run(next_run);
   if (keep_all) return;
 
   // Leave out what says nothing: see the header.

@@ -20,6 +20,7 @@ const char* NativeSampler::sample(ThreadStack& thread, bool process_stopped, std
     }
     if (!unwinder_->unwind(thread.tid, native_)) return "native: the thread's registers could not be read";
   }
+  if (native_.frames.empty()) return "native: no frame could be unwound";
   merge_native_stack(thread.frames, native_, keep_all_, out);
   return nullptr;
 }

@@ -41,13 +41,14 @@ struct NativeUnwinder::State {
   // This unwind's copies of the target's pages: kept in one buffer whose memory is reused from unwind to unwind.
   std::vector<std::uint64_t> pages;  // page addresses, in the order copied
   std::vector<unsigned char> bytes;  // pages[i] at bytes[i * kPage]
-  std::vector<std::uint64_t> pcs;
+  std::vector<std::uint64_t> pcs, sps;
   std::vector<bool> activations;  // the frame's pc is where it is (not a return address)
   bool registers_read = false;
 
   void clear() {
     pages.clear();
     pcs.clear();
+    sps.clear();
     activations.clear();
     registers_read = false;
   }
@@ -126,7 +127,10 @@ int on_frame(Dwfl_Frame* frame, void* arg) {
   Dwarf_Addr pc;
   bool activation = false;
   if (!dwfl_frame_pc(frame, &pc, &activation)) return DWARF_CB_ABORT;
+  Dwarf_Word sp = 0;
+  dwfl_frame_reg(frame, 7, &sp);  // DWARF register 7: rsp
   state->pcs.push_back(pc);
+  state->sps.push_back(sp);
   state->activations.push_back(activation);
   return state->pcs.size() >= kMaxFrames ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
@@ -187,6 +191,7 @@ bool NativeUnwinder::report_modules() {
 
 bool NativeUnwinder::unwind(pid_t tid, NativeStack& out) {
   out.frames.clear();
+  out.stack_pointers.clear();
   out.complete = false;
   if (!state_->dwfl) return false;
   ++unwinds_;
@@ -195,13 +200,16 @@ bool NativeUnwinder::unwind(pid_t tid, NativeStack& out) {
   s.clear();
   for (int attempt = 0;; ++attempt) {
     s.pcs.clear();
+    s.sps.clear();
     s.activations.clear();
     int result = dwfl_getthread_frames(s.dwfl, tid, on_frame, &s);
     if (!s.registers_read) {
       error_ = "registers unreadable";
       return false;
     }
-    out.complete = result == 0;
+    // Complete: libdwfl reached a frame that says it is the first (CFI marks the return address undefined), in a
+    // known module (a guess past code without unwind information can end in nowhere too).
+    out.complete = result == 0 && !s.pcs.empty() && dwfl_addrmodule(s.dwfl, s.pcs.back()) != nullptr;
     if (!out.complete) error_ = dwfl_errmsg(-1);
     // A return address in no known module: perhaps one loaded since the list was read (an extension imported
     // later). Without its call-frame information the unwind beyond it is guesswork, so read the list again and,
@@ -221,6 +229,7 @@ bool NativeUnwinder::unwind(pid_t tid, NativeStack& out) {
     std::uint64_t pc = s.activations[i] ? s.pcs[i] : s.pcs[i] - 1;
     out.frames.push_back(symbol(pc));
   }
+  out.stack_pointers = s.sps;
   return true;
 }
 
@@ -244,7 +253,7 @@ const NativeSymbol* NativeUnwinder::symbol(std::uint64_t pc) {
     const char* found = dwfl_module_addrinfo(module, pc, &offset, &sym, nullptr, nullptr, nullptr);
     if (found) {
       name = demangle(found);
-      auto at = name.find("@@");  // a versioned symbol: __libc_start_main@@GLIBC_2.34
+      auto at = name.find('@');  // a versioned symbol: __libc_start_main@@GLIBC_2.34, clock_nanosleep@GLIBC_2.2.5
       if (at != std::string::npos && at > 0) name.resize(at);
       std::snprintf(hex, sizeof hex, "@%llx", static_cast<unsigned long long>(pc - offset));
       key = module_name + hex;

@@ -213,6 +213,7 @@ class Recorder {
           ++report_.not_recorded[problem];
           continue;
         }
+        if (native_thread_.frames.empty()) continue;  // no Python frame at that moment, as above
         frames_of = &native_thread_;
       }
       key_.clear();

@@ -406,7 +406,10 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
     if (owner > 7) return "a frame pointer that is not one";  // owners are 0-4 in every version
     if (layout.skip_owner_from >= 0 && owner >= layout.skip_owner_from) {  // a shim: no Python code
       ended_at_shim = previous == 0;
-      if (!raw_.empty()) raw_.back().entry = true;  // the frame before it began a _PyEval_EvalFrameDefault call
+      if (!raw_.empty() && !raw_.back().shim) {  // the frame before it began a _PyEval_EvalFrameDefault call
+        raw_.back().entry = true;
+        raw_.back().shim = frame;
+      }
       frame = previous;
       continue;
     }
@@ -420,7 +423,7 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
       instr = static_cast<std::uint64_t>(static_cast<std::int64_t>(lasti));
     }
     bool entry = layout.frame_is_entry >= 0 ? f[layout.frame_is_entry] != 0 : !layout.interpreter_frames;
-    raw_.push_back({u64_at(f, o.frame_code) & layout.code_pointer_mask, instr, frame, entry});
+    raw_.push_back({u64_at(f, o.frame_code) & layout.code_pointer_mask, instr, frame, entry, 0});
     last_owner = owner;
     frame = previous;
   }
@@ -486,7 +489,7 @@ const char* StackWalker::resolve_codes(ThreadStack& out) {
       if (line <= 0) line = info->first_line;
       if (info->lines.size() < 4096) info->lines.emplace(offset, line);
     }
-    out.frames.push_back(FrameRef{info, line, r.address, r.entry});
+    out.frames.push_back(FrameRef{info, line, r.address, r.entry, r.shim});
   }
   if (layout.generator_code_flags && (out.frames.back().code->flags & layout.generator_code_flags))
     return "the walk did not reach the thread's first frame";
