@@ -207,9 +207,7 @@ bool NativeUnwinder::unwind(pid_t tid, NativeStack& out) {
       error_ = "registers unreadable";
       return false;
     }
-    // Complete: libdwfl reached a frame that says it is the first (CFI marks the return address undefined), in a
-    // known module (a guess past code without unwind information can end in nowhere too).
-    out.complete = result == 0 && !s.pcs.empty() && dwfl_addrmodule(s.dwfl, s.pcs.back()) != nullptr;
+    out.complete = result == 0 && !s.pcs.empty();
     if (!out.complete) error_ = dwfl_errmsg(-1);
     // A return address in no known module: perhaps one loaded since the list was read (an extension imported
     // later). Without its call-frame information the unwind beyond it is guesswork, so read the list again and,
@@ -230,6 +228,16 @@ bool NativeUnwinder::unwind(pid_t tid, NativeStack& out) {
     out.frames.push_back(symbol(pc));
   }
   out.stack_pointers = s.sps;
+  // Complete: libdwfl reached a frame that says it is the first (CFI marks its return address undefined), and that
+  // frame is a thread's start (_start, clone3 in libc), not a guess past code without unwind information (as after a
+  // libffi closure trampoline).
+  if (out.complete) {
+    const NativeSymbol& root = *out.frames.back();
+    static const char* const kRoots[] = {"_start", "clone", "clone3", "__clone", "__clone3", "start_thread"};
+    bool is_root = root.module.rfind("libc.so", 0) == 0 && root.name.rfind(root.module + "+", 0) == 0;
+    for (const char* name : kRoots) is_root = is_root || root.name == name;
+    out.complete = is_root;
+  }
   return true;
 }
 
