@@ -6,7 +6,9 @@
 // them as invalid: blank lines and lines starting with "# " are skipped, CRLF line ends and whitespace after the
 // count are accepted, and so are lone-CR line ends (see LineReader).
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "pyfold/diagnostics.hpp"
@@ -36,5 +38,15 @@ void append_count(std::string& out, double count);
 // Reads every line of source into tree. Invalid lines go to invalid (which throws InputError in strict mode).
 // reverse puts the leaf first (flamegraph.pl --reverse). Returns the number of stack lines read.
 std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& invalid, bool reverse = false);
+
+// Reads every folded line of the inputs ("-", stdin, when there are none), in order, for renderers that take the
+// lines one by one: each stack line goes to add(line, where) (where: "FILE:LINE", made only when asked for, as
+// for an error); invalid lines go to invalid. Returns the lines read and where the first differential line was.
+struct FoldedInputs {
+  std::uint64_t stacks = 0;
+  std::string differential_at;  // "FILE:LINE" of the first two-count line, or empty
+};
+FoldedInputs read_folded_lines(const std::vector<std::string>& inputs, InvalidLineLog& invalid,
+                               const std::function<void(const FoldedLine&, const std::function<std::string()>&)>& add);
 
 }  // namespace pyfold

@@ -330,4 +330,29 @@ std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& 
   return stacks;
 }
 
+FoldedInputs read_folded_lines(const std::vector<std::string>& inputs, InvalidLineLog& invalid,
+                               const std::function<void(const FoldedLine&, const std::function<std::string()>&)>& add) {
+  FoldedInputs read;
+  std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+  for (const std::string& path : sources) {
+    auto source = InputSource::open(path);
+    LineReader reader(*source);
+    std::string_view line, reason;
+    FoldedLine parsed;
+    const std::function<std::string()> where = [&] { return source->name() + ":" + std::to_string(reader.line_number()); };
+    while (reader.next(line)) {
+      LineStatus status = parse_folded_line(line, parsed, reason);
+      if (status == LineStatus::skip) continue;
+      if (status == LineStatus::invalid) {
+        invalid.record(source->name(), reader.line_number(), reason);
+        continue;
+      }
+      if (parsed.differential && read.differential_at.empty()) read.differential_at = where();
+      add(parsed, where);
+      ++read.stacks;
+    }
+  }
+  return read;
+}
+
 }  // namespace pyfold

@@ -105,7 +105,7 @@ def share(stacks, predicate):
 def report(err):
     """The figures of pyfold record's summary line."""
     m = re.search(r"(\d+) samples in ([\d.]+) s \((\d+) Hz(, in-process method)?\): (\d+) recorded"
-                  r"(?:, (\d+) start-up left out[^,]*)?, (\d+) not recorded(?:, (\d+) retries)?; (\d+) stack lines", err)
+                  r"(?:, (\d+) start-up left out[^,]*)?, (\d+) not recorded(?:, (\d+) retries[^;]*)?; (\d+) stack lines", err)
     assert m, f"no summary in {err!r}"
     return {"samples": int(m.group(1)), "seconds": float(m.group(2)), "hz": int(m.group(3)),
             "recorded": int(m.group(5)), "startup": int(m.group(6) or 0), "not_recorded": int(m.group(7)),

@@ -284,6 +284,25 @@ TEST_CASE("pstats: a callee whose caller edge says more than the caller's cumtim
   CHECK_THAT(r.report.warnings[1], Catch::Contains("could not be placed under a caller"));
 }
 
+TEST_CASE("pstats: 3.12+ cProfile.run — the <string> module's tiny cumtime is raised to its call's time",
+          "[pstats]") {
+  // cProfile.run('main()') on 3.12+: exec → <string> <module> → main. The dump gives <string> (and the edge into
+  // it) 1 µs, yet its edge to main is 1.0 s, inside exec's 1.0 s: main belongs under <string> under exec, not under
+  // [caller unknown].
+  std::vector<Stat> stats = {
+      {"~", 0, "exec", 1, 1, 0.0, 1.0, {}},
+      {"<string>", 1, "<module>", 1, 1, 0.000001, 0.000001, {{"~", 0, "exec", 1, 1, 0.000001, 0.000001}}},
+      {"m.py", 1, "main", 1, 1, 0.2, 0.99, {{"<string>", 1, "<module>", 1, 1, 0.2, 0.99}}},
+      {"m.py", 5, "work", 1, 1, 0.79, 0.79, {{"m.py", 1, "main", 1, 1, 0.79, 0.79}}},
+  };
+  PstatsOptions o;
+  o.prune = 0;
+  auto r = run(marshal_test::pstats_dump(stats), o);
+  CHECK(r.sink.at("exec;<module> (<string>:1);main (m.py:1)") == 200000);
+  CHECK(r.sink.at("exec;<module> (<string>:1);main (m.py:1);work (m.py:5)") == 790000);
+  for (const auto& w : r.report.warnings) CHECK(w.find("could not be placed under a caller") == std::string::npos);
+}
+
 TEST_CASE("pstats: roots when no function has residual calls (a closed loop), and the profile module's fake root",
           "[pstats]") {
   // a ↔ b only: no residual calls, the SCC fallback enters at the larger cumtime.

@@ -105,6 +105,28 @@ TEST_CASE("stack walker: a frame that leads nowhere is torn, with its reason") {
   }
 }
 
+TEST_CASE("stack walker: <= 3.10, a frame object already freed (on the free list, linked by f_back) is torn") {
+  int tested = 0;
+  for (const std::string& file : snapshot_files()) {
+    INFO(file);
+    testing::Snapshot s = testing::load_snapshot(file);
+    if (s.runtime.layout.interpreter_frames) continue;  // 3.11+: frames are not objects
+    auto pos = s.stacks.find(" spin_key (");
+    REQUIRE(pos != std::string::npos);
+    pos = s.stacks.rfind("frame 0x", pos);
+    std::uint64_t address = std::stoull(s.stacks.substr(pos + 6), nullptr, 16);
+    std::int64_t freed = 0;  // ob_refcnt of a frame its function has returned from
+    s.memory.add(address, &freed, sizeof freed);
+    StackWalker::Read result;
+    std::string reason;
+    CHECK(walk(s, &result, &reason).empty());
+    CHECK(result == StackWalker::Read::torn);
+    CHECK(reason == "a frame that was freed");
+    ++tested;
+  }
+  CHECK(tested >= 3);
+}
+
 TEST_CASE("snapshot memory: regions merge, reads inside succeed, reads across a gap fail") {
   SnapshotMemory m;
   m.add(100, "abcd", 4);

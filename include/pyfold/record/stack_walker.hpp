@@ -123,6 +123,7 @@ class StackWalker {
   void take_snapshot();
   void plan_thread(std::uint64_t tstate, const ThreadPlan& plan, Copy* into);
   void copy_wanted();
+  static void sort_copy(Copy& c);
   void warm_up();
   void refresh_thread(std::uint64_t tstate);
   void update_plan(std::uint64_t tstate, bool reached_first_frame);

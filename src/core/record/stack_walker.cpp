@@ -20,6 +20,7 @@ constexpr std::uint64_t kPage = 4096;
 // A prefetched range not used for this many samples is dropped; the list is capped in entries and bytes.
 constexpr std::uint64_t kKeepSamples = 64;
 constexpr std::size_t kMaxRanges = 8192;
+constexpr std::size_t kMaxCframes = 64;  // per thread: the C stack places a thread's cframe was found at
 constexpr std::uint64_t kMaxRun = 256 << 10;  // the largest range of frames copied as one
 constexpr int kFrameBuffer = 512;
 constexpr std::uint64_t kUserSpaceEnd = std::uint64_t{1} << 47;  // the bytes of a frame the walk copies
@@ -151,9 +152,25 @@ void StackWalker::copy_wanted() {
     c.push_back({wanted_[i].address, wanted_[i].size,
                  static_cast<std::size_t>(static_cast<unsigned char*>(ranges_[i].out) - store_.data())});
   }
-  auto by_address = [](const Segment& a, const Segment& b) { return a.address < b.address; };
-  std::sort(structure_copy_.begin(), structure_copy_.end(), by_address);
-  for (auto& [tstate, c] : copies_) std::sort(c.begin(), c.end(), by_address);
+  sort_copy(structure_copy_);
+  for (auto& [tstate, c] : copies_) sort_copy(c);
+}
+
+// Sorts a copy by address and drops each segment that another one holds whole (a cframe inside a run of frames
+// on the C stack): the ends then rise with the starts, so the last segment starting at or below an address is the
+// only one volatile_read needs to look at.
+void StackWalker::sort_copy(Copy& c) {
+  std::sort(c.begin(), c.end(), [](const Segment& a, const Segment& b) {
+    return a.address != b.address ? a.address < b.address : a.size > b.size;
+  });
+  std::uint64_t end = 0;
+  c.erase(std::remove_if(c.begin(), c.end(),
+                         [&](const Segment& s) {
+                           if (s.address + s.size <= end) return true;
+                           end = s.address + s.size;
+                           return false;
+                         }),
+          c.end());
 }
 
 // Reads 8 bytes of every page ranges_ will copy, at a place of the page that the copy itself does not cover, just
@@ -199,8 +216,14 @@ void StackWalker::update_plan(std::uint64_t tstate, bool reached_first_frame) {
   plan.rank = rank_;
   if (cframe_at_) {
     auto it = std::find_if(plan.cframes.begin(), plan.cframes.end(), [&](const auto& c) { return c.first == cframe_at_; });
-    if (it != plan.cframes.end()) it->second = sample_;
-    else if (plan.cframes.size() < 64) plan.cframes.emplace_back(cframe_at_, sample_);
+    if (it != plan.cframes.end()) {
+      it->second = sample_;
+    } else if (plan.cframes.size() < kMaxCframes) {
+      plan.cframes.emplace_back(cframe_at_, sample_);
+    } else {  // full of what earlier phases of the program used: the least recently used one makes room
+      *std::min_element(plan.cframes.begin(), plan.cframes.end(),
+                        [](const auto& a, const auto& b) { return a.second < b.second; }) = {cframe_at_, sample_};
+    }
   }
   std::uint32_t unknown_base = 0;
   if (!reached_first_frame)
@@ -401,6 +424,10 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
     if (!bytes) return "frame unreadable";
     walked_.push_back(frame);  // only frames that could be read go into the plan
     std::memcpy(f, bytes, frame_read_size_);
+    // <= 3.10: a frame object read after its function returned is on a free list (or its code's zombie frame),
+    // with a reference count of 0 and f_back linking the free list: following it would write a stack cut from
+    // its first frames (`fib;fib;fib`) as if it were whole.
+    if (!layout.interpreter_frames && static_cast<std::int64_t>(u64_at(f, 0)) <= 0) return "a frame that was freed";
     std::uint64_t previous = u64_at(f, o.frame_previous);
     int owner = o.frame_owner >= 0 ? f[o.frame_owner] : -1;
     if (owner > 7) return "a frame pointer that is not one";  // owners are 0-4 in every version

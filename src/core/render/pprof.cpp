@@ -220,31 +220,15 @@ PprofReport flame_pprof(const PprofOptions& options, const std::vector<std::stri
   PprofReport report;
   PprofBuilder builder(options);
   InvalidLineLog invalid(options.strict);
-  std::string differential_at;
-  std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
-  for (const std::string& path : sources) {
-    auto source = InputSource::open(path);
-    LineReader reader(*source);
-    std::string_view line, reason;
-    FoldedLine parsed;
-    while (reader.next(line)) {
-      LineStatus status = parse_folded_line(line, parsed, reason);
-      if (status == LineStatus::skip) continue;
-      if (status == LineStatus::invalid) {
-        invalid.record(source->name(), reader.line_number(), reason);
-        continue;
-      }
-      if (parsed.differential && differential_at.empty())
-        differential_at = source->name() + ":" + std::to_string(reader.line_number());
-      if (parsed.count > kMaxCount - builder.total_count() ||
-          (options.interval.nanoseconds > 0 &&
-           (builder.total_count() + parsed.count) * options.interval.nanoseconds > 9.2e18))
-        throw InputError(source->name() + ":" + std::to_string(reader.line_number()) +
-                         ": the total exceeds what a pprof value (int64) holds; scale the counts down");
-      if (parsed.count > 0) builder.add(parsed.stack, parsed.count);
-      ++report.stacks;
-    }
-  }
+  FoldedInputs read = read_folded_lines(inputs, invalid, [&](const FoldedLine& parsed, const auto& where) {
+    if (parsed.count > kMaxCount - builder.total_count() ||
+        (options.interval.nanoseconds > 0 &&
+         (builder.total_count() + parsed.count) * options.interval.nanoseconds > 9.2e18))
+      throw InputError(where() + ": the total exceeds what a pprof value (int64) holds; scale the counts down");
+    if (parsed.count > 0) builder.add(parsed.stack, parsed.count);
+  });
+  report.stacks = read.stacks;
+  const std::string& differential_at = read.differential_at;
   report.invalid_lines = invalid.count();
   if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
   if (!differential_at.empty())

@@ -428,30 +428,14 @@ SpeedscopeReport flame_speedscope(const SpeedscopeOptions& options, const std::v
   SpeedscopeReport report;
   SpeedscopeBuilder builder(options);
   InvalidLineLog invalid(options.strict);
-  std::string differential_at;  // where the first two-count line was
-  std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
-  for (const std::string& path : sources) {
-    auto source = InputSource::open(path);
-    LineReader reader(*source);
-    std::string_view line, reason;
-    FoldedLine parsed;
-    while (reader.next(line)) {
-      LineStatus status = parse_folded_line(line, parsed, reason);
-      if (status == LineStatus::skip) continue;
-      if (status == LineStatus::invalid) {
-        invalid.record(source->name(), reader.line_number(), reason);
-        continue;
-      }
-      if (parsed.differential && differential_at.empty())
-        differential_at = source->name() + ":" + std::to_string(reader.line_number());
-      // Both sides are integers below 2^53 here, so the subtraction is exact where a sum would round.
-      if (parsed.count > kMaxCount - builder.total_count())
-        throw InputError(source->name() + ":" + std::to_string(reader.line_number()) +
-                         ": the total count exceeds 2^53; scale the counts down");
-      builder.add(parsed.stack, parsed.count);
-      ++report.stacks;
-    }
-  }
+  FoldedInputs read = read_folded_lines(inputs, invalid, [&](const FoldedLine& parsed, const auto& where) {
+    // Both sides are integers below 2^53 here, so the subtraction is exact where a sum would round.
+    if (parsed.count > kMaxCount - builder.total_count())
+      throw InputError(where() + ": the total count exceeds 2^53; scale the counts down");
+    builder.add(parsed.stack, parsed.count);
+  });
+  report.stacks = read.stacks;
+  const std::string& differential_at = read.differential_at;
   report.invalid_lines = invalid.count();
   if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
   if (!differential_at.empty())

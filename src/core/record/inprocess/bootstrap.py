@@ -132,7 +132,9 @@ class Sampler:
             if not self.started and not self.keep_startup:
                 self.startup_ticks += count
                 return
-        threads = {t.ident: t for t in threading.enumerate()}
+        # Not threading.enumerate(): it takes threading's lock, which the interrupted main thread may hold (in
+        # Thread.start or join), and the handler would wait for itself forever. A copy of the dict is atomic.
+        threads = getattr(threading, "_active", {}).copy()
         lines = []
         for ident, top in sys._current_frames().items():
             if ident == self.main_ident:
