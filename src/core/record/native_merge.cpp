@@ -38,7 +38,10 @@ void merge_native_stack(const std::vector<FrameRef>& python, const NativeStack& 
       std::uint64_t shim = python[runs[r].outer].shim;
       if (!shim) continue;
       for (std::size_t k = 0; k < n; ++k) {
-        std::uint64_t lo = native.stack_pointers[k], hi = k + 1 < n ? native.stack_pointers[k + 1] : ~0ull;
+        // (the outermost frame's extent is known only when it is the thread's first: an unwind cut short does
+        // not know where the frame it stopped at ends, and the runs outside it are not in it)
+        std::uint64_t lo = native.stack_pointers[k], hi = k + 1 < n ? native.stack_pointers[k + 1]
+                                                      : native.complete ? ~0ull : lo;
         if (lo <= shim && shim < hi) {
           run_at[k] = static_cast<long>(r);
           by_address = true;

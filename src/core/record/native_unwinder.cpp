@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace pyfold::record {
 
@@ -145,6 +147,47 @@ std::string demangle(const char* name) {
   return out;
 }
 
+// The modules of /proc/PID/maps, as dwfl_linux_proc_report reports them (a run of mappings of one file is one
+// module, the vDSO by its image in memory) except that a module starts only at the mapping of its file's first
+// page. libffi 3.4+ maps a page of its own file again, before its load address, for its static closure
+// trampolines: taken as the module's start, it moves every address of libffi by the distance between the two,
+// and the unwind through a ctypes callback reads the wrong call-frame information (it ended at a heap address).
+void report_mapped_files(Dwfl* dwfl, pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  std::string line, path, current;
+  std::uint64_t low = 0, high = 0, current_inode = 0;
+  auto flush = [&] {
+    if (!current.empty()) dwfl_report_module(dwfl, current.c_str(), low, high);
+    current.clear();
+  };
+  while (std::getline(in, line)) {
+    unsigned long long start, end, offset, inode;
+    char perms[8], dev[16];
+    int path_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %15s %llu %n", &start, &end, perms, &offset, dev, &inode,
+                    &path_at) < 6)
+      continue;
+    path = path_at > 0 && static_cast<std::size_t>(path_at) <= line.size() ? line.substr(path_at) : "";
+    if (inode == 0) {
+      if (path == "[vdso]") {
+        flush();
+        current = "[vdso: " + std::to_string(pid) + "]";
+        low = start, high = end, current_inode = 0;
+        flush();
+      }
+      continue;  // anonymous: the .bss after a module's file mappings, heaps, stacks
+    }
+    if (!current.empty() && inode == current_inode && path == current) {
+      high = end;
+      continue;
+    }
+    flush();
+    if (offset != 0 || path.empty() || path[0] != '/') continue;  // not a module's first page
+    current = path, current_inode = inode, low = start, high = end;
+  }
+  flush();
+}
+
 }  // namespace
 
 NativeUnwinder::NativeUnwinder(pid_t pid, MemoryReader& memory, const std::string& interpreter_file)
@@ -183,7 +226,7 @@ bool NativeUnwinder::report_modules() {
   };
   std::ptrdiff_t before = count();
   dwfl_report_begin_add(state_->dwfl);
-  dwfl_linux_proc_report(state_->dwfl, state_->pid);
+  report_mapped_files(state_->dwfl, state_->pid);
   dwfl_report_end(state_->dwfl, nullptr, nullptr);
   last_refresh_ = unwinds_;
   return count() != before;
