@@ -9,6 +9,8 @@ namespace pyfold::record {
 struct DumpOptions {
   pid_t pid = 0;
   bool nolineno = false;
+  bool native = false;      // each thread's native frames too (stopped alone for the moment, as record --native)
+  bool native_all = false;  // every native frame (the interpreter's own, the thread's start)
 };
 
 struct DumpCommandLine {

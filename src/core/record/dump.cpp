@@ -4,9 +4,11 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "pyfold/frame_text.hpp"
+#include "pyfold/record/native_sampler.hpp"
 #include "pyfold/record/python_process.hpp"
 
 namespace po = boost::program_options;
@@ -17,12 +19,16 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   DumpCommandLine cli;
   int pid = 0;
   po::options_description visible(
-      "Usage: pyfold dump --pid PID\n"
+      "Usage: pyfold dump [--native] --pid PID\n"
       "Prints the current Python stack of every thread of a running CPython 3.8-3.15 process, innermost frame "
       "first,\nwith each thread's id, name and state (active, idle, gil). The process keeps running.\n\nOptions");
   visible.add_options()("help", "this message")("version", "print the version")(
       "pid,p", po::value(&pid)->value_name("PID"), "the process to read")(
-      "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers");
+      "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers")(
+      "native", po::bool_switch(&cli.options.native),
+      "C/C++ frames too, among the Python frames as they nest (each thread stopped alone for the moment)")(
+      "native-all", po::bool_switch(&cli.options.native_all),
+      "--native keeping every native frame: the interpreter's own and the thread's start");
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
   po::notify(vm);
@@ -33,6 +39,7 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   cli.version = vm.count("version") > 0;
   if (!cli.help && !cli.version && pid <= 0) throw po::error("--pid PID is required");
   cli.options.pid = pid;
+  if (cli.options.native_all) cli.options.native = true;
   return cli;
 }
 
@@ -57,6 +64,11 @@ int dump_stacks(const DumpOptions& options) {
     std::getline(in, cmdline, '\0');
   }
   ThreadStatReader stat(options.pid);
+  // --native: each thread stopped alone, unwound, read again and let go (its Python frames as at that moment).
+  std::unique_ptr<NativeSampler> native;
+  if (options.native) native = std::make_unique<NativeSampler>(*process, options.native_all);
+  ThreadStack native_thread;
+  std::vector<MergedFrame> merged;
   std::string out = "Process " + std::to_string(options.pid) + ": " + cmdline + "\nPython " + process->version() +
                     " (" + process->runtime_file() + ")\n";
   for (const ThreadStack& t : stacks) {
@@ -68,11 +80,30 @@ int dump_stacks(const DumpOptions& options) {
     if (name.empty() && t.tid) name = thread_name(options.pid, t.tid);
     append_sanitized(out, name);
     out += "\"\n";
+    const char* native_problem = nullptr;
+    if (native) {
+      native_thread = t;
+      native_problem = native->sample(native_thread, false, merged);
+    }
+    if (native && !native_problem) {
+      for (auto f = merged.rbegin(); f != merged.rend(); ++f) {
+        out += "    ";
+        if (f->python) {
+          append_frame_text(out, f->python->code->name, f->python->code->filename,
+                            options.nolineno ? 0 : f->python->line);
+        } else {
+          append_frame_text(out, f->native->name, f->native->module, 0);
+        }
+        out += '\n';
+      }
+      continue;
+    }
     for (const FrameRef& f : t.frames) {
       out += "    ";
       append_frame_text(out, f.code->name, f.code->filename, options.nolineno ? 0 : f.line);
       out += '\n';
     }
+    if (native_problem) out += std::string("    (") + native_problem + ")\n";
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

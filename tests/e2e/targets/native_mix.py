@@ -1,10 +1,11 @@
-"""--native target (tests/e2e/native_test.py): a main loop whose parts run in C libraries, timed in-process for the
-known proportion, and a thread blocked in time.sleep.
+"""--native target (tests/e2e/native_test.py and pyfold dump --native): a main loop whose parts run in C libraries,
+and a thread blocked in time.sleep.
 
-Usage: native_mix.py SECONDS RESULT_FILE
+Usage: native_mix.py SECONDS
 Each loop turn: compress_it (zlib.compress of a 1 MiB buffer: libz), spin (pure Python), sort_it (libc's qsort
-through ctypes, calling the Python cmp back), hash_it (hashlib.sha256 of 4 MiB: libcrypto). RESULT_FILE gets
-`compress SHARE` (compress_it's share of the loop's time) at the end.
+through ctypes, calling the Python cmp back), hash_it (hashlib.sha256 of 4 MiB: libcrypto). Prints READY on stderr
+once the loop runs, and at the end the time each part took as the program measured it (the truth a sampler must
+match: on a busy machine the parts stretch unevenly): `native_mix: compress S s, spin S s, sort S s, hash S s`.
 """
 import ctypes
 import ctypes.util
@@ -52,23 +53,22 @@ def sleeper():
 
 
 def main_loop(seconds):
-    spent = {"compress": 0.0}
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        t = time.perf_counter()
-        compress_it()
-        spent["compress"] += time.perf_counter() - t
-        spin(30000)
-        sort_it()
-        hash_it()
-    return spent["compress"] / (time.perf_counter() - start)
+    parts = [("compress", compress_it), ("spin", lambda: spin(30000)), ("sort", sort_it), ("hash", hash_it)]
+    spent = dict.fromkeys([name for name, _ in parts], 0.0)
+    print("READY", file=sys.stderr, flush=True)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for name, part in parts:
+            t = time.perf_counter()
+            part()
+            spent[name] += time.perf_counter() - t
+    return spent
 
 
 def main():
     threading.Thread(target=sleeper, daemon=True).start()
-    share = main_loop(float(sys.argv[1]))
-    with open(sys.argv[2], "w") as f:
-        f.write(f"compress {share:.4f}\n")
+    spent = main_loop(float(sys.argv[1]))
+    print("native_mix: " + ", ".join(f"{name} {t:.6f} s" for name, t in spent.items()), file=sys.stderr)
 
 
 main()
