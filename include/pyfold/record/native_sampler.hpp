@@ -19,6 +19,8 @@ class NativeSampler {
   // nullptr, or why this thread has no stack in this sample.
   const char* sample(ThreadStack& thread, bool process_stopped, std::vector<MergedFrame>& out);
   const NativeUnwinder& unwinder() const { return *unwinder_; }
+  // The last sample's thread was stopped inside a system call (waiting, not on a CPU).
+  bool in_syscall() const { return native_.in_syscall; }
 
  private:
   PythonProcess& python_;

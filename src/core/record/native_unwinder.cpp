@@ -4,6 +4,7 @@
 
 #include <cxxabi.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 
@@ -46,6 +47,7 @@ struct NativeUnwinder::State {
   std::vector<std::uint64_t> pcs, sps;
   std::vector<bool> activations;  // the frame's pc is where it is (not a return address)
   bool registers_read = false;
+  bool in_syscall = false;
 
   void clear() {
     pages.clear();
@@ -116,6 +118,7 @@ bool set_initial_registers(Dwfl_Thread* thread, void* arg) {
   user_regs_struct r;
   if (ptrace(PTRACE_GETREGS, state->tid, nullptr, &r) != 0) return false;
   state->registers_read = true;
+  state->in_syscall = r.orig_rax != ~0ull;  // -1 outside a system call
   Dwarf_Word regs[17] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
                          r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
   return dwfl_thread_state_registers(thread, 0, 17, regs);
@@ -186,6 +189,43 @@ void report_mapped_files(Dwfl* dwfl, pid_t pid) {
     current = path, current_inode = inode, low = start, high = end;
   }
   flush();
+}
+
+// The start (in the file's addresses) of the function that holds pc, by the binary search table of the module's
+// .eh_frame_hdr (PT_GNU_EH_FRAME; the usual encoding: 4-byte entries relative to the table, each the start of a
+// function's FDE). false where there is none or it is encoded otherwise.
+bool function_start(Dwfl_Module* module, std::uint64_t pc, std::uint64_t& out) {
+  Dwarf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(module, &bias);
+  std::size_t count = 0;
+  if (!elf || elf_getphdrnum(elf, &count) != 0) return false;
+  for (std::size_t i = 0; i < count; ++i) {
+    GElf_Phdr header;
+    if (!gelf_getphdr(elf, static_cast<int>(i), &header) || header.p_type != PT_GNU_EH_FRAME) continue;
+    Elf_Data* data = elf_getdata_rawchunk(elf, header.p_offset, header.p_filesz, ELF_T_BYTE);
+    if (!data || data->d_size < 12) return false;
+    const auto* hdr = static_cast<const unsigned char*>(data->d_buf);
+    // version 1; eh_frame_ptr: pcrel|sdata4 (0x1b); fde_count: udata4 (0x03); table: datarel|sdata4 (0x3b)
+    if (hdr[0] != 1 || hdr[1] != 0x1b || hdr[2] != 0x03 || hdr[3] != 0x3b) return false;
+    std::uint32_t fdes;
+    std::memcpy(&fdes, hdr + 8, 4);
+    if (12 + std::uint64_t{fdes} * 8 > data->d_size || fdes == 0) return false;
+    std::int64_t target = static_cast<std::int64_t>(pc - bias) - static_cast<std::int64_t>(header.p_vaddr);
+    auto start_of = [&](std::uint32_t k) {
+      std::int32_t v;
+      std::memcpy(&v, hdr + 12 + std::uint64_t{k} * 8, 4);
+      return std::int64_t{v};
+    };
+    if (target < start_of(0)) return false;
+    std::uint32_t lo = 0, hi = fdes;  // the last entry whose start is <= target
+    while (hi - lo > 1) {
+      std::uint32_t mid = lo + (hi - lo) / 2;
+      (start_of(mid) <= target ? lo : hi) = mid;
+    }
+    out = static_cast<std::uint64_t>(static_cast<std::int64_t>(header.p_vaddr) + start_of(lo));
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -271,6 +311,7 @@ bool NativeUnwinder::unwind(pid_t tid, NativeStack& out) {
     out.frames.push_back(symbol(pc));
   }
   out.stack_pointers = s.sps;
+  out.in_syscall = s.in_syscall;
   // Complete: libdwfl reached a frame that says it is the first (CFI marks its return address undefined), and that
   // frame is a thread's start (_start, clone3 in libc), not a guess past code without unwind information (as after a
   // libffi closure trampoline).
@@ -316,7 +357,11 @@ const NativeSymbol* NativeUnwinder::symbol(std::uint64_t pc) {
       Dwarf_CFI* cfi = dwfl_module_eh_cfi(module, &bias);
       Dwarf_Frame* frame = nullptr;
       std::uint64_t at = pc - bias;
-      if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0) {
+      std::uint64_t fde_start = 0;
+      if (function_start(module, pc, fde_start)) {
+        at = fde_start;
+      } else if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0) {
+        // (the start of the CFI row that holds pc: one function may get more than one name)
         if (dwarf_frame_info(frame, &start, &end, &signal_frame) >= 0) at = start;
         std::free(frame);
       } else {

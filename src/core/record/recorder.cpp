@@ -214,6 +214,9 @@ class Recorder {
           continue;
         }
         if (native_thread_.frames.empty()) continue;  // no Python frame at that moment, as above
+        // --mode cpu: the state was read before the stop; a thread stopped waiting in a system call was not running
+        // at the moment its stack was taken (one starting up and going to sleep)
+        if (options_.mode == SampleMode::cpu && !thread.holds_gil && t.native->in_syscall()) continue;
         frames_of = &native_thread_;
       }
       key_.clear();
