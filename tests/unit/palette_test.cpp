@@ -25,16 +25,16 @@ TEST_CASE("--colors python colours by where the code lives", "[palette]") {
   CHECK(classify_python_frame("f (/usr/lib/python3/dist-packages/yaml/x.py:1)") == CodeOrigin::site_packages);
   CHECK(classify_python_frame("_find_and_load (<frozen importlib._bootstrap>:1165)") == CodeOrigin::no_file);
   CHECK(classify_python_frame("<built-in method builtins.exec>") == CodeOrigin::no_file);
-  CHECK(classify_python_frame("PyEval_EvalFrameDefault") == CodeOrigin::no_file);
+  CHECK(classify_python_frame("PyEval_EvalFrameDefault") == CodeOrigin::interpreter);
   CHECK(classify_python_frame("work (app.py)") == CodeOrigin::user);
   CHECK(classify_python_frame("f (/opt/pypy3.10/lib/pypy3.10/json/x.py:3)") == CodeOrigin::stdlib);
   CHECK(classify_python_frame("f (/usr/lib/python3.13t/re/x.py:3)") == CodeOrigin::stdlib);
   CHECK(classify_python_frame("f (C:\\Python311\\Lib\\json\\x.py:3)") == CodeOrigin::stdlib);
   CHECK(classify_python_frame("f (C:\\app\\venv\\Lib\\site-packages\\x.py:3)") == CodeOrigin::site_packages);
   CHECK(classify_python_frame("f (C:\\py\\dist-packages\\x.py:3)") == CodeOrigin::site_packages);
-  CHECK(classify_python_frame("_PyEval_EvalFrameDefault (libpython3.11.so.1.0)") == CodeOrigin::no_file);
+  CHECK(classify_python_frame("_PyEval_EvalFrameDefault (libpython3.11.so.1.0)") == CodeOrigin::interpreter);
   CHECK(classify_python_frame("matmul (/usr/lib/python3/dist-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so)") ==
-        CodeOrigin::no_file);
+        CodeOrigin::native_library);
   CHECK(classify_python_frame("f (/srv/app/solve.py:12)") == CodeOrigin::user);
   CHECK(classify_python_frame("f (/srv/lib/pythonic/x.py:3)") == CodeOrigin::user);
   CHECK(classify_python_frame("f (/srv/mylib/python3/x.py:3)") == CodeOrigin::user);
@@ -53,6 +53,46 @@ TEST_CASE("--colors python colours by where the code lives", "[palette]") {
   std::string user = python.color("main (/srv/app/main.py:3)");
   REQUIRE(std::sscanf(user.c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
   CHECK((r >= 205 && b <= 55));  // warm
+}
+
+TEST_CASE("--colors python: native frames (record --native) get one colour for the interpreter, one for libraries",
+          "[palette]") {
+  // The interpreter: libpython, the python executable (static builds), CPython's C API names without a file.
+  CHECK(classify_python_frame("_PyEval_EvalFrameDefault (libpython3.12.so.1.0)") == CodeOrigin::interpreter);
+  CHECK(classify_python_frame("PyObject_Vectorcall (python3.14)") == CodeOrigin::interpreter);
+  CHECK(classify_python_frame("python3.14+0x65de80 (python3.14)") == CodeOrigin::interpreter);
+  CHECK(classify_python_frame("list_sort_impl (python3.13t)") == CodeOrigin::interpreter);
+  CHECK(classify_python_frame("_Py_Dealloc") == CodeOrigin::interpreter);
+  CHECK(classify_python_frame("PyObject_Call") == CodeOrigin::interpreter);
+  // Other native modules: C libraries, extensions (named or by offset), the vDSO, an address in no file.
+  CHECK(classify_python_frame("deflate (libz.so.1)") == CodeOrigin::native_library);
+  CHECK(classify_python_frame("libffi.so.8.5.0+0xc3f8 (libffi.so.8.5.0)") == CodeOrigin::native_library);
+  CHECK(classify_python_frame("zlib_Compress_compress (zlib.cpython-311-x86_64-linux-gnu.so)") ==
+        CodeOrigin::native_library);
+  CHECK(classify_python_frame("SHA256_Update (libcrypto.so.3)") == CodeOrigin::native_library);
+  CHECK(classify_python_frame("clock_gettime ([vdso: 1234])") == CodeOrigin::native_library);
+  CHECK(classify_python_frame("0x7f0012345678 ([unknown])") == CodeOrigin::native_library);
+  // Not native: Python files (with or without a line), names that only look like the C API, marks.
+  CHECK(classify_python_frame("work (app.py)") == CodeOrigin::user);
+  CHECK(classify_python_frame("PyObject_thing (/srv/app/x.py:3)") == CodeOrigin::user);
+  CHECK(classify_python_frame("main (/srv/python3/run.py:1)") == CodeOrigin::user);
+  CHECK(classify_python_frame("Python") == CodeOrigin::no_file);
+  CHECK(classify_python_frame("pythonic (python_tools)") == CodeOrigin::user);
+  CHECK(classify_python_frame("[native stack cut short] (no unwind information)") == CodeOrigin::no_file);
+
+  Palette python(PaletteKind::python, ColorSeed::name_sum);
+  int r, g, b;
+  for (const char* frame : {"_PyEval_EvalFrameDefault (libpython3.12.so.1.0)", "cfunction_call (python3.11)"}) {
+    REQUIRE(std::sscanf(python.color(frame).c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
+    CHECK((r == b && g < r - 40));  // purple
+  }
+  for (const char* frame : {"deflate (libz.so.1)", "compress (zlib.cpython-311-x86_64-linux-gnu.so)"}) {
+    REQUIRE(std::sscanf(python.color(frame).c_str(), "rgb(%d,%d,%d)", &r, &g, &b) == 3);
+    CHECK((g == b && r < g - 40));  // aqua
+  }
+  REQUIRE(std::sscanf(python.color("[native stack cut short] (no unwind information)").c_str(), "rgb(%d,%d,%d)", &r,
+                      &g, &b) == 3);
+  CHECK((r == g && g == b));  // grey
 }
 
 TEST_CASE("the java, js and perl palettes read annotations and names as flamegraph.pl does", "[palette]") {

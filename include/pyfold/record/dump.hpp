@@ -10,6 +10,8 @@ struct DumpOptions {
   pid_t pid = 0;
   bool nolineno = false;
   bool async = false;  // each asyncio task's await chain instead of the event loop's stack (CPython 3.14+)
+  bool native = false;      // each thread's native frames too (stopped alone for the moment, as record --native)
+  bool native_all = false;  // every native frame (the interpreter's own, the thread's start)
 };
 
 struct DumpCommandLine {

@@ -90,6 +90,8 @@ struct Layout {
     int awaited_slot = 0;
     int yield_from = 0, yield_from_locked = 0, executing = 0, cleared = 0;  // gi_frame_state values
   } coroutines;
+  // 3.11: the frame's is_entry byte (the first frame of a _PyEval_EvalFrameDefault call); -1 in other versions.
+  int frame_is_entry = -1;
 };
 
 // The CPython versions the recorder reads, as messages state them.

@@ -36,6 +36,8 @@ class PythonProcess {
   using Read = StackWalker::Read;
   // The stacks of every thread (see StackWalker::read_stacks).
   Read read_stacks(std::vector<ThreadStack>& stacks) { return walker_.read_stacks(stacks); }
+  // One thread's stack read again while the caller keeps its thread stopped (see StackWalker::read_stopped_thread).
+  const char* read_stopped_thread(ThreadStack& stack) { return walker_.read_stopped_thread(stack); }
   // True once the interpreter has been created (before Py_Initialize, there is nothing to sample).
   bool initialized() { return walker_.initialized(); }
 

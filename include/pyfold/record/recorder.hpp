@@ -33,6 +33,8 @@ struct RecordOptions {
   bool nolineno = false;      // no line numbers
   bool timeline = false;      // samples in time order, consecutive identical stacks merged
   bool blocking = false;      // pause the threads (ptrace) while reading them
+  bool native = false;        // C/C++ frames too: each thread stopped alone while its native stack is unwound
+  bool native_all = false;    // --native keeping every native frame (the interpreter's own, the thread's start)
   bool quiet = false;         // no summary or progress on stderr
   bool include_startup = false;  // keep what a launched Python runs before the script's (module's) first line
   double rotate = 0;          // seconds per profile file (output names each interval: {time}, {n}, ...); 0: one

@@ -37,10 +37,17 @@ struct FrameRef {
   CodeInfo* code;
   int line;
   std::uint64_t address = 0;  // of the frame in the target (_PyInterpreterFrame, or PyFrameObject <= 3.10)
+  // The outermost Python frame run by one native _PyEval_EvalFrameDefault call (<= 3.10: every frame; 3.11:
+  // is_entry; 3.12+: the frame after which the walk met a shim): where --native splits the stack among eval calls.
+  bool entry = true;
+  // 3.12+, on an entry frame: the shim (the eval call's entry frame, a local of that _PyEval_EvalFrameDefault on
+  // the C stack) the walk met next; --native finds the eval call's native frame by it. 0 otherwise.
+  std::uint64_t shim = 0;
 };
 
 struct ThreadStack {
   std::uint64_t tstate = 0;
+  std::uint64_t interp = 0;     // the interpreter it belongs to
   std::uint64_t thread_id = 0;  // threading.get_ident()
   pid_t tid = 0;                // native thread id (0 when unknown)
   bool holds_gil = false;
@@ -73,15 +80,22 @@ class StackWalker {
   // ThreadStack::words: what has to agree with the frames (--async: the running loop and task).
   void read_thread_words(int first, int second);
 
-  // A frame outside any thread's chain (a suspended coroutine's): its code object, instruction pointer, address.
+  // A frame as read, before its code object is resolved (also one outside any thread's chain: a suspended
+  // coroutine's, for --async).
   struct RawFrame {
     std::uint64_t code;
     std::uint64_t instr;  // 3.11+: the instruction pointer; before: f_lasti
     std::uint64_t address;
+    bool entry = false;      // 3.11: the first frame of an eval call (--native places Python runs by it)
+    std::uint64_t shim = 0;  // 3.12+: the entry shim that ends this frame's run, 0 if none seen
   };
   // Resolves frames read elsewhere into out (innermost first, as given) with the walker's code cache; the reason
   // when a code object cannot be read.
   const char* resolve_frames(const std::vector<RawFrame>& raw, std::vector<FrameRef>& out);
+
+  // Reads one thread's stack again (stack.tstate, stack.interp from read_stacks), its thread stopped by the caller
+  // (--native reads it at the moment its native stack is unwound). nullptr, or why the read is not consistent.
+  const char* read_stopped_thread(ThreadStack& stack);
 
   const std::string& last_torn_reason() const { return torn_reason_; }
   std::uint64_t retries() const { return retries_; }  // threads read again because a read was not consistent
@@ -126,6 +140,7 @@ class StackWalker {
   void update_plan(std::uint64_t tstate, bool reached_first_frame);
   const unsigned char* volatile_read(std::uint64_t address, std::size_t size);
   const char* read_thread(std::uint64_t tstate, std::uint64_t interp, ThreadStack& out, std::uint64_t& next);
+  const char* read_again(ThreadStack& stack, std::uint64_t& next);  // one more read of a thread, planned afresh
   const char* resolve_codes(ThreadStack& out);
   CodeInfo* new_code_info(std::uint64_t code, const unsigned char* header);
   pid_t tid_of(std::uint64_t tstate, std::uint64_t thread_id);

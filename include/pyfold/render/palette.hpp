@@ -24,9 +24,10 @@ enum class ColorSeed {
   random,    // flamegraph.pl --random: a new colour for every frame
 };
 
-// Where a Python frame's code lives, for --colors python. no_file: built-ins, <frozen …>, and native code (no
-// file, or a shared library such as libpython3.11.so).
-enum class CodeOrigin { user, stdlib, site_packages, no_file };
+// Where a frame's code lives, for --colors python. interpreter: CPython's own C code (libpython3.11.so, the python
+// executable, or a bare Py*/_Py* name); native_library: any other native module (libz.so.1, an extension's .so);
+// no_file: built-ins, <frozen …>, and other frames without a file.
+enum class CodeOrigin { user, stdlib, site_packages, interpreter, native_library, no_file };
 CodeOrigin classify_python_frame(std::string_view frame);
 
 class Palette {

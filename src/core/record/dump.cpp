@@ -4,10 +4,12 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "pyfold/frame_text.hpp"
 #include "pyfold/record/asyncio_tasks.hpp"
+#include "pyfold/record/native_sampler.hpp"
 #include "pyfold/record/python_process.hpp"
 
 namespace po = boost::program_options;
@@ -18,7 +20,7 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   DumpCommandLine cli;
   int pid = 0;
   po::options_description visible(
-      "Usage: pyfold dump --pid PID\n"
+      "Usage: pyfold dump [--native | --async] --pid PID\n"
       "Prints the current Python stack of every thread of a running CPython 3.8-3.15 process, innermost frame "
       "first,\nwith each thread's id, name and state (active, idle, gil). The process keeps running.\n\nOptions");
   visible.add_options()("help", "this message")("version", "print the version")(
@@ -26,7 +28,11 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
       "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers")(
       "async", po::bool_switch(&cli.options.async),
       "asyncio threads as their tasks: each task's await chain, innermost first, then the tasks awaiting it "
-      "(CPython 3.14+)");
+      "(CPython 3.14+)")(
+      "native", po::bool_switch(&cli.options.native),
+      "C/C++ frames too, among the Python frames as they nest (each thread stopped alone for the moment)")(
+      "native-all", po::bool_switch(&cli.options.native_all),
+      "--native keeping every native frame: the interpreter's own and the thread's start");
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
   po::notify(vm);
@@ -37,6 +43,9 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   cli.version = vm.count("version") > 0;
   if (!cli.help && !cli.version && pid <= 0) throw po::error("--pid PID is required");
   cli.options.pid = pid;
+  if (cli.options.native_all) cli.options.native = true;
+  if (cli.options.native && cli.options.async)
+    throw po::error("--native and --async do not combine yet: a waiting task has no native stack");
   return cli;
 }
 
@@ -76,6 +85,11 @@ int dump_stacks(const DumpOptions& options) {
     std::getline(in, cmdline, '\0');
   }
   ThreadStatReader stat(options.pid);
+  // --native: each thread stopped alone, unwound, read again and let go (its Python frames as at that moment).
+  std::unique_ptr<NativeSampler> native;
+  if (options.native) native = std::make_unique<NativeSampler>(*process, options.native_all);
+  ThreadStack native_thread;
+  std::vector<MergedFrame> merged;
   std::string out = "Process " + std::to_string(options.pid) + ": " + cmdline + "\nPython " + process->version() +
                     " (" + process->runtime_file() + ")\n";
   auto write_frames = [&](const std::vector<FrameRef>& frames) {
@@ -111,7 +125,26 @@ int dump_stacks(const DumpOptions& options) {
       continue;
     }
     out += "\n";
+    const char* native_problem = nullptr;
+    if (native) {
+      native_thread = t;
+      native_problem = native->sample(native_thread, false, merged);
+    }
+    if (native && !native_problem) {
+      for (auto f = merged.rbegin(); f != merged.rend(); ++f) {
+        out += "    ";
+        if (f->python) {
+          append_frame_text(out, f->python->code->name, f->python->code->filename,
+                            options.nolineno ? 0 : f->python->line);
+        } else {
+          append_frame_text(out, f->native->name, f->native->module, 0);
+        }
+        out += '\n';
+      }
+      continue;
+    }
     write_frames(t.frames);
+    if (native_problem) out += std::string("    (") + native_problem + ")\n";
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

@@ -29,6 +29,8 @@ void set_version_constants(Layout& layout, int minor) {
   }
   layout.coroutines.awaited_slot = minor == 14 ? 1 : minor >= 15 ? 2 : 0;
   layout.walk_ends_at_shim = minor >= 12;
+  // 3.11's _PyInterpreterFrame: `bool is_entry; char owner;` (Include/internal/pycore_frame.h).
+  layout.frame_is_entry = minor == 11 && layout.offsets.frame_owner > 0 ? layout.offsets.frame_owner - 1 : -1;
   layout.generator_owner = minor >= 11 ? 1 : -1;  // FRAME_OWNED_BY_GENERATOR
   layout.generator_code_flags = minor <= 10 ? 0x20 | 0x80 | 0x200 : 0;  // CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
 }

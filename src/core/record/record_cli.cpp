@@ -42,6 +42,11 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("nolineno", po::bool_switch(&o.nolineno), "no line numbers")
     ("timeline", po::bool_switch(&o.timeline), "samples in time order, repeats merged (for flame charts)")
     ("blocking", po::bool_switch(&o.blocking), "pause the threads while reading them (exact stacks, slower)")
+    ("native", po::bool_switch(&o.native),
+     "C/C++ frames too (extensions, libraries, system calls), merged with the Python frames; each sampled thread "
+     "is stopped alone for the moment its native stack is unwound")
+    ("native-all", po::bool_switch(&o.native_all),
+     "--native keeping every native frame: the interpreter's own between Python frames and the thread's start")
     ("include-startup", po::bool_switch(&o.include_startup),
      "keep the interpreter's start-up (what runs before the script's or module's first line; left out by default)")
     ("quiet,q", po::bool_switch(&o.quiet), "no summary or progress on stderr")
@@ -118,6 +123,9 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     else if (async_mode == "all") o.async = AsyncSampling::all;
     else throw std::invalid_argument("--async-mode is running or all, not '" + async_mode + "'");
   }
+  if (o.native_all) o.native = true;
+  if (async && o.native)
+    throw std::invalid_argument("--native and --async do not combine yet: a waiting task has no native stack");
   if (o.function && o.nolineno) throw std::invalid_argument("--function and --nolineno exclude each other");
   if (!(o.rate > 0 && o.rate <= 100000)) throw std::invalid_argument("--rate must be above 0 and at most 100000");
   if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");

@@ -19,6 +19,7 @@
 #include "pyfold/io.hpp"
 #include "pyfold/record/asyncio_tasks.hpp"
 #include "pyfold/record/inprocess.hpp"
+#include "pyfold/record/native_sampler.hpp"
 #include "pyfold/record/process_tree.hpp"
 #include "pyfold/record/python_process.hpp"
 #include "pyfold/record/thread_pauser.hpp"
@@ -74,7 +75,8 @@ struct Target {
   pid_t pid = 0;
   std::unique_ptr<PythonProcess> python;
   std::unique_ptr<ThreadStatReader> stat;
-  std::unique_ptr<AsyncioTasks> tasks;  // --async
+  std::unique_ptr<AsyncioTasks> tasks;     // --async
+  std::unique_ptr<NativeSampler> native;  // --native
   std::uint32_t root_frame = 0;
   int failures_in_a_row = 0;
 };
@@ -90,6 +92,7 @@ class Recorder {
     t.pid = python->pid();
     python->stop_thread_as_last_resort(!options_.blocking);
     t.python = std::move(python);
+    if (options_.native) t.native = std::make_unique<NativeSampler>(*t.python, options_.native_all);
     t.stat = std::make_unique<ThreadStatReader>(t.pid);
     if (options_.async != AsyncSampling::off) {
       if (!AsyncioTasks::supported(t.python->runtime()))
@@ -210,6 +213,7 @@ class Recorder {
           retired(*t.python);
           t.python = std::move(again);
           t.python->stop_thread_as_last_resort(!options_.blocking);
+          if (options_.native) t.native = std::make_unique<NativeSampler>(*t.python, options_.native_all);
         } catch (const AttachError&) {
           return false;
         }
@@ -252,6 +256,23 @@ class Recorder {
         if (tasks.task_running) continue;
         if (options_.async == AsyncSampling::all && !tasks.stacks.empty() && !on_cpu(t, thread, states)) continue;
       }
+      if (t.native) {  // the thread stopped, unwound and read again
+        native_thread_ = thread;
+        if (const char* problem = t.native->sample(native_thread_, options_.blocking, merged_)) {
+          ++report_.not_recorded[problem];
+          continue;
+        }
+        if (native_thread_.frames.empty()) continue;  // no Python frame at that moment, as above
+        // --mode cpu: the state was read before the stop; a thread stopped waiting in a system call was not running
+        // at the moment its stack was taken (one starting up and going to sleep)
+        if (options_.mode == SampleMode::cpu && !thread.holds_gil && t.native->in_syscall()) continue;
+        key_.clear();
+        if (options_.subprocesses) key_.push_back(t.root_frame);
+        if (options_.threads) key_.push_back(thread_frame(t, thread));
+        for (const MergedFrame& f : merged_) key_.push_back(f.python ? frame_id(*f.python) : native_frame_id(*f.native));
+        writer_.add(key_);
+        continue;
+      }
       add_stack(t, thread, thread.frames);
     }
     return true;
@@ -282,6 +303,14 @@ class Recorder {
     std::uint32_t id = counter_.intern(text_);
     f.code->frame_ids.emplace(line, id);
     return id;
+  }
+
+  std::uint32_t native_frame_id(const NativeSymbol& s) {
+    if (s.frame_id != UINT32_MAX) return s.frame_id;
+    text_.clear();
+    append_frame_text(text_, s.name, s.module, 0);
+    s.frame_id = counter_.intern(text_);
+    return s.frame_id;
   }
 
   // `thread (TID): NAME`: one root a thread, named when written with threading's last name for it (the OS name
@@ -318,6 +347,8 @@ class Recorder {
   std::set<std::uint32_t> os_named_;
   std::vector<ThreadStack> stacks_;
   std::vector<ThreadTasks> tasks_;
+  ThreadStack native_thread_;          // --native: the thread's stack read while it was stopped
+  std::vector<MergedFrame> merged_;    // --native: its Python and native frames, root first
   std::vector<std::uint32_t> key_;
   std::string text_;
   std::uint64_t finished_reads_ = 0, finished_retries_ = 0, finished_stopped_ = 0;
@@ -335,6 +366,8 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
   if (!(options.rate > 0 && options.rate <= 100000)) throw std::invalid_argument("--rate must be in (0, 100000]");
   if (target.pid && options.method == RecordMethod::inprocess)
     throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
+  if (options.native && options.method == RecordMethod::inprocess)
+    throw std::invalid_argument("--native reads the program from outside: not with --method inprocess");
   if (!target.pid && options.method != RecordMethod::remote) {
     bool inprocess = options.method == RecordMethod::inprocess;
     std::string note;
@@ -348,6 +381,9 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
       }
     }
     if (!inprocess && !can_read_child_memory()) {
+      if (options.native)
+        throw std::invalid_argument("--native needs to read the program from outside, which this machine refuses "
+                                    "(ptrace rules or seccomp)");
       note = "this machine refuses to read another process's memory (ptrace rules or seccomp); sampled from inside "
              "the program instead (--method inprocess)";
       inprocess = true;

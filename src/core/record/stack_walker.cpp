@@ -346,14 +346,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
           ThreadPauser pauser(pid_);
           if (pauser.pause_thread(stacks.back().tid)) {
             ++retries_, ++stopped_reads_;
-            refresh_thread(tstate);
-            current_ = &copies_[tstate];
-            misses_ = 0;
-            walked_.clear();
-            cframe_at_ = 0;
-            stacks.back().frames.clear();
-            problem = read_thread(tstate, interp, stacks.back(), next);
-            if (problem != kListChanged) update_plan(tstate, !problem);
+            problem = read_again(stacks.back(), next);
           }
         }  // the thread runs again here
         if (problem == kListChanged) {
@@ -380,6 +373,27 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
 
 const char* const StackWalker::kListChanged = "the thread list changed during the read";
 
+const char* StackWalker::read_again(ThreadStack& stack, std::uint64_t& next) {
+  const std::uint64_t tstate = stack.tstate, interp = stack.interp;
+  refresh_thread(tstate);
+  current_ = &copies_[tstate];
+  misses_ = 0;
+  walked_.clear();
+  cframe_at_ = 0;
+  stack.frames.clear();
+  const char* problem = read_thread(tstate, interp, stack, next);
+  if (problem != kListChanged) update_plan(tstate, !problem);
+  return problem;
+}
+
+const char* StackWalker::read_stopped_thread(ThreadStack& stack) {
+  std::uint64_t next = 0;
+  bool gil = stack.holds_gil;
+  const char* problem = read_again(stack, next);
+  stack.holds_gil = gil;
+  return problem;
+}
+
 const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp, ThreadStack& out,
                                      std::uint64_t& next) {
   const GeneratedLayout& o = rt_.layout.offsets;
@@ -389,6 +403,7 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   next = u64_at(t, o.tstate_next);
   out.tstate = tstate;
   for (int i = 0; i < 2; ++i) out.words[i] = thread_words_[i] >= 0 ? u64_at(t, thread_words_[i]) : 0;
+  out.interp = interp;
   out.thread_id = u64_at(t, o.tstate_thread_id);
   std::uint64_t frame = u64_at(t, o.tstate_frame);
   // 3.15+: the frame the thread state embeds, where every walk of the thread's chain ends.
@@ -425,6 +440,10 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
     if (owner > 7) return "a frame pointer that is not one";  // owners are 0-4 in every version
     if (layout.skip_owner_from >= 0 && owner >= layout.skip_owner_from) {  // a shim: no Python code
       ended_at_shim = previous == 0;
+      if (!raw_.empty() && !raw_.back().shim) {  // the frame before it began a _PyEval_EvalFrameDefault call
+        raw_.back().entry = true;
+        raw_.back().shim = frame;
+      }
       frame = previous;
       continue;
     }
@@ -437,7 +456,8 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
       std::memcpy(&lasti, f + o.frame_instr, sizeof lasti);
       instr = static_cast<std::uint64_t>(static_cast<std::int64_t>(lasti));
     }
-    raw_.push_back({u64_at(f, o.frame_code) & layout.code_pointer_mask, instr, frame});
+    bool entry = layout.frame_is_entry >= 0 ? f[layout.frame_is_entry] != 0 : !layout.interpreter_frames;
+    raw_.push_back({u64_at(f, o.frame_code) & layout.code_pointer_mask, instr, frame, entry, 0});
     last_owner = owner;
     frame = previous;
   }
@@ -511,7 +531,7 @@ const char* StackWalker::resolve_frames(const std::vector<RawFrame>& raw, std::v
       if (line <= 0) line = info->first_line;
       if (info->lines.size() < 4096) info->lines.emplace(offset, line);
     }
-    out.push_back(FrameRef{info, line, r.address});
+    out.push_back(FrameRef{info, line, r.address, r.entry, r.shim});
   }
   return nullptr;
 }

@@ -201,24 +201,53 @@ const char* palette_names() {
   return "hot, mem, io, wakeup, chain, java, js, perl, red, green, blue, aqua, yellow, purple, orange, python";
 }
 
+namespace {
+
+// CPython's C API and internals: Py_RunMain, PyObject_Call, _PyEval_EvalFrameDefault, _Py_Dealloc.
+bool is_interpreter_function(std::string_view name) {
+  if (!name.empty() && name[0] == '_') name.remove_prefix(1);
+  return name.size() > 2 && name.substr(0, 2) == "Py" && (name[2] == '_' || (name[2] >= 'A' && name[2] <= 'Z'));
+}
+
+// The interpreter's own module, as pyfold record --native names modules (the file's name): libpython3.11.so.1.0,
+// or the python executable (python3.11, python3.13t, python3.12d) when CPython is built into it.
+bool is_interpreter_module(std::string_view module) {
+  std::size_t slash = module.find_last_of("/\\");
+  if (slash != std::string_view::npos) module.remove_prefix(slash + 1);
+  if (module.rfind("libpython", 0) == 0) return true;
+  if (module.rfind("python", 0) != 0) return false;
+  std::string_view rest = module.substr(6);
+  if (ends_with(rest, ".exe")) rest.remove_suffix(4);
+  return rest.find_first_not_of("0123456789.dmut") == std::string_view::npos;
+}
+
+}  // namespace
+
 CodeOrigin classify_python_frame(std::string_view frame) {
   // "func (file:line)" or "func (file)": the file is inside the last parentheses.
-  if (!ends_with(frame, ")")) return CodeOrigin::no_file;
-  std::size_t open = frame.rfind(" (");
-  if (open == std::string_view::npos) return CodeOrigin::no_file;
+  std::size_t open = ends_with(frame, ")") ? frame.rfind(" (") : std::string_view::npos;
+  std::string_view name = open == std::string_view::npos ? frame : frame.substr(0, open);
+  if (!name.empty() && name[0] == '[') return CodeOrigin::no_file;  // [native stack cut short], [unknown]
+  if (open == std::string_view::npos)
+    return is_interpreter_function(name) ? CodeOrigin::interpreter : CodeOrigin::no_file;
   std::string_view file = frame.substr(open + 2, frame.size() - open - 3);
   if (file.empty() || file[0] == '<') return CodeOrigin::no_file;  // <frozen …>, <string>, <built-in>
   // "file:line" or "file": the file name without the line number.
   std::size_t colon = file.rfind(':');
-  std::string_view path = colon != std::string_view::npos &&
-                                  file.find_first_not_of("0123456789", colon + 1) == std::string_view::npos
-                              ? file.substr(0, colon)
-                              : file;
+  bool has_line = colon != std::string_view::npos &&
+                  file.find_first_not_of("0123456789", colon + 1) == std::string_view::npos;
+  std::string_view path = has_line ? file.substr(0, colon) : file;
+  // Native code (pyfold record --native: `deflate (libz.so.1)`, `python3.11+0x1a2b (python3.11)`): the
+  // interpreter's own, or any other library's.
+  if (!has_line && !ends_with(path, ".py") && !ends_with(path, ".pyw")) {
+    if (is_interpreter_module(path)) return CodeOrigin::interpreter;
+    if (path[0] == '[') return CodeOrigin::native_library;  // [vdso: PID], [unknown]
+  }
   for (std::string_view native : {".so", ".dll", ".dylib", ".pyd"}) {
     std::size_t at = path.rfind(native);
     if (at != std::string_view::npos &&
         (at + native.size() == path.size() || path[at + native.size()] == '.'))  // libfoo.so.1
-      return CodeOrigin::no_file;
+      return is_interpreter_module(path) ? CodeOrigin::interpreter : CodeOrigin::native_library;
   }
   if (contains(path, "/site-packages/") || contains(path, "/dist-packages/") || contains(path, "\\site-packages\\") ||
       contains(path, "\\dist-packages\\") || contains(path, ".egg/"))
@@ -261,6 +290,8 @@ std::string Palette::color(std::string_view name, bool waker) {
         case CodeOrigin::user: return rgb(205 + int(50 * v3), int(230 * v1), int(55 * v2));
         case CodeOrigin::stdlib: return flat(PaletteKind::blue, v1);
         case CodeOrigin::site_packages: return flat(PaletteKind::green, v1);
+        case CodeOrigin::interpreter: return flat(PaletteKind::purple, v1);
+        case CodeOrigin::native_library: return flat(PaletteKind::aqua, v1);
         case CodeOrigin::no_file: {
           int x = 175 + int(45 * v1);
           return rgb(x, x, x);
