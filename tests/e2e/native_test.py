@@ -4,7 +4,7 @@ ctypes qsort with a Python callback, hashlib, a thread in time.sleep) under ever
 finds; a missing interpreter is skipped with a message, or fails when PYFOLD_REQUIRE_PYTHONS names it (CI). Exit 77
 when no interpreter was found.
 
-Usage: native_test.py PYFOLD_RECORD SOURCE_ROOT
+Usage: native_test.py PYFOLD_RECORD SOURCE_ROOT PYFOLD_DUMP
 """
 import os
 import re
@@ -20,8 +20,7 @@ from harness import check, failures, finish
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
 import pythons  # noqa: E402
 
-RECORD, ROOT = (os.path.abspath(a) for a in sys.argv[1:3])
-DUMP = os.path.join(os.path.dirname(RECORD), "pyfold-dump")
+RECORD, ROOT, DUMP = (os.path.abspath(a) for a in sys.argv[1:4])
 TARGET = os.path.join(ROOT, "tests", "e2e", "targets", "native_mix.py")
 SLEEPER = os.path.join(ROOT, "tests", "e2e", "targets", "sleeper.py")
 TMP = tempfile.mkdtemp(prefix="pyfold-native-e2e-")
