@@ -139,8 +139,11 @@ def check_run(python, mode, remote, retried=False):
             assert matched, f"{task}: no stack matches; unmatched examples {unmatched.get('examples')}"
             share = matched / (matched + unmatched.get(task, 0))
             assert share >= 0.97, f"{task}: {share:.3f} of its samples match; examples {unmatched.get('examples')}"
-        extra = set(t for t, _ in counts) - {t for t, _ in units}
-        assert not extra, f"tasks that should not be counted in {mode} mode: {extra}"
+        # A waiting task does run, for microseconds, when it starts its wait and when it resumes: a sample may land
+        # there, but never more than that.
+        extra = {t: c for (t, _), c in counts.items() if t not in {u for u, _ in units}}
+        counted = sum(counts.values()) or 1
+        assert sum(extra.values()) <= 0.01 * counted, f"tasks counted in {mode} mode while waiting: {extra} of {counted}"
 
     @check(f"{label}: proportions within {TOLERANCE} of the program's units")
     def _():
