@@ -205,7 +205,9 @@ def startup_left_out(label, python, method):
                                     env=dict(os.environ, PYTHONPATH=TARGETS))
         assert code == 0, (code, err)
         stacks = parse(out)
-        assert all(("<module>", "hotmod.py") in [(n, os.path.basename(fl)) for n, fl, _ in f] for f, _ in stacks), out
+        # (a sample may land in the microseconds runpy takes between start-up and the module's first line)
+        outside = sum(c for f, c in stacks if ("<module>", "hotmod.py") not in [(n, os.path.basename(fl)) for n, fl, _ in f])
+        assert outside <= 0.01 * sum(c for _, c in stacks), out
         if method == "remote":  # the in-process sampler starts after the interpreter's start-up: nothing to keep
             code, out, err = run_record(["--include-startup", "--python", python, "--rate", "2000", target, "0.3"])
             assert code == 0, (code, err)
