@@ -72,6 +72,7 @@ struct RecordReport {
   std::map<std::string, std::uint64_t> not_recorded;  // the others, by reason
   std::uint64_t retries = 0;       // immediate re-reads of stacks that were not consistent
   std::uint64_t stopped_reads = 0; // of them, made with the one thread stopped (its live reads never agreed)
+  std::uint64_t read_stopped = 0;  // samples read with the program stopped: the GIL's thread ran during the read
   std::uint64_t reads = 0;         // reads of the target's memory
   std::uint64_t stack_count = 0;   // the sum of the counts written (one a thread a sample)
   std::uint64_t late = 0;          // samples more than one interval late

@@ -97,6 +97,15 @@ class StackWalker {
   // (--native reads it at the moment its native stack is unwound). nullptr, or why the read is not consistent.
   const char* read_stopped_thread(ThreadStack& stack);
 
+  // The GIL as the last read_stacks saw it. On a GIL build only the thread holding the GIL changes Python frames,
+  // so a read made while that thread was off its CPU, during which no other thread took the GIL, is one instant of
+  // every thread (off_cpu.hpp). gil_thread_state: the main interpreter's holder, or its last holder when nobody
+  // holds it (0 when not read).
+  std::uint64_t gil_thread_state() const { return gil_thread_state_; }
+  // Reads the GIL words again (lock, holder, switch count, of every interpreter): true when they are as the last
+  // read_stacks saw them.
+  bool gil_unchanged();
+
   const std::string& last_torn_reason() const { return torn_reason_; }
   std::uint64_t retries() const { return retries_; }  // threads read again because a read was not consistent
   std::uint64_t samples() const { return sample_; }   // read_stacks calls
@@ -172,6 +181,14 @@ class StackWalker {
   std::uint64_t cframe_at_ = 0;        // the current walk's cframe.current_frame address (3.11, 3.12)
   std::size_t misses_ = 0;             // reads of the current walk that were not in the copy
   std::uint64_t rank_ = 0;             // threads read so far in this sample
+
+  struct GilWords {  // a GIL's lock, holder and switch count as read
+    std::uint64_t address;
+    std::uint32_t size;
+    unsigned char bytes[32];
+  };
+  std::vector<GilWords> gil_words_;
+  std::uint64_t gil_thread_state_ = 0;
 
   std::vector<RawFrame> raw_;
   std::unordered_set<std::uint64_t> visited_;

@@ -176,6 +176,9 @@ std::string summary_text(const RecordReport& r) {
   s += format(", %llu not recorded", ull(not_recorded));
   if (r.method == "remote") s += format(", %llu retries", ull(r.retries));
   if (r.stopped_reads) s += format(" (%llu with the thread stopped)", ull(r.stopped_reads));
+  if (r.read_stopped)
+    s += format(", %llu read with the program stopped (the thread holding the GIL was running elsewhere)",
+                ull(r.read_stopped));
   s += format("; %llu stack lines counted\n", ull(r.stack_count));
   if (r.method == "remote" && r.samples) {
     s += format("pyfold-record: %.1f us per sample (%.1f reads); lateness mean %.0f us, max %.1f ms, %llu samples "

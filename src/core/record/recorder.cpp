@@ -20,6 +20,7 @@
 #include "pyfold/record/asyncio_tasks.hpp"
 #include "pyfold/record/inprocess.hpp"
 #include "pyfold/record/native_sampler.hpp"
+#include "pyfold/record/off_cpu.hpp"
 #include "pyfold/record/process_tree.hpp"
 #include "pyfold/record/python_process.hpp"
 #include "pyfold/record/thread_pauser.hpp"
@@ -77,6 +78,8 @@ struct Target {
   std::unique_ptr<ThreadStatReader> stat;
   std::unique_ptr<AsyncioTasks> tasks;     // --async
   std::unique_ptr<NativeSampler> native;  // --native
+  std::unique_ptr<OffCpuReads> off_cpu;   // the default method: reads while the GIL's thread is off its CPU
+  pid_t gil_tid = 0;                      // the thread that held the GIL at the last sample
   std::uint32_t root_frame = 0;
   int failures_in_a_row = 0;
 };
@@ -94,6 +97,7 @@ class Recorder {
     t.python = std::move(python);
     if (options_.native) t.native = std::make_unique<NativeSampler>(*t.python, options_.native_all);
     t.stat = std::make_unique<ThreadStatReader>(t.pid);
+    if (!options_.blocking && !options_.native) t.off_cpu = std::make_unique<OffCpuReads>(t.pid);
     if (options_.async != AsyncSampling::off) {
       if (!AsyncioTasks::supported(t.python->runtime()))
         throw AttachError(AttachError::Kind::unsupported, async_unsupported(t.python->version(), t.pid));
@@ -180,19 +184,21 @@ class Recorder {
     finished_stopped_ += python.stopped_reads();
   }
 
-  bool sample(Target& t) {
-    std::map<pid_t, char> states;
-    std::unique_ptr<ThreadPauser> pauser;
-    if (options_.blocking) {
-      if (options_.mode == SampleMode::cpu)  // before the stop: a stopped thread reads 't'
-        for (pid_t tid : task_ids(t.pid)) states[tid] = t.stat->state(tid);
-      pauser = std::make_unique<ThreadPauser>(t.pid);
-      pauser->pause();
-      if (pauser->reaped() && program_ && t.pid == program_->pid()) program_->reaped(pauser->reaped_status());
-    }
+  // Stops every thread of the target (--blocking, or a read that could not be made off the CPU); the states
+  // --mode cpu needs are read first (a stopped thread reads 't').
+  std::unique_ptr<ThreadPauser> stop_program(Target& t, std::map<pid_t, char>& states) {
+    if (options_.mode == SampleMode::cpu)
+      for (pid_t tid : task_ids(t.pid)) states[tid] = t.stat->state(tid);
+    auto pauser = std::make_unique<ThreadPauser>(t.pid);
+    pauser->pause();
+    if (pauser->reaped() && program_ && t.pid == program_->pid()) program_->reaped(pauser->reaped_status());
+    return pauser;
+  }
+
+  // The stacks, and --async's tasks read just after them (both read again when they do not agree).
+  PythonProcess::Read read_target(Target& t, const char*& tasks_problem) {
     PythonProcess::Read result = t.python->read_stacks(stacks_);
-    // --async: the tasks, read just after the stacks; read both again when they do not agree.
-    const char* tasks_problem = nullptr;
+    tasks_problem = nullptr;
     if (t.tasks && result == PythonProcess::Read::ok) {
       t.tasks->find_offsets();
       AsyncMode mode = options_.async == AsyncSampling::all ? AsyncMode::all : AsyncMode::running;
@@ -200,6 +206,40 @@ class Recorder {
         if (attempt && (result = t.python->read_stacks(stacks_)) != PythonProcess::Read::ok) break;
         if (!(tasks_problem = t.tasks->read(stacks_, mode, tasks_))) break;
       }
+    }
+    return result;
+  }
+
+  // The thread whose state the read saw holding the GIL (or holding it last), 0 when it is not among the threads.
+  pid_t gil_thread(Target& t) const {
+    std::uint64_t tstate = t.python->walker().gil_thread_state();
+    for (const ThreadStack& s : stacks_)
+      if (tstate && s.tstate == tstate) return s.tid;
+    return 0;
+  }
+
+  bool sample(Target& t) {
+    std::map<pid_t, char> states;
+    std::unique_ptr<ThreadPauser> pauser;
+    if (options_.blocking) pauser = stop_program(t, states);
+    if (t.off_cpu) t.off_cpu->before(t.gil_tid);
+    const char* tasks_problem = nullptr;
+    PythonProcess::Read result = read_target(t, tasks_problem);
+    if (t.off_cpu && result != PythonProcess::Read::gone) {
+      // One instant only if the GIL's thread stayed off its CPU and nobody else took the GIL; otherwise read
+      // again with the program stopped, and move to that thread's CPU for the samples that follow.
+      const pid_t holder = result == PythonProcess::Read::ok ? gil_thread(t) : 0;
+      const bool one_instant = result == PythonProcess::Read::ok && t.python->walker().gil_unchanged() &&
+                               (holder == 0 ? t.python->walker().gil_thread_state() != 0
+                                            : t.off_cpu->held_still(holder));
+      if (!one_instant) {
+        pauser = stop_program(t, states);
+        ++report_.read_stopped;
+        result = read_target(t, tasks_problem);
+        pauser->resume();
+        if (result == PythonProcess::Read::ok && gil_thread(t) != 0) t.off_cpu->follow(gil_thread(t));
+      }
+      if (result == PythonProcess::Read::ok) t.gil_tid = gil_thread(t);
     }
     if (pauser) pauser->resume();
     if (result == PythonProcess::Read::gone) return false;

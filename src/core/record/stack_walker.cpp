@@ -307,14 +307,24 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
     const unsigned char* p = structure_read(rt_.runtime + o.runtime_interpreters_head, 8);
     if (!p) return fail("runtime unreadable");
     std::uint64_t interp = u64_at(p, 0), gil_holder = 0;
-    // <= 3.11 keep the GIL in the runtime; 3.12+ in each interpreter.
+    gil_words_.clear();
+    gil_thread_state_ = 0;
+    // <= 3.11 keep the GIL in the runtime; 3.12+ in each interpreter (the main one last in the list). Every
+    // version's _gil_runtime_state has `int locked; unsigned long switch_number;` side by side: the count is 8 bytes
+    // after the lock.
     auto read_gil = [&](std::uint64_t base, int locked_at, int holder_at) {
-      int lo = std::min(locked_at, holder_at), span = std::max(locked_at, holder_at) - lo + 8;
+      int lo = std::min(locked_at, holder_at), span = std::max(locked_at + 8, holder_at) - lo + 8;
       const unsigned char* g = structure_read(base + lo, span);
       if (!g) return;
       int locked;
       std::memcpy(&locked, g + (locked_at - lo), sizeof locked);
       gil_holder = locked ? u64_at(g, holder_at - lo) : 0;
+      gil_thread_state_ = u64_at(g, holder_at - lo);
+      if (static_cast<std::size_t>(span) <= sizeof(GilWords::bytes)) {
+        GilWords w{base + lo, static_cast<std::uint32_t>(span), {}};
+        std::memcpy(w.bytes, g, span);
+        gil_words_.push_back(w);
+      }
     };
     if (o.runtime_gil_locked >= 0) read_gil(rt_.runtime, o.runtime_gil_locked, o.runtime_gil_last_holder);
     for (std::size_t n = 0; interp != 0 && !list_problem; ++n) {
@@ -369,6 +379,14 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
     }
     if (attempt + 1 >= kReadsPerThread) return fail(list_problem);
   }
+}
+
+bool StackWalker::gil_unchanged() {
+  if (gil_words_.empty()) return false;
+  unsigned char now[32];
+  for (const GilWords& w : gil_words_)
+    if (!memory_.read(w.address, now, w.size) || std::memcmp(now, w.bytes, w.size) != 0) return false;
+  return true;
 }
 
 const char* const StackWalker::kListChanged = "the thread list changed during the read";

@@ -1,0 +1,57 @@
+#pragma once
+// Live reads that are one instant: read a program's stacks while the thread that can change them is off its CPU.
+//
+// Reading a thread's frames while it runs on another CPU mixes moments: the pointer to the innermost frame is read
+// a microsecond before the frames, and a call-heavy thread makes several calls and returns in between, so time
+// moves between neighbouring functions (measured on 3.11: 10-15 points of share). On a GIL build only the thread
+// holding the GIL changes Python frames. So the sampler runs on that thread's CPU: when it wakes up there, the
+// thread is off its CPU until the read ends, as if stopped, without a signal or ptrace. Whether that held is
+// checked, not assumed: the thread's count of times scheduled in (/proc/.../schedstat) is the same before and after
+// the read, it was not running elsewhere when the read began (its state and CPU in /proc/.../stat), and no other
+// thread took the GIL meanwhile (StackWalker::gil_unchanged). A read for which this does not hold is made again
+// with the program stopped, and the sampler moves to the thread's CPU for the next samples.
+#include <sched.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <unordered_map>
+
+namespace pyfold::record {
+
+class OffCpuReads {
+ public:
+  explicit OffCpuReads(pid_t pid) : pid_(pid) {}
+  ~OffCpuReads();
+  OffCpuReads(const OffCpuReads&) = delete;
+  OffCpuReads& operator=(const OffCpuReads&) = delete;
+
+  // Before the read: notes where thread tid (the GIL's holder at the last sample) is and how often it has run.
+  void before(pid_t tid);
+  // After the read: true when thread tid (the GIL's holder the read saw, which must be the one before() noted) did
+  // not run from before() until now.
+  bool held_still(pid_t tid);
+  // Moves the calling (sampling) thread onto the CPU thread tid last ran on, when that is not its own: for the
+  // reads that follow. May wait for that CPU (a few milliseconds at most). False when that is refused.
+  bool follow(pid_t tid);
+
+  std::uint64_t moves() const { return moves_; }
+
+ private:
+  struct Files {
+    int stat = -1, schedstat = -1;
+  };
+  Files* files(pid_t tid);
+  bool read_place(pid_t tid, char& state, int& cpu);  // field 3 and 39 of /proc/PID/task/TID/stat
+  bool read_runs(pid_t tid, std::uint64_t& runs);     // field 3 of /proc/PID/task/TID/schedstat
+
+  pid_t pid_;
+  std::unordered_map<pid_t, Files> files_;
+  pid_t noted_ = 0;
+  bool noted_ok_ = false;
+  std::uint64_t runs_before_ = 0;
+  int cpu_before_ = -1;
+  std::uint64_t moves_ = 0;
+  bool refused_ = false;
+};
+
+}  // namespace pyfold::record
