@@ -7,6 +7,7 @@ and the largest difference in any function's inclusive and self share from --blo
     tests/bench/accuracy.py                          # every interpreter found, every workload, ~4 s a run
     tests/bench/accuracy.py --python /usr/bin/python3.11 --workload fib --seconds 8
     tests/bench/accuracy.py --austin /path/to/austin --py-spy /path/to/py-spy   # peers beside pyfold
+    tests/bench/accuracy.py --noise --no-inprocess   # a second --blocking run: the noise floor of each figure
 
 Two runs of one program differ by sampling noise alone: with N samples a share near 50% moves by about
 100*sqrt(0.5/N) points between runs (0.7 points at 10,000 samples), so judge small differences against that.
@@ -40,31 +41,46 @@ def interpreters():
     return found
 
 
+THREAD_ROOT = re.compile(r"^thread \([^)]*\): (.*)$")
+
+
 def shares(folded_text):
-    """(total, {function: inclusive count}, {function: self count}); a function is `name (file)`."""
-    total, inclusive, own = 0, {}, {}
+    """(total, {function: inclusive share}, {function: self share}); a function is `name (file)`. With thread roots
+    (--threads) a function is `THREAD: name (file)` and its shares are of its own thread's samples: how long each
+    thread lives depends on how the GIL was shared, which a profiler that stops the program changes; within a
+    thread the shares say whether its stacks were read right."""
+    total, inclusive, own, per_group, group_of = 0, {}, {}, {}, {}
     for line in folded_text.splitlines():
         if not line.strip():
             continue
         stack, count = line.rsplit(" ", 1)
         count = int(count)
         total += count
+        frames = stack.split(";")
+        group = ""
+        m = THREAD_ROOT.match(frames[0])
+        if m:
+            group, frames = m.group(1) + ": ", frames[1:]
+            if not frames:
+                continue
+        per_group[group] = per_group.get(group, 0) + count
         functions = []
-        for frame in stack.split(";"):
+        for frame in frames:
             m = FRAME.match(frame)
-            functions.append(f"{m.group(1)} ({m.group(2)})" if m else frame)
+            functions.append(group + (f"{m.group(1)} ({m.group(2)})" if m else frame))
         for f in set(functions):
             inclusive[f] = inclusive.get(f, 0) + count
+            group_of[f] = group
         own[functions[-1]] = own.get(functions[-1], 0) + count
-    return total, inclusive, own
+    return (total, {f: n / per_group[group_of[f]] for f, n in inclusive.items()},
+            {f: n / per_group[group_of[f]] for f, n in own.items()})
 
 
 def largest_difference(a, b):
     """(points, function) of the largest |share_a - share_b| over all functions."""
-    (ta, ia), (tb, ib) = a, b
     best = (0.0, "-")
-    for f in set(ia) | set(ib):
-        d = abs(100.0 * ia.get(f, 0) / max(ta, 1) - 100.0 * ib.get(f, 0) / max(tb, 1))
+    for f in set(a) | set(b):
+        d = abs(100.0 * a.get(f, 0) - 100.0 * b.get(f, 0))
         if d > best[0]:
             best = (d, f)
     return best
@@ -90,7 +106,10 @@ def record(args, method, python, workload, scale, out):
         cmd = [args.py_spy, "record", "-r", str(int(args.rate)), "-f", "raw", "-o", out, "--", python, WORKLOADS_PY,
                workload, str(scale)]
     else:
-        extra = {"default": [], "blocking": ["--blocking"], "inprocess": ["--method", "inprocess"]}[method]
+        extra = {"default": [], "blocking": ["--blocking"], "blocking-again": ["--blocking"],
+                 "inprocess": ["--method", "inprocess"]}[method]
+        if workload == "threads":  # shares within each thread (see shares())
+            extra = extra + ["--threads"]
         cmd = [args.pyfold, "--rate", str(args.rate), "--python", python, "-o", out] + extra + \
               [WORKLOADS_PY, workload, str(scale)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -127,10 +146,13 @@ def main():
     p.add_argument("--seconds", type=float, default=4.0, help="target length of each run [4]")
     p.add_argument("--rate", type=float, default=1000)
     p.add_argument("--no-inprocess", action="store_true")
+    p.add_argument("--noise", action="store_true",
+                   help="also a second --blocking run: its difference from the first is sampling noise alone")
     p.add_argument("--austin")
     p.add_argument("--py-spy", dest="py_spy")
     args = p.parse_args()
-    methods = ["default"] + ([] if args.no_inprocess else ["inprocess"]) + \
+    methods = ["default"] + (["blocking-again"] if args.noise else []) + \
+        ([] if args.no_inprocess else ["inprocess"]) + \
         (["austin"] if args.austin else []) + (["py-spy"] if args.py_spy else [])
     tmp = tempfile.mkdtemp(prefix="pyfold-accuracy-")
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} {os.uname().nodename} {os.cpu_count()} CPUs, rate {args.rate:g} Hz, "
@@ -162,8 +184,8 @@ def main():
                     print(f"{label:<10} {workload:<11} {method:<10} failed: {e}")
                     continue
                 t2, i2, o2 = shares(text)
-                di, fi = largest_difference((t2, i2), (total, inclusive))
-                ds, _ = largest_difference((t2, o2), (total, own))
+                di, fi = largest_difference(i2, inclusive)
+                ds, _ = largest_difference(o2, own)
                 taken, missed, retries = summary_numbers(err)
                 if method in ("austin", "py-spy"):
                     taken, missed, retries = t2, None, None

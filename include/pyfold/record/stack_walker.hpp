@@ -1,8 +1,8 @@
 #pragma once
 // The Python stacks of every thread of an interpreter, read from another process's memory as a snapshot: what
-// recent samples needed (list heads, thread states, cframes, frames) is copied in one read_many, just after a
-// read of one cold byte per page has warmed the target's page tables, so that the whole copy spans tens of
-// nanoseconds instead of microseconds, and the walk runs on that copy. A walk that read beyond the copy, or is not
+// recent samples needed (list heads, thread states, cframes, frames) is copied in one read_many, and the walk
+// runs on that copy (made while the thread that can change it is off its CPU: off_cpu.hpp). A walk that read
+// beyond the copy, or is not
 // consistent (it did not reach the thread's first frame, a pointer leads nowhere, a frame's code is not code), is
 // read again at once, a bounded number of times, and only then reported torn, with its reason. Code objects, names
 // and line tables are read after the snapshot: they do not change under a live frame, and are cached.
@@ -144,7 +144,6 @@ class StackWalker {
   void plan_thread(std::uint64_t tstate, const ThreadPlan& plan, Copy* into);
   void copy_wanted();
   static void sort_copy(Copy& c);
-  void warm_up();
   void refresh_thread(std::uint64_t tstate);
   void update_plan(std::uint64_t tstate, bool reached_first_frame);
   const unsigned char* volatile_read(std::uint64_t address, std::size_t size);
@@ -173,10 +172,6 @@ class StackWalker {
   Copy* current_ = nullptr;                          // what the current reads come from
   std::vector<Wanted> wanted_;
   std::vector<unsigned char> store_;
-  std::vector<std::uint64_t> pages_;
-  std::vector<MemoryRange> warm_;
-  static constexpr std::size_t kScratch = 64;
-  std::uint64_t scratch_[kScratch] = {};
   std::vector<std::uint64_t> walked_;  // the current walk: frame addresses, innermost first
   std::uint64_t cframe_at_ = 0;        // the current walk's cframe.current_frame address (3.11, 3.12)
   std::size_t misses_ = 0;             // reads of the current walk that were not in the copy

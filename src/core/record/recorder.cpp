@@ -222,16 +222,23 @@ class Recorder {
     std::map<pid_t, char> states;
     std::unique_ptr<ThreadPauser> pauser;
     if (options_.blocking) pauser = stop_program(t, states);
-    if (t.off_cpu) t.off_cpu->before(t.gil_tid);
     const char* tasks_problem = nullptr;
-    PythonProcess::Read result = read_target(t, tasks_problem);
-    if (t.off_cpu && result != PythonProcess::Read::gone) {
-      // One instant only if the GIL's thread stayed off its CPU and nobody else took the GIL; otherwise read
-      // again with the program stopped, and move to that thread's CPU for the samples that follow.
+    PythonProcess::Read result;
+    bool one_instant = false;
+    for (int attempt = 0;; ++attempt) {
+      if (t.off_cpu) t.off_cpu->before(t.gil_tid);
+      result = read_target(t, tasks_problem);
+      if (!t.off_cpu || result == PythonProcess::Read::gone) break;
+      // One instant only if the GIL's thread stayed off its CPU and nobody else took the GIL.
       const pid_t holder = result == PythonProcess::Read::ok ? gil_thread(t) : 0;
-      const bool one_instant = result == PythonProcess::Read::ok && t.python->walker().gil_unchanged() &&
-                               (holder == 0 ? t.python->walker().gil_thread_state() != 0
-                                            : t.off_cpu->held_still(holder));
+      one_instant = result == PythonProcess::Read::ok && t.python->walker().gil_unchanged() &&
+                    (holder == 0 ? t.python->walker().gil_thread_state() != 0 : t.off_cpu->held_still(holder));
+      // The GIL changed hands since the last sample: once more, watching the new holder.
+      if (one_instant || attempt > 0 || holder == 0 || holder == t.gil_tid) break;
+      t.gil_tid = holder;
+    }
+    if (t.off_cpu && result != PythonProcess::Read::gone) {
+      // Otherwise read again with the program stopped, and move to that thread's CPU for the samples that follow.
       if (!one_instant) {
         pauser = stop_program(t, states);
         ++report_.read_stopped;

@@ -121,8 +121,7 @@ void StackWalker::plan_thread(std::uint64_t tstate, const ThreadPlan& plan, Copy
       runs.push_back({f.address, f.address + size, f.depth});
     }
   }
-  // The pointer to the innermost frame first: copying the frames before it would slow the program just before
-  // the moment the pointer is read (its hot cache lines then shared with us), skewing where that moment falls.
+  // The pointer to the innermost frame first, then the frames it leads to.
   wanted_.push_back({tstate, static_cast<std::uint64_t>(tstate_read_size_), into});
   for (const auto& [address, used] : plan.cframes)
     if (used + kKeepSamples >= sample_) wanted_.push_back({address, 8, into});
@@ -141,7 +140,6 @@ void StackWalker::copy_wanted() {
     ranges_.push_back({w.address, store_.data() + at, w.size});
     at += w.size;
   }
-  warm_up();
   std::vector<bool> ok(ranges_.size(), false);
   for (std::size_t done = 0; done < ranges_.size();) {
     std::size_t got = memory_.read_many(ranges_.data() + done, ranges_.size() - done);
@@ -177,32 +175,6 @@ void StackWalker::sort_copy(Copy& c) {
                            return false;
                          }),
           c.end());
-}
-
-// Reads 8 bytes of every page ranges_ will copy, at a place of the page that the copy itself does not cover, just
-// before the copy. The copy then finds the target's page tables in the cache: one range follows another within
-// tens of nanoseconds instead of hundreds, so the copy is close to one instant. Reading bytes the program is not
-// using leaves its own caches, and so its timing, alone.
-void StackWalker::warm_up() {
-  pages_.clear();
-  for (const MemoryRange& r : ranges_)
-    for (std::uint64_t page = r.address & ~(kPage - 1); page < r.address + r.size; page += kPage) pages_.push_back(page);
-  std::sort(pages_.begin(), pages_.end());
-  pages_.erase(std::unique(pages_.begin(), pages_.end()), pages_.end());
-  warm_.clear();
-  for (std::uint64_t page : pages_) {
-    // Candidates: the page's first and last line and its middle; the first that no copied range comes near.
-    for (std::uint64_t at : {page, page + kPage - 8, page + kPage / 2}) {
-      bool near = false;
-      for (const MemoryRange& r : ranges_)
-        if (at + 8 + 64 > r.address && at < r.address + r.size + 64) near = true;
-      if (!near) {
-        warm_.push_back({at, &scratch_[warm_.size() % kScratch], 8});
-        break;
-      }
-    }
-  }
-  if (!warm_.empty()) memory_.read_many(warm_.data(), warm_.size());
 }
 
 // Copies one thread's ranges again (for a retry), planned with what its last walk added.
