@@ -46,9 +46,11 @@ THREAD_ROOT = re.compile(r"^thread \([^)]*\): (.*)$")
 
 def shares(folded_text):
     """(total, {function: inclusive share}, {function: self share}); a function is `name (file)`. With thread roots
-    (--threads) a function is `THREAD: name (file)` and its shares are of its own thread's samples: how long each
-    thread lives depends on how the GIL was shared, which a profiler that stops the program changes; within a
-    thread the shares say whether its stacks were read right."""
+    (--threads, recorded with --mode gil) a function is `THREAD: name (file)` and its shares are of its own
+    thread's samples: how long each thread lives depends on how the GIL was shared, which a profiler that stops the
+    program changes; within a thread the shares say whether its stacks were read right. (In wall mode a thread
+    waiting for the GIL shows the same stack for milliseconds: a few hundred switches decide its shares, and two
+    runs differ by 10-17 points.)"""
     total, inclusive, own, per_group, group_of = 0, {}, {}, {}, {}
     for line in folded_text.splitlines():
         if not line.strip():
@@ -72,17 +74,20 @@ def shares(folded_text):
             inclusive[f] = inclusive.get(f, 0) + count
             group_of[f] = group
         own[functions[-1]] = own.get(functions[-1], 0) + count
-    return (total, {f: n / per_group[group_of[f]] for f, n in inclusive.items()},
-            {f: n / per_group[group_of[f]] for f, n in own.items()})
+    # A thread with few samples (the main thread's imports before it starts the others) has no shares to judge.
+    big = {g for g, n in per_group.items() if n >= total / 10}
+    return (total, {(group_of[f], f): n / per_group[group_of[f]] for f, n in inclusive.items() if group_of[f] in big},
+            {(group_of[f], f): n / per_group[group_of[f]] for f, n in own.items() if group_of[f] in big})
 
 
 def largest_difference(a, b):
-    """(points, function) of the largest |share_a - share_b| over all functions."""
+    """(points, function) of the largest |share_a - share_b| over the functions of the threads in both."""
+    groups = {g for g, _ in a} & {g for g, _ in b}
     best = (0.0, "-")
-    for f in set(a) | set(b):
-        d = abs(100.0 * a.get(f, 0) - 100.0 * b.get(f, 0))
-        if d > best[0]:
-            best = (d, f)
+    for key in set(a) | set(b):
+        d = abs(100.0 * a.get(key, 0) - 100.0 * b.get(key, 0))
+        if key[0] in groups and d > best[0]:
+            best = (d, key[1])
     return best
 
 
@@ -108,8 +113,8 @@ def record(args, method, python, workload, scale, out):
     else:
         extra = {"default": [], "blocking": ["--blocking"], "blocking-again": ["--blocking"],
                  "inprocess": ["--method", "inprocess"]}[method]
-        if workload == "threads":  # shares within each thread (see shares())
-            extra = extra + ["--threads"]
+        if workload == "threads":  # the GIL holder's stack, and shares within each thread (see shares())
+            extra = extra + ["--threads", "--mode", "gil"]
         cmd = [args.pyfold, "--rate", str(args.rate), "--python", python, "-o", out] + extra + \
               [WORKLOADS_PY, workload, str(scale)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -163,7 +168,8 @@ def main():
     for python in args.python or interpreters():
         version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                  capture_output=True, text=True).stdout.strip()
-        label = version + ("-static" if python == "/usr/bin/python3.11" else "")
+        label = version + ("-static" if python == "/usr/bin/python3.11" else
+                           "-debian" if "/.cache/pyfold/pythons/" in python and version == "3.13" else "")
         for workload in args.workload or WORKLOADS:
             scale = calibrate(python, workload, args.seconds)
             out = os.path.join(tmp, f"{label}-{workload}")

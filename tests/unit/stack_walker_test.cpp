@@ -127,6 +127,50 @@ TEST_CASE("stack walker: <= 3.10, a frame object already freed (on the free list
   CHECK(tested >= 3);
 }
 
+TEST_CASE("stack walker: 3.11, 3.12, a thread entering an eval call (its new cframe not yet set) has its caller's stack") {
+  int tested = 0;
+  for (const std::string& file : snapshot_files()) {
+    INFO(file);
+    testing::Snapshot s = testing::load_snapshot(file);
+    const GeneratedLayout& o = s.runtime.layout.offsets;
+    if (o.cframe_current_frame < 0) continue;  // 3.11 and 3.12 only
+    StackWalker before(s.memory, s.runtime, s.pid);
+    std::vector<ThreadStack> stacks;
+    REQUIRE(before.read_stacks(stacks) == StackWalker::Read::ok);
+    std::uint64_t fake_cframe = 0x7f0000000000;  // the captures hold no cframe.previous: one is made up per thread
+    for (const ThreadStack& t : stacks) {
+      if (t.frames.empty()) continue;
+      // The moment between `tstate->cframe = &cframe` and `cframe.current_frame = frame`: the word is C-stack junk,
+      // and cframe.previous leads to the caller's cframe, whose current frame is the one below the new eval call's.
+      std::uint64_t cframe = 0, junk = 4;
+      REQUIRE(s.memory.read_value(t.tstate + static_cast<std::uint64_t>(o.tstate_frame), cframe));
+      s.memory.add(cframe + static_cast<std::uint64_t>(o.cframe_current_frame), &junk, sizeof junk);
+      auto first = std::find_if(t.frames.begin(), t.frames.end(), [](const FrameRef& r) { return r.entry; });
+      std::uint64_t caller = first == t.frames.end() || first + 1 == t.frames.end() ? 0 : (first + 1)->address;
+      fake_cframe += 64;
+      s.memory.add(cframe + static_cast<std::uint64_t>(o.cframe_previous), &fake_cframe, sizeof fake_cframe);
+      s.memory.add(fake_cframe + static_cast<std::uint64_t>(o.cframe_current_frame), &caller, sizeof caller);
+    }
+    StackWalker walker(s.memory, s.runtime, s.pid);
+    std::vector<ThreadStack> entering;
+    StackWalker::Read r = walker.read_stacks(entering);
+    INFO(walker.last_torn_reason());
+    REQUIRE(r == StackWalker::Read::ok);
+    REQUIRE(entering.size() == stacks.size());
+    for (std::size_t i = 0; i < stacks.size(); ++i) {
+      // Expected: the frames below the innermost eval call's first frame (nothing if that was the only one).
+      std::vector<std::uint64_t> want, got;
+      const auto& f = stacks[i].frames;
+      auto first = std::find_if(f.begin(), f.end(), [](const FrameRef& r) { return r.entry; });
+      for (auto it = first == f.end() ? f.end() : first + 1; it != f.end(); ++it) want.push_back(it->address);
+      for (const FrameRef& r : entering[i].frames) got.push_back(r.address);
+      CHECK(got == want);
+      tested += !want.empty();
+    }
+  }
+  CHECK(tested >= 2);
+}
+
 TEST_CASE("snapshot memory: regions merge, reads inside succeed, reads across a gap fail") {
   SnapshotMemory m;
   m.add(100, "abcd", 4);

@@ -13,7 +13,8 @@ struct GeneratedLayout {
   int minor;
   int runtime_interpreters_head, runtime_gil_locked, runtime_gil_last_holder, runtime_tstate_current;
   int interp_next, interp_threads_head, interp_gil_locked, interp_gil_last_holder;
-  int tstate_next, tstate_interp, tstate_frame, cframe_current_frame, tstate_thread_id, tstate_native_thread_id;
+  int tstate_next, tstate_interp, tstate_frame, cframe_current_frame, cframe_previous, tstate_thread_id,
+      tstate_native_thread_id;
   int frame_previous, frame_code, frame_instr, frame_owner, frame_size;
   int code_firstlineno, code_flags, code_filename, code_name, code_qualname, code_linetable, code_code;
   int bytes_size, bytes_sval, unicode_length, unicode_state, unicode_ascii_size, unicode_compact_size;

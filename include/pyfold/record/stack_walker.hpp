@@ -148,6 +148,7 @@ class StackWalker {
   void update_plan(std::uint64_t tstate, bool reached_first_frame);
   const unsigned char* volatile_read(std::uint64_t address, std::size_t size);
   const char* read_thread(std::uint64_t tstate, std::uint64_t interp, ThreadStack& out, std::uint64_t& next);
+  const char* walk_chain(std::uint64_t frame, std::uint64_t base_frame);
   const char* read_again(ThreadStack& stack, std::uint64_t& next);  // one more read of a thread, planned afresh
   const char* resolve_codes(ThreadStack& out);
   CodeInfo* new_code_info(std::uint64_t code, const unsigned char* header);

@@ -41,6 +41,7 @@ def probes(minor):
     p["tstate_frame"] = "offsetof(PyThreadState, frame)" if minor <= 10 else "offsetof(PyThreadState, cframe)"
     if minor in (11, 12):
         p["cframe_current_frame"] = "offsetof(_PyCFrame, current_frame)"
+        p["cframe_previous"] = "offsetof(_PyCFrame, previous)"
     p["tstate_thread_id"] = "offsetof(PyThreadState, thread_id)"
     if minor >= 11:
         p["tstate_native_thread_id"] = "offsetof(PyThreadState, native_thread_id)"
@@ -105,7 +106,8 @@ def object_probes(minor):
 
 FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_holder", "runtime_tstate_current",
           "interp_next", "interp_threads_head", "interp_gil_locked", "interp_gil_last_holder",
-          "tstate_next", "tstate_interp", "tstate_frame", "cframe_current_frame", "tstate_thread_id",
+          "tstate_next", "tstate_interp", "tstate_frame", "cframe_current_frame", "cframe_previous",
+          "tstate_thread_id",
           "tstate_native_thread_id", "frame_previous", "frame_code", "frame_instr", "frame_owner", "frame_size",
           "code_firstlineno", "code_flags", "code_filename", "code_name", "code_qualname", "code_linetable", "code_code",
           "bytes_size", "bytes_sval", "unicode_length", "unicode_state", "unicode_ascii_size", "unicode_compact_size",

@@ -105,6 +105,7 @@ Layout layout_from_debug_offsets(const unsigned char* bytes, std::size_t size) {
   o.tstate_interp = off(f.tstate_interp);
   o.tstate_frame = off(f.tstate_current_frame);
   o.cframe_current_frame = -1;
+  o.cframe_previous = -1;
   o.tstate_thread_id = off(f.tstate_thread_id);
   o.tstate_native_thread_id = off(f.tstate_native_thread_id);
   o.frame_previous = off(f.frame_previous);

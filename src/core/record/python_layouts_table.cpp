@@ -19,6 +19,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     16,  // tstate_interp
     24,  // tstate_frame
     -1,  // cframe_current_frame
+    -1,  // cframe_previous
     176,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     24,  // frame_previous
@@ -69,6 +70,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     16,  // tstate_interp
     24,  // tstate_frame
     -1,  // cframe_current_frame
+    -1,  // cframe_previous
     176,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     24,  // frame_previous
@@ -119,6 +121,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     16,  // tstate_interp
     24,  // tstate_frame
     -1,  // cframe_current_frame
+    -1,  // cframe_previous
     176,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     24,  // frame_previous
@@ -169,6 +172,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     16,  // tstate_interp
     56,  // tstate_frame
     8,  // cframe_current_frame
+    16,  // cframe_previous
     152,  // tstate_thread_id
     160,  // tstate_native_thread_id
     48,  // frame_previous
@@ -219,6 +223,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     16,  // tstate_interp
     56,  // tstate_frame
     0,  // cframe_current_frame
+    8,  // cframe_previous
     136,  // tstate_thread_id
     144,  // tstate_native_thread_id
     8,  // frame_previous
@@ -336,6 +341,7 @@ const GeneratedLayout kConstants313 = {13,
     -1,  // tstate_interp
     -1,  // tstate_frame
     -1,  // cframe_current_frame
+    -1,  // cframe_previous
     -1,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     -1,  // frame_previous
@@ -437,6 +443,7 @@ const GeneratedLayout kConstants314 = {14,
     -1,  // tstate_interp
     -1,  // tstate_frame
     -1,  // cframe_current_frame
+    -1,  // cframe_previous
     -1,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     -1,  // frame_previous
@@ -538,6 +545,7 @@ const GeneratedLayout kConstants315 = {15,
     -1,  // tstate_interp
     -1,  // tstate_frame
     -1,  // cframe_current_frame
+    -1,  // cframe_previous
     -1,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     -1,  // frame_previous

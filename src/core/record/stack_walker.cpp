@@ -407,6 +407,29 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
     if (!c) return "cframe unreadable";
     frame = u64_at(c, 0);
   }
+  const char* problem = walk_chain(frame, base_frame);
+  // 3.11, 3.12: a thread entering _PyEval_EvalFrameDefault points tstate->cframe at its new cframe a few stores
+  // before it sets that cframe's current_frame: until then the word holds whatever the C stack held. The walk
+  // from it fails (it was read whole, so this is no torn read); the caller's chain, from the previous cframe, is
+  // the stack at that moment (the new function has not started).
+  if (problem && cframe_at_ && o.cframe_previous >= 0) {
+    const unsigned char* c = volatile_read(cframe_at_ - o.cframe_current_frame + o.cframe_previous, 8);
+    const std::uint64_t previous = c ? u64_at(c, 0) : 0;  // 0: the thread's first cframe
+    const unsigned char* p = previous ? volatile_read(previous + o.cframe_current_frame, 8) : nullptr;
+    if (p) {
+      walked_.clear();
+      if (!walk_chain(u64_at(p, 0), base_frame)) problem = nullptr;
+    }
+  }
+  if (problem || raw_.empty()) return problem;
+  return resolve_codes(out);
+}
+
+// Walks the frame chain from frame (innermost first) into raw_ and walked_; nullptr, or why the walk is not a
+// whole stack.
+const char* StackWalker::walk_chain(std::uint64_t frame, std::uint64_t base_frame) {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  const Layout& layout = rt_.layout;
   raw_.clear();
   visited_.clear();
   bool ended_at_shim = false;
@@ -457,7 +480,7 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   if ((layout.walk_ends_at_shim && !ended_at_shim) || (base_frame && walked_.back() != base_frame) ||
       (layout.generator_owner >= 0 && last_owner == layout.generator_owner))
     return "the walk did not reach the thread's first frame";
-  return resolve_codes(out);
+  return nullptr;
 }
 
 // The code objects of raw_: checked against the target once per sample (one read_many for the thread), read whole
