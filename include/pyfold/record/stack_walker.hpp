@@ -102,6 +102,7 @@ class StackWalker {
   // every thread (off_cpu.hpp). gil_thread_state: the main interpreter's holder, or its last holder when nobody
   // holds it (0 when not read).
   std::uint64_t gil_thread_state() const { return gil_thread_state_; }
+  bool gil_locked() const { return gil_locked_; }  // the main interpreter's GIL was held
   // Reads the GIL words again (lock, holder, switch count, of every interpreter): true when they are as the last
   // read_stacks saw them.
   bool gil_unchanged();
@@ -185,6 +186,7 @@ class StackWalker {
   };
   std::vector<GilWords> gil_words_;
   std::uint64_t gil_thread_state_ = 0;
+  bool gil_locked_ = false;
 
   std::vector<RawFrame> raw_;
   std::unordered_set<std::uint64_t> visited_;

@@ -229,10 +229,14 @@ class Recorder {
       if (t.off_cpu) t.off_cpu->before(t.gil_tid);
       result = read_target(t, tasks_problem);
       if (!t.off_cpu || result == PythonProcess::Read::gone) break;
-      // One instant only if the GIL's thread stayed off its CPU and nobody else took the GIL.
+      // One instant only if the GIL's thread stayed off its CPU and nobody else took the GIL (no one can while
+      // that thread holds it; a GIL that was free is read again).
+      const StackWalker& walker = t.python->walker();
       const pid_t holder = result == PythonProcess::Read::ok ? gil_thread(t) : 0;
-      one_instant = result == PythonProcess::Read::ok && t.python->walker().gil_unchanged() &&
-                    (holder == 0 ? t.python->walker().gil_thread_state() != 0 : t.off_cpu->held_still(holder));
+      one_instant = result == PythonProcess::Read::ok &&
+                    (holder == 0 ? walker.gil_thread_state() != 0 && t.python->walker().gil_unchanged()
+                                 : t.off_cpu->held_still(holder) &&
+                                       (walker.gil_locked() || t.python->walker().gil_unchanged()));
       // The GIL changed hands since the last sample: once more, watching the new holder.
       if (one_instant || attempt > 0 || holder == 0 || holder == t.gil_tid) break;
       t.gil_tid = holder;

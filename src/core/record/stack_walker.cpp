@@ -264,7 +264,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
   if (code_cache_.size() >= kMaxCodeCache) code_cache_.clear();  // no stack holds a CodeInfo* between samples
   const GeneratedLayout& o = rt_.layout.offsets;
   for (int attempt = 0;; ++attempt) {
-    stacks.clear();
+    std::size_t used = 0;  // stacks filled; the vector keeps the others (and their frames' capacity) for reuse
     if (attempt) ++retries_;
     take_snapshot();
     rank_ = 0;
@@ -281,6 +281,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
     std::uint64_t interp = u64_at(p, 0), gil_holder = 0;
     gil_words_.clear();
     gil_thread_state_ = 0;
+    gil_locked_ = false;
     // <= 3.11 keep the GIL in the runtime; 3.12+ in each interpreter (the main one last in the list). Every
     // version's _gil_runtime_state has `int locked; unsigned long switch_number;` side by side: the count is 8 bytes
     // after the lock.
@@ -292,6 +293,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
       std::memcpy(&locked, g + (locked_at - lo), sizeof locked);
       gil_holder = locked ? u64_at(g, holder_at - lo) : 0;
       gil_thread_state_ = u64_at(g, holder_at - lo);
+      gil_locked_ = locked != 0;
       if (static_cast<std::size_t>(span) <= sizeof(GilWords::bytes)) {
         GilWords w{base + lo, static_cast<std::uint32_t>(span), {}};
         std::memcpy(w.bytes, g, span);
@@ -306,7 +308,9 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
       std::uint64_t tstate = u64_at(p, 0);
       for (std::size_t t = 0; tstate != 0; ++t) {
         if (t >= kMaxThreads) return fail("too many thread states");
-        stacks.emplace_back();
+        if (used == stacks.size()) stacks.emplace_back();
+        ThreadStack& stack = stacks[used++];
+        stack = ThreadStack{{}, {}, {}, {}, {}, std::move(stack.frames), {}};
         std::uint64_t next = 0;
         const char* problem = nullptr;
         ++rank_;
@@ -316,19 +320,19 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
           misses_ = 0;
           walked_.clear();
           cframe_at_ = 0;
-          stacks.back().frames.clear();
-          problem = read_thread(tstate, interp, stacks.back(), next);
+          stack.frames.clear();
+          problem = read_thread(tstate, interp, stack, next);
           if (problem == kListChanged || memory_.last_error() == ESRCH) break;  // whole sample again, or gone
           update_plan(tstate, !problem);
           // A walk that read beyond the copy mixed two moments: read again (all it needs is in the plan now).
           if (!problem && (misses_ == 0 || tries + 1 == kReadsPerThread)) break;
         }
-        if (problem && problem != kListChanged && last_resort_ && stacks.back().tid > 0 &&
+        if (problem && problem != kListChanged && last_resort_ && stack.tid > 0 &&
             memory_.last_error() != ESRCH) {
           ThreadPauser pauser(pid_);
-          if (pauser.pause_thread(stacks.back().tid)) {
+          if (pauser.pause_thread(stack.tid)) {
             ++retries_, ++stopped_reads_;
-            problem = read_again(stacks.back(), next);
+            problem = read_again(stack, next);
           }
         }  // the thread runs again here
         if (problem == kListChanged) {
@@ -336,7 +340,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
           break;
         }
         if (problem) return fail(problem);
-        stacks.back().holds_gil = gil_holder == tstate;
+        stack.holds_gil = gil_holder == tstate;
         tstate = next;
       }
       if (list_problem) break;
@@ -345,6 +349,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
     }
     if (!list_problem) {
       // <= 3.10: the tid's place in struct pthread is learnt from the main thread, which comes last in the list.
+      stacks.resize(used);
       for (ThreadStack& t : stacks)
         if (t.tid == 0 && t.thread_id != 0 && tid_offset_ >= 0) t.tid = tid_of(t.tstate, t.thread_id);
       return Read::ok;
