@@ -248,7 +248,10 @@ class Recorder {
         ++report_.read_stopped;
         result = read_target(t, tasks_problem);
         pauser->resume();
-        if (result == PythonProcess::Read::ok && gil_thread(t) != 0) t.off_cpu->follow(gil_thread(t));
+        // With several processes (--subprocesses) the sampler stays where it is: following one would leave the
+        // others.
+        if (result == PythonProcess::Read::ok && gil_thread(t) != 0 && targets_.size() == 1)
+          t.off_cpu->follow(gil_thread(t));
       }
       if (result == PythonProcess::Read::ok) t.gil_tid = gil_thread(t);
     }
