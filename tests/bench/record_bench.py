@@ -31,6 +31,7 @@ configs = {
     "bare": target,
     "pyfold 100 Hz": [args.pyfold_record, "-o", "/dev/null", "--rate", "100", "--"] + target,
     "pyfold 1 kHz": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--"] + target,
+    "pyfold 1k nonblk": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--nonblocking", "--"] + target,
     "pyfold inproc 1k": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--method", "inprocess",
                          "--python", args.python] + target[1:],
     "cProfile": [args.python, "-m", "cProfile", "-o", "/dev/null"] + target[1:],

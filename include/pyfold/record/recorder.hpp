@@ -33,6 +33,7 @@ struct RecordOptions {
   bool nolineno = false;      // no line numbers
   bool timeline = false;      // samples in time order, consecutive identical stacks merged
   bool blocking = false;      // pause the threads (ptrace) while reading them
+  bool nonblocking = false;   // read the threads while they run (from another CPU): cheapest, not exact
   bool native = false;        // C/C++ frames too: each thread stopped alone while its native stack is unwound
   bool native_all = false;    // --native keeping every native frame (the interpreter's own, the thread's start)
   bool quiet = false;         // no summary or progress on stderr

@@ -42,6 +42,10 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("nolineno", po::bool_switch(&o.nolineno), "no line numbers")
     ("timeline", po::bool_switch(&o.timeline), "samples in time order, repeats merged (for flame charts)")
     ("blocking", po::bool_switch(&o.blocking), "pause the threads while reading them (exact stacks, slower)")
+    ("nonblocking", po::bool_switch(&o.nonblocking),
+     "read the threads while they run, from another CPU: the least cost to the program, but on code that calls "
+     "every 50-100 ns time moves between neighbouring functions (by default the sampler reads the thread holding "
+     "the GIL while it is off its CPU)")
     ("native", po::bool_switch(&o.native),
      "C/C++ frames too (extensions, libraries, system calls), merged with the Python frames; each sampled thread "
      "is stopped alone for the moment its native stack is unwound")
@@ -127,6 +131,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   if (async && o.native)
     throw std::invalid_argument("--native and --async do not combine yet: a waiting task has no native stack");
   if (o.function && o.nolineno) throw std::invalid_argument("--function and --nolineno exclude each other");
+  if (o.blocking && o.nonblocking) throw std::invalid_argument("--blocking and --nonblocking exclude each other");
   if (!(o.rate > 0 && o.rate <= 100000)) throw std::invalid_argument("--rate must be above 0 and at most 100000");
   if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");
   if (vm.count("rotate") && !(o.rotate >= 1)) throw std::invalid_argument("--rotate must be at least 1 second");

@@ -97,7 +97,8 @@ class Recorder {
     t.python = std::move(python);
     if (options_.native) t.native = std::make_unique<NativeSampler>(*t.python, options_.native_all);
     t.stat = std::make_unique<ThreadStatReader>(t.pid);
-    if (!options_.blocking && !options_.native) t.off_cpu = std::make_unique<OffCpuReads>(t.pid);
+    if (!options_.blocking && !options_.nonblocking && !options_.native)
+      t.off_cpu = std::make_unique<OffCpuReads>(t.pid);
     if (options_.async != AsyncSampling::off) {
       if (!AsyncioTasks::supported(t.python->runtime()))
         throw AttachError(AttachError::Kind::unsupported, async_unsupported(t.python->version(), t.pid));
