@@ -495,6 +495,18 @@ def common(python, label):
         code, out, err = run_record(["--blocking", "--python", python, ending, "exit", "0.3", "9"])
         assert code == 9 and "busy" in out, (code, err)
 
+    @check("--nonblocking reads the threads while they run (never the program stopped); not with --blocking")
+    def _():
+        target = os.path.join(TARGETS, "proportions.py")
+        code, out, err = run_record(["--nonblocking", "--python", python, "--function", target, "2"])
+        assert code == 0 and "read with the program stopped" not in err, (code, err)
+        stacks = parse(out)
+        three = sum(c for f, c in stacks if "three_parts" in names(f))
+        one = sum(c for f, c in stacks if "one_part" in names(f))
+        assert three + one > 300 and 0.6 < three / (three + one) < 0.9, (three, one)
+        code, out, err = run_record(["--nonblocking", "--blocking", "--python", python, target, "1"])
+        assert code == 2 and "exclude each other" in err, (code, err)
+
     @check("pyfold dump: every thread, innermost first, with id, name and state")
     def _():
         p = start_sleeper()
