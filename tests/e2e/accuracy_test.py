@@ -5,7 +5,8 @@ long C call) gets its share within 0.05 of the share the program measured itself
 with fewer than 1% of samples not recorded; a program of recursive
 generators and send()-driven coroutines (targets/generator_tree.py) never gets a stack that does not start at the
 program's first frame (both again with two busy processes beside them); and a program of many tiny method calls
-(targets/tiny_methods.py) gets the same self shares as with --blocking, within 5 points.
+(targets/tiny_methods.py) gets the same self shares as with --blocking, within 5 points (on one interpreter of each
+way frames are kept).
 
 Usage: accuracy_test.py PYFOLD_RECORD SOURCE_ROOT
 """
@@ -125,6 +126,9 @@ def once_more(check_fn, python):
         check_fn(python)
 
 
+# One interpreter of each way frames are kept (frame objects, 3.11's and 3.12's cframes, 3.13's and 3.15's
+# thread-state pointer and base frame, Debian's static build), to keep the test's time down.
+TINY_METHODS_ON = {"3.8", "3.11", "3.11-debian-static", "3.12", "3.13", "3.15"}
 pythons = interpreters()
 failures.extend(pythons_module.failures)
 for label, python in pythons:
@@ -132,8 +136,9 @@ for label, python in pythons:
               lambda: proportions(python))
     run_check(f"{label}: recursive generators and coroutines: every stack starts at the program's first frame",
               lambda: whole_stacks(python))
-    run_check(f"{label}: tiny methods: self shares within 5 points of --blocking's",
-              lambda: once_more(like_blocking, python))
+    if label in TINY_METHODS_ON:
+        run_check(f"{label}: tiny methods: self shares within 5 points of --blocking's",
+                  lambda: once_more(like_blocking, python))
 
 # The same beside two busy processes (the sampler and the program compete for the CPUs).
 busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
