@@ -37,7 +37,7 @@ struct NativeStack {
   std::vector<const NativeSymbol*> frames;  // innermost first
   std::vector<std::uint64_t> stack_pointers;  // each frame's (its locals lie from there up to its caller's)
   bool complete = false;  // reached the thread's first frame (its root: _start, clone)
-  bool in_syscall = false;  // stopped inside a system call (waiting in it: not on a CPU)
+  bool in_syscall = false;  // stopped waiting in a system call (so not on a CPU)
 };
 
 class NativeUnwinder {

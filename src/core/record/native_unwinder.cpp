@@ -118,7 +118,11 @@ bool set_initial_registers(Dwfl_Thread* thread, void* arg) {
   user_regs_struct r;
   if (ptrace(PTRACE_GETREGS, state->tid, nullptr, &r) != 0) return false;
   state->registers_read = true;
-  state->in_syscall = r.orig_rax != ~0ull;  // -1 outside a system call
+  // Stopped inside a system call that was waiting: orig_rax holds its number (-1 outside one) and rax the
+  // -ERESTART* code (-512 to -516) the kernel restarts it with, or -EINTR from one that is not restarted
+  // (epoll_wait). A system call that was running when the stop came finished first, and rax holds its result.
+  const auto result = static_cast<std::int64_t>(r.rax);
+  state->in_syscall = r.orig_rax != ~0ull && ((result >= -516 && result <= -512) || result == -EINTR);
   Dwarf_Word regs[17] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
                          r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
   return dwfl_thread_state_registers(thread, 0, 17, regs);

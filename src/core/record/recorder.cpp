@@ -319,8 +319,9 @@ class Recorder {
         }
         if (native_thread_.frames.empty()) continue;  // no Python frame at that moment, as above
         // --mode cpu: the state was read before the stop; a thread stopped waiting in a system call was not running
-        // at the moment its stack was taken (one starting up and going to sleep)
-        if (options_.mode == SampleMode::cpu && !thread.holds_gil && t.native->in_syscall()) continue;
+        // at the moment its stack was taken (one starting up and going to sleep); so was one that the GIL's words,
+        // read live a moment before, said held the GIL (caught as it released it to sleep)
+        if (options_.mode == SampleMode::cpu && t.native->in_syscall()) continue;
         key_.clear();
         if (options_.subprocesses) key_.push_back(t.root_frame);
         if (options_.threads) key_.push_back(thread_frame(t, thread));
