@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "pyfold/record/proc_files.hpp"
+
 namespace pyfold::record {
 
 class OffCpuReads {
  public:
-  explicit OffCpuReads(pid_t pid) : pid_(pid) {}
+  explicit OffCpuReads(pid_t pid) : pid_(pid), stat_(pid) {}
   ~OffCpuReads();
   OffCpuReads(const OffCpuReads&) = delete;
   OffCpuReads& operator=(const OffCpuReads&) = delete;
@@ -37,15 +39,11 @@ class OffCpuReads {
   std::uint64_t moves() const { return moves_; }
 
  private:
-  struct Files {
-    int stat = -1, schedstat = -1;
-  };
-  Files* files(pid_t tid);
-  bool read_place(pid_t tid, char& state, int& cpu);  // field 3 and 39 of /proc/PID/task/TID/stat
-  bool read_runs(pid_t tid, std::uint64_t& runs);     // field 3 of /proc/PID/task/TID/schedstat
+  bool read_runs(pid_t tid, std::uint64_t& runs);  // field 3 of /proc/PID/task/TID/schedstat
 
   pid_t pid_;
-  std::unordered_map<pid_t, Files> files_;
+  ThreadStatReader stat_;                     // where a thread is: its state and CPU
+  std::unordered_map<pid_t, int> schedstat_;  // kept descriptors, by thread
   pid_t noted_ = 0;
   bool noted_ok_ = false;
   std::uint64_t runs_before_ = 0;

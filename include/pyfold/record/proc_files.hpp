@@ -7,7 +7,7 @@
 
 namespace pyfold::record {
 
-// The state letter of a thread (field 3 of /proc/PID/task/TID/stat), read through a kept descriptor.
+// The state letter of a thread (field 3 of /proc/PID/task/TID/stat) and its CPU, read through a kept descriptor.
 class ThreadStatReader {
  public:
   explicit ThreadStatReader(pid_t pid) : pid_(pid) {}
@@ -15,6 +15,7 @@ class ThreadStatReader {
   ThreadStatReader(const ThreadStatReader&) = delete;
   ThreadStatReader& operator=(const ThreadStatReader&) = delete;
   char state(pid_t tid);  // 'R', 'S', 'D', ... or '?' when unreadable
+  bool read(pid_t tid, char& state, int& cpu);  // the state and field 39, the CPU it is on or last ran on
   void forget_missing();  // close descriptors of threads that have exited
 
  private:

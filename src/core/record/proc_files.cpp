@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -14,23 +15,38 @@ ThreadStatReader::~ThreadStatReader() {
 }
 
 char ThreadStatReader::state(pid_t tid) {
+  char state;
+  int cpu;
+  return read(tid, state, cpu) ? state : '?';
+}
+
+bool ThreadStatReader::read(pid_t tid, char& state, int& cpu) {
   auto it = fds_.find(tid);
   if (it == fds_.end()) {
     std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/stat";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return '?';
+    if (fd < 0) return false;
     it = fds_.emplace(tid, fd).first;
   }
-  char buf[512];
+  char buf[1024];
   ssize_t n = pread(it->second, buf, sizeof buf - 1, 0);
   if (n <= 0) {
     ::close(it->second);
     fds_.erase(it);
-    return '?';
+    return false;
   }
   buf[n] = 0;
   const char* paren = std::strrchr(buf, ')');  // comm may hold spaces and parentheses
-  return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
+  if (!paren || paren[1] != ' ' || !paren[2]) return false;
+  state = paren[2];
+  const char* field = paren + 2;  // field 3; on to field 39 (processor)
+  for (int k = 3; k < 39; ++k) {
+    field = std::strchr(field, ' ');
+    if (!field) return false;
+    ++field;
+  }
+  cpu = std::atoi(field);
+  return true;
 }
 
 void ThreadStatReader::forget_missing() {
