@@ -171,6 +171,59 @@ TEST_CASE("stack walker: 3.11, 3.12, a thread entering an eval call (its new cfr
   CHECK(tested >= 2);
 }
 
+TEST_CASE("stack walker: 3.11, a frame caught entering its eval call before `is_entry = true` begins an eval call") {
+  int tested = 0;
+  for (const std::string& file : snapshot_files()) {
+    INFO(file);
+    testing::Snapshot s = testing::load_snapshot(file);
+    const GeneratedLayout& o = s.runtime.layout.offsets;
+    const int is_entry = s.runtime.layout.frame_is_entry;
+    if (is_entry < 0) continue;  // 3.11 only
+    StackWalker before(s.memory, s.runtime, s.pid);
+    std::vector<ThreadStack> stacks;
+    REQUIRE(before.read_stacks(stacks) == StackWalker::Read::ok);
+    for (const ThreadStack& t : stacks) {
+      // The moment the thread's innermost eval call began: cframe.current_frame is its first frame, whose
+      // is_entry byte is not yet set and whose prev_instr is still _PyCode_CODE(code) - 1.
+      auto first = std::find_if(t.frames.begin(), t.frames.end(), [](const FrameRef& r) { return r.entry; });
+      if (first == t.frames.end()) continue;
+      const std::vector<FrameRef> want(first, t.frames.end());
+      std::uint64_t cframe = 0, code = 0;
+      REQUIRE(s.memory.read_value(t.tstate + static_cast<std::uint64_t>(o.tstate_frame), cframe));
+      s.memory.add(cframe + static_cast<std::uint64_t>(o.cframe_current_frame), &want[0].address, 8);
+      REQUIRE(s.memory.read_value(want[0].address + static_cast<std::uint64_t>(o.frame_code), code));
+      const unsigned char not_yet = 0;
+      s.memory.add(want[0].address + static_cast<std::uint64_t>(is_entry), &not_yet, 1);
+      std::uint64_t before_first = code + static_cast<std::uint64_t>(o.code_code) - 2;
+      s.memory.add(want[0].address + static_cast<std::uint64_t>(o.frame_instr), &before_first, 8);
+
+      StackWalker walker(s.memory, s.runtime, s.pid);
+      std::vector<ThreadStack> now;
+      REQUIRE(walker.read_stacks(now) == StackWalker::Read::ok);
+      auto it = std::find_if(now.begin(), now.end(), [&](const ThreadStack& n) { return n.tstate == t.tstate; });
+      REQUIRE(it != now.end());
+      REQUIRE(it->frames.size() == want.size());
+      CHECK(it->frames[0].entry);
+      CHECK(it->frames[0].line == want[0].code->first_line);
+      for (std::size_t i = 1; i < want.size(); ++i) {
+        CHECK(it->frames[i].address == want[i].address);
+        CHECK(it->frames[i].entry == want[i].entry);
+      }
+      // Once it runs, the byte says so (and a frame that ran an instruction is never guessed to be an entry).
+      s.memory.add(want[0].address + static_cast<std::uint64_t>(is_entry), &not_yet, 1);
+      std::uint64_t started = code + static_cast<std::uint64_t>(o.code_code);
+      s.memory.add(want[0].address + static_cast<std::uint64_t>(o.frame_instr), &started, 8);
+      StackWalker again(s.memory, s.runtime, s.pid);
+      REQUIRE(again.read_stacks(now) == StackWalker::Read::ok);
+      it = std::find_if(now.begin(), now.end(), [&](const ThreadStack& n) { return n.tstate == t.tstate; });
+      REQUIRE(it != now.end());
+      CHECK_FALSE(it->frames[0].entry);
+      ++tested;
+    }
+  }
+  CHECK(tested >= 2);
+}
+
 TEST_CASE("snapshot memory: regions merge, reads inside succeed, reads across a gap fail") {
   SnapshotMemory m;
   m.add(100, "abcd", 4);

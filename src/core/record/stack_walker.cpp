@@ -474,8 +474,14 @@ const char* StackWalker::walk_chain(std::uint64_t frame, std::uint64_t base_fram
       std::memcpy(&lasti, f + o.frame_instr, sizeof lasti);
       instr = static_cast<std::uint64_t>(static_cast<std::int64_t>(lasti));
     }
+    const std::uint64_t code = u64_at(f, o.frame_code) & layout.code_pointer_mask;
     bool entry = layout.frame_is_entry >= 0 ? f[layout.frame_is_entry] != 0 : !layout.interpreter_frames;
-    raw_.push_back({u64_at(f, o.frame_code) & layout.code_pointer_mask, instr, frame, entry, 0});
+    // 3.11: _PyEval_EvalFrameDefault stores `cframe.current_frame = frame` and `frame->is_entry = true` in the
+    // order its compiler chose (Debian's static build: the frame first), so a frame caught entering its eval call
+    // may not say it begins one yet. It has not run an instruction (prev_instr is still before its first): it
+    // begins the innermost eval call, or is a Python call about to start, which --native places innermost either way.
+    if (layout.frame_is_entry >= 0 && instr < code + static_cast<std::uint64_t>(o.code_code)) entry = true;
+    raw_.push_back({code, instr, frame, entry, 0});
     last_owner = owner;
     frame = previous;
   }
