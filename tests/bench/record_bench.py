@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """pyfold record's cost: the slowdown of a CPU-bound program (raytrace.py) under pyfold record at 100 Hz and 1 kHz
-(and at 1 kHz with the in-process method) and under `python -m cProfile`, as ratios to the bare run (medians of paired runs), and pyfold's own cost per sample
-(on the ray tracer, and on a 10-frame one-thread stack: ten_frames.py).
+(default method, --nonblocking, in-process) and under `python -m cProfile`, as ratios to the bare run (medians of
+paired runs); the default method's floor (a 1 kHz wake on the program's CPU that reads nothing:
+build/tests/bench/wake-on-cpu); and pyfold's own cost per sample (on the ray tracer, and on a 10-frame one-thread
+stack: ten_frames.py).
 
 Usage: tests/bench/record_bench.py [--runs N] [--size N] [--python PATH] [--pyfold-record PATH]
-                                   [--austin PATH] [--py-spy PATH]
+                                   [--austin PATH] [--py-spy PATH] [--cpu N]
 """
 import argparse
 import os
@@ -24,18 +26,28 @@ ap.add_argument("--python", default="python3")
 ap.add_argument("--pyfold-record", default=os.path.join(REPO, "build", "src", "pyfold-record"))
 ap.add_argument("--austin")
 ap.add_argument("--py-spy")
+ap.add_argument("--cpu", type=int, default=0,
+                help="run the program on this CPU only (-1: anywhere). Virtual machines' CPUs can differ in speed "
+                     "from one minute to the next, and a program the scheduler moves between them times that")
 args = ap.parse_args()
-target = [args.python, os.path.join(HERE, "raytrace.py"), str(args.size)]
+pin = ["taskset", "-c", str(args.cpu)] if args.cpu >= 0 else []
+target = pin + [args.python, os.path.join(HERE, "raytrace.py"), str(args.size)]
+record = [args.pyfold_record, "-o", "/dev/null"]
 
 configs = {
     "bare": target,
-    "pyfold 100 Hz": [args.pyfold_record, "-o", "/dev/null", "--rate", "100", "--"] + target,
-    "pyfold 1 kHz": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--"] + target,
-    "pyfold 1k nonblk": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--nonblocking", "--"] + target,
-    "pyfold inproc 1k": [args.pyfold_record, "-o", "/dev/null", "--rate", "1000", "--method", "inprocess",
-                         "--python", args.python] + target[1:],
-    "cProfile": [args.python, "-m", "cProfile", "-o", "/dev/null"] + target[1:],
+    "pyfold 100 Hz": record + ["--rate", "100", "--"] + target,
+    "pyfold 1 kHz": record + ["--rate", "1000", "--"] + target,
+    "pyfold 1k nonblk": record + ["--rate", "1000", "--nonblocking", "--"] + target,
+    # (in-process: pyfold starts the interpreter itself, so it runs pinned with it)
+    "pyfold inproc 1k": pin + record + ["--rate", "1000", "--method", "inprocess", "--python", args.python] + target[-2:],
+    "cProfile": pin + [args.python, "-m", "cProfile", "-o", "/dev/null"] + target[-2:],
 }
+# The floor of the default method: it reads while the program is off its CPU, so each sample takes that CPU for a
+# moment. wake-on-cpu does only that: a 1 kHz wake on the program's CPU that reads nothing.
+wake = os.path.join(REPO, "build", "tests", "bench", "wake-on-cpu")
+if args.cpu >= 0 and os.path.exists(wake):
+    configs["1 kHz wake only"] = [wake, str(args.cpu), "1000", "--"] + target[len(pin):]
 if args.austin:
     configs["austin 1 kHz"] = [args.austin, "-i", "1ms", "-o", "/dev/null"] + target
 if args.py_spy:
@@ -60,14 +72,15 @@ for run in range(args.runs):
 # The recorder's own cost on a 10-frame, one-thread stack (median of the runs' "us per sample").
 ten = []
 for run in range(args.runs):
-    r = subprocess.run([args.pyfold_record, "-o", "/dev/null", "--", args.python, os.path.join(HERE, "ten_frames.py"),
+    r = subprocess.run(record + ["--"] + pin + [args.python, os.path.join(HERE, "ten_frames.py"),
                         "2"], capture_output=True, text=True)
     m = re.search(r"([\d.]+) us per sample \(([\d.]+) reads\)", r.stderr)
     if m:
         ten.append((float(m.group(1)), float(m.group(2))))
 
 bare = statistics.median(times["bare"])
-print(f"{os.uname().nodename}: {os.cpu_count()} CPUs, {args.python} raytrace.py {args.size}, {args.runs} paired runs")
+where = f"on CPU {args.cpu}" if args.cpu >= 0 else "on any CPU"
+print(f"{os.uname().nodename}: {os.cpu_count()} CPUs, {args.python} raytrace.py {args.size} {where}, {args.runs} paired runs")
 print(f"{'configuration':16} {'median s':>9} {'slowdown':>9} {'us/sample':>10}")
 for name in configs:
     ratios = [t / b for t, b in zip(times[name], times["bare"])]

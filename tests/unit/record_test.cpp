@@ -383,38 +383,53 @@ TEST_CASE("thread state from /proc/PID/task/TID/stat through a kept descriptor")
 }
 
 TEST_CASE("off-CPU reads: a thread that slept throughout held still; one that woke in between did not") {
-  int wake[2], woke[2];
-  REQUIRE(pipe(wake) == 0);
-  REQUIRE(pipe(woke) == 0);
-  pid_t sleeper = 0;
-  std::thread thread([&] {
-    sleeper = static_cast<pid_t>(syscall(SYS_gettid));
+  for (OffCpuReads::Check check : {OffCpuReads::Check::task_clock, OffCpuReads::Check::proc}) {
+    const bool clock = check == OffCpuReads::Check::task_clock;
+    INFO((clock ? "by the thread's task clock" : "by /proc"));
+    int wake[2], woke[2];
+    REQUIRE(pipe(wake) == 0);
+    REQUIRE(pipe(woke) == 0);
+    pid_t sleeper = 0;
+    std::thread thread([&] {
+      sleeper = static_cast<pid_t>(syscall(SYS_gettid));
+      char c;
+      for (;;) {
+        if (write(woke[1], "x", 1) != 1 || read(wake[0], &c, 1) != 1 || c == 'q') return;  // asleep in read
+      }
+    });
     char c;
-    for (;;) {
-      if (write(woke[1], "x", 1) != 1 || read(wake[0], &c, 1) != 1 || c == 'q') return;  // asleep in read
+    REQUIRE(read(woke[0], &c, 1) == 1);
+    usleep(20000);  // in its read by now
+    OffCpuReads reads(getpid(), check);
+    reads.before(sleeper);
+    if (clock && reads.check() != OffCpuReads::Check::task_clock) {
+      WARN("SKIP: the kernel refuses a perf task-clock counter here; /proc is used instead");
+    } else {
+      CHECK(reads.check() == check);
+      usleep(2000);
+      CHECK(reads.held_still(sleeper));
+      CHECK_FALSE(reads.held_still(static_cast<pid_t>(syscall(SYS_gettid))));  // not the thread noted before
+
+      reads.before(sleeper);
+      REQUIRE(write(wake[1], "w", 1) == 1);  // it runs, and sleeps again
+      REQUIRE(read(woke[0], &c, 1) == 1);
+      usleep(20000);
+      CHECK_FALSE(reads.held_still(sleeper));
+
+      pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+      reads.before(self);
+      if (clock) {
+        // The sampler itself runs between the two reads of its clock: it did not hold still.
+        CHECK_FALSE(reads.held_still(self));
+      } else {
+        // Runnable on the sampler's own CPU: waiting for the sampler, so off its CPU (here, the sampler itself).
+        CHECK(reads.held_still(self));
+      }
     }
-  });
-  char c;
-  REQUIRE(read(woke[0], &c, 1) == 1);
-  usleep(20000);  // in its read by now
-  OffCpuReads reads(getpid());
-  reads.before(sleeper);
-  usleep(2000);
-  CHECK(reads.held_still(sleeper));
-  CHECK_FALSE(reads.held_still(static_cast<pid_t>(syscall(SYS_gettid))));  // not the thread noted before
-
-  reads.before(sleeper);
-  REQUIRE(write(wake[1], "w", 1) == 1);  // it runs, and sleeps again
-  REQUIRE(read(woke[0], &c, 1) == 1);
-  usleep(20000);
-  CHECK_FALSE(reads.held_still(sleeper));
-
-  // Runnable on the sampler's own CPU: waiting for the sampler, so off its CPU (here, the sampler itself).
-  pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
-  reads.before(self);
-  CHECK(reads.held_still(self));
-  REQUIRE(write(wake[1], "q", 1) == 1);
-  thread.join();
+    REQUIRE(write(wake[1], "q", 1) == 1);
+    thread.join();
+    for (int fd : {wake[0], wake[1], woke[0], woke[1]}) close(fd);
+  }
 }
 
 TEST_CASE("off-CPU reads: the sampler moves onto the CPU the thread last ran on") {

@@ -6,10 +6,13 @@
 // moves between neighbouring functions (measured on 3.11: 10-15 points of share). On a GIL build only the thread
 // holding the GIL changes Python frames. So the sampler runs on that thread's CPU: when it wakes up there, the
 // thread is off its CPU until the read ends, as if stopped, without a signal or ptrace. Whether that held is
-// checked, not assumed: the thread's count of times scheduled in (/proc/.../schedstat) is the same before and after
-// the read, it was not running elsewhere when the read began (its state and CPU in /proc/.../stat), and no other
-// thread took the GIL meanwhile (StackWalker::gil_unchanged). A read for which this does not hold is made again
-// with the program stopped, and the sampler moves to the thread's CPU for the next samples.
+// checked, not assumed, and no other thread may have taken the GIL meanwhile (StackWalker::gil_unchanged). A read
+// for which this does not hold is made again with the program stopped, and the sampler moves to the thread's CPU
+// for the next samples. The check, by the first of these the kernel allows:
+// - task_clock: the thread's own clock (a perf software counter on it, read exact to the nanosecond even while
+//   it runs elsewhere) is the same before and after the read: it did not run at all. Two reads of 1-2 us.
+// - proc: its count of times scheduled in (/proc/.../schedstat) is the same before and after the read, and it was
+//   not running elsewhere when the read began (its state and CPU in /proc/.../stat). Three reads of /proc.
 #include <sched.h>
 #include <sys/types.h>
 
@@ -22,7 +25,10 @@ namespace pyfold::record {
 
 class OffCpuReads {
  public:
-  explicit OffCpuReads(pid_t pid) : pid_(pid), stat_(pid) {}
+  enum class Check { task_clock, proc };
+  // check: the one to use when the kernel allows it (proc otherwise; tests ask for proc).
+  explicit OffCpuReads(pid_t pid, Check check = Check::task_clock)
+      : pid_(pid), stat_(pid), check_(check) {}
   ~OffCpuReads();
   OffCpuReads(const OffCpuReads&) = delete;
   OffCpuReads& operator=(const OffCpuReads&) = delete;
@@ -37,16 +43,25 @@ class OffCpuReads {
   bool follow(pid_t tid);
 
   std::uint64_t moves() const { return moves_; }
+  Check check() const { return check_; }  // the check in use: task_clock until the kernel refuses one
 
  private:
   bool read_runs(pid_t tid, std::uint64_t& runs);  // field 3 of /proc/PID/task/TID/schedstat
+  // The thread's run time in ns (its perf task-clock counter, opened on first use); false when unreadable, and
+  // check_ becomes proc when the kernel refuses the counter.
+  bool read_clock(pid_t tid, std::uint64_t& ns);
+  bool read_mark(pid_t tid, std::uint64_t& mark) {
+    return check_ == Check::task_clock ? read_clock(tid, mark) : read_runs(tid, mark);
+  }
 
   pid_t pid_;
   ThreadStatReader stat_;                     // where a thread is: its state and CPU
   std::unordered_map<pid_t, int> schedstat_;  // kept descriptors, by thread
+  std::unordered_map<pid_t, int> clocks_;     // task-clock counters, by thread
   pid_t noted_ = 0;
   bool noted_ok_ = false;
-  std::uint64_t runs_before_ = 0;
+  Check check_;
+  std::uint64_t mark_before_ = 0;  // the clock, or the count of times scheduled in
   int cpu_before_ = -1;
   std::uint64_t moves_ = 0;
   bool refused_ = false;

@@ -2,8 +2,13 @@
 #include "pyfold/record/off_cpu.hpp"
 
 #include <fcntl.h>
+#include <linux/perf_event.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <string>
@@ -12,6 +17,41 @@ namespace pyfold::record {
 
 OffCpuReads::~OffCpuReads() {
   for (auto& [tid, fd] : schedstat_) close(fd);
+  for (auto& [tid, fd] : clocks_) close(fd);
+}
+
+bool OffCpuReads::read_clock(pid_t tid, std::uint64_t& ns) {
+  auto it = clocks_.find(tid);
+  if (it == clocks_.end()) {
+    if (clocks_.size() >= 256) {  // threads come and go: drop the counters, the ones in use open again
+      for (auto& [t, fd] : clocks_) close(fd);
+      clocks_.clear();
+    }
+    perf_event_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    // (counts all of the thread's run time anyway; excluding the kernel is what perf_event_paranoid 2 allows)
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) {
+      // The thread has gone (ESRCH), or the kernel does not let us count (EACCES, EPERM: perf_event_paranoid 3,
+      // seccomp; ENOSYS, ENOENT: no perf events): /proc for every thread from now on.
+      if (errno != ESRCH) check_ = Check::proc;
+      return false;
+    }
+    it = clocks_.emplace(tid, fd).first;
+  }
+  std::uint64_t value = 0;
+  if (::read(it->second, &value, sizeof value) != static_cast<ssize_t>(sizeof value)) {
+    close(it->second);
+    clocks_.erase(it);
+    return false;
+  }
+  ns = value;
+  return true;
 }
 
 bool OffCpuReads::read_runs(pid_t tid, std::uint64_t& runs) {
@@ -42,16 +82,24 @@ void OffCpuReads::before(pid_t tid) {
   noted_ok_ = false;
   if (tid <= 0) return;
   char state;
+  if (check_ == Check::task_clock) {
+    // A clock that has not moved by the end of the read: the thread did not run in between, wherever it was.
+    if (read_clock(tid, mark_before_)) {
+      noted_ok_ = true;
+      return;
+    }
+    if (check_ == Check::task_clock) return;  // (else refused just now: /proc below)
+  }
   // The count first, then the place: a thread not running when its place is read, and not scheduled in by the
   // end of the read, was off its CPU throughout.
-  if (!read_runs(tid, runs_before_) || !stat_.read(tid, state, cpu_before_)) return;
+  if (!read_runs(tid, mark_before_) || !stat_.read(tid, state, cpu_before_)) return;
   // Runnable on another CPU may mean running there; on ours it is waiting for the sampler to finish.
   noted_ok_ = state != 'R' || cpu_before_ == sched_getcpu();
 }
 
 bool OffCpuReads::held_still(pid_t tid) {
-  std::uint64_t runs;
-  return noted_ok_ && tid == noted_ && read_runs(tid, runs) && runs == runs_before_;
+  std::uint64_t mark;
+  return noted_ok_ && tid == noted_ && read_mark(tid, mark) && mark == mark_before_;
 }
 
 bool OffCpuReads::follow(pid_t tid) {

@@ -490,7 +490,7 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
   const double start = now_seconds();
   writer.start(start);
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
-  double deadline = start, next_scan = start, next_progress = start + 0.5;
+  double deadline = start, next_scan = start, next_progress = start + 0.5, next_poll = start;
   double lateness_sum = 0;
   bool duration_ended = false;
   while (!g_signal && recorder.has_targets() && !(program && program->exited())) {
@@ -513,7 +513,12 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
     writer.rotate_if_due(now);
     recorder.sample_all();
     report.sampling_seconds += now_seconds() - now;
-    if (program) program->poll();
+    // (a wait4 a sample would be one more system call on the program's CPU: one whose process has gone reads so
+    // at once, and the loop ends by the next poll)
+    if (program && now >= next_poll) {
+      program->poll();
+      next_poll = now + 0.01;
+    }
     if (options.subprocesses && now >= next_scan) {
       recorder.scan_children();
       next_scan = now + 0.02;
