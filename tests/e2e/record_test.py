@@ -147,18 +147,19 @@ def nesting(label, python, nested, method):
         paths = [names(f) for f, _ in stacks]
         minor = int(label.split(".")[1].split("-")[0])
         run_method = "Worker.run" if minor >= 11 else "run"
+        init = "Made.__init__" if minor >= 11 else "__init__"
         for want in (["<module>", "main", "outer", "inner"], ["main", run_method, "inner"], ["main", "calculé", "inner"],
-                     ["main", "gen", "inner"], ["main", "via_sorted", "<lambda>", "inner"]):
+                     ["main", "gen", "inner"], ["main", "via_sorted", "<lambda>", "inner"], ["main", init, "inner"]):
             assert any(contains(p, want) for p in paths), f"no stack with {';'.join(want)}"
         inner_share = share(stacks, lambda f: f[-1][0] == "inner")
         assert inner_share > 0.7, f"inner does not dominate: {inner_share:.2f} of the samples"
-        # The call sites: main calls outer at line 39, outer calls inner at line 15 (live reads may tear a few).
+        # The call sites: main calls outer at line 45, outer calls inner at line 16.
         right = wrong = 0
         for frames, count in stacks:
             n = names(frames)
             if contains(n, ["main", "outer", "inner"]):
                 i = n.index("outer")
-                if frames[i - 1][2] == 39 and frames[i][2] == 15:
+                if frames[i - 1][2] == 45 and frames[i][2] == 16:
                     right += count
                 else:
                     wrong += count

@@ -29,6 +29,10 @@ struct CodeInfo {
   std::string line_table;   // co_lnotab / co_linetable bytes
   std::uint64_t filename_ptr = 0, name_ptr = 0, table_ptr = 0;
   std::uint64_t checked_in_sample = 0;  // the sample that last checked it against the target
+  // 3.13+: the interpreter's own _Py_InitCleanup, which CALL_ALLOC_AND_ENTER_INIT pushes under a class's Python
+  // __init__ to check that it returned None. Not the program's code: left out of stacks (its moments go to its
+  // caller, the line that made the instance).
+  bool init_cleanup = false;
   std::unordered_map<long, int> lines;  // bytecode offset -> line, as decoded
   std::unordered_map<int, std::uint32_t> frame_ids;  // line -> the recorder's interned frame id
 };

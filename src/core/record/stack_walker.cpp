@@ -542,6 +542,11 @@ const char* StackWalker::resolve_frames(const std::vector<RawFrame>& raw, std::v
   out.clear();
   for (const RawFrame& r : raw) {
     CodeInfo* info = code_cache_[r.code].get();
+    if (info->init_cleanup) {
+      // Its run (--native) begins with the frame it called, if that is where its own began.
+      if (r.entry && !out.empty() && !out.back().entry) out.back().entry = true, out.back().shim = r.shim;
+      continue;
+    }
     long offset = layout.interpreter_frames
                       ? static_cast<long>(r.instr - (r.code + static_cast<std::uint64_t>(o.code_code)))
                       : (layout.lasti_in_code_units ? 2L : 1L) * static_cast<long>(static_cast<std::int64_t>(r.instr));
@@ -572,6 +577,8 @@ CodeInfo* StackWalker::new_code_info(std::uint64_t code, const unsigned char* h)
   if (!objects_.read_string(info->filename_ptr, info->filename) || !objects_.read_string(info->name_ptr, info->name) ||
       !objects_.read_bytes(info->table_ptr, info->line_table))
     return nullptr;
+  // (a static code object: named __init__ in file __init__, at line 0, which no compiled source can be)
+  info->init_cleanup = info->filename == "__init__" && info->name == "__init__" && info->first_line == 0;
   auto& slot = code_cache_[code];
   slot = std::move(info);
   return slot.get();

@@ -1,5 +1,6 @@
 # A target with known nesting for pyfold record's end-to-end tests: <module>;main;outer;inner, a method, a
-# non-ASCII name, a lambda called from sorted() (C -> Python re-entry) and a generator.
+# non-ASCII name, a lambda called from sorted() (C -> Python re-entry), a generator, and a class's __init__ (which
+# 3.13+ calls through a frame of the interpreter's own, never shown).
 import sys
 import time
 
@@ -20,6 +21,11 @@ class Worker:
         return inner(n)
 
 
+class Made:
+    def __init__(self, n):
+        self.total = inner(n)
+
+
 def calculé(n):
     return inner(n)
 
@@ -38,6 +44,7 @@ def main(seconds):
     while time.time() < end:
         outer(20000)
         Worker().run(5000)
+        Made(5000)
         calculé(5000)
         sum(gen(2000))
         via_sorted(2000)
