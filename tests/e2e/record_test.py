@@ -508,7 +508,7 @@ def common(python, label):
         code, out, err = run_record(["--nonblocking", "--blocking", "--python", python, target, "1"])
         assert code == 2 and "exclude each other" in err, (code, err)
 
-    @check("pyfold dump: every thread, innermost first, with id, name and state")
+    @check("pyfold dump: every thread, innermost first, with id, name and state; the program stopped for the read only")
     def _():
         p = start_sleeper()
         try:
@@ -518,6 +518,15 @@ def common(python, label):
             header = next(i for i, l in enumerate(lines) if l.startswith("Thread "))
             assert re.match(rf'Thread {p.pid} \((active|idle)(\+gil)?\): ".*"', lines[header]), lines[header]
             assert lines[header + 1].strip().startswith("nap (") and lines[header + 2].strip().startswith("<module> ("), lines
+            # Stopped for the read only: every thread runs on (none left in ptrace's stop, 't'); --nonblocking reads
+            # the same while it runs.
+            for tid in os.listdir(f"/proc/{p.pid}/task"):
+                with open(f"/proc/{p.pid}/task/{tid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                assert state in "RS", f"thread {tid} left in state {state}"
+            r = subprocess.run([DUMP, "--nonblocking", "--pid", str(p.pid)], capture_output=True, text=True)
+            assert r.returncode == 0 and lines[header + 1].split("(")[0] in r.stdout, r.stdout + r.stderr
+            assert p.poll() is None, "the program ended"
         finally:
             p.kill()
             p.wait()

@@ -12,6 +12,9 @@ struct DumpOptions {
   bool async = false;  // each asyncio task's await chain instead of the event loop's stack (CPython 3.14+)
   bool native = false;      // each thread's native frames too (stopped alone for the moment, as record --native)
   bool native_all = false;  // every native frame (the interpreter's own, the thread's start)
+  // Read the threads while they run (retried when torn), as py-spy dump --nonblocking; by default the process is
+  // stopped for the moment of the read, so that every thread's stack is of one instant.
+  bool nonblocking = false;
 };
 
 struct DumpCommandLine {

@@ -1,9 +1,11 @@
-// pyfold dump: one consistent read of every thread (retried when torn), innermost frame first.
+// pyfold dump: one read of every thread, innermost frame first: with the process stopped for that moment (or, with
+// --nonblocking, while it runs, retried when torn).
 #include "pyfold/record/dump.hpp"
 
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -11,6 +13,7 @@
 #include "pyfold/record/asyncio_tasks.hpp"
 #include "pyfold/record/native_sampler.hpp"
 #include "pyfold/record/python_process.hpp"
+#include "pyfold/record/thread_pauser.hpp"
 
 namespace po = boost::program_options;
 
@@ -20,9 +23,10 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   DumpCommandLine cli;
   int pid = 0;
   po::options_description visible(
-      "Usage: pyfold dump [--native | --async] --pid PID\n"
+      "Usage: pyfold dump [--native | --async] [--nonblocking] --pid PID\n"
       "Prints the current Python stack of every thread of a running CPython 3.8-3.15 process, innermost frame "
-      "first,\nwith each thread's id, name and state (active, idle, gil). The process keeps running.\n\nOptions");
+      "first,\nwith each thread's id, name and state (active, idle, gil). The process is stopped for the moment of "
+      "the read,\nso that all the stacks are of one instant, and keeps running.\n\nOptions");
   visible.add_options()("help", "this message")("version", "print the version")(
       "pid,p", po::value(&pid)->value_name("PID"), "the process to read")(
       "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers")(
@@ -32,7 +36,10 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
       "native", po::bool_switch(&cli.options.native),
       "C/C++ frames too, among the Python frames as they nest (each thread stopped alone for the moment)")(
       "native-all", po::bool_switch(&cli.options.native_all),
-      "--native keeping every native frame: the interpreter's own and the thread's start");
+      "--native keeping every native frame: the interpreter's own and the thread's start")(
+      "nonblocking", po::bool_switch(&cli.options.nonblocking),
+      "never stop the process: read the threads while they run (a stack may be of a moment later than another's; "
+      "--native still stops each thread alone)");
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
   po::notify(vm);
@@ -65,6 +72,16 @@ int dump_stacks(const DumpOptions& options) {
   std::vector<ThreadTasks> thread_tasks;
   PythonProcess::Read result = PythonProcess::Read::torn;
   const char* tasks_problem = nullptr;
+  // The states first (a stopped thread reads 't'), then every thread stopped until all is read (the destructor
+  // lets them go on every path). A process that cannot be stopped (ptrace refused) is read while it runs.
+  ThreadStatReader stat(options.pid);
+  std::map<pid_t, char> states;
+  ThreadPauser pauser(options.pid);
+  bool stopped = false;
+  if (!options.nonblocking) {
+    for (pid_t tid : task_ids(options.pid)) states[tid] = stat.state(tid);
+    stopped = pauser.pause();
+  }
   for (int attempt = 0; attempt < 100 && result == PythonProcess::Read::torn; ++attempt) {
     result = process->read_stacks(stacks);
     if (result == PythonProcess::Read::ok && tasks && (tasks_problem = tasks->read(stacks, AsyncMode::all, thread_tasks)))
@@ -84,8 +101,8 @@ int dump_stacks(const DumpOptions& options) {
     std::ifstream in("/proc/" + std::to_string(options.pid) + "/cmdline");
     std::getline(in, cmdline, '\0');
   }
-  ThreadStatReader stat(options.pid);
-  // --native: each thread stopped alone, unwound, read again and let go (its Python frames as at that moment).
+  // --native: each thread unwound with its Python frames read again at that moment (stopped alone for it with
+  // --nonblocking).
   std::unique_ptr<NativeSampler> native;
   if (options.native) native = std::make_unique<NativeSampler>(*process, options.native_all);
   ThreadStack native_thread;
@@ -101,7 +118,8 @@ int dump_stacks(const DumpOptions& options) {
   };
   for (std::size_t i = 0; i < stacks.size(); ++i) {
     const ThreadStack& t = stacks[i];
-    char state = t.tid ? stat.state(t.tid) : '?';
+    auto known = states.find(t.tid);
+    char state = known != states.end() ? known->second : t.tid ? stat.state(t.tid) : '?';
     bool active = state == 'R' || t.holds_gil;
     out += "\nThread " + std::to_string(t.tid) + " (" + (active ? "active" : "idle") + (t.holds_gil ? "+gil" : "") +
            "): \"";
@@ -128,7 +146,7 @@ int dump_stacks(const DumpOptions& options) {
     const char* native_problem = nullptr;
     if (native) {
       native_thread = t;
-      native_problem = native->sample(native_thread, false, merged);
+      native_problem = native->sample(native_thread, stopped, merged);
     }
     if (native && !native_problem) {
       for (auto f = merged.rbegin(); f != merged.rend(); ++f) {
@@ -146,6 +164,7 @@ int dump_stacks(const DumpOptions& options) {
     write_frames(t.frames);
     if (native_problem) out += std::string("    (") + native_problem + ")\n";
   }
+  pauser.resume();
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
