@@ -6,7 +6,7 @@ build/tests/bench/wake-on-cpu); and pyfold's own cost per sample (on the ray tra
 stack: ten_frames.py).
 
 Usage: tests/bench/record_bench.py [--runs N] [--size N] [--python PATH] [--pyfold-record PATH]
-                                   [--austin PATH] [--py-spy PATH] [--cpu N]
+                                   [--austin PATH] [--py-spy PATH] [--native] [--cpu N]
 """
 import argparse
 import os
@@ -26,6 +26,7 @@ ap.add_argument("--python", default="python3")
 ap.add_argument("--pyfold-record", default=os.path.join(REPO, "build", "src", "pyfold-record"))
 ap.add_argument("--austin")
 ap.add_argument("--py-spy")
+ap.add_argument("--native", action="store_true", help="also --native at 100 Hz and 1 kHz")
 ap.add_argument("--cpu", type=int, default=0,
                 help="run the program on this CPU only (-1: anywhere). Virtual machines' CPUs can differ in speed "
                      "from one minute to the next, and a program the scheduler moves between them times that")
@@ -48,6 +49,9 @@ configs = {
 wake = os.path.join(REPO, "build", "tests", "bench", "wake-on-cpu")
 if args.cpu >= 0 and os.path.exists(wake):
     configs["1 kHz wake only"] = [wake, str(args.cpu), "1000", "--"] + target[len(pin):]
+if args.native:  # each sample: the thread stopped, unwound, its Python frames read again, let go
+    configs["--native 100 Hz"] = record + ["--native", "--rate", "100", "--"] + target
+    configs["--native 1 kHz"] = record + ["--native", "--rate", "1000", "--"] + target
 if args.austin:
     configs["austin 1 kHz"] = [args.austin, "-i", "1ms", "-o", "/dev/null"] + target
 if args.py_spy:

@@ -5,8 +5,9 @@ long C call) gets its share within 0.05 of the share the program measured itself
 with fewer than 1% of samples not recorded; a program of recursive
 generators and send()-driven coroutines (targets/generator_tree.py) never gets a stack that does not start at the
 program's first frame (both again with two busy processes beside them); and a program of many tiny method calls
-(targets/tiny_methods.py) gets the same self shares as with --blocking, within 5 points (on one interpreter of each
-way frames are kept).
+(targets/tiny_methods.py) gets the same self shares as with --blocking, within 5 points, and with --check-reads
+every read it made off the CPU is the same as a read with the program stopped at that instant (on one interpreter
+of each way frames are kept).
 
 Usage: accuracy_test.py PYFOLD_RECORD SOURCE_ROOT
 """
@@ -116,6 +117,26 @@ def like_blocking(python):
     assert d <= 0.05, f"{worst}: self share {live.get(worst, 0):.3f}, {stopped.get(worst, 0):.3f} with --blocking"
 
 
+def reads_checked(python):
+    """--check-reads: each read the default method made while the GIL's thread was off its CPU, read again with the
+    program stopped at that instant, is the same, frame for frame and line for line, on code that calls every
+    50-100 ns (where a read of the running thread differs almost always). A few may differ: the thread can be
+    moved to the other CPU and run there in the microseconds between the check and the stop."""
+    _, err = record(python, "tiny_methods.py", 1.5, ["--check-reads", "--rate", "200"])
+    m = re.search(r"--check-reads: (\d+) reads off the CPU the same as with the program stopped, (\d+) different, "
+                  r"(\d+) not compared", err)
+    assert m, err[-600:]
+    same, differed, skipped = (int(g) for g in m.groups())
+    taken, _ = not_recorded(err)
+    off_cpu = same + differed + skipped
+    print(f"     {same} the same, {differed} different, {skipped} not compared, of {taken} samples")
+    # (each check stops and resumes the program, which often wakes on the other CPU: the next sample is then read
+    # with the program stopped, and not checked)
+    assert off_cpu >= 0.3 * taken, f"only {off_cpu} of {taken} samples read off the CPU"
+    assert same >= 0.9 * off_cpu, f"only {same} of {off_cpu} reads off the CPU compared the same"
+    assert differed <= max(3, 0.05 * (same + differed)), err[-1500:]  # (a read of the running thread: most differ)
+
+
 def once_more(check_fn, python):
     """A second run before failing: under load four processes on two CPUs move the program's own phases; two runs
     compared by their shares differ by sampling noise alone."""
@@ -139,6 +160,8 @@ for label, python in pythons:
     if label in TINY_METHODS_ON:
         run_check(f"{label}: tiny methods: self shares within 5 points of --blocking's",
                   lambda: once_more(like_blocking, python))
+        run_check(f"{label}: tiny methods: every read off the CPU the same as a read with the program stopped "
+                  "(--check-reads)", lambda: reads_checked(python))
 
 # The same beside two busy processes (the sampler and the program compete for the CPUs).
 busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]

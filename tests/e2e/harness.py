@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 failures = []
@@ -41,6 +42,30 @@ def shell(command, env, cwd, **kw):
     """Runs a bash pipeline with env added to the environment; returns (exit code, stdout bytes, stderr text)."""
     r = subprocess.run(["bash", "-c", command], capture_output=True, env=dict(os.environ, **env), cwd=cwd, **kw)
     return r.returncode, r.stdout, r.stderr.decode(errors="replace")
+
+
+def never_left_stopped(python, sleeper, record):
+    """Starts sleeper (a script that prints READY, then sleeps) under python; five times starts record + ["--pid",
+    PID] and SIGKILLs it 0.05-0.5 s later, in the middle of a sample at some point; asserts each time that no thread
+    of the sleeper is left stopped (t, T) or traced."""
+    p = subprocess.Popen([python, sleeper], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline().strip() == b"READY"
+        for delay in (0.05, 0.13, 0.21, 0.34, 0.5):
+            r = subprocess.Popen(record + ["--pid", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            r.kill()
+            r.wait()
+            time.sleep(0.05)
+            for tid in os.listdir(f"/proc/{p.pid}/task"):
+                with open(f"/proc/{p.pid}/task/{tid}/status") as f:
+                    status = f.read()
+                state = re.search(r"^State:\s+(\S)", status, re.M).group(1)
+                tracer = re.search(r"^TracerPid:\s+(\d+)", status, re.M).group(1)
+                assert state not in ("t", "T") and tracer == "0", (delay, tid, state, tracer)
+    finally:
+        p.kill()
+        p.wait()
 
 
 def finish():

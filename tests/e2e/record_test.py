@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from harness import check, failures, finish
+from harness import check, failures, finish, never_left_stopped
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
 import pythons  # noqa: E402
@@ -813,24 +813,7 @@ def stress(python, others):
 
     @check("stress: pyfold --blocking killed with SIGKILL mid-sample never leaves the target stopped")
     def _():
-        p = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
-        try:
-            assert p.stdout.readline().strip() == b"READY"
-            for delay in (0.05, 0.13, 0.21, 0.34, 0.5):
-                r = subprocess.Popen([RECORD, "--blocking", "--rate", "2000", "--pid", str(p.pid)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(delay)
-                r.kill()
-                r.wait()
-                time.sleep(0.05)
-                for tid in os.listdir(f"/proc/{p.pid}/task"):
-                    status = open(f"/proc/{p.pid}/task/{tid}/status").read()
-                    state = re.search(r"^State:\s+(\S)", status, re.M).group(1)
-                    tracer = re.search(r"^TracerPid:\s+(\d+)", status, re.M).group(1)
-                    assert state not in ("t", "T") and tracer == "0", (delay, tid, state, tracer)
-        finally:
-            p.kill()
-            p.wait()
+        never_left_stopped(python, os.path.join(TARGETS, "sleeper.py"), [RECORD, "--blocking", "--rate", "2000"])
 
 
 found = interpreters()

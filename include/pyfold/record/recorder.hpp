@@ -34,6 +34,9 @@ struct RecordOptions {
   bool timeline = false;      // samples in time order, consecutive identical stacks merged
   bool blocking = false;      // pause the threads (ptrace) while reading them
   bool nonblocking = false;   // read the threads while they run (from another CPU): cheapest, not exact
+  // Testing the default method: each read made off the CPU is made again with the program stopped, at the same
+  // instant (the GIL's thread still has not run), and the two compared (RecordReport::checked_reads).
+  bool check_reads = false;
   bool native = false;        // C/C++ frames too: each thread stopped alone while its native stack is unwound
   bool native_all = false;    // --native keeping every native frame (the interpreter's own, the thread's start)
   bool quiet = false;         // no summary or progress on stderr
@@ -74,6 +77,12 @@ struct RecordReport {
   std::uint64_t retries = 0;       // immediate re-reads of stacks that were not consistent
   std::uint64_t stopped_reads = 0; // of them, made with the one thread stopped (its live reads never agreed)
   std::uint64_t read_stopped = 0;  // samples read with the program stopped: the GIL's thread ran during the read
+  // --check-reads: reads made off the CPU compared with a stopped read of the same instant: the same stacks,
+  // different ones, and not compared (the GIL's thread ran, or the GIL changed hands, before the stop took hold).
+  struct CheckedReads {
+    std::uint64_t same = 0, differed = 0, not_compared = 0;
+    std::string first_difference;  // the two reads of the first that differed, as text
+  } checked_reads;
   std::uint64_t reads = 0;         // reads of the target's memory
   std::uint64_t stack_count = 0;   // the sum of the counts written (one a thread a sample)
   std::uint64_t late = 0;          // samples more than one interval late

@@ -159,6 +159,7 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   if (options.subprocesses) throw std::invalid_argument("--subprocesses needs the remote method");
   if (options.blocking) throw std::invalid_argument("--blocking needs the remote method");
   if (options.nonblocking) throw std::invalid_argument("--nonblocking needs the remote method");
+  if (options.check_reads) throw std::invalid_argument("--check-reads needs the remote method");
 
   RecordReport report;
   report.method = "in-process";

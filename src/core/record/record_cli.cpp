@@ -46,6 +46,9 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
      "read the threads while they run, from another CPU: the least cost to the program, but on code that calls "
      "every 50-100 ns time moves between neighbouring functions (by default the sampler reads the thread holding "
      "the GIL while it is off its CPU)")
+    ("check-reads", po::bool_switch(&o.check_reads),
+     "test the default method: read each sample again with the program stopped, at the same instant, and say in "
+     "the summary how many reads differed (slow: for testing pyfold)")
     ("native", po::bool_switch(&o.native),
      "C/C++ frames too (extensions, libraries, system calls), merged with the Python frames; each sampled thread "
      "is stopped alone for the moment its native stack is unwound")
@@ -132,6 +135,9 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     throw std::invalid_argument("--native and --async do not combine yet: a waiting task has no native stack");
   if (o.function && o.nolineno) throw std::invalid_argument("--function and --nolineno exclude each other");
   if (o.blocking && o.nonblocking) throw std::invalid_argument("--blocking and --nonblocking exclude each other");
+  if (o.check_reads && (o.blocking || o.nonblocking || o.native || async))
+    throw std::invalid_argument(
+        "--check-reads tests the default method: not with --blocking, --nonblocking, --native or --async");
   if (!(o.rate > 0 && o.rate <= 100000)) throw std::invalid_argument("--rate must be above 0 and at most 100000");
   if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");
   if (vm.count("rotate") && !(o.rotate >= 1)) throw std::invalid_argument("--rotate must be at least 1 second");
@@ -185,6 +191,12 @@ std::string summary_text(const RecordReport& r) {
     s += format(", %llu read with the program stopped (the thread holding the GIL was running elsewhere)",
                 ull(r.read_stopped));
   s += format("; %llu stack lines counted\n", ull(r.stack_count));
+  const RecordReport::CheckedReads& c = r.checked_reads;
+  if (c.same + c.differed + c.not_compared)
+    s += format("pyfold-record: --check-reads: %llu reads off the CPU the same as with the program stopped, %llu "
+                "different, %llu not compared (the thread ran before the stop)\n",
+                ull(c.same), ull(c.differed), ull(c.not_compared));
+  if (!c.first_difference.empty()) s += "pyfold-record: --check-reads: the first that differed, " + c.first_difference;
   if (r.method == "remote" && r.samples) {
     s += format("pyfold-record: %.1f us per sample (%.1f reads); lateness mean %.0f us, max %.1f ms, %llu samples "
                 "more than one interval late\n",

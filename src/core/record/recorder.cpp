@@ -231,30 +231,30 @@ class Recorder {
       result = read_target(t, tasks_problem);
       if (!t.off_cpu || result == PythonProcess::Read::gone) break;
       // One instant only if the GIL's thread stayed off its CPU and nobody else took the GIL (no one can while
-      // that thread holds it; a GIL that was free is read again).
-      const StackWalker& walker = t.python->walker();
+      // that thread holds it; a GIL that was free is read again: gil_unchanged reads the target).
+      StackWalker& walker = t.python->walker();
       const pid_t holder = result == PythonProcess::Read::ok ? gil_thread(t) : 0;
       one_instant = result == PythonProcess::Read::ok &&
-                    (holder == 0 ? walker.gil_thread_state() != 0 && t.python->walker().gil_unchanged()
-                                 : t.off_cpu->held_still(holder) &&
-                                       (walker.gil_locked() || t.python->walker().gil_unchanged()));
+                    (holder == 0 ? walker.gil_thread_state() != 0 && walker.gil_unchanged()
+                                 : t.off_cpu->held_still(holder) && (walker.gil_locked() || walker.gil_unchanged()));
+      if (one_instant) t.gil_tid = holder;
       // The GIL changed hands since the last sample: once more, watching the new holder.
       if (one_instant || attempt > 0 || holder == 0 || holder == t.gil_tid) break;
       t.gil_tid = holder;
     }
-    if (t.off_cpu && result != PythonProcess::Read::gone) {
+    if (options_.check_reads && one_instant) check_read(t);
+    if (t.off_cpu && result != PythonProcess::Read::gone && !one_instant) {
       // Otherwise read again with the program stopped, and move to that thread's CPU for the samples that follow.
-      if (!one_instant) {
-        pauser = stop_program(t, states);
-        ++report_.read_stopped;
-        result = read_target(t, tasks_problem);
-        pauser->resume();
+      pauser = stop_program(t, states);
+      ++report_.read_stopped;
+      result = read_target(t, tasks_problem);
+      pauser->resume();
+      if (result == PythonProcess::Read::ok) {
+        t.gil_tid = gil_thread(t);
         // With several processes (--subprocesses) the sampler stays where it is: following one would leave the
         // others.
-        if (result == PythonProcess::Read::ok && gil_thread(t) != 0 && targets_.size() == 1)
-          t.off_cpu->follow(gil_thread(t));
+        if (t.gil_tid != 0 && targets_.size() == 1) t.off_cpu->follow(t.gil_tid);
       }
-      if (result == PythonProcess::Read::ok) t.gil_tid = gil_thread(t);
     }
     if (pauser) pauser->resume();
     if (result == PythonProcess::Read::gone) return false;
@@ -334,6 +334,43 @@ class Recorder {
     return true;
   }
 
+  // --check-reads: if the GIL's thread has still not run since before() (or, the GIL being free, nobody took it),
+  // the program is stopped and read again. A thread off its CPU runs no instruction of its own before it stops (it
+  // takes the stop on its way back to user mode), so this is the same instant as the read just made, and every
+  // thread's stack must be the same, frame for frame and line for line. The stopped read is the one recorded (a
+  // new read may drop the code objects the first one's frames point to).
+  void check_read(Target& t) {
+    auto key = [](const std::vector<ThreadStack>& stacks) {
+      std::string k;
+      for (const ThreadStack& s : stacks) {
+        k += "thread " + std::to_string(s.tstate) + (s.holds_gil ? " gil\n" : "\n");
+        for (const FrameRef& f : s.frames)
+          k += std::to_string(f.address) + ' ' + f.code->name + ' ' + f.code->filename + ':' +
+               std::to_string(f.line) + '\n';
+      }
+      return k;
+    };
+    const std::string off_cpu = key(stacks_);
+    StackWalker& walker = t.python->walker();
+    const bool still = t.gil_tid ? t.off_cpu->held_still(t.gil_tid) : walker.gil_unchanged();
+    std::map<pid_t, char> unused;
+    auto pauser = stop_program(t, unused);
+    RecordReport::CheckedReads& c = report_.checked_reads;
+    if (t.python->read_stacks(check_stacks_) != PythonProcess::Read::ok) {
+      ++c.not_compared;
+      return;  // (stacks_ unchanged: the code cache is dropped only at the start of a read that then goes on)
+    }
+    std::swap(stacks_, check_stacks_);
+    if (!still) {
+      ++c.not_compared;
+    } else if (key(stacks_) == off_cpu) {
+      ++c.same;
+    } else {
+      if (++c.differed == 1)
+        c.first_difference = "read off the CPU:\n" + off_cpu + "with the program stopped:\n" + key(stacks_);
+    }
+  }
+
   bool on_cpu(Target& t, const ThreadStack& thread, const std::map<pid_t, char>& states) {
     if (thread.holds_gil) return true;
     auto it = states.find(thread.tid);
@@ -401,7 +438,7 @@ class Recorder {
   std::vector<Target> targets_;
   std::set<pid_t> watched_, pending_;
   std::set<std::uint32_t> os_named_;
-  std::vector<ThreadStack> stacks_;
+  std::vector<ThreadStack> stacks_, check_stacks_;
   std::vector<ThreadTasks> tasks_;
   ThreadStack native_thread_;          // --native: the thread's stack read while it was stopped
   std::vector<MergedFrame> merged_;    // --native: its Python and native frames, root first
