@@ -242,7 +242,11 @@ class Recorder {
       if (one_instant || attempt > 0 || holder == 0 || holder == t.gil_tid) break;
       t.gil_tid = holder;
     }
-    if (options_.check_reads && one_instant) check_read(t);
+    if (options_.check_reads && one_instant && !check_read(t)) {
+      ++report_.samples;
+      ++report_.not_recorded["--check-reads: the read with the program stopped was not consistent"];
+      return true;
+    }
     if (t.off_cpu && result != PythonProcess::Read::gone && !one_instant) {
       // Otherwise read again with the program stopped, and move to that thread's CPU for the samples that follow.
       pauser = stop_program(t, states);
@@ -338,8 +342,9 @@ class Recorder {
   // the program is stopped and read again. A thread off its CPU runs no instruction of its own before it stops (it
   // takes the stop on its way back to user mode), so this is the same instant as the read just made, and every
   // thread's stack must be the same, frame for frame and line for line. The stopped read is the one recorded (a
-  // new read may drop the code objects the first one's frames point to).
-  void check_read(Target& t) {
+  // new read may drop the code objects the first one's frames point to; so when it fails, the sample is not
+  // recorded: false).
+  bool check_read(Target& t) {
     auto key = [](const std::vector<ThreadStack>& stacks) {
       std::string k;
       for (const ThreadStack& s : stacks) {
@@ -358,7 +363,7 @@ class Recorder {
     RecordReport::CheckedReads& c = report_.checked_reads;
     if (t.python->read_stacks(check_stacks_) != PythonProcess::Read::ok) {
       ++c.not_compared;
-      return;  // (stacks_ unchanged: the code cache is dropped only at the start of a read that then goes on)
+      return false;
     }
     std::swap(stacks_, check_stacks_);
     if (!still) {
@@ -369,6 +374,7 @@ class Recorder {
       if (++c.differed == 1)
         c.first_difference = "read off the CPU:\n" + off_cpu + "with the program stopped:\n" + key(stacks_);
     }
+    return true;
   }
 
   bool on_cpu(Target& t, const ThreadStack& thread, const std::map<pid_t, char>& states) {
