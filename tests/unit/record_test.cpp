@@ -17,6 +17,7 @@
 #include "pyfold/record/python_layout.hpp"
 #include "pyfold/record/python_process.hpp"
 #include "pyfold/record/recorder.hpp"
+#include "pyfold/record/self_sampler.hpp"
 #include "pyfold/record/stack_counter.hpp"
 
 using namespace pyfold::record;
@@ -470,4 +471,27 @@ TEST_CASE("off-CPU reads: the sampler moves onto the CPU the thread last ran on"
   REQUIRE(write(go[1], "q", 1) == 1);
   thread.join();
   REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+}
+
+TEST_CASE("in-process native sampler: the bootstrap's settings text, and what it refuses") {
+  using pyfold::record::parse_self_sampler_settings;
+  using Lines = pyfold::record::SelfSamplerSettings::Lines;
+  auto s = parse_self_sampler_settings("fd=3;rate=250;mode=cpu;threads=1;lines=function;startup=1;async=off;"
+                                       "agent=/proc/self/fd/4");
+  CHECK(s.rate == 250);
+  CHECK(s.cpu);
+  CHECK(s.threads);
+  CHECK(s.lines == Lines::function);
+  CHECK(s.keep_startup);
+  auto d = parse_self_sampler_settings("");
+  CHECK(d.rate == 1000);
+  CHECK_FALSE(d.cpu);
+  CHECK_FALSE(d.threads);
+  CHECK(d.lines == Lines::line);
+  CHECK_FALSE(d.keep_startup);
+  CHECK(parse_self_sampler_settings("lines=none;mode=wall").lines == Lines::none);
+  CHECK_THROWS_AS(parse_self_sampler_settings("rate=0"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_self_sampler_settings("rate=fast"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_self_sampler_settings("mode=gil"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_self_sampler_settings("lines=some"), std::invalid_argument);
 }

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -30,20 +32,50 @@ namespace pyfold::record {
 namespace {
 
 constexpr int kSampleFd = 3;  // where the bootstrap writes, as PYFOLD_INPROCESS says
+constexpr int kAgentFd = 4;   // the native sampler's library, which the bootstrap loads from /proc/self/fd/4
 
-std::string bootstrap_settings(const RecordOptions& o) {
+// libpyfold-agent.so, built with pyfold and carried in it (src/agent/embed_agent.py).
+extern "C" const unsigned char pyfold_agent_so[], pyfold_agent_so_end[];
+
+// The agent library in a memory file for the program to load (-1 when the kernel has none: the bootstrap then
+// samples from Python's signal handler).
+int agent_file() {
+  int fd = static_cast<int>(memfd_create("libpyfold-agent.so", MFD_CLOEXEC));
+  if (fd < 0) return -1;
+  const std::size_t size = static_cast<std::size_t>(pyfold_agent_so_end - pyfold_agent_so);
+  for (std::size_t done = 0; done < size;) {
+    ssize_t n = write(fd, pyfold_agent_so + done, size - done);
+    if (n <= 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      return -1;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // Above the numbers the program is given, so that passing the pipe as fd 3 cannot close it.
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  close(fd);
+  return high;
+}
+
+std::string bootstrap_settings(const RecordOptions& o, bool agent) {
   char rate[32];
   std::snprintf(rate, sizeof rate, "%.17g", o.rate);
   return "fd=" + std::to_string(kSampleFd) + ";rate=" + rate + ";mode=" + (o.mode == SampleMode::cpu ? "cpu" : "wall") +
          ";threads=" + (o.threads ? "1" : "0") + ";lines=" + (o.function ? "function" : o.nolineno ? "none" : "line") +
          ";startup=" + (o.include_startup ? "1" : "0") +
-         ";async=" + (o.async == AsyncSampling::all ? "all" : o.async == AsyncSampling::running ? "running" : "off");
+         ";async=" + (o.async == AsyncSampling::all ? "all" : o.async == AsyncSampling::running ? "running" : "off") +
+         (agent ? ";agent=/proc/self/fd/" + std::to_string(kAgentFd) : std::string());
 }
 
-// What the bootstrap says about its sampling, on its last line: `#pyfold ticks=N startup=N errors=N started=0|1`.
+// What the bootstrap says about its sampling, on its last line: `#pyfold ticks=N startup=N errors=N started=0|1`
+// (the native sampler adds `live=N native=1`; live: reads kept although the GIL's thread ran during them); before
+// it, `#pyfold-not-recorded COUNT REASON` lines; `#pyfold-note TEXT` at any time.
 struct SamplerTotals {
-  std::uint64_t ticks = 0, startup = 0, errors = 0;
-  bool started = false, seen = false;
+  std::uint64_t ticks = 0, startup = 0, errors = 0, live = 0;
+  bool started = false, seen = false, native = false;
+  std::map<std::string, std::uint64_t> not_recorded;
+  std::vector<std::string> notes;
 };
 
 // Folded lines from the pipe, possibly cut anywhere, into the profile. A thread's root frame
@@ -66,6 +98,17 @@ class LineCounter {
   void add_line(std::string_view line) {
     if (line.rfind("#pyfold ", 0) == 0) {
       read_totals(line.substr(8));
+      return;
+    }
+    if (line.rfind("#pyfold-note ", 0) == 0) {
+      totals_.notes.emplace_back(line.substr(13));
+      return;
+    }
+    if (line.rfind("#pyfold-not-recorded ", 0) == 0) {
+      std::string_view rest = line.substr(21);
+      auto space = rest.find(' ');
+      std::uint64_t count = std::strtoull(std::string(rest.substr(0, space)).c_str(), nullptr, 10);
+      if (space != std::string_view::npos && count) totals_.not_recorded[std::string(rest.substr(space + 1))] += count;
       return;
     }
     auto space = line.rfind(' ');
@@ -115,6 +158,8 @@ class LineCounter {
         else if (name == "startup") totals_.startup = value;
         else if (name == "errors") totals_.errors = value;
         else if (name == "started") totals_.started = value != 0;
+        else if (name == "live") totals_.live = value;
+        else if (name == "native") totals_.native = value != 0;
       }
       if (space == std::string_view::npos) break;
       pos = space + 1;
@@ -167,12 +212,15 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   writer.check_output();  // fail before launching anything
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
+  // --async is read by the bootstrap in Python (the tasks are Python objects); otherwise the native sampler.
+  const int agent = options.async == AsyncSampling::off ? agent_file() : -1;
   std::vector<std::string> args = {target.command[0], "-c", kInprocessBootstrap};
   args.insert(args.end(), target.command.begin() + 1, target.command.end());
   LaunchSetup setup;
   setup.stdout_to_stderr = options.output.empty() || options.output == "-";
-  setup.pass_fd = fds[1], setup.as_fd = kSampleFd;
-  setup.environment = {{"PYFOLD_INPROCESS", bootstrap_settings(options)}};
+  setup.pass_fds = {{fds[1], kSampleFd}};
+  if (agent >= 0) setup.pass_fds.push_back({agent, kAgentFd});
+  setup.environment = {{"PYFOLD_INPROCESS", bootstrap_settings(options, agent >= 0)}};
 
   SignalGuard guard;
   const double start = now_seconds();
@@ -181,10 +229,12 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
     launched = std::make_unique<LaunchedProgram>(args, setup);
   } catch (...) {
     close(fds[0]), close(fds[1]);
+    if (agent >= 0) close(agent);
     throw;
   }
   LaunchedProgram& program = *launched;
   close(fds[1]);
+  if (agent >= 0) close(agent);
   report.program = RecordReport::Program::exited;
   report.command = program_name(target);
   writer.start(start);
@@ -231,7 +281,9 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   const SamplerTotals& totals = lines.totals();
   report.samples = totals.seen ? totals.ticks : lines.lines();
   report.startup = totals.startup;
-  report.recorded = report.samples - std::min(report.samples, totals.startup + totals.errors);
+  std::uint64_t not_recorded = totals.errors;
+  for (const auto& [reason, count] : totals.not_recorded) report.not_recorded[reason] += count, not_recorded += count;
+  report.recorded = report.samples - std::min(report.samples, totals.startup + not_recorded);
   if (totals.errors) report.not_recorded["the in-process sampler failed"] = totals.errors;
   // The sampler says the target never got to its first line, or Python failed before the sampler ran.
   const bool never_started = totals.seen ? !totals.started : lines.lines() == 0;
@@ -243,6 +295,11 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   report.files = writer.files();
   report.stack_count = writer.total();
   report.top_self = writer.top_self(5);
+  if (totals.native) report.notes.push_back("read by pyfold's native sampler inside the program");
+  report.notes.insert(report.notes.end(), totals.notes.begin(), totals.notes.end());
+  if (totals.live)
+    report.notes.push_back(std::to_string(totals.live) +
+                           " samples read while the GIL's thread was running (the sampler could not take its CPU)");
   report.notes.push_back(std::to_string(lines.lines()) + " stack lines from the in-process sampler");
   if (lines.malformed())
     report.notes.push_back(std::to_string(lines.malformed()) +

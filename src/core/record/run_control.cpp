@@ -81,9 +81,9 @@ LaunchedProgram::LaunchedProgram(const std::vector<std::string>& command, const 
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // pyfold died before the line above
-    if (setup.pass_fd >= 0) {
-      if (setup.pass_fd == setup.as_fd) fcntl(setup.as_fd, F_SETFD, 0);
-      else dup2(setup.pass_fd, setup.as_fd);  // the copy does not close on exec
+    for (auto [fd, as_fd] : setup.pass_fds) {
+      if (fd == as_fd) fcntl(as_fd, F_SETFD, 0);
+      else dup2(fd, as_fd);  // the copy does not close on exec
     }
     if (setup.stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
     execvpe(argv[0], argv.data(), envp.data());

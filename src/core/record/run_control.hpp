@@ -34,7 +34,7 @@ double now_seconds();  // CLOCK_MONOTONIC
 // How the program is started.
 struct LaunchSetup {
   bool stdout_to_stderr = false;  // pyfold's standard output carries the folded stacks
-  int pass_fd = -1, as_fd = -1;   // pass_fd is the program's as_fd (not closed on exec)
+  std::vector<std::pair<int, int>> pass_fds;  // (fd, as_fd): fd is the program's as_fd (not closed on exec)
   std::vector<std::pair<std::string, std::string>> environment;  // added to pyfold's
 };
 

@@ -21,13 +21,16 @@ def _settings():
         "lines": settings.get("lines", "line"),  # line, function (first line) or none
         "startup": settings.get("startup") == "1",  # keep what runs before the target's first line
         "tasks": settings.get("async", "off"),  # --async: off, running or all
+        "agent": settings.get("agent", ""),  # pyfold's native sampler (a shared library), when it gave one
+        "raw": raw,
     }
 
 
 class Sampler:
-    def __init__(self, fd, rate, mode, threads, lines, startup, tasks):
+    def __init__(self, fd, rate, mode, threads, lines, startup, tasks, agent, raw):
         self.fd, self.mode, self.threads, self.lines = fd, mode, threads, lines
         self.tasks = tasks
+        self.agent_path, self.raw, self.agent = agent, raw, None
         self.keep_startup = startup
         self.started = False  # the target's <module> has been seen on the main thread's stack
         self.ticks = self.startup_ticks = self.error_ticks = 0
@@ -282,7 +285,37 @@ class Sampler:
         except OSError:  # pyfold went away: stop sampling, let the program finish
             self.stop()
 
+    def start_agent(self):
+        # The native sampler reads every thread's stack at the moment of its tick, from a thread of its own, as the
+        # remote method does (libpyfold-agent.so, self_sampler.hpp). Python's signal handler runs only at the
+        # interpreter's periodic checks, so its samples land late, on function entries and loop back edges: it is
+        # what runs when the native sampler cannot (no ctypes, a kernel that refuses a process reading itself).
+        if not self.agent_path:
+            return False
+        why = "not loaded"
+        try:
+            import ctypes
+            library = ctypes.CDLL(self.agent_path)
+            error = ctypes.create_string_buffer(512)
+            library.pyfold_agent_start.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
+            if library.pyfold_agent_start(self.fd, self.raw.encode(), error, len(error)) == 0:
+                self.agent = library
+                return True
+            why = error.value.decode("utf-8", "replace")
+        except Exception as e:  # ImportError (no ctypes), OSError (dlopen refused)
+            why = str(e)
+        finally:  # loaded or not, the program does not get the library's descriptor
+            try:
+                os.close(int(self.agent_path.rsplit("/", 1)[1]))
+            except (OSError, ValueError):
+                pass
+        self.write("#pyfold-note the native in-process sampler could not start (%s): sampled from Python's "
+                   "signal handler, which runs late, at function entries and loop back edges\n" % self.clean(why))
+        return False
+
     def start(self):
+        if self.tasks == "off" and self.start_agent():
+            return
         import runpy
         self.runpy = {runpy.__file__, "<frozen runpy>"}
         import time
@@ -299,6 +332,10 @@ class Sampler:
             signal.setitimer(self.which, 0, 0)
 
     def close(self):
+        if self.agent is not None:  # it writes its own totals
+            self.agent.pyfold_agent_stop()
+            os.close(self.fd)
+            return
         # The totals pyfold reports: ticks (samples taken), those left out as start-up or lost to an error.
         self.stop()
         self.write("#pyfold ticks=%d startup=%d errors=%d started=%d\n" % (

@@ -1,0 +1,240 @@
+#include "pyfold/record/self_sampler.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "pyfold/frame_text.hpp"
+
+namespace pyfold::record {
+
+namespace {
+
+double monotonic_now() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+bool is_runpy(const std::string& file) {
+  return file == "<frozen runpy>" || (file.size() >= 9 && file.compare(file.size() - 9, 9, "/runpy.py") == 0);
+}
+
+// The bootstrap runs as `python -c SOURCE`: its frames are in "<string>", and runpy's follow them at the root.
+bool is_bootstrap(const CodeInfo& code) { return code.filename == "<string>" || is_runpy(code.filename); }
+
+// The target's first line: its <module> called by runpy's _run_code (run_path and -m alike).
+bool past_startup(const std::vector<FrameRef>& frames) {
+  for (std::size_t i = 0; i + 1 < frames.size(); ++i)
+    if (frames[i].code->name == "<module>" && frames[i + 1].code->name == "_run_code" &&
+        is_runpy(frames[i + 1].code->filename))
+      return true;
+  return false;
+}
+
+}  // namespace
+
+SelfSamplerSettings parse_self_sampler_settings(const std::string& text) {
+  SelfSamplerSettings s;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    std::size_t end = text.find(';', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(pos, end - pos);
+    pos = end + 1;
+    auto eq = item.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "rate") {
+      char* rest = nullptr;
+      s.rate = std::strtod(value.c_str(), &rest);
+      if (rest == value.c_str() || *rest || !(s.rate > 0) || s.rate > 1e6)
+        throw std::invalid_argument("rate=" + value + ": not a rate");
+    } else if (key == "mode") {
+      if (value != "cpu" && value != "wall") throw std::invalid_argument("mode=" + value + ": not cpu or wall");
+      s.cpu = value == "cpu";
+    } else if (key == "threads") {
+      s.threads = value == "1";
+    } else if (key == "startup") {
+      s.keep_startup = value == "1";
+    } else if (key == "lines") {
+      if (value == "line") s.lines = SelfSamplerSettings::Lines::line;
+      else if (value == "function") s.lines = SelfSamplerSettings::Lines::function;
+      else if (value == "none") s.lines = SelfSamplerSettings::Lines::none;
+      else throw std::invalid_argument("lines=" + value + ": not line, function or none");
+    }
+  }
+  return s;
+}
+
+SelfSampler::SelfSampler(int fd, const SelfSamplerSettings& settings)
+    : fd_(fd), settings_(settings), pid_(getpid()), python_(PythonProcess::attach(pid_)), off_cpu_(pid_),
+      stat_(pid_) {
+  // No ptrace: a thread cannot trace its own process. A read that is not consistent is read again, then given up.
+  python_->stop_thread_as_last_resort(false);
+}
+
+SelfSampler::~SelfSampler() { stop(); }
+
+void SelfSampler::start() {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // the new thread starts with every signal blocked
+  pthread_t thread;
+  int e = pthread_create(
+      &thread, nullptr, [](void* self) -> void* {
+        static_cast<SelfSampler*>(self)->run();
+        return nullptr;
+      },
+      this);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (e != 0) throw std::runtime_error(std::string("cannot start the sampling thread: ") + std::strerror(e));
+  thread_ = thread;
+  running_ = true;
+}
+
+void SelfSampler::stop() {
+  if (!running_ || getpid() != pid_) return;  // never started, stopped, or a forked child (it has no such thread)
+  running_ = false;
+  stop_ = true;
+  pthread_join(static_cast<pthread_t>(thread_), nullptr);
+  std::string totals;
+  for (const auto& [reason, count] : not_recorded_)
+    totals += "#pyfold-not-recorded " + std::to_string(count) + " " + reason + "\n";
+  totals += "#pyfold ticks=" + std::to_string(ticks_) + " startup=" + std::to_string(startup_) +
+            " errors=0 started=" + (started_ ? "1" : "0") + " live=" + std::to_string(live_) + " native=1\n";
+  write_all(totals);
+}
+
+void SelfSampler::run() {
+  const double interval = 1.0 / settings_.rate;
+  double next = monotonic_now();
+  while (!stop_.load(std::memory_order_relaxed) && writing_) {
+    next += interval;
+    double now = monotonic_now();
+    if (now > next + interval) next = now;  // late (the machine was busy): no burst to catch up
+    // Sleep in slices, so that stop() never waits long at low rates.
+    while (!stop_.load(std::memory_order_relaxed) && (now = monotonic_now()) < next) {
+      double slice = std::min(next - now, 0.05);
+      timespec ts{static_cast<time_t>(slice), static_cast<long>((slice - static_cast<double>(static_cast<time_t>(slice))) * 1e9)};
+      nanosleep(&ts, nullptr);
+    }
+    if (stop_.load(std::memory_order_relaxed)) break;
+    sample();
+  }
+}
+
+pid_t SelfSampler::gil_thread() const {
+  std::uint64_t tstate = python_->walker().gil_thread_state();
+  for (const ThreadStack& s : stacks_)
+    if (tstate && s.tstate == tstate) return s.tid;
+  return 0;
+}
+
+// As the remote method's default read (recorder.cpp): one instant when the GIL's thread stayed off its CPU during
+// the read (the sampler moves onto its CPU, so waking there takes the CPU from it) and nobody else took the GIL.
+// Without ptrace there is no stopped read to fall back on: after a move to the holder's CPU it is read once more,
+// and a read that is still not one instant is kept and counted (`live`), never dropped.
+bool SelfSampler::read_one_instant() {
+  StackWalker& walker = python_->walker();
+  PythonProcess::Read result = PythonProcess::Read::ok;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    off_cpu_.before(gil_tid_);
+    result = python_->read_stacks(stacks_);
+    if (result != PythonProcess::Read::ok) break;
+    const pid_t holder = gil_thread();
+    bool one_instant = holder == 0 ? walker.gil_thread_state() != 0 && walker.gil_unchanged()
+                                   : off_cpu_.held_still(holder) && (walker.gil_locked() || walker.gil_unchanged());
+    if (one_instant) {
+      gil_tid_ = holder;
+      return true;
+    }
+    if (holder != 0 && holder != gil_tid_) {
+      gil_tid_ = holder;  // the GIL changed hands: watch the new holder
+    } else if (holder != 0) {
+      off_cpu_.follow(holder);
+    }
+  }
+  if (result == PythonProcess::Read::ok) ++live_;
+  return result == PythonProcess::Read::ok;
+}
+
+void SelfSampler::sample() {
+  ++ticks_;
+  if (!read_one_instant()) {
+    ++not_recorded_[python_->last_torn_reason().empty() ? std::string("a read of the stacks was not consistent")
+                                                        : python_->last_torn_reason()];
+    return;
+  }
+  if (!started_) {
+    for (const ThreadStack& s : stacks_) started_ = started_ || past_startup(s.frames);
+    if (!started_ && !settings_.keep_startup) {
+      ++startup_;
+      return;
+    }
+  }
+  out_.clear();
+  for (const ThreadStack& thread : stacks_) {
+    if (thread.frames.empty()) continue;
+    if (settings_.cpu && !thread.holds_gil && (thread.tid == 0 || stat_.state(thread.tid) != 'R')) continue;
+    // Root first, without the bootstrap's and runpy's frames at the root: the stack starts at the target's <module>.
+    auto root = thread.frames.rbegin();
+    while (root != thread.frames.rend() && is_bootstrap(*root->code)) ++root;
+    if (root == thread.frames.rend()) continue;
+    line_.clear();
+    if (settings_.threads) line_ += thread_root(thread) + ';';
+    for (auto f = root; f != thread.frames.rend(); ++f) {
+      if (f != root) line_ += ';';
+      line_ += frame_text(*f);
+    }
+    out_ += line_;
+    out_ += " 1\n";
+  }
+  if (!out_.empty()) write_all(out_);
+}
+
+const std::string& SelfSampler::frame_text(const FrameRef& frame) {
+  const CodeInfo& code = *frame.code;
+  int line = settings_.lines == SelfSamplerSettings::Lines::none       ? 0
+             : settings_.lines == SelfSamplerSettings::Lines::function ? code.first_line
+                                                                       : frame.line;
+  auto cached = code.frame_ids.find(line);
+  if (cached != code.frame_ids.end()) return texts_[cached->second];
+  std::string text;
+  append_frame_text(text, code.name, code.filename, line);
+  auto [it, fresh] = text_ids_.emplace(text, static_cast<std::uint32_t>(texts_.size()));
+  if (fresh) texts_.push_back(std::move(text));
+  frame.code->frame_ids.emplace(line, it->second);
+  return texts_[it->second];
+}
+
+std::string SelfSampler::thread_root(const ThreadStack& thread) {
+  std::string name = python_->python_thread_name(thread.thread_id);
+  if (name.empty() && thread.tid) name = thread_name(pid_, thread.tid);
+  char label[48];
+  std::snprintf(label, sizeof label, "thread (%d): ", thread.tid);
+  std::string root = label;
+  append_sanitized(root, name);
+  return root;
+}
+
+bool SelfSampler::write_all(const std::string& text) {
+  for (std::size_t done = 0; writing_ && done < text.size();) {
+    ssize_t n = write(fd_, text.data() + done, text.size() - done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      writing_ = false;  // pyfold went away: stop sampling, let the program finish
+    }
+  }
+  return writing_;
+}
+
+}  // namespace pyfold::record
