@@ -8,6 +8,7 @@ and the largest difference in any function's inclusive and self share from --blo
     tests/bench/accuracy.py --python /usr/bin/python3.11 --workload fib --seconds 8
     tests/bench/accuracy.py --austin /path/to/austin --py-spy /path/to/py-spy   # peers beside pyfold
     tests/bench/accuracy.py --noise --no-inprocess   # a second --blocking run: the noise floor of each figure
+    tests/bench/accuracy.py --only-inprocess         # the in-process method (its native sampler) alone
 
 Two runs of one program differ by sampling noise alone: with N samples a share near 50% moves by about
 100*sqrt(0.5/N) points between runs (0.7 points at 10,000 samples), so judge small differences against that.
@@ -151,12 +152,13 @@ def main():
     p.add_argument("--seconds", type=float, default=4.0, help="target length of each run [4]")
     p.add_argument("--rate", type=float, default=1000)
     p.add_argument("--no-inprocess", action="store_true")
+    p.add_argument("--only-inprocess", action="store_true", help="compare --method inprocess alone with --blocking")
     p.add_argument("--noise", action="store_true",
                    help="also a second --blocking run: its difference from the first is sampling noise alone")
     p.add_argument("--austin")
     p.add_argument("--py-spy", dest="py_spy")
     args = p.parse_args()
-    methods = ["default"] + (["blocking-again"] if args.noise else []) + \
+    methods = ([] if args.only_inprocess else ["default"]) + (["blocking-again"] if args.noise else []) + \
         ([] if args.no_inprocess else ["inprocess"]) + \
         (["austin"] if args.austin else []) + (["py-spy"] if args.py_spy else [])
     tmp = tempfile.mkdtemp(prefix="pyfold-accuracy-")

@@ -323,10 +323,11 @@ def per_interpreter_rest(label, python):
         assert code == 0 and any("spin" in names(f) for f, _ in stacks), err
         sleeping = share(stacks, lambda f: "sleeper" in names(f))
         assert sleeping < 0.10, f"sleeper has {sleeping:.1%} in cpu mode (a third in wall mode)"
-        code, out, err = run_record(["--python", python, "--mode", "gil", target, "1"])
-        stacks = parse(out)
-        assert code == 0 and share(stacks, lambda f: "spin" in names(f)) > 0.5, out[-500:]
-        assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10
+        for method in ("remote", "inprocess"):  # the in-process native sampler reads the GIL as the remote does
+            code, out, err = run_record(["--python", python, "--method", method, "--mode", "gil", target, "1"])
+            stacks = parse(out)
+            assert code == 0 and share(stacks, lambda f: "spin" in names(f)) > 0.5, (method, out[-500:], err)
+            assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10, method
 
 
     @check(f"{label}: pyfold dump: every thread by its real TID and threading name, the spinner active, the sleeper idle")
@@ -444,7 +445,7 @@ def common(python, label):
         assert code == 0 and "us per sample" in err and "in-process" not in err, err
         for args, message in ((["--pid", "1"], "--pid attaches from outside"),
                               (["--", python, ending], "not -- COMMAND"),
-                              (["--mode", "gil", ending], "--mode gil needs the remote method"),
+                              (["--mode", "gil", "--async", ending], "--mode gil with the in-process method needs"),
                               (["--blocking", ending], "--blocking needs the remote method")):
             code, out, err = run_record(["--method", "inprocess", "--python", python] + args)
             assert code == 2 and message in err, (args, code, err)

@@ -479,19 +479,20 @@ TEST_CASE("in-process native sampler: the bootstrap's settings text, and what it
   auto s = parse_self_sampler_settings("fd=3;rate=250;mode=cpu;threads=1;lines=function;startup=1;async=off;"
                                        "agent=/proc/self/fd/4");
   CHECK(s.rate == 250);
-  CHECK(s.cpu);
+  CHECK(s.mode == pyfold::record::SelfSamplerSettings::Mode::cpu);
   CHECK(s.threads);
   CHECK(s.lines == Lines::function);
   CHECK(s.keep_startup);
   auto d = parse_self_sampler_settings("");
   CHECK(d.rate == 1000);
-  CHECK_FALSE(d.cpu);
+  CHECK(d.mode == pyfold::record::SelfSamplerSettings::Mode::wall);
   CHECK_FALSE(d.threads);
   CHECK(d.lines == Lines::line);
   CHECK_FALSE(d.keep_startup);
   CHECK(parse_self_sampler_settings("lines=none;mode=wall").lines == Lines::none);
   CHECK_THROWS_AS(parse_self_sampler_settings("rate=0"), std::invalid_argument);
   CHECK_THROWS_AS(parse_self_sampler_settings("rate=fast"), std::invalid_argument);
-  CHECK_THROWS_AS(parse_self_sampler_settings("mode=gil"), std::invalid_argument);
+  CHECK(parse_self_sampler_settings("mode=gil").mode == pyfold::record::SelfSamplerSettings::Mode::gil);
+  CHECK_THROWS_AS(parse_self_sampler_settings("mode=all"), std::invalid_argument);
   CHECK_THROWS_AS(parse_self_sampler_settings("lines=some"), std::invalid_argument);
 }

@@ -25,7 +25,8 @@ namespace pyfold::record {
 
 struct SelfSamplerSettings {
   double rate = 1000;
-  bool cpu = false;      // --mode cpu: a thread counts when it holds the GIL or is running; otherwise every thread
+  // wall: every thread; cpu: a thread that holds the GIL or is running; gil: the thread that holds the GIL.
+  enum class Mode { wall, cpu, gil } mode = Mode::wall;
   bool threads = false;  // a root frame per thread: `thread (TID): NAME`
   enum class Lines { line, function, none } lines = Lines::line;
   bool keep_startup = false;  // keep what runs before the target's first line

@@ -61,7 +61,7 @@ int agent_file() {
 std::string bootstrap_settings(const RecordOptions& o, bool agent) {
   char rate[32];
   std::snprintf(rate, sizeof rate, "%.17g", o.rate);
-  return "fd=" + std::to_string(kSampleFd) + ";rate=" + rate + ";mode=" + (o.mode == SampleMode::cpu ? "cpu" : "wall") +
+  return "fd=" + std::to_string(kSampleFd) + ";rate=" + rate + ";mode=" + (o.mode == SampleMode::cpu ? "cpu" : o.mode == SampleMode::gil ? "gil" : "wall") +
          ";threads=" + (o.threads ? "1" : "0") + ";lines=" + (o.function ? "function" : o.nolineno ? "none" : "line") +
          ";startup=" + (o.include_startup ? "1" : "0") +
          ";async=" + (o.async == AsyncSampling::all ? "all" : o.async == AsyncSampling::running ? "running" : "off") +
@@ -200,7 +200,6 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   if (!target.python_program)
     throw std::invalid_argument("the in-process method starts Python itself: give script.py or -m MODULE, "
                                 "not -- COMMAND");
-  if (options.mode == SampleMode::gil) throw std::invalid_argument("--mode gil needs the remote method");
   if (options.subprocesses) throw std::invalid_argument("--subprocesses needs the remote method");
   if (options.blocking) throw std::invalid_argument("--blocking needs the remote method");
   if (options.nonblocking) throw std::invalid_argument("--nonblocking needs the remote method");
@@ -214,6 +213,10 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
   // --async is read by the bootstrap in Python (the tasks are Python objects); otherwise the native sampler.
   const int agent = options.async == AsyncSampling::off ? agent_file() : -1;
+  if (agent < 0 && options.mode == SampleMode::gil)
+    throw std::invalid_argument("--mode gil with the in-process method needs its native sampler" +
+                                std::string(options.async != AsyncSampling::off ? ", which does not read --async"
+                                                                                 : ": no memory file (memfd_create)"));
   std::vector<std::string> args = {target.command[0], "-c", kInprocessBootstrap};
   args.insert(args.end(), target.command.begin() + 1, target.command.end());
   LaunchSetup setup;

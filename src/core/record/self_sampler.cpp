@@ -58,8 +58,10 @@ SelfSamplerSettings parse_self_sampler_settings(const std::string& text) {
       if (rest == value.c_str() || *rest || !(s.rate > 0) || s.rate > 1e6)
         throw std::invalid_argument("rate=" + value + ": not a rate");
     } else if (key == "mode") {
-      if (value != "cpu" && value != "wall") throw std::invalid_argument("mode=" + value + ": not cpu or wall");
-      s.cpu = value == "cpu";
+      if (value == "wall") s.mode = SelfSamplerSettings::Mode::wall;
+      else if (value == "cpu") s.mode = SelfSamplerSettings::Mode::cpu;
+      else if (value == "gil") s.mode = SelfSamplerSettings::Mode::gil;
+      else throw std::invalid_argument("mode=" + value + ": not wall, cpu or gil");
     } else if (key == "threads") {
       s.threads = value == "1";
     } else if (key == "startup") {
@@ -183,7 +185,10 @@ void SelfSampler::sample() {
   out_.clear();
   for (const ThreadStack& thread : stacks_) {
     if (thread.frames.empty()) continue;
-    if (settings_.cpu && !thread.holds_gil && (thread.tid == 0 || stat_.state(thread.tid) != 'R')) continue;
+    if (settings_.mode == SelfSamplerSettings::Mode::gil && !thread.holds_gil) continue;
+    if (settings_.mode == SelfSamplerSettings::Mode::cpu && !thread.holds_gil &&
+        (thread.tid == 0 || stat_.state(thread.tid) != 'R'))
+      continue;
     // Root first, without the bootstrap's and runpy's frames at the root: the stack starts at the target's <module>.
     auto root = thread.frames.rbegin();
     while (root != thread.frames.rend() && is_bootstrap(*root->code)) ++root;

@@ -316,6 +316,11 @@ class Sampler:
     def start(self):
         if self.tasks == "off" and self.start_agent():
             return
+        if self.mode == "gil":  # Python's handler runs on the main thread only: it cannot tell who holds the GIL
+            sys.stderr.write("pyfold: --mode gil needs pyfold's native sampler inside the program, which could not "
+                             "start; use --mode cpu or wall\n")
+            self.close()
+            sys.exit(2)
         import runpy
         self.runpy = {runpy.__file__, "<frozen runpy>"}
         import time
