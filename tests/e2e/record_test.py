@@ -142,6 +142,7 @@ def nesting(label, python, nested, method):
     def attempt():
         code, out, err = run_record(["--python", python, "--method", method, nested, "1.5"])
         assert code == 0, (code, err)
+        assert method == "remote" or "read by pyfold's native sampler inside the program" in err, err
         stacks = parse(out)
         check_frames_real(stacks, nested)
         paths = [names(f) for f, _ in stacks]
@@ -300,12 +301,18 @@ def refused_by_debug_offsets(label, python, minor):
 
 
 def per_interpreter_rest(label, python):
-    @check(f"{label}: --method inprocess on the ray tracer: a frame without f_lineno never breaks the program")
+    @check(f"{label}: --method inprocess on the ray tracer, by the native sampler and (no ctypes) by the signal "
+           f"handler it falls back to, which a frame without f_lineno never breaks")
     def _():
         raytrace = os.path.join(os.path.dirname(TARGETS), "..", "bench", "raytrace.py")
         code, out, err = run_record(["--method", "inprocess", "--python", python, raytrace, "200"], timeout=120)
-        assert code == 0 and "Traceback" not in err, (code, err[-2000:])
+        assert code == 0 and "Traceback" not in err and "native sampler inside the program" in err, (code, err[-2000:])
         assert sum(c for _, c in parse(out)) > 50, err
+        code, out, err = run_record(["--method", "inprocess", "--python", python, raytrace, "200"], timeout=120,
+                                    env=dict(os.environ, PYTHONPATH=os.path.join(TARGETS, "no_ctypes")))
+        assert code == 0 and "Traceback" not in err, (code, err[-2000:])
+        assert "native in-process sampler could not start (this Python has no ctypes" in err, err
+        assert "read by pyfold's native sampler" not in err and sum(c for _, c in parse(out)) > 50, err
 
     @check(f"{label}: --threads roots with threading names, --mode cpu drops the sleeping thread, --mode gil")
     def _():
