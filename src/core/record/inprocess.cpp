@@ -34,12 +34,14 @@ namespace {
 constexpr int kSampleFd = 3;  // where the bootstrap writes, as PYFOLD_INPROCESS says
 constexpr int kAgentFd = 4;   // the native sampler's library, which the bootstrap loads from /proc/self/fd/4
 
-// libpyfold-agent.so, built with pyfold and carried in it (src/agent/embed_agent.py).
+// libpyfold-agent.so, built with pyfold and carried in it (src/agent/embed_agent.py); empty in sanitizer and
+// fuzzer builds.
 extern "C" const unsigned char pyfold_agent_so[], pyfold_agent_so_end[];
 
-// The agent library in a memory file for the program to load (-1 when the kernel has none: the bootstrap then
-// samples from Python's signal handler).
+// The agent library in a memory file for the program to load; -1 when there is none (then the bootstrap samples
+// from Python's signal handler).
 int agent_file() {
+  if (pyfold_agent_so_end - pyfold_agent_so <= 0) return -1;
   int fd = static_cast<int>(memfd_create("libpyfold-agent.so", MFD_CLOEXEC));
   if (fd < 0) return -1;
   const std::size_t size = static_cast<std::size_t>(pyfold_agent_so_end - pyfold_agent_so);
@@ -215,8 +217,9 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   const int agent = options.async == AsyncSampling::off ? agent_file() : -1;
   if (agent < 0 && options.mode == SampleMode::gil)
     throw std::invalid_argument("--mode gil with the in-process method needs its native sampler" +
-                                std::string(options.async != AsyncSampling::off ? ", which does not read --async"
-                                                                                 : ": no memory file (memfd_create)"));
+                                std::string(options.async != AsyncSampling::off
+                                                ? ", which does not read --async"
+                                                : ": this pyfold has none (a sanitizer build), or no memory file"));
   std::vector<std::string> args = {target.command[0], "-c", kInprocessBootstrap};
   args.insert(args.end(), target.command.begin() + 1, target.command.end());
   LaunchSetup setup;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 
 #include "pyfold/frame_text.hpp"
@@ -116,12 +117,17 @@ void SelfSampler::stop() {
 }
 
 void SelfSampler::run() {
+  pthread_setname_np(pthread_self(), "pyfold-sampler");  // as top and /proc show it among the program's threads
   const double interval = 1.0 / settings_.rate;
+  // As the remote method: deadlines a random 0.5-1.5 intervals apart (no aliasing with periodic work); missed ones
+  // skipped, not made up in a burst (a burst samples one moment many times).
+  std::mt19937_64 random(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
   double next = monotonic_now();
   while (!stop_.load(std::memory_order_relaxed) && writing_) {
-    next += interval;
+    next += interval * jitter(random);
     double now = monotonic_now();
-    if (now > next + interval) next = now;  // late (the machine was busy): no burst to catch up
+    if (now > next + interval) next = now;
     // Sleep in slices, so that stop() never waits long at low rates.
     while (!stop_.load(std::memory_order_relaxed) && (now = monotonic_now()) < next) {
       double slice = std::min(next - now, 0.05);
@@ -142,15 +148,20 @@ pid_t SelfSampler::gil_thread() const {
 
 // As the remote method's default read (recorder.cpp): one instant when the GIL's thread stayed off its CPU during
 // the read (the sampler moves onto its CPU, so waking there takes the CPU from it) and nobody else took the GIL.
-// Without ptrace there is no stopped read to fall back on: after a move to the holder's CPU it is read once more,
-// and a read that is still not one instant is kept and counted (`live`), never dropped.
+// Without ptrace there is no stopped read to fall back on: after a move to the holder's CPU it is read again (also
+// after a read that was not consistent, which is what a thread running during the read gives), and a read that is
+// still not one instant is kept and counted (`live`), never dropped.
 bool SelfSampler::read_one_instant() {
+  constexpr int kAttempts = 4;
   StackWalker& walker = python_->walker();
   PythonProcess::Read result = PythonProcess::Read::ok;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
     off_cpu_.before(gil_tid_);
     result = python_->read_stacks(stacks_);
-    if (result != PythonProcess::Read::ok) break;
+    if (result != PythonProcess::Read::ok) {
+      if (gil_tid_ != 0) off_cpu_.follow(gil_tid_);
+      continue;
+    }
     const pid_t holder = gil_thread();
     bool one_instant = holder == 0 ? walker.gil_thread_state() != 0 && walker.gil_unchanged()
                                    : off_cpu_.held_still(holder) && (walker.gil_locked() || walker.gil_unchanged());

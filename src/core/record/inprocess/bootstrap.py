@@ -299,7 +299,8 @@ class Sampler:
             error = ctypes.create_string_buffer(512)
             library.pyfold_agent_start.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
             if library.pyfold_agent_start(self.fd, self.raw.encode(), error, len(error)) == 0:
-                self.agent = library
+                # Looked up now: at the end a lookup would run ctypes' Python code, which a last sample could catch.
+                self.agent = library.pyfold_agent_stop
                 return True
             why = error.value.decode("utf-8", "replace")
         except Exception as e:  # ImportError (no ctypes), OSError (dlopen refused)
@@ -338,7 +339,7 @@ class Sampler:
 
     def close(self):
         if self.agent is not None:  # it writes its own totals
-            self.agent.pyfold_agent_stop()
+            self.agent()
             os.close(self.fd)
             return
         # The totals pyfold reports: ticks (samples taken), those left out as start-up or lost to an error.
