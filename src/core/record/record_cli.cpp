@@ -60,7 +60,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("python", po::value(&o.python)->default_value(o.python)->value_name("PATH"),
      "interpreter for script.py and -m")
     ("method", po::value(&method)->default_value(method)->value_name("remote|inprocess|auto"),
-     "remote: read the program from outside; inprocess: a sampler inside it (where remote reads are refused; "
+     "remote: read the program from outside; inprocess: pyfold's sampler inside it (where remote reads are refused; "
      "script.py or -m only); auto: remote if this machine allows it")
     ("async", po::bool_switch(&async),
      "asyncio programs drawn as their tasks: each task's await chain under `<task> NAME` and the tasks awaiting it "
