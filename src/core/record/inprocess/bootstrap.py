@@ -1,7 +1,9 @@
 # pyfold's in-process sampler, for machines where reading another process's memory is refused (no CAP_SYS_PTRACE,
 # Yama ptrace_scope 2 or 3, seccomp). pyfold-record runs it as `python -c SOURCE TARGET...` with its settings in
-# the environment variable PYFOLD_INPROCESS. It runs the target script or module unchanged as __main__, samples
-# every thread's stack on a timer (SIGPROF for cpu mode, SIGALRM for wall), and writes one folded line per sample
+# the environment variable PYFOLD_INPROCESS. It starts pyfold's native sampler (libpyfold-agent.so, through ctypes:
+# a thread that reads every thread's stack at each tick, as the remote recorder does), or where that cannot start
+# (or for --async) samples every thread's stack from a signal handler on a timer (SIGPROF for cpu mode, SIGALRM for
+# wall); then it runs the target script or module unchanged as __main__. Either writes one folded line per sample
 # and thread to a pipe that pyfold merges: the same text as the remote recorder (`func (file:line)`, root first).
 # Written for CPython 3.8+ (and still parseable by older ones, so it can refuse them with a message).
 import os
