@@ -47,7 +47,8 @@ class SelfSampler {
   // Starts the sampling thread (every signal blocked in it: the program's signals go to its own threads).
   void start();
   // Stops it and writes the totals: `#pyfold-not-recorded COUNT REASON` lines, then
-  // `#pyfold ticks=N startup=N errors=0 started=0|1 live=N native=1`. Only in the process that started it (a forked child
+  // `#pyfold ticks=N startup=N errors=0 started=0|1 live=N native=1 reads=N retries=N sampling_us=N late=N
+  // lateness_sum_us=N lateness_max_us=N`. Only in the process that started it (a forked child
   // that returns through the bootstrap writes nothing).
   void stop();
 
@@ -73,7 +74,8 @@ class SelfSampler {
   std::unordered_map<std::string, std::uint32_t> text_ids_;
   std::vector<std::string> texts_;
   std::string line_, out_;
-  std::uint64_t ticks_ = 0, startup_ = 0, live_ = 0;
+  std::uint64_t ticks_ = 0, startup_ = 0, live_ = 0, late_ = 0;
+  double sampling_seconds_ = 0, lateness_sum_ = 0, lateness_max_ = 0;
   std::map<std::string, std::uint64_t> not_recorded_;
   bool started_ = false;   // the target's first line has been seen
   bool writing_ = true;    // false once the pipe is gone: the program runs on, unsampled

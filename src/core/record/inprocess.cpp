@@ -75,6 +75,7 @@ std::string bootstrap_settings(const RecordOptions& o, bool agent) {
 // it, `#pyfold-not-recorded COUNT REASON` lines; `#pyfold-note TEXT` at any time.
 struct SamplerTotals {
   std::uint64_t ticks = 0, startup = 0, errors = 0, live = 0;
+  std::uint64_t reads = 0, retries = 0, sampling_us = 0, late = 0, lateness_sum_us = 0, lateness_max_us = 0;
   bool started = false, seen = false, native = false;
   std::map<std::string, std::uint64_t> not_recorded;
   std::vector<std::string> notes;
@@ -162,6 +163,12 @@ class LineCounter {
         else if (name == "started") totals_.started = value != 0;
         else if (name == "live") totals_.live = value;
         else if (name == "native") totals_.native = value != 0;
+        else if (name == "reads") totals_.reads = value;
+        else if (name == "retries") totals_.retries = value;
+        else if (name == "sampling_us") totals_.sampling_us = value;
+        else if (name == "late") totals_.late = value;
+        else if (name == "lateness_sum_us") totals_.lateness_sum_us = value;
+        else if (name == "lateness_max_us") totals_.lateness_max_us = value;
       }
       if (space == std::string_view::npos) break;
       pos = space + 1;
@@ -301,7 +308,14 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   report.files = writer.files();
   report.stack_count = writer.total();
   report.top_self = writer.top_self(5);
-  if (totals.native) report.notes.push_back("read by pyfold's native sampler inside the program");
+  if (totals.native) {
+    report.notes.push_back("read by pyfold's native sampler inside the program");
+    report.reads = totals.reads, report.retries = totals.retries, report.late = totals.late;
+    report.sampling_seconds = 1e-6 * static_cast<double>(totals.sampling_us);
+    report.lateness_max = 1e-6 * static_cast<double>(totals.lateness_max_us);
+    report.lateness_mean =
+        totals.ticks ? 1e-6 * static_cast<double>(totals.lateness_sum_us) / static_cast<double>(totals.ticks) : 0;
+  }
   report.notes.insert(report.notes.end(), totals.notes.begin(), totals.notes.end());
   if (totals.live)
     report.notes.push_back(std::to_string(totals.live) +

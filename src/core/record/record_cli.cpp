@@ -185,7 +185,7 @@ std::string summary_text(const RecordReport& r) {
   s += format("): %llu recorded", ull(r.recorded));
   if (r.startup) s += format(", %llu start-up left out (--include-startup keeps it)", ull(r.startup));
   s += format(", %llu not recorded", ull(not_recorded));
-  if (r.method == "remote") s += format(", %llu retries", ull(r.retries));
+  if (r.method == "remote" || r.reads) s += format(", %llu retries", ull(r.retries));
   if (r.stopped_reads) s += format(" (%llu with the thread stopped)", ull(r.stopped_reads));
   if (r.read_stopped)
     s += format(", %llu read with the program stopped (the thread holding the GIL was running elsewhere)",
@@ -197,7 +197,7 @@ std::string summary_text(const RecordReport& r) {
                 "different, %llu not compared (the thread ran before the stop)\n",
                 ull(c.same), ull(c.differed), ull(c.not_compared));
   if (!c.first_difference.empty()) s += "pyfold-record: --check-reads: the first that differed, " + c.first_difference;
-  if (r.method == "remote" && r.samples) {
+  if ((r.method == "remote" || r.reads) && r.samples) {  // (the in-process method's native sampler reads too)
     s += format("pyfold-record: %.1f us per sample (%.1f reads); lateness mean %.0f us, max %.1f ms, %llu samples "
                 "more than one interval late\n",
                 1e6 * r.sampling_seconds / static_cast<double>(r.samples),

@@ -111,8 +111,12 @@ void SelfSampler::stop() {
   std::string totals;
   for (const auto& [reason, count] : not_recorded_)
     totals += "#pyfold-not-recorded " + std::to_string(count) + " " + reason + "\n";
+  auto us = [](double seconds) { return std::to_string(static_cast<std::uint64_t>(seconds * 1e6)); };
   totals += "#pyfold ticks=" + std::to_string(ticks_) + " startup=" + std::to_string(startup_) +
-            " errors=0 started=" + (started_ ? "1" : "0") + " live=" + std::to_string(live_) + " native=1\n";
+            " errors=0 started=" + (started_ ? "1" : "0") + " live=" + std::to_string(live_) + " native=1" +
+            " reads=" + std::to_string(python_->reads()) + " retries=" + std::to_string(python_->retries()) +
+            " sampling_us=" + us(sampling_seconds_) + " late=" + std::to_string(late_) +
+            " lateness_sum_us=" + us(lateness_sum_) + " lateness_max_us=" + us(lateness_max_) + "\n";
   write_all(totals);
 }
 
@@ -125,17 +129,25 @@ void SelfSampler::run() {
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   double next = monotonic_now();
   while (!stop_.load(std::memory_order_relaxed) && writing_) {
-    next += interval * jitter(random);
-    double now = monotonic_now();
-    if (now > next + interval) next = now;
     // Sleep in slices, so that stop() never waits long at low rates.
-    while (!stop_.load(std::memory_order_relaxed) && (now = monotonic_now()) < next) {
+    for (double now; !stop_.load(std::memory_order_relaxed) && (now = monotonic_now()) < next;) {
       double slice = std::min(next - now, 0.05);
-      timespec ts{static_cast<time_t>(slice), static_cast<long>((slice - static_cast<double>(static_cast<time_t>(slice))) * 1e9)};
+      timespec ts{static_cast<time_t>(slice),
+                  static_cast<long>((slice - static_cast<double>(static_cast<time_t>(slice))) * 1e9)};
       nanosleep(&ts, nullptr);
     }
     if (stop_.load(std::memory_order_relaxed)) break;
+    const double now = monotonic_now();
+    const double late = now - next;
+    lateness_sum_ += late;
+    lateness_max_ = std::max(lateness_max_, late);
+    if (late > interval) {
+      ++late_;
+      next = now;
+    }
     sample();
+    sampling_seconds_ += monotonic_now() - now;
+    next += interval * jitter(random);
   }
 }
 
