@@ -1,6 +1,7 @@
 // The recorder's core: line-table decoders on real code objects' bytes, the layout table, ELF lookup, the stack
 // counter and the command line.
 #include <catch2/catch.hpp>
+#include <dirent.h>
 #include <cstring>
 #include <fstream>
 #include <sched.h>
@@ -381,6 +382,26 @@ TEST_CASE("thread state from /proc/PID/task/TID/stat through a kept descriptor")
   CHECK(reader.state(self) == 'R');  // the same descriptor again
   CHECK(reader.state(999999999) == '?');
   CHECK_FALSE(thread_name(getpid(), self).empty());
+}
+
+TEST_CASE("thread state: descriptors of threads that came and went stay bounded (the in-process sampler's are the "
+          "program's)") {
+  auto open_fds = [] {
+    int n = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+      while (readdir(d)) ++n;
+      closedir(d);
+    }
+    return n;
+  };
+  ThreadStatReader reader(getpid());
+  const int before = open_fds();
+  for (int i = 0; i < 3 * static_cast<int>(ThreadStatReader::kMaxKept); ++i) {
+    char state = '?';
+    std::thread([&] { state = reader.state(static_cast<pid_t>(syscall(SYS_gettid))); }).join();
+    CHECK(state == 'R');
+  }
+  CHECK(open_fds() - before <= static_cast<int>(ThreadStatReader::kMaxKept));
 }
 
 TEST_CASE("off-CPU reads: a thread that slept throughout held still; one that woke in between did not") {

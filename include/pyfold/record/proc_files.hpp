@@ -2,6 +2,7 @@
 // What /proc says about a process's threads: their state letters (through kept descriptors) and names.
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 #include <unordered_map>
 
@@ -17,6 +18,8 @@ class ThreadStatReader {
   char state(pid_t tid);  // 'R', 'S', 'D', ... or '?' when unreadable
   bool read(pid_t tid, char& state, int& cpu);  // the state and field 39, the CPU it is on or last ran on
   void forget_missing();  // close descriptors of threads that have exited
+  void forget_all();
+  static constexpr std::size_t kMaxKept = 256;  // descriptors kept open at most
 
  private:
   pid_t pid_;

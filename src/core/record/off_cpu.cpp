@@ -57,6 +57,10 @@ bool OffCpuReads::read_clock(pid_t tid, std::uint64_t& ns) {
 bool OffCpuReads::read_runs(pid_t tid, std::uint64_t& runs) {
   auto it = schedstat_.find(tid);
   if (it == schedstat_.end()) {
+    if (schedstat_.size() >= 256) {  // as the counters above
+      for (auto& [t, fd] : schedstat_) close(fd);
+      schedstat_.clear();
+    }
     std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/schedstat";
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;

@@ -23,6 +23,10 @@ char ThreadStatReader::state(pid_t tid) {
 bool ThreadStatReader::read(pid_t tid, char& state, int& cpu) {
   auto it = fds_.find(tid);
   if (it == fds_.end()) {
+    // A thread that has exited is never asked for again: its descriptor would stay open. Bounded, so that a
+    // program whose threads come and go never runs the sampler (or, in process, the program) out of descriptors.
+    if (fds_.size() >= kMaxKept) forget_missing();
+    if (fds_.size() >= kMaxKept) forget_all();
     std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/stat";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
@@ -47,6 +51,11 @@ bool ThreadStatReader::read(pid_t tid, char& state, int& cpu) {
   }
   cpu = std::atoi(field);
   return true;
+}
+
+void ThreadStatReader::forget_all() {
+  for (auto& [tid, fd] : fds_) ::close(fd);
+  fds_.clear();
 }
 
 void ThreadStatReader::forget_missing() {
