@@ -14,7 +14,7 @@ shift || true
 build=$repo/build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
   CXX=clang++ meson setup "$build" "$repo" -Dfuzzers=true -Dtests=disabled -Dman-pages=disabled \
-    -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
+    -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=plain -Doptimization=1 -Dcpp_args=-g1 >/dev/null
 fi
 ninja -C "$build" >/dev/null
 targets=("$@")
