@@ -18,8 +18,10 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include "pyfold/record/proc_files.hpp"
+#include "pyfold/record/stack_walker.hpp"
 
 namespace pyfold::record {
 
@@ -66,5 +68,13 @@ class OffCpuReads {
   std::uint64_t moves_ = 0;
   bool refused_ = false;
 };
+
+// The thread among the stacks just read whose state the walker saw holding the GIL (or holding it last); 0 when it
+// is not among them.
+pid_t gil_holder(const StackWalker& walker, const std::vector<ThreadStack>& stacks);
+
+// Whether the read just made (after off_cpu.before) is one instant of every thread: the GIL's holder stayed off its
+// CPU and nobody else took the GIL (no one can while it is held; a GIL that was free is read again).
+bool read_was_one_instant(OffCpuReads& off_cpu, StackWalker& walker, pid_t holder);
 
 }  // namespace pyfold::record

@@ -58,7 +58,6 @@ class SelfSampler {
  private:
   void run();
   bool read_one_instant();
-  pid_t gil_thread() const;
   bool write_all(const std::string& text);
   const std::string& frame_text(const FrameRef& frame);
   std::string thread_root(const ThreadStack& thread);

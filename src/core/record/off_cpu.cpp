@@ -121,4 +121,16 @@ bool OffCpuReads::follow(pid_t tid) {
   return true;
 }
 
+pid_t gil_holder(const StackWalker& walker, const std::vector<ThreadStack>& stacks) {
+  std::uint64_t tstate = walker.gil_thread_state();
+  for (const ThreadStack& s : stacks)
+    if (tstate && s.tstate == tstate) return s.tid;
+  return 0;
+}
+
+bool read_was_one_instant(OffCpuReads& off_cpu, StackWalker& walker, pid_t holder) {
+  return holder == 0 ? walker.gil_thread_state() != 0 && walker.gil_unchanged()
+                     : off_cpu.held_still(holder) && (walker.gil_locked() || walker.gil_unchanged());
+}
+
 }  // namespace pyfold::record

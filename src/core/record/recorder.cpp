@@ -211,13 +211,7 @@ class Recorder {
     return result;
   }
 
-  // The thread whose state the read saw holding the GIL (or holding it last), 0 when it is not among the threads.
-  pid_t gil_thread(Target& t) const {
-    std::uint64_t tstate = t.python->walker().gil_thread_state();
-    for (const ThreadStack& s : stacks_)
-      if (tstate && s.tstate == tstate) return s.tid;
-    return 0;
-  }
+  pid_t gil_thread(Target& t) const { return gil_holder(t.python->walker(), stacks_); }
 
   bool sample(Target& t) {
     std::map<pid_t, char> states;
@@ -230,13 +224,8 @@ class Recorder {
       if (t.off_cpu) t.off_cpu->before(t.gil_tid);
       result = read_target(t, tasks_problem);
       if (!t.off_cpu || result == PythonProcess::Read::gone) break;
-      // One instant only if the GIL's thread stayed off its CPU and nobody else took the GIL (no one can while
-      // that thread holds it; a GIL that was free is read again: gil_unchanged reads the target).
-      StackWalker& walker = t.python->walker();
       const pid_t holder = result == PythonProcess::Read::ok ? gil_thread(t) : 0;
-      one_instant = result == PythonProcess::Read::ok &&
-                    (holder == 0 ? walker.gil_thread_state() != 0 && walker.gil_unchanged()
-                                 : t.off_cpu->held_still(holder) && (walker.gil_locked() || walker.gil_unchanged()));
+      one_instant = result == PythonProcess::Read::ok && read_was_one_instant(*t.off_cpu, t.python->walker(), holder);
       if (one_instant) t.gil_tid = holder;
       // The GIL changed hands since the last sample: once more, watching the new holder.
       if (one_instant || attempt > 0 || holder == 0 || holder == t.gil_tid) break;

@@ -151,13 +151,6 @@ void SelfSampler::run() {
   }
 }
 
-pid_t SelfSampler::gil_thread() const {
-  std::uint64_t tstate = python_->walker().gil_thread_state();
-  for (const ThreadStack& s : stacks_)
-    if (tstate && s.tstate == tstate) return s.tid;
-  return 0;
-}
-
 // As the remote method's default read (recorder.cpp): one instant when the GIL's thread stayed off its CPU during
 // the read (the sampler moves onto its CPU, so waking there takes the CPU from it) and nobody else took the GIL.
 // Without ptrace there is no stopped read to fall back on: after a move to the holder's CPU it is read again (also
@@ -165,7 +158,6 @@ pid_t SelfSampler::gil_thread() const {
 // still not one instant is kept and counted (`live`), never dropped.
 bool SelfSampler::read_one_instant() {
   constexpr int kAttempts = 4;
-  StackWalker& walker = python_->walker();
   PythonProcess::Read result = PythonProcess::Read::ok;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     off_cpu_.before(gil_tid_);
@@ -174,10 +166,8 @@ bool SelfSampler::read_one_instant() {
       if (gil_tid_ != 0) off_cpu_.follow(gil_tid_);
       continue;
     }
-    const pid_t holder = gil_thread();
-    bool one_instant = holder == 0 ? walker.gil_thread_state() != 0 && walker.gil_unchanged()
-                                   : off_cpu_.held_still(holder) && (walker.gil_locked() || walker.gil_unchanged());
-    if (one_instant) {
+    const pid_t holder = gil_holder(python_->walker(), stacks_);
+    if (read_was_one_instant(off_cpu_, python_->walker(), holder)) {
       gil_tid_ = holder;
       return true;
     }
