@@ -65,23 +65,23 @@ SpeedscopeCommandLine parse(std::vector<const char*> args) {
 }  // namespace
 
 TEST_CASE("py-spy frames split into name, file and line", "[speedscope]") {
-  FrameFields f = split_frame("main (app.py:10)");
-  CHECK(f.name == "main");
+  FrameParts f = split_frame("main (app.py:10)");
+  CHECK(f.function == "main");
   CHECK(f.file == "app.py");
   CHECK(f.line == 10);
   f = split_frame("malloc (libc.so.6)");
-  CHECK((f.name == "malloc" && f.file == "libc.so.6" && f.line == 0));
+  CHECK((f.function == "malloc" && f.file == "libc.so.6" && f.line == 0));
   f = split_frame("load (/srv/my app (copy)/m.py:22)");
-  CHECK((f.name == "load" && f.file == "/srv/my app (copy)/m.py" && f.line == 22));
+  CHECK((f.function == "load" && f.file == "/srv/my app (copy)/m.py" && f.line == 22));
   f = split_frame("run (C:\\x\\y.py:7)");
   CHECK((f.file == "C:\\x\\y.py" && f.line == 7));
   f = split_frame("f (a.py:x)");
-  CHECK((f.name == "f" && f.file == "a.py:x" && f.line == 0));
+  CHECK((f.function == "f" && f.file == "a.py:x" && f.line == 0));
   for (const char* whole : {"idle", "thread (12): MainThread", "thread (0x7f00)", "process 5:\"python x.py\"",
                             "f ()", "f(x)", "f (a.py:1) tail"}) {
     INFO(whole);
     f = split_frame(whole);
-    CHECK((f.name == whole && f.file.empty() && f.line == 0));
+    CHECK((f.function == whole && f.file.empty() && f.line == 0));
   }
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "pyfold/frame_text.hpp"
+
 namespace pyfold {
 
 enum class PaletteKind {
@@ -24,11 +26,7 @@ enum class ColorSeed {
   random,    // flamegraph.pl --random: a new colour for every frame
 };
 
-// Where a frame's code lives, for --colors python. interpreter: CPython's own C code (libpython3.11.so, the python
-// executable, or a bare Py*/_Py* name); native_library: any other native module (libz.so.1, an extension's .so);
-// no_file: built-ins, <frozen …>, and other frames without a file.
-enum class CodeOrigin { user, stdlib, site_packages, interpreter, native_library, no_file };
-CodeOrigin classify_python_frame(std::string_view frame);
+// --colors python colours a frame by where its code lives: classify_python_frame (frame_text.hpp).
 
 class Palette {
  public:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pyfold/diagnostics.hpp"
+#include "pyfold/frame_text.hpp"
 #include "pyfold/io.hpp"
 
 namespace pyfold {
@@ -38,20 +39,8 @@ struct SpeedscopeOptions {
 // Checks the option combinations (an interval needs a time unit); throws std::invalid_argument.
 void validate(const SpeedscopeOptions& options);
 
-// A frame's text split into speedscope's fields: `func (file:line)` -> func, file, line; `func (file)` -> func,
-// file; anything else is all name. line 0: none.
-struct FrameFields {
-  std::string_view name, file;
-  std::uint64_t line = 0;
-};
-FrameFields split_frame(std::string_view text);
-
-// The recorder's root frames (pyfold record --subprocesses / --threads, py-spy -s / -t):
-// `process PID:"cmdline"` and `thread (TID): NAME` / `thread (0xID)`.
-bool is_process_frame(std::string_view frame);
-bool is_thread_frame(std::string_view frame);
-// `<task> NAME`: the root task of pyfold record --async (after any process and thread roots).
-bool is_task_frame(std::string_view frame);
+// A frame's text split into speedscope's fields (parse_frame_text), except that a `thread (…)` root is all name.
+FrameParts split_frame(std::string_view text);
 
 // Collects stacks in order, then writes the file. Memory: the unique frames plus one index per frame of each sample.
 class SpeedscopeBuilder {

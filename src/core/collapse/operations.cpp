@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "pyfold/folded.hpp"
-#include "pyfold/render/palette.hpp"
+#include "pyfold/frame_text.hpp"
 
 namespace pyfold::collapse {
 
@@ -66,50 +66,35 @@ bool any_frame_matches(std::string_view stack, const std::regex& re) {
   return found;
 }
 
-// The file part of "func (file:line)" / "func (file)": [open, close) in frame, or false.
-bool file_span(std::string_view frame, std::size_t& open, std::size_t& close) {
-  if (frame.empty() || frame.back() != ')') return false;
-  std::size_t at = frame.rfind(" (");
-  if (at == std::string_view::npos) return false;
-  open = at + 2;
-  close = frame.size() - 1;
-  return true;
-}
-
 }  // namespace
 
 std::string strip_line(std::string_view frame) {
-  std::size_t open, close;
-  if (!file_span(frame, open, close)) return std::string(frame);
-  std::size_t p = close;
-  while (p > open && frame[p - 1] >= '0' && frame[p - 1] <= '9') --p;
-  if (p == close || p <= open + 1 || frame[p - 1] != ':') return std::string(frame);
-  std::string out(frame.substr(0, p - 1));
-  out += ')';
+  FrameParts parts = parse_frame_text(frame);
+  if (!parts.has_line()) return std::string(frame);
+  std::string out;
+  append_frame_parts(out, parts.function, parts.file, 0);
   return out;
 }
 
 void append_strip_dirs(std::string& out, std::string_view frame) {
-  std::size_t open, close;
-  if (!file_span(frame, open, close)) {
-    out.append(frame);
-    return;
-  }
-  std::string_view file = frame.substr(open, close - open);
-  if (!file.empty() && file[0] == '<') {  // <frozen importlib._bootstrap>, <string>: no directory to strip
+  FrameParts parts = parse_frame_text(frame);
+  std::string_view file = parts.file;
+  if (file.empty() || file[0] == '<') {  // no file, or <frozen importlib._bootstrap>, <string>: no directory to strip
     out.append(frame);
     return;
   }
   std::size_t slash = file.find_last_of("/\\");
-  out.append(frame.substr(0, open));
-  out.append(slash == std::string_view::npos ? file : file.substr(slash + 1));
-  out += ')';
+  std::string_view base = slash == std::string_view::npos ? file : file.substr(slash + 1);
+  // The text around the file as it was (a line of 0, or of leading zeros, is kept as written).
+  out.append(frame.substr(0, static_cast<std::size_t>(file.data() - frame.data())));
+  out.append(base);
+  out.append(frame.substr(static_cast<std::size_t>(file.data() + file.size() - frame.data())));
 }
 
 bool is_library_frame(std::string_view frame) {
   CodeOrigin origin = classify_python_frame(frame);
   if (origin == CodeOrigin::stdlib || origin == CodeOrigin::site_packages) return true;
-  return frame.find(" (<frozen ") != std::string_view::npos;  // importlib and friends, frozen into the binary
+  return parse_frame_text(frame).file.substr(0, 8) == "<frozen ";  // importlib and friends, frozen into the binary
 }
 
 StackTransform::StackTransform(const StackOperations& operations) : ops_(operations) {

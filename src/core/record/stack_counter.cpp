@@ -220,11 +220,9 @@ std::vector<FunctionShare> ProfileWriter::top_self(std::size_t n) const {
   std::unordered_map<std::string, std::uint64_t> by_function;
   for (const auto& [id, count] : self_) {
     if (thread_of_root_.count(id)) continue;
-    std::string text = counter_.text(id);
-    auto open = text.rfind(" (");
-    auto colon = text.rfind(':');
-    if (open != std::string::npos && colon != std::string::npos && colon > open && text.back() == ')')
-      text.erase(colon, text.size() - 1 - colon);
+    FrameParts parts = parse_frame_text(counter_.text(id));
+    std::string text;
+    append_frame_parts(text, parts.function, parts.file, 0);
     by_function[text] += count;
   }
   std::vector<std::pair<std::string, std::uint64_t>> sorted(by_function.begin(), by_function.end());

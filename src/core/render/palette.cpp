@@ -90,39 +90,6 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
-bool is_sep(char c) { return c == '/' || c == '\\'; }
-
-// A standard library directory: (^|/)(lib|lib64|Lib)/(pythonX[.Y][t]|pypy[X][.Y])/
-bool has_stdlib_dir(std::string_view file) {
-  for (std::size_t i = 0; i < file.size(); ++i) {
-    if (i > 0 && !is_sep(file[i - 1])) continue;
-    std::string_view rest = file.substr(i);
-    std::size_t len = rest.rfind("lib64", 0) == 0 ? 5 : (rest.rfind("lib", 0) == 0 || rest.rfind("Lib", 0) == 0) ? 3 : 0;
-    if (len == 0 || len >= rest.size() || !is_sep(rest[len])) continue;
-    std::string_view dir = rest.substr(len + 1);
-    std::size_t p;
-    if (dir.rfind("python", 0) == 0) {
-      p = 6;
-      if (p >= dir.size() || !std::isdigit(static_cast<unsigned char>(dir[p]))) continue;
-      ++p;
-    } else if (dir.rfind("pypy", 0) == 0) {
-      p = 4;
-      if (p < dir.size() && std::isdigit(static_cast<unsigned char>(dir[p]))) ++p;
-    } else {
-      continue;
-    }
-    if (p < dir.size() && dir[p] == '.') {
-      std::size_t q = p + 1;
-      while (q < dir.size() && std::isdigit(static_cast<unsigned char>(dir[q]))) ++q;
-      if (q == p + 1) continue;
-      p = q;
-    }
-    if (p < dir.size() && dir[p] == 't') ++p;  // free-threaded builds: python3.13t
-    if (p < dir.size() && is_sep(dir[p])) return true;
-  }
-  return false;
-}
-
 // flamegraph.pl's java test: ^L?(java|javax|jdk|net|org|com|io|sun)/
 bool java_package(std::string_view name) {
   std::string_view without_l = !name.empty() && name[0] == 'L' ? name.substr(1) : name;
@@ -199,62 +166,6 @@ bool parse_palette(std::string_view name, PaletteKind& kind) {
 
 const char* palette_names() {
   return "hot, mem, io, wakeup, chain, java, js, perl, red, green, blue, aqua, yellow, purple, orange, python";
-}
-
-namespace {
-
-// CPython's C API and internals: Py_RunMain, PyObject_Call, _PyEval_EvalFrameDefault, _Py_Dealloc.
-bool is_interpreter_function(std::string_view name) {
-  if (!name.empty() && name[0] == '_') name.remove_prefix(1);
-  return name.size() > 2 && name.substr(0, 2) == "Py" && (name[2] == '_' || (name[2] >= 'A' && name[2] <= 'Z'));
-}
-
-// The interpreter's own module, as pyfold record --native names modules (the file's name): libpython3.11.so.1.0,
-// or the python executable (python3.11, python3.13t, python3.12d) when CPython is built into it.
-bool is_interpreter_module(std::string_view module) {
-  std::size_t slash = module.find_last_of("/\\");
-  if (slash != std::string_view::npos) module.remove_prefix(slash + 1);
-  if (module.rfind("libpython", 0) == 0) return true;
-  if (module.rfind("python", 0) != 0) return false;
-  std::string_view rest = module.substr(6);
-  if (ends_with(rest, ".exe")) rest.remove_suffix(4);
-  return rest.find_first_not_of("0123456789.dmut") == std::string_view::npos;
-}
-
-}  // namespace
-
-CodeOrigin classify_python_frame(std::string_view frame) {
-  // "func (file:line)" or "func (file)": the file is inside the last parentheses.
-  std::size_t open = ends_with(frame, ")") ? frame.rfind(" (") : std::string_view::npos;
-  std::string_view name = open == std::string_view::npos ? frame : frame.substr(0, open);
-  if (!name.empty() && name[0] == '[') return CodeOrigin::no_file;  // [native stack cut short], [unknown]
-  if (open == std::string_view::npos)
-    return is_interpreter_function(name) ? CodeOrigin::interpreter : CodeOrigin::no_file;
-  std::string_view file = frame.substr(open + 2, frame.size() - open - 3);
-  if (file.empty() || file[0] == '<') return CodeOrigin::no_file;  // <frozen …>, <string>, <built-in>
-  // "file:line" or "file": the file name without the line number.
-  std::size_t colon = file.rfind(':');
-  bool has_line = colon != std::string_view::npos &&
-                  file.find_first_not_of("0123456789", colon + 1) == std::string_view::npos;
-  std::string_view path = has_line ? file.substr(0, colon) : file;
-  // Native code (pyfold record --native: `deflate (libz.so.1)`, `python3.11+0x1a2b (python3.11)`): the
-  // interpreter's own, or any other library's.
-  if (!has_line && !ends_with(path, ".py") && !ends_with(path, ".pyw")) {
-    if (is_interpreter_module(path)) return CodeOrigin::interpreter;
-    if (path[0] == '[') return CodeOrigin::native_library;  // [vdso: PID], [unknown]
-  }
-  for (std::string_view native : {".so", ".dll", ".dylib", ".pyd"}) {
-    std::size_t at = path.rfind(native);
-    if (at != std::string_view::npos &&
-        (at + native.size() == path.size() || path[at + native.size()] == '.'))  // libfoo.so.1
-      return is_interpreter_module(path) ? CodeOrigin::interpreter : CodeOrigin::native_library;
-  }
-  if (contains(path, "/site-packages/") || contains(path, "/dist-packages/") || contains(path, "\\site-packages\\") ||
-      contains(path, "\\dist-packages\\") || contains(path, ".egg/"))
-    return CodeOrigin::site_packages;
-  // Windows keeps the standard library in C:\Python311\Lib
-  if (has_stdlib_dir(path) || contains(path, "\\Lib\\")) return CodeOrigin::stdlib;
-  return CodeOrigin::user;
 }
 
 Palette::Palette(PaletteKind kind, ColorSeed seed, std::uint64_t random_seed)

@@ -73,8 +73,8 @@ struct PprofBuilder::State {
   std::uint64_t intern_frame(std::string_view text) {
     auto found = by_text.find(text);
     if (found != by_text.end()) return found->second;
-    FrameFields fields = split_frame(text);
-    std::string name = sanitize_utf8(fields.name), file = sanitize_utf8(fields.file);
+    FrameParts fields = split_frame(text);
+    std::string name = sanitize_utf8(fields.function), file = sanitize_utf8(fields.file);
     std::string key = name;
     key.push_back('\0');
     key += file;

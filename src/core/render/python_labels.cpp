@@ -48,18 +48,15 @@ void PythonLabels::add(std::string_view frame) {
 }
 
 std::string PythonLabels::label(std::string_view frame) const {
-  FrameFields fields = split_frame(frame);
+  FrameParts fields = split_frame(frame);
   if (fields.file.empty() || fields.file[0] == '<') return std::string(frame);
   std::string_view relative = library_relative(fields.file);
   if (relative.empty() && is_user_file(fields.file) && common_dir_.size() > 1 &&
       fields.file.substr(0, common_dir_.size()) == common_dir_)
     relative = fields.file.substr(common_dir_.size());
   if (relative.empty()) return std::string(frame);
-  std::string out(fields.name);
-  out += " (";
-  out += relative;
-  if (fields.line > 0) out += ":" + std::to_string(fields.line);
-  out += ')';
+  std::string out;
+  append_frame_parts(out, fields.function, relative, fields.line);
   return out;
 }
 

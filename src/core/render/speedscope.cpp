@@ -31,10 +31,6 @@ double nanoseconds_per(WeightUnit unit) {
   }
 }
 
-bool all_digits(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // RapidJSON's output stream over an OutputSink: the writer puts bytes straight into the sink's buffer.
 struct SinkStream {
   using Ch = char;
@@ -137,50 +133,10 @@ void validate(const SpeedscopeOptions& options) {
     throw std::invalid_argument("--interval makes weights times: it cannot be used with --unit bytes");
 }
 
-FrameFields split_frame(std::string_view text) {
-  FrameFields fields{text, {}, 0};
-  if (is_thread_frame(text)) return fields;  // `thread (0x7f…)` is a name, not a location
-  // Python names never hold " (", file names may: the first " (" starts the location.
-  std::size_t open = text.find(" (");
-  if (open == std::string_view::npos || text.size() < open + 4 || text.back() != ')') return fields;
-  std::string_view inside = text.substr(open + 2, text.size() - open - 3);
-  std::size_t colon = inside.rfind(':');
-  if (colon != std::string_view::npos && colon > 0 && all_digits(inside.substr(colon + 1)) &&
-      inside.size() - colon - 1 <= 18) {
-    std::uint64_t line = 0;
-    std::from_chars(inside.data() + colon + 1, inside.data() + inside.size(), line);
-    fields.line = line;
-    inside = inside.substr(0, colon);
-  }
-  fields.name = text.substr(0, open);
-  fields.file = inside;
-  return fields;
+FrameParts split_frame(std::string_view text) {
+  if (is_thread_frame(text)) return FrameParts{text, {}, {}, 0};  // `thread (0x7f…)` is a name, not a location
+  return parse_frame_text(text);
 }
-
-bool is_process_frame(std::string_view frame) {
-  // process PID:"cmdline"
-  if (frame.substr(0, 8) != "process ") return false;
-  std::size_t colon = frame.find(':', 8);
-  return colon != std::string_view::npos && all_digits(frame.substr(8, colon - 8)) && colon + 1 < frame.size() &&
-         frame[colon + 1] == '"' && frame.back() == '"';
-}
-
-bool is_thread_frame(std::string_view frame) {
-  // thread (TID), thread (TID): NAME, thread (0xID), thread (0xID): NAME
-  if (frame.substr(0, 8) != "thread (") return false;
-  std::size_t close = frame.find(')', 8);
-  if (close == std::string_view::npos || close == 8) return false;
-  std::string_view id = frame.substr(8, close - 8);
-  if (id.size() > 2 && id[0] == '0' && (id[1] == 'x' || id[1] == 'X')) {
-    if (!std::all_of(id.begin() + 2, id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
-      return false;
-  } else if (!all_digits(id)) {
-    return false;
-  }
-  return close + 1 == frame.size() || frame.substr(close + 1, 2) == ": ";
-}
-
-bool is_task_frame(std::string_view frame) { return frame.size() > 7 && frame.substr(0, 7) == "<task> "; }
 
 struct SpeedscopeBuilder::State {
   SpeedscopeOptions options;
@@ -220,8 +176,8 @@ struct SpeedscopeBuilder::State {
     std::uint32_t found = by_text.find(text, hash, slot);
     if (found != FrameTextTable::kNone) return found;
     if (text.size() > 0xffffffffu) throw std::length_error("a frame longer than 4 GiB");
-    FrameFields fields = split_frame(text);
-    std::string name = sanitize_utf8(fields.name), file = sanitize_utf8(fields.file);
+    FrameParts fields = split_frame(text);
+    std::string name = sanitize_utf8(fields.function), file = sanitize_utf8(fields.file);
     std::string key = name;
     key.push_back('\0');
     key += file;
