@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "pyfold/chunked_vector.hpp"
+#include "pyfold/open_table.hpp"
+#include "pyfold/string_table.hpp"
 #include "pyfold/text.hpp"
 
 namespace pyfold {
@@ -52,16 +54,14 @@ class StackTree {
   static std::uint64_t path_hash(std::uint64_t parent_hash, NameId name);
   static constexpr std::uint64_t kRootPathHash = 0x2545F4914F6CDD1DULL;
   // Asks the CPU to fetch the table slot a path's node is found from (a stack about to be added).
-  void prefetch(std::uint64_t path_hash) const {
-    if (slot_capacity_ != 0) __builtin_prefetch(&slots_[path_hash & (slot_capacity_ - 1)]);
-  }
+  void prefetch(std::uint64_t path_hash) const { slots_.prefetch(path_hash); }
 
   // Call after the last add: turns self counts into totals and frees the lookup table. add() may follow; it
   // rebuilds what it needs.
   void finish();
 
   std::size_t size() const { return links_.size(); }
-  std::size_t name_count() const { return name_offset_.size(); }
+  std::size_t name_count() const { return name_table_.size(); }
   NodeId parent(NodeId node) const { return links_[node].parent; }
   std::string_view name(NodeId node) const { return name_text(links_[node].name); }
   // Interned name number (0 .. name_count() - 1); nodes with the same name share it.
@@ -104,16 +104,16 @@ class StackTree {
   ChildIndex child_index(Order order, double min_total = 0) const;
 
  private:
+  // (parent, name) -> node. Node 0 (the root, never a child) marks a free slot.
   struct Slot {
     NodeId parent;
     NameId name;
-    NodeId node;  // kEmpty when free
+    NodeId node;
+    bool empty() const { return node == kRoot; }
   };
-  static constexpr std::uint32_t kEmpty = 0xffffffffu;  // no name (name slots)
-  static constexpr NodeId kFree = 0;                     // no node (node slots)
+  static constexpr std::uint32_t kEmpty = 0xffffffffu;  // no name
 
   void add_text(std::string_view stack, double count, double delta, bool differential, bool reverse);
-  NameId intern(std::string_view frame, const Hash128& hash);
   // A direct-mapped cache in front of intern(): a key from a few words of the name picks an entry, and a byte
   // comparison with the interned text confirms it. Profiles repeat a few thousand names millions of times, and
   // this is several times cheaper than hashing every byte; a miss (or a collision) falls back to intern().
@@ -123,12 +123,9 @@ class StackTree {
   };
   static constexpr std::size_t kRecentNames = 1 << 15;
   std::vector<RecentName> recent_names_;
-  std::string_view name_text(NameId id) const {
-    return std::string_view(arena_.data() + name_offset_[id], name_length_[id]);
-  }
+  std::string_view name_text(NameId id) const { return name_table_.text(id); }
   NodeId new_node(NodeId parent, NameId name, std::uint64_t path_hash);
   NodeId find_or_add(NodeId parent, NameId name, std::uint64_t path_hash);
-  void grow_names();
   void rebuild_slots(std::size_t capacity);
 
   Merge merge_;
@@ -137,16 +134,7 @@ class StackTree {
 
   // Interned frame names. A reader thread interns while the caller's thread grows the tree: the name state gets
   // cache lines of its own (alignas), or every lookup would wait for a line the other core just wrote.
-  alignas(64) std::string arena_;
-  std::vector<std::uint64_t> name_offset_;
-  std::vector<std::uint32_t> name_length_;
-  // Interning table: the hash and length live in the slot, so a lookup is one memory access.
-  struct NameSlot {
-    Hash128 hash;
-    NameId id;  // kEmpty when free
-    std::uint32_t length;
-  };
-  std::vector<NameSlot> name_slots_;
+  alignas(64) StringTable name_table_;
 
   // Nodes, in creation order (a parent always comes before its children).
   // What a node is: parent, name, and the low bits of its path hash (so rehashing needs no other node).
@@ -162,15 +150,8 @@ class StackTree {
   ChunkedVector<double> start_;
 
   // (parent, name) -> node, addressed by the hash of the whole path so a line's slots can be fetched at once.
-  // Node 0 (the root, never a child) marks a free slot.
-  struct SlotUnmap {
-    std::size_t bytes;
-    void operator()(Slot* p) const;
-  };
   static constexpr std::size_t kInitialSlots = 1 << 14;
-  std::unique_ptr<Slot[], SlotUnmap> slots_;
-  std::size_t slot_capacity_ = 0;
-  std::size_t slot_used_ = 0;
+  OpenTable<Slot> slots_;
 
   // The last stack's count is added to its leaf one stack later, once the prefetched leaf has arrived.
   NodeId pending_leaf_ = kRoot;

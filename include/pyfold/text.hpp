@@ -17,6 +17,15 @@ struct Hash128 {
 Hash128 hash128(std::string_view bytes);
 // Its low half, for hash tables.
 inline std::uint64_t hash_bytes(std::string_view bytes) { return hash128(bytes).low; }
+// The 64-bit finalizer of MurmurHash3: spreads the bits of a key (an id pair, a path hash) over a table index.
+inline std::uint64_t mix64(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
 
 // Appends text made safe for XML character data or attribute values: & < > " escaped, characters XML 1.0
 // forbids (C0 controls other than tab, LF, CR; U+FFFE, U+FFFF) dropped, invalid UTF-8 replaced by U+FFFD.

@@ -1,7 +1,6 @@
 #include "pyfold/stack_tree.hpp"
 
 #include <algorithm>
-#include <sys/mman.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -14,15 +13,6 @@
 namespace pyfold {
 namespace {
 
-inline std::uint64_t mix64(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
 // The hash of a path: a function of the frame names along it, so it can be computed before any node is known.
 inline std::uint64_t extend_path_hash(std::uint64_t parent_hash, std::uint32_t name) {
   return mix64(parent_hash + (static_cast<std::uint64_t>(name) + 1) * 0x9E3779B97F4A7C15ULL);
@@ -33,32 +23,11 @@ inline std::uint64_t extend_path_hash(std::uint64_t parent_hash, std::uint32_t n
 std::uint64_t StackTree::path_hash(std::uint64_t parent_hash, NameId name) { return extend_path_hash(parent_hash, name); }
 
 StackTree::StackTree(Merge merge) : merge_(merge) {
-  name_slots_.assign(1024, NameSlot{Hash128{0, 0}, kEmpty, 0});
-  intern(std::string_view(), hash128(std::string_view()));  // name 0: the root's (and any empty frame's) name
+  name_table_.intern(std::string_view());  // name 0: the root's (and any empty frame's) name
   links_.push_back(NodeLink{kRoot, 0, static_cast<std::uint32_t>(kRootPathHash)});
   value_.push_back(0);
   if (merge_ == Merge::adjacent) start_.push_back(0);
   rebuild_slots(kInitialSlots);
-}
-
-StackTree::NameId StackTree::intern(std::string_view frame, const Hash128& h) {
-  std::size_t mask = name_slots_.size() - 1;
-  for (std::size_t i = h.low & mask;; i = (i + 1) & mask) {
-    NameSlot& slot = name_slots_[i];
-    // Equal length and 128-bit hash: the same name (see hash128); no byte comparison on the hot path.
-    if (slot.hash == h && slot.length == frame.size() && slot.id != kEmpty) return slot.id;
-    if (slot.id == kEmpty) {
-      if (name_offset_.size() >= kEmpty - 1) throw std::length_error("too many distinct frame names");
-      if (frame.size() > 0xffffffffu) throw std::length_error("frame name longer than 4 GB");
-      NameId id = static_cast<NameId>(name_offset_.size());
-      name_offset_.push_back(arena_.size());
-      name_length_.push_back(static_cast<std::uint32_t>(frame.size()));
-      arena_.append(frame);
-      slot = NameSlot{h, id, static_cast<std::uint32_t>(frame.size())};
-      if (name_offset_.size() * 10 > name_slots_.size() * 7) grow_names();
-      return id;
-    }
-  }
 }
 
 namespace {
@@ -108,63 +77,26 @@ std::uint64_t StackTree::name_key(std::string_view text) {
 
 StackTree::NameId StackTree::intern_name(std::string_view text, std::uint64_t key) {
   RecentName& recent = recent_names_[key & (kRecentNames - 1)];
-  if (recent.key == key && recent.id != kEmpty && name_length_[recent.id] == text.size() &&
-      same_bytes(arena_.data() + name_offset_[recent.id], text.data(), text.size()))
+  if (recent.key == key && recent.id != kEmpty && name_table_.length(recent.id) == text.size() &&
+      same_bytes(name_table_.data(recent.id), text.data(), text.size()))
     return recent.id;
-  NameId id = intern(text, hash128(text));
+  NameId id = name_table_.intern(text);
   recent = RecentName{key, id};
   return id;
 }
 
-void StackTree::grow_names() {
-  std::vector<NameSlot> slots(name_slots_.size() * 2, NameSlot{Hash128{0, 0}, kEmpty, 0});
-  std::size_t mask = slots.size() - 1;
-  for (const NameSlot& old : name_slots_) {
-    if (old.id == kEmpty) continue;
-    std::size_t i = old.hash.low & mask;
-    while (slots[i].id != kEmpty) i = (i + 1) & mask;
-    slots[i] = old;
-  }
-  name_slots_.swap(slots);
-}
-
-namespace {
-// The slot table: zeroed memory, mapped and faulted in up front (faulting pages in later, during random probes,
-// is slower, and a prefetch of a page not yet mapped does nothing), on huge pages where the kernel allows:
-// probes are random, and with 4 KB pages nearly every one would also miss the TLB.
-void* map_table(std::size_t bytes) {
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  if (bytes >= (std::size_t{8} << 20)) ::madvise(p, bytes, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-  if (::madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return p;  // Linux 5.14+: zero pages, faulted in by the kernel
-#endif
-  std::memset(p, 0, bytes);
-  return p;
-}
-}  // namespace
-
-void StackTree::SlotUnmap::operator()(Slot* p) const { ::munmap(p, bytes); }
-
 void StackTree::rebuild_slots(std::size_t capacity) {
-  slots_.reset();
-  slot_capacity_ = 0;
-  slot_used_ = 0;
-  if (merge_ == Merge::adjacent) return;  // a flame chart never looks nodes up
+  if (merge_ == Merge::adjacent) {  // a flame chart never looks nodes up
+    slots_.reset(0);
+    return;
+  }
   if (capacity > (std::size_t{1} << 32)) throw std::length_error("too many distinct stacks");
-  void* table = map_table(capacity * sizeof(Slot));
-  if (table == nullptr) throw std::bad_alloc();
-  slots_ = std::unique_ptr<Slot[], SlotUnmap>(static_cast<Slot*>(table), SlotUnmap{capacity * sizeof(Slot)});
-  slot_capacity_ = capacity;
-  std::size_t mask = capacity - 1;
+  slots_.reset(capacity);
+  // In node order: the hashes are read in sequence, and the slots they land on are fetched ahead.
   constexpr std::size_t kAhead = 16;
-  Slot* slots = slots_.get();
   for (NodeId n = 1; n < links_.size(); ++n) {
-    if (n + kAhead < links_.size()) __builtin_prefetch(&slots[links_[n + kAhead].path_hash & mask], 1);
-    std::size_t i = links_[n].path_hash & mask;
-    while (slots[i].node != kFree) i = (i + 1) & mask;
-    slots[i] = Slot{links_[n].parent, links_[n].name, n};
-    ++slot_used_;
+    if (n + kAhead < links_.size()) slots_.prefetch(links_[n + kAhead].path_hash);
+    slots_.insert_new(links_[n].path_hash, Slot{links_[n].parent, links_[n].name, n});
   }
 }
 
@@ -182,18 +114,11 @@ StackTree::NodeId StackTree::new_node(NodeId parent, NameId name, std::uint64_t 
 }
 
 StackTree::NodeId StackTree::find_or_add(NodeId parent, NameId name, std::uint64_t path_hash) {
-  std::size_t mask = slot_capacity_ - 1;
-  for (std::size_t i = path_hash & mask;; i = (i + 1) & mask) {
-    Slot& slot = slots_[i];
-    if (slot.node == kFree) {
-      NodeId node = new_node(parent, name, path_hash);
-      slot = Slot{parent, name, node};
-      // Quadrupling while the table is small (under 16 MB) halves the number of rebuilds of a large profile.
-      if (++slot_used_ * 10 > slot_capacity_ * 7) rebuild_slots(slot_capacity_ * (slot_capacity_ < (std::size_t{1} << 20) ? 4 : 2));
-      return node;
-    }
-    if (slot.parent == parent && slot.name == name) return slot.node;
-  }
+  Slot* slot = slots_.probe(path_hash, [&](const Slot& s) { return s.parent == parent && s.name == name; });
+  if (!slot->empty()) return slot->node;
+  NodeId node = new_node(parent, name, path_hash);
+  if (std::size_t capacity = slots_.fill(slot, Slot{parent, name, node})) rebuild_slots(capacity);
+  return node;
 }
 
 void StackTree::add(std::string_view stack, double count, bool reverse) {
@@ -225,11 +150,7 @@ void StackTree::add_names(const NameId* names, const std::uint64_t* path_hashes,
     // Back to self counts: subtract each node's children again (children follow their parent).
     for (NodeId n = static_cast<NodeId>(links_.size()); n-- > 1;) value_[links_[n].parent] -= value_[n];
     finished_ = false;
-    if (merge_ == Merge::same_path) {
-      std::size_t capacity = kInitialSlots;
-      while (links_.size() * 10 >= capacity * 7) capacity *= 2;
-      rebuild_slots(capacity);
-    }
+    if (merge_ == Merge::same_path) rebuild_slots(std::max(kInitialSlots, OpenTable<Slot>::capacity_for(links_.size())));
   }
   if (differential && delta_.empty()) {
     delta_.assign(links_.size(), 0.0);
@@ -288,9 +209,7 @@ void StackTree::finish() {
   if (finished_) return;
   flush_pending();
   for (NodeId n = static_cast<NodeId>(links_.size()); n-- > 1;) value_[links_[n].parent] += value_[n];
-  slots_.reset();
-  slot_capacity_ = 0;
-  slot_used_ = 0;
+  slots_.reset(0);
   finished_ = true;
 }
 
@@ -330,10 +249,10 @@ StackTree::ChildIndex StackTree::child_index(Order order, double min_total) cons
   if (order == Order::time) return index;
 
   // Rank names once so sibling sorting compares integers.
-  std::vector<NameId> by_name(name_offset_.size());
+  std::vector<NameId> by_name(name_table_.size());
   std::iota(by_name.begin(), by_name.end(), 0);
   std::sort(by_name.begin(), by_name.end(), [&](NameId a, NameId b) { return name_text(a) < name_text(b); });
-  std::vector<std::uint32_t> rank(name_offset_.size());
+  std::vector<std::uint32_t> rank(name_table_.size());
   for (std::uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
 
   for (std::size_t i = 0; i < index.parents.size(); ++i) {

@@ -88,15 +88,6 @@ void append_repaired(std::string& out, std::string_view text) {
 }  // namespace
 
 namespace {
-inline std::uint64_t fmix64(std::uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return k;
-}
-
 std::uint64_t process_seed() {
   std::uint64_t seed = 0;
   std::random_device device;
@@ -135,8 +126,8 @@ Hash128 hash128(std::string_view bytes) {
   h2 ^= n;
   h1 += h2;
   h2 += h1;
-  h1 = fmix64(h1);
-  h2 = fmix64(h2);
+  h1 = mix64(h1);
+  h2 = mix64(h2);
   h1 += h2;
   h2 += h1;
   return Hash128{h1, h2};

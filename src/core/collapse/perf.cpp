@@ -12,6 +12,8 @@
 
 #include "pyfold/frame_text.hpp"
 #include "pyfold/line_reader.hpp"
+#include "pyfold/open_table.hpp"
+#include "pyfold/string_table.hpp"
 
 namespace pyfold::collapse {
 namespace {
@@ -196,53 +198,36 @@ class FrameLineCache {
   using Id = std::uint32_t;
   // The frame names of a line seen before, or nullptr.
   const Id* find(std::string_view line, std::uint64_t hash, std::size_t& count) const {
-    if (slots_.empty()) return nullptr;
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.key_length == kEmpty) return nullptr;
-      if (s.hash == hash && s.key_length == line.size() &&
-          std::memcmp(keys_.data() + s.key_offset, line.data(), line.size()) == 0) {
-        count = s.frame_count;
-        return ids_.data() + s.first_frame;
-      }
-    }
+    const Slot* slot = slots_.find(tag(hash), [&](const Slot& s) { return same_line(s, tag(hash), line); });
+    if (slot == nullptr) return nullptr;
+    count = slot->frame_count;
+    return ids_.data() + slot->first_frame;
   }
   void insert(std::string_view line, std::uint64_t hash, const Id* first, const Id* end) {
     if (keys_.size() + line.size() > kMaxKeyBytes) return;
-    if ((count_ + 1) * 2 > slots_.size()) grow();
-    Slot slot{hash, static_cast<std::uint32_t>(keys_.size()), static_cast<std::uint32_t>(line.size()),
+    if (slots_.capacity() == 0) slots_.reset(4096);
+    Slot* where = slots_.probe(tag(hash), [&](const Slot& s) { return same_line(s, tag(hash), line); });
+    if (!where->empty()) return;
+    Slot slot{tag(hash), static_cast<std::uint32_t>(keys_.size()), static_cast<std::uint32_t>(line.size()),
               static_cast<std::uint32_t>(ids_.size()), static_cast<std::uint32_t>(end - first)};
     keys_.append(line);
     ids_.insert(ids_.end(), first, end);
-    place(slot);
-    ++count_;
+    slots_.occupy(where, slot, [](const Slot& s) { return s.hash; });
   }
 
  private:
-  static constexpr std::uint32_t kEmpty = 0xffffffff;
   static constexpr std::size_t kMaxKeyBytes = std::size_t{1} << 28;
   struct Slot {
-    std::uint64_t hash;
+    std::uint64_t hash;  // with the top bit set: 0 marks a free slot
     std::uint32_t key_offset, key_length, first_frame, frame_count;
+    bool empty() const { return hash == 0; }
   };
-  void place(const Slot& slot) {
-    for (std::size_t i = slot.hash & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].key_length == kEmpty) {
-        slots_[i] = slot;
-        return;
-      }
-    }
+  static std::uint64_t tag(std::uint64_t hash) { return hash | (std::uint64_t{1} << 63); }
+  bool same_line(const Slot& s, std::uint64_t hash, std::string_view line) const {
+    return s.hash == hash && s.key_length == line.size() &&
+           std::memcmp(keys_.data() + s.key_offset, line.data(), line.size()) == 0;
   }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 4096 : old.size() * 2, Slot{0, 0, kEmpty, 0, 0});
-    mask_ = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.key_length != kEmpty) place(s);
-    }
-  }
-  std::vector<Slot> slots_;
-  std::size_t mask_ = 0, count_ = 0;
+  OpenTable<Slot> slots_;
   std::string keys_;
   std::vector<Id> ids_;
 };
@@ -250,23 +235,18 @@ class FrameLineCache {
 // Frame names interned as numbers: a sample is a short list of numbers until its stack is written.
 class FrameNames {
  public:
-  using Id = std::uint32_t;
+  using Id = StringTable::Id;
   Id intern(std::string_view text, bool python) {
-    auto found = ids_.find(text);
-    if (found != ids_.end()) return found->second;
-    names_.emplace_back(text);
-    python_.push_back(python);
-    Id id = static_cast<Id>(names_.size() - 1);
-    ids_.emplace(names_.back(), id);
+    Id id = names_.intern(text);
+    if (id == python_.size()) python_.push_back(python);
     return id;
   }
-  const std::string& name(Id id) const { return names_[id]; }
+  std::string_view name(Id id) const { return names_.text(id); }
   bool python(Id id) const { return python_[id]; }
 
  private:
-  std::deque<std::string> names_;
+  StringTable names_;
   std::vector<bool> python_;
-  std::unordered_map<std::string_view, Id> ids_;
 };
 
 class PerfFolder {

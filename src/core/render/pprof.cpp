@@ -11,6 +11,7 @@
 #include "pyfold/folded.hpp"
 #include "pyfold/line_reader.hpp"
 #include "pyfold/render/proto_writer.hpp"
+#include "pyfold/string_table.hpp"
 #include "pyfold/text.hpp"
 
 namespace pyfold {
@@ -34,22 +35,23 @@ constexpr std::uint32_t function_id = 1, function_name = 2, function_filename = 
 
 struct PprofBuilder::State {
   PprofOptions options;
-  // String table: index 0 is "", as profile.proto requires. Keys view into `strings` (a deque: stable addresses).
-  std::deque<std::string> strings{""};
-  std::unordered_map<std::string_view, std::uint64_t> string_index{{std::string_view(), 0}};
+  // String table: index 0 is "", as profile.proto requires.
+  StringTable strings;
 
   struct Function {
     std::uint64_t name, file;
   };
-  std::vector<Function> functions;                             // id = index + 1
-  std::unordered_map<std::string, std::uint64_t> function_id;  // name \0 file -> id
+  std::vector<Function> functions;  // id = index + 1
+  StringTable function_keys;        // name \0 file -> index
   struct Location {
     std::uint64_t function, line;
   };
-  std::vector<Location> locations;                             // id = index + 1
-  std::unordered_map<std::string, std::uint64_t> location_id;  // function id, line -> id (as text)
-  std::unordered_map<std::string_view, std::uint64_t> by_text;  // frame text (in `frame_texts`) -> location id
-  std::deque<std::string> frame_texts;
+  std::vector<Location> locations;       // id = index + 1
+  StringTable location_keys;             // function id, line (as text) -> index
+  StringTable texts;                     // frame text -> text id
+  std::vector<std::uint64_t> location_of_text;  // text id -> location id
+
+  State() { strings.intern(std::string_view()); }
 
   std::uint64_t key_thread = 0, key_process = 0;
   ProtoWriter samples;  // every Sample field of the Profile, encoded as they come
@@ -61,31 +63,23 @@ struct PprofBuilder::State {
   double total = 0;
   bool rounded = false;
 
-  std::uint64_t intern_string(std::string_view text) {
-    auto found = string_index.find(text);
-    if (found != string_index.end()) return found->second;
-    strings.emplace_back(text);
-    std::uint64_t index = strings.size() - 1;
-    string_index.emplace(strings.back(), index);
-    return index;
-  }
+  std::uint64_t intern_string(std::string_view text) { return strings.intern(text); }
 
   std::uint64_t intern_frame(std::string_view text) {
-    auto found = by_text.find(text);
-    if (found != by_text.end()) return found->second;
+    StringTable::Id id = texts.intern(text);
+    if (id < location_of_text.size()) return location_of_text[id];
     FrameParts fields = split_frame(text);
     std::string name = sanitize_utf8(fields.function), file = sanitize_utf8(fields.file);
     std::string key = name;
     key.push_back('\0');
     key += file;
-    auto [function, added] = function_id.emplace(std::move(key), functions.size() + 1);
-    if (added) functions.push_back(Function{intern_string(name), intern_string(file)});
-    std::string location_key = std::to_string(function->second) + ":" + std::to_string(fields.line);
-    auto [location, new_location] = location_id.emplace(std::move(location_key), locations.size() + 1);
-    if (new_location) locations.push_back(Location{function->second, fields.line});
-    frame_texts.emplace_back(text);
-    by_text.emplace(frame_texts.back(), location->second);
-    return location->second;
+    std::uint64_t function = function_keys.intern(key) + 1;
+    if (function > functions.size()) functions.push_back(Function{intern_string(name), intern_string(file)});
+    std::string location_key = std::to_string(function) + ":" + std::to_string(fields.line);
+    std::uint64_t location = location_keys.intern(location_key) + 1;
+    if (location > locations.size()) locations.push_back(Location{function, fields.line});
+    location_of_text.push_back(location);
+    return location;
   }
 
   void add_label(std::uint64_t key, std::string_view value) {
@@ -192,7 +186,7 @@ std::string PprofBuilder::encode() const {
     message.int_field(field::function_filename, static_cast<std::int64_t>(s.functions[i].file));
     out.bytes_field(field::profile_function, message.bytes());
   }
-  for (const std::string& text : s.strings) out.bytes_field(field::profile_string_table, text);
+  for (StringTable::Id id = 0; id < s.strings.size(); ++id) out.bytes_field(field::profile_string_table, s.strings.text(id));
   out.bytes_field(field::profile_period_type, value_type.bytes());
   out.int_field(field::profile_period, timed ? static_cast<std::int64_t>(std::llround(s.options.interval.nanoseconds))
                                              : 1);

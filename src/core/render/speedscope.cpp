@@ -12,6 +12,7 @@
 
 #include "pyfold/folded.hpp"
 #include "pyfold/line_reader.hpp"
+#include "pyfold/string_table.hpp"
 #include "pyfold/text.hpp"
 #include "version.hpp"
 
@@ -37,48 +38,6 @@ struct SinkStream {
   OutputSink& sink;
   void Put(char c) { sink.put(c); }
   void Flush() {}
-};
-
-// Frame text -> frame index, open addressing. As in StackTree's name table, two texts are the same text when their
-// lengths and 128-bit hashes are equal (a collision is about as likely as n^2 / 2^129, and the hash's seed is random
-// per process), so a lookup is one slot read: no string compare, no node to chase.
-class FrameTextTable {
- public:
-  static constexpr std::uint32_t kNone = 0xffffffffu;
-  FrameTextTable() : slots_(1 << 12) {}
-  // The frame of text, or kNone; `slot` is where it is or belongs (for insert()).
-  std::uint32_t find(std::string_view text, const Hash128& hash, std::size_t& slot) const {
-    std::size_t mask = slots_.size() - 1;
-    for (slot = hash.low & mask;; slot = (slot + 1) & mask) {
-      const Slot& s = slots_[slot];
-      if (s.frame == kNone) return kNone;
-      if (s.hash == hash && s.length == text.size()) return s.frame;
-    }
-  }
-  void insert(std::size_t slot, std::string_view text, const Hash128& hash, std::uint32_t frame) {
-    slots_[slot] = Slot{hash, static_cast<std::uint32_t>(text.size()), frame};
-    if (++used_ * 2 > slots_.size()) grow();
-  }
-
- private:
-  struct Slot {
-    Hash128 hash{0, 0};
-    std::uint32_t length = 0;
-    std::uint32_t frame = kNone;
-  };
-  void grow() {
-    std::vector<Slot> old(slots_.size() * 2);
-    old.swap(slots_);
-    std::size_t mask = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.frame == kNone) continue;
-      std::size_t i = s.hash.low & mask;
-      while (slots_[i].frame != kNone) i = (i + 1) & mask;
-      slots_[i] = s;
-    }
-  }
-  std::vector<Slot> slots_;
-  std::size_t used_ = 0;
 };
 
 }  // namespace
@@ -149,9 +108,10 @@ struct SpeedscopeBuilder::State {
     std::uint64_t line;
   };
   std::vector<Frame> frames;
-  FrameTextTable by_text;  // frame text -> frame index
-  // (name, file, line) -> frame index: two texts that split the same way are one frame.
-  std::unordered_map<std::string, std::uint32_t> by_fields;
+  StringTable texts;                        // frame text -> text id
+  std::vector<std::uint32_t> frame_of_text;  // text id -> frame index
+  // "name\0file\0line" -> frame index: two texts that split the same way are one frame.
+  StringTable by_fields;
 
   struct Profile {
     std::string name;
@@ -171,11 +131,8 @@ struct SpeedscopeBuilder::State {
   std::vector<std::uint32_t> previous_frames, current_frames;
 
   std::uint32_t intern(std::string_view text) {
-    Hash128 hash = hash128(text);
-    std::size_t slot;
-    std::uint32_t found = by_text.find(text, hash, slot);
-    if (found != FrameTextTable::kNone) return found;
-    if (text.size() > 0xffffffffu) throw std::length_error("a frame longer than 4 GiB");
+    StringTable::Id id = texts.intern(text);
+    if (id < frame_of_text.size()) return frame_of_text[id];
     FrameParts fields = split_frame(text);
     std::string name = sanitize_utf8(fields.function), file = sanitize_utf8(fields.file);
     std::string key = name;
@@ -183,13 +140,10 @@ struct SpeedscopeBuilder::State {
     key += file;
     key.push_back('\0');
     key += std::to_string(fields.line);
-    auto [known, added] = by_fields.emplace(std::move(key), static_cast<std::uint32_t>(frames.size()));
-    if (added) {
-      if (frames.size() >= 0xfffffffeu) throw std::length_error("more than 4 billion distinct frames");
-      frames.push_back(Frame{std::move(name), std::move(file), fields.line});
-    }
-    by_text.insert(slot, text, hash, known->second);
-    return known->second;
+    StringTable::Id frame = by_fields.intern(key);
+    if (frame == frames.size()) frames.push_back(Frame{std::move(name), std::move(file), fields.line});
+    frame_of_text.push_back(frame);
+    return frame;
   }
 
   Profile& profile_for(std::string_view root) {
