@@ -29,11 +29,18 @@ struct FoldedLine {
 
 enum class LineStatus { stack, skip, invalid };
 
-// Parses one line (without its line end). On LineStatus::invalid, reason says what is wrong.
-LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string_view& reason);
+// Parses one line (without its line end): the one folded-line parser. On LineStatus::invalid, reason says what is
+// wrong. Counts::one reads a line with one count only (a recorder's own lines: a number before it is a frame).
+enum class Counts { one_or_two, one };
+LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string_view& reason,
+                             Counts counts = Counts::one_or_two);
 
 // Appends a count as folded text: integers without a decimal point, other values with up to 15 significant digits.
 void append_count(std::string& out, double count);
+// Appends one folded line, "STACK COUNT\n" or "STACK BEFORE AFTER\n" (a differential line): the one folded writer.
+void append_folded_line(std::string& out, std::string_view stack, double count);
+void append_folded_line(std::string& out, std::string_view stack, double before, double after);
+void append_folded_line(std::string& out, std::string_view stack, std::uint64_t count);
 
 // Reads every line of source into tree. Invalid lines go to invalid (which throws InputError in strict mode).
 // reverse puts the leaf first (flamegraph.pl --reverse). Returns the number of stack lines read.

@@ -59,7 +59,7 @@ inline std::size_t trim_right(std::string_view text, std::size_t end) {
 
 }  // namespace
 
-LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string_view& reason) {
+LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string_view& reason, Counts counts) {
   std::size_t end = trim_right(line, line.size());
   if (end == 0) return LineStatus::skip;
   if (line.size() >= 2 && line[0] == '#' && line[1] == ' ') return LineStatus::skip;
@@ -87,7 +87,7 @@ LineStatus parse_folded_line(std::string_view line, FoldedLine& out, std::string
   // A second number before the first makes a differential line: "stack BEFORE AFTER".
   std::size_t start2 = 0;
   double before = 0;
-  CountScan second = scan_count(line, stack_end, start2, before);
+  CountScan second = counts == Counts::one ? CountScan::none : scan_count(line, stack_end, start2, before);
   if (second == CountScan::ok) {
     std::size_t end2 = trim_right(line, start2);
     if (end2 > 0) {
@@ -114,6 +114,31 @@ void append_count(std::string& out, double count) {
     n = std::snprintf(buf, sizeof buf, "%.15g", count);
   }
   out.append(buf, static_cast<std::size_t>(n));
+}
+
+void append_folded_line(std::string& out, std::string_view stack, double count) {
+  out.append(stack);
+  out.push_back(' ');
+  append_count(out, count);
+  out.push_back('\n');
+}
+
+void append_folded_line(std::string& out, std::string_view stack, double before, double after) {
+  out.append(stack);
+  out.push_back(' ');
+  append_count(out, before);
+  out.push_back(' ');
+  append_count(out, after);
+  out.push_back('\n');
+}
+
+void append_folded_line(std::string& out, std::string_view stack, std::uint64_t count) {
+  char digits[24];
+  auto result = std::to_chars(digits, digits + sizeof digits, count);
+  out.append(stack);
+  out.push_back(' ');
+  out.append(digits, result.ptr);
+  out.push_back('\n');
 }
 
 namespace {

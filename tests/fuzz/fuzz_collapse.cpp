@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.perf.kernel = options.perf.jit = variant & 8;
   options.perf.addrs = variant & 16;
   options.austin.threads = variant & 32;
-  if (variant & 64) options.speedscope.profile = pyfold::collapse::SpeedscopeOptions::kAll;
+  if (variant & 64) options.speedscope.profile = pyfold::collapse::SpeedscopeInputOptions::kAll;
   const pyfold::collapse::Format& format = pyfold::collapse::format_named(kFormats[variant & 3]);
   auto source = pyfold::InputSource::from_string(std::string(reinterpret_cast<const char*>(data + 1), size - 1), "fuzz");
   Check sink;

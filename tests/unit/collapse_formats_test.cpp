@@ -28,7 +28,7 @@ Lines austin(const std::string& text, bool threads = false, std::vector<std::str
   return collapse_test::lines(table);
 }
 
-Lines speedscope(const std::string& json, SpeedscopeOptions o = {}, std::vector<std::string>* warnings = nullptr) {
+Lines speedscope(const std::string& json, SpeedscopeInputOptions o = {}, std::vector<std::string>* warnings = nullptr) {
   StackTable table;
   auto input = InputSource::from_string(json, "p.json");
   auto w = collapse_speedscope(*input, o, table);
@@ -98,15 +98,15 @@ TEST_CASE("speedscope: sampled profiles; the active one by default, --profile N,
   std::vector<std::string> warnings;
   CHECK(speedscope(kSampled, {}, &warnings) == Lines{"g 1"});
   REQUIRE(warnings.size() == 1);
-  SpeedscopeOptions first;
+  SpeedscopeInputOptions first;
   first.profile = 0;
   CHECK(speedscope(kSampled, first) == Lines{"main (/a.py:1);f (/a.py) 6", "main (/a.py:1);f (/a.py);g 3"});
-  SpeedscopeOptions all;
-  all.profile = SpeedscopeOptions::kAll;
+  SpeedscopeInputOptions all;
+  all.profile = SpeedscopeInputOptions::kAll;
   all.threads = true;
   CHECK(speedscope(kSampled, all) ==
         Lines{"t1;main (/a.py:1);f (/a.py) 6", "t1;main (/a.py:1);f (/a.py);g 3", "t2;g 1"});
-  SpeedscopeOptions missing;
+  SpeedscopeInputOptions missing;
   missing.profile = 5;
   CHECK_THROWS_AS(speedscope(kSampled, missing), InputError);
 }
@@ -117,7 +117,7 @@ TEST_CASE("speedscope: evented profiles give the time between events to the open
     {"type":"O","frame":1,"at":2},{"type":"C","frame":1,"at":5.5},{"type":"C","frame":0,"at":10}]}]})";
   // Whole counts of --unit (µs by default; ms: 6.5 and 3.5 ms round with the remainder carried, total 10 kept)
   CHECK(speedscope(json) == Lines{"a 6500", "a;b 3500"});
-  SpeedscopeOptions ms;
+  SpeedscopeInputOptions ms;
   ms.unit = TimeUnit::ms;
   CHECK(speedscope(json, ms) == Lines{"a 6", "a;b 4"});
   // pyinstrument's --renderer speedscope: seconds, fractional intervals

@@ -171,7 +171,7 @@ TEST_CASE("pyfold-collapse: options parse into the stage's options", "[collapse]
   CHECK(cli.options.pstats.unit == PstatsOptions::Unit::ms);
   CHECK(cli.options.pstats.weight == PstatsOptions::Weight::calls);
   CHECK(cli.options.pstats.exact);
-  CHECK(cli.options.speedscope.profile == SpeedscopeOptions::kAll);
+  CHECK(cli.options.speedscope.profile == SpeedscopeInputOptions::kAll);
   CHECK(cli.options.operations.include == std::vector<std::string>{"a", "b"});
   CHECK(cli.options.order == OutputOrder::sorted);
   CHECK(cli.output == "out.gz");

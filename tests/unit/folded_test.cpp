@@ -180,3 +180,21 @@ TEST_CASE("an empty first frame is not taken for the previous stack's (fuzz find
   tree.finish();
   CHECK(tree.total_count() == 13);
 }
+
+TEST_CASE("one folded writer: one count, two counts, integer counts") {
+  std::string out;
+  pyfold::append_folded_line(out, "main;work", 3.0);
+  pyfold::append_folded_line(out, "main;idle", 0.5);
+  pyfold::append_folded_line(out, "main", 2.0, 7.0);
+  pyfold::append_folded_line(out, "a;b", std::uint64_t{12345678901234567890u});
+  CHECK(out == "main;work 3\nmain;idle 0.5\nmain 2 7\na;b 12345678901234567890\n");
+}
+
+TEST_CASE("a recorder's line has one count: a number before it belongs to the stack") {
+  pyfold::FoldedLine line;
+  std::string_view reason;
+  REQUIRE(pyfold::parse_folded_line("thread (1): 3 5", line, reason) == pyfold::LineStatus::stack);
+  CHECK((line.differential && line.stack == "thread (1):"));
+  REQUIRE(pyfold::parse_folded_line("thread (1): 3 5", line, reason, pyfold::Counts::one) == pyfold::LineStatus::stack);
+  CHECK((!line.differential && line.stack == "thread (1): 3" && line.count == 5));
+}

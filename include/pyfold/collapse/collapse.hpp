@@ -22,7 +22,7 @@ struct CollapseOptions {
   std::string format = "auto";  // --format: auto (from the content), or a format's name
   PerfOptions perf;
   AustinOptions austin;
-  SpeedscopeOptions speedscope;
+  SpeedscopeInputOptions speedscope;
   PstatsOptions pstats;
   StackOperations operations;
   OutputOrder order = OutputOrder::automatic;

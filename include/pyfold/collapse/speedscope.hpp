@@ -10,7 +10,7 @@
 
 namespace pyfold::collapse {
 
-struct SpeedscopeOptions {
+struct SpeedscopeInputOptions {
   // --profile: which profile, by 0-based index; -1 the file's activeProfileIndex (or 0); -2 all, merged.
   static constexpr int kActive = -1, kAll = -2;
   int profile = kActive;
@@ -25,6 +25,6 @@ Applicable speedscope_applicable(std::string_view head, bool whole_input);
 // when the profile's unit is a time (seconds, milliseconds, microseconds, nanoseconds; rounded with the remainder
 // carried, so the profile's total is kept), else in the profile's own unit.
 // Throws InputError("source: reason") on JSON that is malformed or is not a speedscope file.
-std::vector<std::string> collapse_speedscope(InputSource& input, const SpeedscopeOptions& options, StackSink& sink);
+std::vector<std::string> collapse_speedscope(InputSource& input, const SpeedscopeInputOptions& options, StackSink& sink);
 
 }  // namespace pyfold::collapse

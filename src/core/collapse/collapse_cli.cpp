@@ -75,9 +75,9 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
   o.order = sort ? OutputOrder::sorted : input_order ? OutputOrder::input : OutputOrder::automatic;
   o.speedscope.threads = o.austin.threads;
   if (profile == "all") {
-    o.speedscope.profile = SpeedscopeOptions::kAll;
+    o.speedscope.profile = SpeedscopeInputOptions::kAll;
   } else if (profile == "active") {
-    o.speedscope.profile = SpeedscopeOptions::kActive;
+    o.speedscope.profile = SpeedscopeInputOptions::kActive;
   } else {
     std::size_t used = 0;
     int n = -1;

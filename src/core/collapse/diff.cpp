@@ -58,12 +58,8 @@ DiffReport diff_files(const DiffOptions& options, const std::string& before, con
   std::string line;
   for (const auto& [stack, counts] : stacks) {
     line.clear();
-    line += stack;
-    line += ' ';
-    append_count(line, scale ? std::trunc(counts.before * totals[1] / totals[0]) : counts.before);
-    line += ' ';
-    append_count(line, counts.after);
-    line += '\n';
+    append_folded_line(line, stack, scale ? std::trunc(counts.before * totals[1] / totals[0]) : counts.before,
+                       counts.after);
     out->write(line);
   }
   out->commit();

@@ -174,10 +174,7 @@ void write_folded(const StackTable& table, bool sorted, OutputSink& out) {
   std::string line;
   auto write_one = [&](std::size_t i) {
     line.clear();
-    line += table.stack(i);
-    line += ' ';
-    append_count(line, table.count(i));
-    line += '\n';
+    append_folded_line(line, table.stack(i), table.count(i));
     out.write(line);
   };
   if (sorted) {

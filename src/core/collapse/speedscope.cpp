@@ -210,7 +210,7 @@ Applicable speedscope_applicable(std::string_view head, bool whole_input) {
   return whole_input ? Applicable::no : Applicable::need_more;
 }
 
-std::vector<std::string> collapse_speedscope(InputSource& input, const SpeedscopeOptions& options, StackSink& sink) {
+std::vector<std::string> collapse_speedscope(InputSource& input, const SpeedscopeInputOptions& options, StackSink& sink) {
   std::string data = read_all(input);
   // Iterative parsing: a deeply nested file cannot exhaust the stack.
   rapidjson::Document doc;
@@ -227,7 +227,7 @@ std::vector<std::string> collapse_speedscope(InputSource& input, const Speedscop
   std::size_t count = profiles->value.Size();
   std::vector<std::string> warnings;
   if (count == 0) return warnings;
-  if (options.profile == SpeedscopeOptions::kAll) {
+  if (options.profile == SpeedscopeInputOptions::kAll) {
     for (std::size_t i = 0; i < count; ++i)
       reader.profile(profiles->value[static_cast<rapidjson::SizeType>(i)], i, options.threads);
     return warnings;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "inprocess_bootstrap.hpp"
+#include "pyfold/folded.hpp"
 #include "pyfold/io.hpp"
 #include "pyfold/record/stack_counter.hpp"
 #include "run_control.hpp"
@@ -114,19 +115,16 @@ class LineCounter {
       if (space != std::string_view::npos && count) totals_.not_recorded[std::string(rest.substr(space + 1))] += count;
       return;
     }
-    auto space = line.rfind(' ');
-    std::uint64_t count = 0;
-    bool digits = space != std::string_view::npos && space > 0 && space + 1 < line.size();
-    for (std::size_t i = space + 1; digits && i < line.size(); ++i) {
-      if (line[i] < '0' || line[i] > '9') digits = false;
-      else count = count * 10 + static_cast<std::uint64_t>(line[i] - '0');
-    }
-    if (!digits || count == 0) {
+    FoldedLine parsed;
+    std::string_view reason;
+    if (parse_folded_line(line, parsed, reason, Counts::one) != LineStatus::stack || !(parsed.count >= 1) ||
+        parsed.count != std::floor(parsed.count)) {
       ++malformed_;
       return;
     }
+    auto count = static_cast<std::uint64_t>(parsed.count);
     stack_.clear();
-    std::string_view frames = line.substr(0, space);
+    std::string_view frames = parsed.stack;
     for (std::size_t pos = 0;;) {
       std::size_t semi = frames.find(';', pos);
       std::string_view frame = frames.substr(pos, semi == std::string_view::npos ? semi : semi - pos);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "pyfold/folded.hpp"
 #include "pyfold/frame_text.hpp"
 
 namespace pyfold::record {
@@ -82,10 +83,8 @@ void StackCounter::write(OutputSink& out, const DeferredText& deferred_text) con
     std::uint64_t count = lines[i].second;
     std::size_t j = i + 1;
     for (; j < lines.size() && lines[j].first == lines[i].first; ++j) count += lines[j].second;
-    text = lines[i].first;
-    text.push_back(' ');
-    text += std::to_string(count);
-    text.push_back('\n');
+    text.clear();
+    append_folded_line(text, lines[i].first, count);
     out.write(text);
     i = j;
   }

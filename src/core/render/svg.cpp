@@ -260,38 +260,39 @@ void validate(const SvgOptions& options) {
     throw std::invalid_argument("--sort weight cannot be used with --flamechart (a flame chart keeps time order)");
 }
 
-void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& out,
-                std::vector<std::string>& warnings) {
-  validate(options);
-  const double time = tree.total(StackTree::kRoot);
-  double time_max = time;
-  if (options.total > 0) {
-    if (options.total < time) {
-      if (options.total / time > 0.02)
-        warnings.push_back("specified --total " + perl_number(options.total) + " is less than the actual total " +
-                           perl_number(time) + ", so it is ignored");
-    } else {
-      time_max = options.total;
-    }
-  }
-  const double width_per_time = (options.width - 2 * kXPad) / time_max;
-  MinWidth min_width = parse_min_width(options.min_width);
-  const double min_time =
-      min_width.percent ? time_max * min_width.value / 100 : min_width.value / width_per_time;
+namespace {
 
-  // Which frames are drawn, where they start, and how deep they are. The walk is iterative: stacks may be
-  // deeper than the C++ call stack.
-  StackTree::Order order = options.flamechart ? StackTree::Order::time : options.sort;
+// Where the frames go: the drawn frames in drawing order, and the graph's scale and size.
+struct Layout {
+  double time_max = 0;        // the width of the graph in counts (--total when larger than the counts' sum)
+  double width_per_time = 0;  // pixels per count
+  std::vector<Placed> kept;   // the frames drawn, the root first, each before its children
+  std::uint32_t max_depth = 0;
+  double image_height = 0, top = 0, ypad2 = 0;
+};
+
+// The total the graph is drawn against: the counts' sum, or a larger --total.
+double graph_total(const StackTree& tree, const SvgOptions& options, std::vector<std::string>& warnings) {
+  const double time = tree.total(StackTree::kRoot);
+  if (options.total <= 0) return time;
+  if (options.total >= time) return options.total;
+  if (options.total / time > 0.02)
+    warnings.push_back("specified --total " + perl_number(options.total) + " is less than the actual total " +
+                       perl_number(time) + ", so it is ignored");
+  return time;
+}
+
+// Which frames are drawn, where they start, and how deep they are. The walk is iterative: stacks may be deeper than
+// the C++ call stack.
+void place_frames(const StackTree& tree, StackTree::Order order, double min_time, Layout& layout) {
   StackTree::ChildIndex children = tree.child_index(order, min_time);
-  std::vector<Placed> kept;
   std::vector<double> child_totals;
   std::vector<Placed> todo{{StackTree::kRoot, 0, 0, false}};
-  std::uint32_t max_depth = 0;
   while (!todo.empty()) {
     Placed p = todo.back();
     todo.pop_back();
-    kept.push_back(p);
-    max_depth = std::max(max_depth, p.depth);
+    layout.kept.push_back(p);
+    layout.max_depth = std::max(layout.max_depth, p.depth);
     auto [b, e] = children.children(p.node);
     double cursor = p.start;
     child_totals.clear();
@@ -312,214 +313,284 @@ void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& ou
     }
     std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(mark), todo.end());
   }
+}
 
+Layout lay_out(const StackTree& tree, const SvgOptions& options, std::vector<std::string>& warnings) {
+  Layout layout;
+  layout.time_max = graph_total(tree, options, warnings);
+  layout.width_per_time = (options.width - 2 * kXPad) / layout.time_max;
+  MinWidth min_width = parse_min_width(options.min_width);
+  const double min_time =
+      min_width.percent ? layout.time_max * min_width.value / 100 : min_width.value / layout.width_per_time;
+  place_frames(tree, options.flamechart ? StackTree::Order::time : options.sort, min_time, layout);
   const double fs = options.font_size;
+  const double ypad1 = fs * 3, ypad3 = fs * 2;
+  layout.ypad2 = fs * 2 + 10;
+  layout.image_height = (layout.max_depth + 1) * options.frame_height + ypad1 + layout.ypad2;
+  if (!options.subtitle.empty()) layout.image_height += ypad3;
+  layout.top = ypad1 + (options.subtitle.empty() ? 0 : ypad3);
+  return layout;
+}
+
+// A frame's rectangle, in pixels, and its span in counts.
+struct FrameBox {
+  double stime, etime, x1, x2, y1, y2;
+};
+
+FrameBox frame_box(const StackTree& tree, const SvgOptions& options, const Layout& layout, const Placed& p) {
+  FrameBox box;
+  box.stime = p.start;
+  box.etime = p.node == StackTree::kRoot ? layout.time_max : p.start + tree.total(p.node);
+  box.x1 = kXPad + box.stime * layout.width_per_time;
+  box.x2 = kXPad + box.etime * layout.width_per_time;
   const double fh = options.frame_height;
-  const double ypad1 = fs * 3, ypad2 = fs * 2 + 10, ypad3 = fs * 2;
-  double image_height = (max_depth + 1) * fh + ypad1 + ypad2;
-  if (!options.subtitle.empty()) image_height += ypad3;
-  const double top = ypad1 + (options.subtitle.empty() ? 0 : ypad3);
+  if (!options.inverted) {
+    box.y1 = layout.image_height - layout.ypad2 - (p.depth + 1) * fh + kFramePad;
+    box.y2 = layout.image_height - layout.ypad2 - p.depth * fh;
+  } else {
+    box.y1 = layout.top + p.depth * fh;
+    box.y2 = layout.top + (p.depth + 1) * fh - kFramePad;
+  }
+  return box;
+}
 
-  std::string svg;
-  svg.reserve(1 << 20);
-  write_header(svg, options, image_height, time_max);
-  write_chrome(svg, options, image_height);
-
-  Palette palette(options.colors, options.color_seed, options.deterministic ? 0x5eed : std::random_device()());
-  PaletteMap palette_map;
-  if (options.consistent_palette) palette_map.load(options.palette_file);
-  auto name_attributes = read_name_attributes(options.nameattr_file);
-  double max_delta = 1;
-  if (tree.differential())
-    for (StackTree::NodeId n = 0; n < tree.size(); ++n)
-      if (tree.has_delta(n)) max_delta = std::max(max_delta, std::fabs(tree.delta(n)));
-
-  // Per name, computed once however many frames share it: the escaped title text, the repaired label text with
-  // its length in code points, and the colour.
-  struct NameCache {
+// How each frame name looks (title text, label text, colour), computed once per name however many frames share
+// it, and the colour of each frame.
+class NameLooks {
+ public:
+  struct Look {
     std::string_view name;
     std::string title_name, label_text, color;
     std::string short_label;  // --colors python: the escaped short label when it differs from the name, for the script
     std::size_t label_length = 0;
   };
-  std::vector<std::int32_t> name_cache_slot(tree.name_count(), -1);  // small, so lookups stay in cache
-  std::vector<NameCache> name_cache;
-  name_cache.reserve(std::min<std::size_t>(kept.size() + 1, tree.name_count() + 1));
-  // --colors python: labels relative to each file's sys.path entry (python_labels.hpp); the title keeps the text.
-  const bool python_labels = options.colors == PaletteKind::python;
-  PythonLabels short_labels;
-  if (python_labels)
-    for (const Placed& p : kept)
-      if (p.node != StackTree::kRoot) short_labels.add(tree.name(p.node));
-  const double scale = time_max * options.factor;
+
+  NameLooks(const StackTree& tree, const SvgOptions& options, const std::vector<Placed>& kept)
+      : tree_(tree),
+        options_(options),
+        palette_(options.colors, options.color_seed, options.deterministic ? 0x5eed : std::random_device()()),
+        slot_(tree.name_count(), -1),
+        python_labels_(options.colors == PaletteKind::python) {
+    if (options.consistent_palette) palette_map_.load(options.palette_file);
+    if (tree.differential())
+      for (StackTree::NodeId n = 0; n < tree.size(); ++n)
+        if (tree.has_delta(n)) max_delta_ = std::max(max_delta_, std::fabs(tree.delta(n)));
+    looks_.reserve(std::min<std::size_t>(kept.size() + 1, tree.name_count() + 1));
+    // --colors python: labels relative to each file's sys.path entry (python_labels.hpp); the title keeps the text.
+    if (python_labels_)
+      for (const Placed& p : kept)
+        if (p.node != StackTree::kRoot) short_labels_.add(tree.name(p.node));
+  }
+
+  const Look& look(const Placed& p) {
+    const bool root = p.node == StackTree::kRoot;
+    if (root) return make_look(root, "all");
+    std::int32_t& slot = slot_[tree_.name_id(p.node)];
+    if (slot >= 0) return looks_[static_cast<std::size_t>(slot)];
+    slot = static_cast<std::int32_t>(looks_.size());
+    return make_look(root, tree_.name(p.node));
+  }
+
+  // The frame's colour: a differential colour, the name's, or (random colours, the chain palette) the frame's own.
+  std::string_view color(const Placed& p, const Look& look) {
+    const bool root = p.node == StackTree::kRoot;
+    bool separator = !root && (look.name == "--" || look.name == "-");
+    if (tree_.has_delta(p.node) && !separator) {
+      buffer_ = differential_color(tree_.delta(p.node), max_delta_, options_.negate);
+      return buffer_;
+    }
+    if (!look.color.empty()) return look.color;
+    std::string_view key = root ? std::string_view() : look.name;
+    buffer_ = options_.consistent_palette ? palette_map_.color(key, palette_) : palette_.color(key, p.waker);
+    return buffer_;
+  }
+
+  void save_palette() {
+    if (options_.consistent_palette) palette_map_.save(options_.palette_file);
+  }
+
+ private:
+  Look& make_look(bool root, std::string_view raw_name) {
+    Look& look = looks_.emplace_back();
+    look.name = raw_name;
+    append_xml_escaped(look.title_name, strip_annotation(raw_name));
+    look.label_text = sanitize_utf8(strip_annotation(raw_name));
+    if (python_labels_ && !root) {
+      std::string shorter = sanitize_utf8(short_labels_.label(strip_annotation(raw_name)));
+      if (shorter != look.label_text) {
+        append_xml_escaped(look.short_label, shorter);
+        look.label_text = std::move(shorter);
+      }
+    }
+    look.label_length = utf8_length(look.label_text);
+    if (raw_name == "--" && !root) {
+      look.color = "rgb(160,160,160)";
+    } else if (raw_name == "-" && !root) {
+      look.color = "rgb(200,200,200)";
+    } else if (options_.color_seed != ColorSeed::random && options_.colors != PaletteKind::chain) {
+      std::string_view key = root ? std::string_view() : raw_name;  // flamegraph.pl colours the root as ""
+      look.color = options_.consistent_palette ? palette_map_.color(key, palette_) : palette_.color(key);
+    }
+    return look;
+  }
+
+  const StackTree& tree_;
+  const SvgOptions& options_;
+  Palette palette_;
+  PaletteMap palette_map_;
+  double max_delta_ = 1;
+  std::vector<std::int32_t> slot_;  // name id -> index in looks_ (small, so lookups stay in cache)
+  std::vector<Look> looks_;
+  const bool python_labels_;
+  PythonLabels short_labels_;
+  std::string buffer_;
+};
+
+// Title: "name (1,234 samples, 5.67%)" with flamegraph.pl's rounding (the percentage of the rounded count).
+void append_title(std::string& title, const StackTree& tree, const SvgOptions& options, const Placed& p,
+                  const NameLooks::Look& look, const FrameBox& box, double scale, std::string_view count_name) {
+  char digits[48];
+  double samples = round_as_printed((box.etime - box.stime) * options.factor, 0);
+  std::string_view count(digits, static_cast<std::size_t>(write_fixed(digits, samples, 0) - digits));
+  if (p.node == StackTree::kRoot) {
+    title += "all (";
+    append_with_thousands(title, count);
+    title += ' ';
+    title += count_name;
+    title += ", 100%)";
+    return;
+  }
+  title += look.title_name;
+  title += " (";
+  append_with_thousands(title, count);
+  title += ' ';
+  title += count_name;
+  title += ", ";
+  append_fixed(title, 100 * samples / scale, 2);
+  title += '%';
+  if (tree.has_delta(p.node)) {
+    double d = options.negate ? 0.0 - tree.delta(p.node) : tree.delta(p.node);  // no "-0.00%"
+    title += d > 0 ? "; +" : "; ";
+    append_fixed(title, 100 * d / scale, 2);
+    title += '%';
+  }
+  title += ')';
+}
+
+// Label: as many characters as fit, the last two replaced by ".." when cut (code points, not bytes).
+void append_label(std::string& label, const SvgOptions& options, const NameLooks::Look& look, const FrameBox& box) {
+  long chars = static_cast<long>((box.x2 - box.x1) / (options.font_size * options.font_width));
+  if (chars < 3) return;
+  if (static_cast<std::size_t>(chars) < look.label_length) {
+    std::string_view text = look.label_text;
+    append_xml_escaped(label, text.substr(0, utf8_prefix_bytes(text, static_cast<std::size_t>(chars) - 2)));
+    label += "..";
+  } else {
+    append_xml_escaped(label, look.label_text);
+  }
+}
+
+// The element a frame sits in: <g>, or with --nameattr its attributes, a link (<a>), and a title of its own.
+// Returns the closing tag.
+std::string open_frame(FrameBuffer& buffer, const NameAttributes* attrs, std::string& title) {
+  if (attrs == nullptr) {
+    buffer.append("<g>\n");
+    return "</g>\n";
+  }
+  auto get = [&](const char* key) {
+    auto it = attrs->values.find(key);
+    return it == attrs->values.end() ? std::string() : it->second;
+  };
+  std::string extra, close = "</g>\n";
+  for (const char* key : {"id", "class"})
+    if (!get(key).empty()) extra += std::string(" ") + key + "=\"" + escaped(get(key)) + "\"";
+  if (!get("href").empty()) {
+    std::string target = get("target").empty() ? "_top" : get("target");
+    buffer.append("<a xlink:href=\"" + escaped(get("href")) + "\" target=\"" + escaped(target) + "\"" + extra + ">\n");
+    close = "</a>\n";
+  } else {
+    buffer.append("<g" + extra + ">\n");
+  }
+  if (!get("title").empty()) title = escaped(get("title"));
+  return close;
+}
+
+// The frame's title, rectangle and label, written straight into the buffer: this runs once per drawn frame.
+void write_frame(FrameBuffer& buffer, std::string_view title, std::string_view label, std::string_view color,
+                 std::string_view short_label, const FrameBox& box) {
+  // flamegraph.pl prints x1 and x2 with one decimal and the width as the difference of the printed values.
+  double rx1 = round_as_printed(box.x1, 1), rx2 = round_as_printed(box.x2, 1);
+  // 118 bytes of markup and at most 9 numbers of 40 characters.
+  char* w = buffer.reserve(title.size() + label.size() + color.size() + short_label.size() + 512);
+  w = put(w, "<title>");
+  w = put(w, title);
+  w = put(w, "</title><rect x=\"");
+  w = write_fixed(w, rx1, 1);
+  w = put(w, "\" y=\"");
+  w = write_perl_number(w, box.y1);
+  w = put(w, "\" width=\"");
+  w = write_fixed(w, rx2 - rx1, 1);
+  w = put(w, "\" height=\"");
+  w = write_fixed(w, box.y2 - box.y1, 1);
+  w = put(w, "\" fill=\"");
+  w = put(w, color);
+  w = put(w, "\" rx=\"2\" ry=\"2\" fg:x=\"");
+  w = write_perl_number(w, box.stime);
+  w = put(w, "\" fg:w=\"");
+  w = write_perl_number(w, box.etime - box.stime);
+  if (!short_label.empty()) {
+    w = put(w, "\" fg:label=\"");
+    w = put(w, short_label);
+  }
+  w = put(w, "\" />\n<text x=\"");
+  w = write_fixed(w, box.x1 + 3, 2);
+  w = put(w, "\" y=\"");
+  w = write_perl_number(w, 3 + (box.y1 + box.y2) / 2);
+  w = put(w, "\" >");
+  w = put(w, label);
+  w = put(w, "</text>\n");
+  buffer.commit(w);
+}
+
+}  // namespace
+
+void render_svg(const StackTree& tree, const SvgOptions& options, OutputSink& out,
+                std::vector<std::string>& warnings) {
+  validate(options);
+  const Layout layout = lay_out(tree, options, warnings);
+  std::string svg;
+  svg.reserve(1 << 20);
+  write_header(svg, options, layout.image_height, layout.time_max);
+  write_chrome(svg, options, layout.image_height);
+  NameLooks looks(tree, options, layout.kept);
+  auto name_attributes = read_name_attributes(options.nameattr_file);
+  const double scale = layout.time_max * options.factor;
   const std::string count_name = escaped(options.count_name);
-  svg += "<g id=\"frames\" total_samples=\"" + perl_number(time_max) + "\">\n";
+  svg += "<g id=\"frames\" total_samples=\"" + perl_number(layout.time_max) + "\">\n";
   out.write(svg);
+
   FrameBuffer frame_buffer(out);
-  std::string title, label, digits, color_buffer;
-  for (const Placed& p : kept) {
-    bool root = p.node == StackTree::kRoot;
-    std::int32_t& slot = name_cache_slot[root ? 0 : tree.name_id(p.node)];
-    bool fresh = root || slot < 0;
-    if (fresh) {
-      if (!root) slot = static_cast<std::int32_t>(name_cache.size());
-      name_cache.emplace_back();
-      name_cache.back().name = root ? std::string_view("all") : tree.name(p.node);
-    }
-    NameCache& cached = root ? name_cache.back() : name_cache[static_cast<std::size_t>(slot)];
-    std::string_view raw_name = cached.name;
-    double stime = p.start;
-    double etime = root ? time_max : p.start + tree.total(p.node);
-    double x1 = kXPad + stime * width_per_time;
-    double x2 = kXPad + etime * width_per_time;
-    double y1, y2;
-    if (!options.inverted) {
-      y1 = image_height - ypad2 - (p.depth + 1) * fh + kFramePad;
-      y2 = image_height - ypad2 - p.depth * fh;
-    } else {
-      y1 = top + p.depth * fh;
-      y2 = top + (p.depth + 1) * fh - kFramePad;
-    }
-
-    if (fresh) {
-      append_xml_escaped(cached.title_name, strip_annotation(raw_name));
-      cached.label_text = sanitize_utf8(strip_annotation(raw_name));
-      if (python_labels && !root) {
-        std::string shorter = sanitize_utf8(short_labels.label(strip_annotation(raw_name)));
-        if (shorter != cached.label_text) {
-          append_xml_escaped(cached.short_label, shorter);
-          cached.label_text = std::move(shorter);
-        }
-      }
-      cached.label_length = utf8_length(cached.label_text);
-      cached.color.clear();
-      if (raw_name == "--" && !root) {
-        cached.color = "rgb(160,160,160)";
-      } else if (raw_name == "-" && !root) {
-        cached.color = "rgb(200,200,200)";
-      } else if (options.color_seed != ColorSeed::random && options.colors != PaletteKind::chain) {
-        std::string_view key = root ? std::string_view() : raw_name;  // flamegraph.pl colours the root as ""
-        cached.color = options.consistent_palette ? palette_map.color(key, palette) : palette.color(key);
-      }
-    }
-
-    // Title: "name (1,234 samples, 5.67%)" with flamegraph.pl's rounding (the percentage of the rounded count).
+  std::string title, label;
+  for (const Placed& p : layout.kept) {
+    const NameLooks::Look& look = looks.look(p);
+    const FrameBox box = frame_box(tree, options, layout, p);
     title.clear();
-    double samples = round_as_printed((etime - stime) * options.factor, 0);
-    digits.clear();
-    append_fixed(digits, samples, 0);
-    if (root) {
-      title += "all (";
-      append_with_thousands(title, digits);
-      title += ' ';
-      title += count_name;
-      title += ", 100%)";
-    } else {
-      title += cached.title_name;
-      title += " (";
-      append_with_thousands(title, digits);
-      title += ' ';
-      title += count_name;
-      title += ", ";
-      append_fixed(title, 100 * samples / scale, 2);
-      title += '%';
-      if (tree.has_delta(p.node)) {
-        double d = options.negate ? 0.0 - tree.delta(p.node) : tree.delta(p.node);  // no "-0.00%"
-        title += d > 0 ? "; +" : "; ";
-        append_fixed(title, 100 * d / scale, 2);
-        title += '%';
-      }
-      title += ')';
-    }
-
-    std::string_view color = cached.color;
-    bool separator = !root && (raw_name == "--" || raw_name == "-");
-    if (tree.has_delta(p.node) && !separator) {
-      color_buffer = differential_color(tree.delta(p.node), max_delta, options.negate);
-      color = color_buffer;
-    } else if (color.empty()) {
-      std::string_view key = root ? std::string_view() : raw_name;
-      color_buffer = options.consistent_palette ? palette_map.color(key, palette) : palette.color(key, p.waker);
-      color = color_buffer;
-    }
-
-    // Label: as many characters as fit, the last two replaced by ".." when cut (code points, not bytes).
+    append_title(title, tree, options, p, look, box, scale, count_name);
+    std::string_view color = looks.color(p, look);
     label.clear();
-    long chars = static_cast<long>((x2 - x1) / (fs * options.font_width));
-    if (chars >= 3) {
-      if (static_cast<std::size_t>(chars) < cached.label_length) {
-        std::string_view text = cached.label_text;
-        append_xml_escaped(label, text.substr(0, utf8_prefix_bytes(text, static_cast<std::size_t>(chars) - 2)));
-        label += "..";
-      } else {
-        append_xml_escaped(label, cached.label_text);
-      }
-    }
-
-    // flamegraph.pl prints x1 and x2 with one decimal and the width as the difference of the printed values.
-    double rx1 = round_as_printed(x1, 1), rx2 = round_as_printed(x2, 1);
-
+    append_label(label, options, look, box);
     const NameAttributes* attrs = nullptr;
-    if (!name_attributes.empty() && !root) {
-      auto it = name_attributes.find(raw_name);
+    if (!name_attributes.empty() && p.node != StackTree::kRoot) {
+      auto it = name_attributes.find(look.name);
       if (it != name_attributes.end()) attrs = &it->second;
     }
-    std::string close = "</g>\n";
-    if (attrs != nullptr) {
-      auto get = [&](const char* key) {
-        auto it = attrs->values.find(key);
-        return it == attrs->values.end() ? std::string() : it->second;
-      };
-      std::string extra;
-      for (const char* key : {"id", "class"})
-        if (!get(key).empty()) extra += std::string(" ") + key + "=\"" + escaped(get(key)) + "\"";
-      if (!get("href").empty()) {
-        std::string target = get("target").empty() ? "_top" : get("target");
-        frame_buffer.append("<a xlink:href=\"" + escaped(get("href")) + "\" target=\"" + escaped(target) + "\"" + extra + ">\n");
-        close = "</a>\n";
-      } else {
-        frame_buffer.append("<g" + extra + ">\n");
-      }
-      if (!get("title").empty()) title = escaped(get("title"));
-    } else {
-      frame_buffer.append("<g>\n");
-    }
-    // The frame, written straight into the buffer: this loop runs once per drawn frame.
-    // 118 bytes of markup and at most 9 numbers of 40 characters.
-    char* w = frame_buffer.reserve(title.size() + label.size() + color.size() + cached.short_label.size() + 512);
-    w = put(w, "<title>");
-    w = put(w, title);
-    w = put(w, "</title><rect x=\"");
-    w = write_fixed(w, rx1, 1);
-    w = put(w, "\" y=\"");
-    w = write_perl_number(w, y1);
-    w = put(w, "\" width=\"");
-    w = write_fixed(w, rx2 - rx1, 1);
-    w = put(w, "\" height=\"");
-    w = write_fixed(w, y2 - y1, 1);
-    w = put(w, "\" fill=\"");
-    w = put(w, color);
-    w = put(w, "\" rx=\"2\" ry=\"2\" fg:x=\"");
-    w = write_perl_number(w, stime);
-    w = put(w, "\" fg:w=\"");
-    w = write_perl_number(w, etime - stime);
-    if (!cached.short_label.empty()) {
-      w = put(w, "\" fg:label=\"");
-      w = put(w, cached.short_label);
-    }
-    w = put(w, "\" />\n<text x=\"");
-    w = write_fixed(w, x1 + 3, 2);
-    w = put(w, "\" y=\"");
-    w = write_perl_number(w, 3 + (y1 + y2) / 2);
-    w = put(w, "\" >");
-    w = put(w, label);
-    w = put(w, "</text>\n");
-    frame_buffer.commit(w);
+    std::string close = open_frame(frame_buffer, attrs, title);
+    write_frame(frame_buffer, title, label, color, look.short_label, box);
     frame_buffer.append(close);
   }
   frame_buffer.append("</g>\n</svg>\n");
   frame_buffer.flush();
-  if (options.consistent_palette) palette_map.save(options.palette_file);
+  looks.save_palette();
 }
 
 void render_error_svg(const SvgOptions& options, const std::string& message, OutputSink& out) {
