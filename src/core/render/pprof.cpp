@@ -11,6 +11,7 @@
 #include "pyfold/folded.hpp"
 #include "pyfold/line_reader.hpp"
 #include "pyfold/render/proto_writer.hpp"
+#include "pyfold/stack_ids.hpp"
 #include "pyfold/string_table.hpp"
 #include "pyfold/text.hpp"
 
@@ -56,10 +57,7 @@ struct PprofBuilder::State {
   std::uint64_t key_thread = 0, key_process = 0;
   ProtoWriter samples;  // every Sample field of the Profile, encoded as they come
   ProtoWriter sample, packed;
-  std::vector<std::uint64_t> stack_ids;  // the current stack's location ids, root first
-  // The previous stack and its location ids: a shared prefix is not looked up again.
-  std::string previous;
-  std::vector<std::uint64_t> previous_ids;
+  StackIds<std::uint64_t> stack_ids;  // the location ids of a stack, root first
   double total = 0;
   bool rounded = false;
 
@@ -123,27 +121,13 @@ void PprofBuilder::add(std::string_view stack, double count) {
     stack = semi == std::string_view::npos ? std::string_view() : stack.substr(semi + 1);
   }
 
-  std::size_t limit = std::min(stack.size(), s.previous.size());
-  std::size_t common = static_cast<std::size_t>(
-      std::mismatch(stack.begin(), stack.begin() + static_cast<std::ptrdiff_t>(limit), s.previous.begin()).first -
-      stack.begin());
-  s.stack_ids.clear();
-  bool sharing = true;
-  std::size_t pos = 0;
-  while (pos < stack.size()) {
-    std::size_t end = stack.find(';', pos);
-    if (end == std::string_view::npos) end = stack.size();
-    // The same bytes up to the same boundary as the previous stack: the same frame.
-    sharing = sharing && end <= common && (end == s.previous.size() || s.previous[end] == ';') &&
-              s.stack_ids.size() < s.previous_ids.size();
-    s.stack_ids.push_back(sharing ? s.previous_ids[s.stack_ids.size()] : s.intern_frame(stack.substr(pos, end - pos)));
-    pos = end + 1;
-  }
+  const std::vector<std::uint64_t>& ids =
+      s.stack_ids.ids(stack, [&](std::string_view frame) { return s.intern_frame(frame); });
 
   // Sample: location ids leaf first, packed.
   s.packed.clear();
-  for (auto id = s.stack_ids.rbegin(); id != s.stack_ids.rend(); ++id) s.packed.varint(*id);
-  if (!s.stack_ids.empty()) s.sample.bytes_field(field::sample_location_id, s.packed.bytes());
+  for (auto id = ids.rbegin(); id != ids.rend(); ++id) s.packed.varint(*id);
+  if (!ids.empty()) s.sample.bytes_field(field::sample_location_id, s.packed.bytes());
   double value = s.options.interval.nanoseconds > 0 ? count * s.options.interval.nanoseconds : count;
   double whole = std::round(value);
   if (whole != value) s.rounded = true;
@@ -153,8 +137,6 @@ void PprofBuilder::add(std::string_view stack, double count) {
   s.samples.bytes_field(field::profile_sample, s.sample.bytes());
   s.total += count;
 
-  s.previous.assign(stack);
-  std::swap(s.previous_ids, s.stack_ids);
 }
 
 std::string PprofBuilder::encode() const {

@@ -12,6 +12,7 @@
 
 #include "pyfold/folded.hpp"
 #include "pyfold/line_reader.hpp"
+#include "pyfold/stack_ids.hpp"
 #include "pyfold/string_table.hpp"
 #include "pyfold/text.hpp"
 #include "version.hpp"
@@ -126,9 +127,7 @@ struct SpeedscopeBuilder::State {
   std::size_t last_profile = SIZE_MAX;
   double total_count = 0;
 
-  // The previous stack (without its root frames) and its frame indices: a shared prefix is not looked up again.
-  std::string previous;
-  std::vector<std::uint32_t> previous_frames, current_frames;
+  StackIds<std::uint32_t> stack_frames;  // the frame indices of a stack (without its root frames)
 
   std::uint32_t intern(std::string_view text) {
     StringTable::Id id = texts.intern(text);
@@ -213,32 +212,14 @@ void SpeedscopeBuilder::add(std::string_view stack, double count) {
   State::Profile& profile = s.profile_for(root);
   std::string_view frames = stack.substr(root_end);
 
-  std::size_t limit = std::min(frames.size(), s.previous.size());
-  std::size_t common = static_cast<std::size_t>(
-      std::mismatch(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(limit), s.previous.begin()).first -
-      frames.begin());
-  s.current_frames.clear();
-  bool sharing = true;
-  std::size_t pos = 0;
-  while (pos < frames.size()) {
-    std::size_t semi = frames.find(';', pos);
-    if (semi == std::string_view::npos) semi = frames.size();
-    // The same bytes up to the same boundary as the previous stack: the same frame.
-    sharing = sharing && semi <= common && (semi == s.previous.size() || s.previous[semi] == ';') &&
-              s.current_frames.size() < s.previous_frames.size();
-    std::uint32_t index =
-        sharing ? s.previous_frames[s.current_frames.size()] : s.intern(frames.substr(pos, semi - pos));
-    s.current_frames.push_back(index);
-    pos = semi + 1;
-  }
-  profile.frames.insert(profile.frames.end(), s.current_frames.begin(), s.current_frames.end());
+  const std::vector<std::uint32_t>& indices =
+      s.stack_frames.ids(frames, [&](std::string_view frame) { return s.intern(frame); });
+  profile.frames.insert(profile.frames.end(), indices.begin(), indices.end());
   profile.ends.push_back(profile.frames.size());
   double weight = count * s.interval_ns / s.unit_ns;
   profile.weights.push_back(weight);
   profile.total += count;
   s.total_count += count;
-  s.previous.assign(frames);
-  std::swap(s.previous_frames, s.current_frames);
 }
 
 namespace {
