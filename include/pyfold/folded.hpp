@@ -55,5 +55,9 @@ struct FoldedInputs {
 };
 FoldedInputs read_folded_lines(const std::vector<std::string>& inputs, InvalidLineLog& invalid,
                                const std::function<void(const FoldedLine&, const std::function<std::string()>&)>& add);
+// What a renderer without a differential view warns of after read_folded_lines: the invalid lines, and a
+// differential input of which only the second count is used ("speedscope has no differential view").
+void add_reading_warnings(const FoldedInputs& read, const InvalidLineLog& invalid, std::string_view format_name,
+                          std::vector<std::string>& warnings);
 
 }  // namespace pyfold

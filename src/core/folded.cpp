@@ -380,4 +380,12 @@ FoldedInputs read_folded_lines(const std::vector<std::string>& inputs, InvalidLi
   return read;
 }
 
+void add_reading_warnings(const FoldedInputs& read, const InvalidLineLog& invalid, std::string_view format_name,
+                          std::vector<std::string>& warnings) {
+  if (invalid.count() > 0) warnings.push_back(invalid.summary());
+  if (!read.differential_at.empty())
+    warnings.push_back("differential input (two counts per line, first at " + read.differential_at +
+                       "): the second count is used; " + std::string(format_name) + " has no differential view");
+}
+
 }  // namespace pyfold

@@ -41,6 +41,14 @@ void validate(const SpeedscopeOptions& options);
 
 // A frame's text split into speedscope's fields (parse_frame_text), except that a `thread (…)` root is all name.
 FrameParts split_frame(std::string_view text);
+// A frame as the speedscope and pprof files hold it: split_frame's fields repaired to valid UTF-8, and the
+// function's identity (name \0 file: two texts that differ only in the line are one function).
+struct OutputFrame {
+  std::string name, file;
+  std::uint64_t line = 0;
+  std::string function_key() const { return name + '\0' + file; }
+};
+OutputFrame output_frame(std::string_view text);
 
 // Collects stacks in order, then writes the file. Memory: the unique frames plus one index per frame of each sample.
 class SpeedscopeBuilder {

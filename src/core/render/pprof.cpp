@@ -66,13 +66,10 @@ struct PprofBuilder::State {
   std::uint64_t intern_frame(std::string_view text) {
     StringTable::Id id = texts.intern(text);
     if (id < location_of_text.size()) return location_of_text[id];
-    FrameParts fields = split_frame(text);
-    std::string name = sanitize_utf8(fields.function), file = sanitize_utf8(fields.file);
-    std::string key = name;
-    key.push_back('\0');
-    key += file;
-    std::uint64_t function = function_keys.intern(key) + 1;
-    if (function > functions.size()) functions.push_back(Function{intern_string(name), intern_string(file)});
+    OutputFrame fields = output_frame(text);
+    std::uint64_t function = function_keys.intern(fields.function_key()) + 1;
+    if (function > functions.size())
+      functions.push_back(Function{intern_string(fields.name), intern_string(fields.file)});
     std::string location_key = std::to_string(function) + ":" + std::to_string(fields.line);
     std::uint64_t location = location_keys.intern(location_key) + 1;
     if (location > locations.size()) locations.push_back(Location{function, fields.line});
@@ -204,12 +201,8 @@ PprofReport flame_pprof(const PprofOptions& options, const std::vector<std::stri
     if (parsed.count > 0) builder.add(parsed.stack, parsed.count);
   });
   report.stacks = read.stacks;
-  const std::string& differential_at = read.differential_at;
   report.invalid_lines = invalid.count();
-  if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
-  if (!differential_at.empty())
-    report.warnings.push_back("differential input (two counts per line, first at " + differential_at +
-                              "): the second count is used; pprof has no differential view");
+  add_reading_warnings(read, invalid, "pprof", report.warnings);
   if (builder.rounded()) report.warnings.push_back("fractional values were rounded: pprof values are integers");
   report.functions = builder.function_count();
   report.locations = builder.location_count();

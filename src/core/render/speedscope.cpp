@@ -98,6 +98,11 @@ FrameParts split_frame(std::string_view text) {
   return parse_frame_text(text);
 }
 
+OutputFrame output_frame(std::string_view text) {
+  FrameParts parts = split_frame(text);
+  return OutputFrame{sanitize_utf8(parts.function), sanitize_utf8(parts.file), parts.line};
+}
+
 struct SpeedscopeBuilder::State {
   SpeedscopeOptions options;
   // weight = count * interval_ns / unit_ns: one rounding (0.001 * 18 is not 0.018, 18e6 / 1e9 is)
@@ -132,15 +137,9 @@ struct SpeedscopeBuilder::State {
   std::uint32_t intern(std::string_view text) {
     StringTable::Id id = texts.intern(text);
     if (id < frame_of_text.size()) return frame_of_text[id];
-    FrameParts fields = split_frame(text);
-    std::string name = sanitize_utf8(fields.function), file = sanitize_utf8(fields.file);
-    std::string key = name;
-    key.push_back('\0');
-    key += file;
-    key.push_back('\0');
-    key += std::to_string(fields.line);
-    StringTable::Id frame = by_fields.intern(key);
-    if (frame == frames.size()) frames.push_back(Frame{std::move(name), std::move(file), fields.line});
+    OutputFrame fields = output_frame(text);
+    StringTable::Id frame = by_fields.intern(fields.function_key() + '\0' + std::to_string(fields.line));
+    if (frame == frames.size()) frames.push_back(Frame{std::move(fields.name), std::move(fields.file), fields.line});
     frame_of_text.push_back(frame);
     return frame;
   }
@@ -334,12 +333,8 @@ SpeedscopeReport flame_speedscope(const SpeedscopeOptions& options, const std::v
     builder.add(parsed.stack, parsed.count);
   });
   report.stacks = read.stacks;
-  const std::string& differential_at = read.differential_at;
   report.invalid_lines = invalid.count();
-  if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
-  if (!differential_at.empty())
-    report.warnings.push_back("differential input (two counts per line, first at " + differential_at +
-                              "): the second count is used; speedscope has no differential view");
+  add_reading_warnings(read, invalid, "speedscope", report.warnings);
   report.frames = builder.frame_count();
   report.profiles = builder.profile_count();
   if (builder.total_count() <= 0) {
