@@ -6,6 +6,12 @@ namespace po = boost::program_options;
 
 namespace pyfold {
 
+po::options_description_easy_init add_standard_options(po::options_description& options, std::string& output,
+                                                       const char* output_help, bool short_help) {
+  return options.add_options()(short_help ? "help,h" : "help", "this message")("version", "print the version")(
+      "output,o", po::value(&output)->value_name("FILE"), output_help);
+}
+
 po::variables_map parse_options_and_inputs(int argc, const char* const* argv, const po::options_description& visible,
                                            std::vector<std::string>& inputs, const std::string& see_also,
                                            std::string& help_text, bool& help, bool& version) {
