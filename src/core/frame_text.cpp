@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 
 namespace pyfold {
 
@@ -12,16 +13,25 @@ namespace {
 // the left: a " (" at parenthesis depth 0 is a candidate (the name before it is balanced), and the last one wins.
 std::size_t location_open(std::string_view text) {
   if (text.size() < 5 || text.back() != ')') return std::string_view::npos;  // at least "f (x)"
+  const char* data = text.data();
+  const std::size_t end = text.size() - 1;
+  // From one parenthesis to the next (memchr: frames hold few of them, and the bytes between are many).
+  auto next = [&](char c, std::size_t from) {
+    const void* at = from < end ? std::memchr(data + from, c, end - from) : nullptr;
+    return at == nullptr ? end : static_cast<std::size_t>(static_cast<const char*>(at) - data);
+  };
   std::size_t open = std::string_view::npos;
   std::size_t depth = 0;
-  const std::size_t end = text.size() - 1;
-  for (std::size_t i = 0; i < end; ++i) {
-    char c = text[i];
-    if (c == '(') {
-      if (depth == 0 && i >= 2 && text[i - 1] == ' ') open = i - 1;
+  std::size_t next_open = next('(', 0), next_close = next(')', 0);
+  while (next_open < end || next_close < end) {
+    if (next_open < next_close) {
+      std::size_t i = next_open;
+      if (depth == 0 && i >= 2 && data[i - 1] == ' ') open = i - 1;
       ++depth;
-    } else if (c == ')') {
+      next_open = next('(', i + 1);
+    } else {
       if (depth > 0) --depth;
+      next_close = next(')', next_close + 1);
     }
   }
   if (open != std::string_view::npos && open + 3 > end) return std::string_view::npos;  // "f ()": empty location
