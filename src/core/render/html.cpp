@@ -1,0 +1,308 @@
+#include "pyfold/render/html.hpp"
+
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "html_report_assets.hpp"  // generated: kReportJs, kReportCss
+#include "pyfold/diagnostics.hpp"
+#include "pyfold/folded.hpp"
+#include "pyfold/frame_text.hpp"
+#include "pyfold/line_reader.hpp"
+#include "pyfold/render/python_labels.hpp"
+#include "pyfold/render/speedscope.hpp"  // split_frame, default_profile_name
+#include "pyfold/text.hpp"
+
+namespace pyfold {
+namespace {
+
+// A JSON string that is also inert inside <script>: '<', '>' and '&' as \u escapes, so no text of the profile can
+// close the element or open a comment.
+void append_json_string(std::string& out, std::string_view raw) {
+  std::string text = sanitize_utf8(raw);
+  out.push_back('"');
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '<': out += "\\u003c"; break;
+      case '>': out += "\\u003e"; break;
+      case '&': out += "\\u0026"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += format("\\u%04x", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// Appends to a string and hands it to the sink in large pieces.
+class Chunked {
+ public:
+  explicit Chunked(OutputSink& out) : out_(out) { text.reserve(kFlushAt + 4096); }
+  void maybe_flush() {
+    if (text.size() >= kFlushAt) flush();
+  }
+  void flush() {
+    out_.write(text);
+    text.clear();
+  }
+  std::string text;
+
+ private:
+  static constexpr std::size_t kFlushAt = 1 << 20;
+  OutputSink& out_;
+};
+
+// The file part of the short label pyflame-svg --python gives a frame of this file.
+std::string short_path(const PythonLabels& labels, const std::string& path) {
+  std::string text = frame_text("f", path, 1);
+  std::string label = labels.label(text);
+  FrameFields fields = split_frame(label);
+  return fields.file.empty() ? path : std::string(fields.file);
+}
+
+std::string file_date(const std::vector<std::string>& inputs) {
+  if (inputs.empty() || inputs[0] == "-") return "";
+  struct stat info {};
+  if (stat(inputs[0].c_str(), &info) != 0) return "";
+  std::tm utc{};
+  gmtime_r(&info.st_mtime, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc);
+  return text;
+}
+
+void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInfo& info, const HtmlOptions& options,
+                OutputSink& sink) {
+  Chunked out(sink);
+  std::string& s = out.text;
+  s += "{\"version\":1,\"title\":";
+  append_json_string(s, info.title);
+  s += ",\"name\":";
+  append_json_string(s, info.name);
+  s += ",\"date\":";
+  append_json_string(s, info.date);
+  s += ",\"inverted\":";
+  s += options.inverted ? "true" : "false";
+  s += ",\"differential\":";
+  s += data.differential ? "true" : "false";
+  s += ",\"total\":";
+  append_count(s, data.total);
+  s += ",\"header\":[";
+  for (std::size_t i = 0; i < info.header.size(); ++i) {
+    if (i) s.push_back(',');
+    s.push_back('[');
+    append_json_string(s, info.header[i].first);
+    s.push_back(',');
+    append_json_string(s, info.header[i].second);
+    s.push_back(']');
+  }
+  s += "],\n\"files\":[";
+  PythonLabels labels;
+  for (const ReportFile& file : data.files) labels.add(frame_text("f", file.path, 1));
+  for (std::size_t i = 0; i < data.files.size(); ++i) {
+    const ReportFile& file = data.files[i];
+    if (i) s.push_back(',');
+    s += "\n{\"path\":";
+    append_json_string(s, file.path);
+    s += ",\"short\":";
+    append_json_string(s, short_path(labels, file.path));
+    std::string why = "not read (--no-sources)";
+    std::optional<SourceText> text;
+    if (options.sources) text = read_source(map_source_path(file.path, options.source_roots), why);
+    if (text) {
+      s += ",\"source\":[";
+      for (std::size_t l = 0; l < text->lines.size(); ++l) {
+        if (l) s.push_back(',');
+        append_json_string(s, text->lines[l]);
+        out.maybe_flush();
+      }
+      s += "]}";
+    } else {
+      s += ",\"source\":null,\"why\":";
+      append_json_string(s, why);
+      s += "}";
+    }
+    out.maybe_flush();
+  }
+  s += "],\n\"functions\":[";
+  for (std::size_t i = 0; i < data.functions.size(); ++i) {
+    if (i) s.push_back(',');
+    s.push_back('[');
+    append_json_string(s, data.functions[i].name);
+    s.push_back(',');
+    s += std::to_string(data.functions[i].file);
+    s.push_back(']');
+    out.maybe_flush();
+  }
+  // frames: function and line of each frame id, two numbers each.
+  s += "],\n\"frames\":[";
+  for (std::size_t i = 0; i < data.frames.size(); ++i) {
+    if (i) s.push_back(',');
+    s += std::to_string(data.frames[i].function);
+    s.push_back(',');
+    s += std::to_string(data.frames[i].line);
+    out.maybe_flush();
+  }
+  // tree: preorder, each node as frame id, number of children, total (and self delta when differential).
+  s += "],\n\"tree\":[";
+  auto emit_node = [&](std::string_view frame, std::uint32_t children, double total, double delta) {
+    s += frame;
+    s.push_back(',');
+    s += std::to_string(children);
+    s.push_back(',');
+    append_count(s, total);
+    if (data.differential) {
+      s.push_back(',');
+      append_count(s, delta);
+    }
+  };
+  emit_node("-1", data.root_children, tree.total(StackTree::kRoot), tree.delta(StackTree::kRoot));
+  for (const ReportData::Node& node : data.preorder) {
+    s.push_back(',');
+    emit_node(std::to_string(tree.name_id(node.node)), node.children, tree.total(node.node), tree.delta(node.node));
+    out.maybe_flush();
+  }
+  s += "]}";
+  out.flush();
+}
+
+// A sink that escapes nothing but refuses what would end the script element (the data is escaped already; this
+// is the last guard).
+class ScriptSafeSink final : public OutputSink {
+ public:
+  explicit ScriptSafeSink(OutputSink& to) : OutputSink(to.name()), to_(to) {}
+  void commit() override { flush_buffer(); }
+
+ protected:
+  void write_through(const char* data, std::size_t n) override {
+    if (std::memchr(data, '<', n) != nullptr) throw std::logic_error("unescaped '<' in the page's data");
+    to_.write(std::string_view(data, n));
+  }
+
+ private:
+  OutputSink& to_;
+};
+
+std::uint64_t read_input(const std::string& path, StackTree& tree, InvalidLineLog& invalid, ProfileHeader& header) {
+  auto source = InputSource::open(path);
+  if (path != "-") {
+    // The header is at the top: read it from a second opening, then let the fast reader take the whole file.
+    auto peek = InputSource::open(path);
+    LineReader reader(*peek, 1 << 16);
+    std::string_view line;
+    std::string key, value;
+    while (reader.next(line) && (line.empty() || line[0] == '#')) {
+      if (parse_header_line(line, key, value)) header.emplace_back(key, value);
+    }
+    return read_folded(*source, tree, invalid);
+  }
+  // Standard input can be read once: line by line, headers and stacks together.
+  LineReader reader(*source);
+  std::string_view line, reason;
+  std::string key, value;
+  FoldedLine parsed;
+  std::uint64_t stacks = 0;
+  while (reader.next(line)) {
+    LineStatus status = parse_folded_line(line, parsed, reason);
+    if (status == LineStatus::skip) {
+      if (parse_header_line(line, key, value)) header.emplace_back(key, value);
+      continue;
+    }
+    if (status == LineStatus::invalid) {
+      invalid.record(source->name(), reader.line_number(), reason);
+      continue;
+    }
+    if (parsed.differential) {
+      tree.add_differential(parsed.stack, parsed.count, parsed.count - parsed.before);
+    } else {
+      tree.add(parsed.stack, parsed.count);
+    }
+    ++stacks;
+  }
+  return stacks;
+}
+
+}  // namespace
+
+bool parse_header_line(std::string_view line, std::string& key, std::string& value) {
+  if (line.size() < 3 || line.substr(0, 2) != "# ") return false;
+  std::string_view rest = line.substr(2);
+  std::size_t colon = rest.find(": ");
+  if (colon == std::string_view::npos || colon == 0 || colon > 40) return false;
+  std::string_view k = rest.substr(0, colon);
+  for (char c : k)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == ' ')) return false;
+  key.assign(k);
+  value.assign(rest.substr(colon + 2));
+  return true;
+}
+
+void write_html_data(const StackTree& tree, const ReportData& data, const HtmlPageInfo& info,
+                     const HtmlOptions& options, OutputSink& out) {
+  write_data(tree, data, info, options, out);
+}
+
+void render_html(const StackTree& tree, const ReportData& data, const HtmlPageInfo& info, const HtmlOptions& options,
+                 OutputSink& out) {
+  std::string head =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<meta name=\"generator\" content=\"pyflame-html (pyfold)\">\n<title>";
+  append_xml_escaped(head, info.title);
+  head += "</title>\n<style>\n";
+  head += kReportCss;
+  head += "</style>\n</head>\n<body>\n<noscript>This report needs JavaScript.</noscript>\n"
+          "<script type=\"application/json\" id=\"pyfold-data\">";
+  out.write(head);
+  ScriptSafeSink data_sink(out);
+  write_data(tree, data, info, options, data_sink);
+  data_sink.commit();
+  out.write("</script>\n<script>\n");
+  out.write(kReportJs);
+  out.write("</script>\n</body>\n</html>\n");
+}
+
+HtmlReport flame_html(const HtmlOptions& options, const std::vector<std::string>& inputs, const std::string& output) {
+  HtmlReport report;
+  StackTree tree;
+  InvalidLineLog invalid(options.strict);
+  HtmlPageInfo info;
+  std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+  for (const std::string& path : sources) report.stacks += read_input(path, tree, invalid, info.header);
+  tree.finish();
+  report.invalid_lines = invalid.count();
+  if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
+  if (tree.total_count() <= 0) {
+    report.empty = true;
+    return report;
+  }
+  ReportData data = build_report_data(tree);
+  info.name = default_profile_name(inputs);
+  info.title = options.title.empty() ? info.name : options.title;
+  info.date = options.date;
+  for (const auto& [key, value] : info.header)
+    if (info.date.empty() && (key == "date" || key == "start" || key == "started")) info.date = value;
+  if (info.date.empty()) info.date = file_date(inputs);
+
+  auto out = OutputSink::open(output);
+  if (options.json) {
+    write_report_json(data, *out, options.pretty);
+  } else {
+    render_html(tree, data, info, options, *out);
+  }
+  out->commit();
+  return report;
+}
+
+}  // namespace pyfold

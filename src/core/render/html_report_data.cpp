@@ -1,0 +1,281 @@
+#include "pyfold/render/html_report_data.hpp"
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "pyfold/render/speedscope.hpp"  // split_frame: the one reader of `func (file:line)`
+#include "pyfold/text.hpp"
+
+namespace pyfold {
+namespace {
+
+void add_counts(LineCounts& to, double self, double self_delta) {
+  to.self += self;
+  to.self_delta += self_delta;
+}
+
+// A stack holding the same function (or line, or file) several times counts once toward its total: only the
+// outermost occurrence on a path adds the node's total, which covers every stack through it exactly once.
+class OnPath {
+ public:
+  explicit OnPath(std::size_t n) : depth_(n, 0) {}
+  bool enter(std::size_t key) { return depth_[key]++ == 0; }
+  void leave(std::size_t key) { --depth_[key]; }
+
+ private:
+  std::vector<std::uint32_t> depth_;
+};
+
+}  // namespace
+
+ReportData build_report_data(const StackTree& tree) {
+  ReportData data;
+  data.total = tree.total_count();
+  data.differential = tree.differential();
+
+  // Frames -> functions, files and line keys, each interned once.
+  std::unordered_map<std::string, std::uint32_t> file_index, function_index;
+  struct LineKey {
+    std::int32_t file;
+    std::uint64_t line;
+  };
+  std::vector<LineKey> line_keys;
+  std::vector<LineCounts> line_counts;
+  std::map<std::pair<std::int32_t, std::uint64_t>, std::uint32_t> line_index;
+  constexpr std::uint32_t kNoLine = 0xffffffffu;
+  std::vector<std::uint32_t> frame_line_key(tree.name_count(), kNoLine);
+  data.frames.resize(tree.name_count(), ReportData::Frame{0, 0});
+  std::vector<bool> frame_seen(tree.name_count(), false);
+  // Names interned in the order their nodes were made, so the tables follow the tree's order.
+  for (StackTree::NodeId node = 1; node < tree.size(); ++node) {
+    std::uint32_t id = tree.name_id(node);
+    if (frame_seen[id]) continue;
+    frame_seen[id] = true;
+    FrameFields fields = split_frame(tree.name(node));
+    std::int32_t file = -1;
+    if (!fields.file.empty()) {
+      auto [it, added] = file_index.emplace(std::string(fields.file), static_cast<std::uint32_t>(data.files.size()));
+      if (added) data.files.push_back(ReportFile{std::string(fields.file), {}, {}});
+      file = static_cast<std::int32_t>(it->second);
+    }
+    std::string key(fields.name);
+    key.push_back('\0');
+    key += std::to_string(file);
+    auto [fn, added] = function_index.emplace(std::move(key), static_cast<std::uint32_t>(data.functions.size()));
+    if (added) data.functions.push_back(ReportFunction{std::string(fields.name), file, {}, 0});
+    data.frames[id] = ReportData::Frame{fn->second, fields.line};
+    if (file >= 0 && fields.line > 0) {
+      auto [ln, new_line] =
+          line_index.emplace(std::make_pair(file, fields.line), static_cast<std::uint32_t>(line_keys.size()));
+      if (new_line) {
+        line_keys.push_back(LineKey{file, fields.line});
+        line_counts.emplace_back();
+      }
+      frame_line_key[id] = ln->second;
+    }
+  }
+
+  // Self counts and subtree deltas: a parent always comes before its children.
+  const std::size_t nodes = tree.size();
+  std::vector<double> self(nodes, 0), subtree_delta;
+  for (StackTree::NodeId node = 1; node < nodes; ++node) self[tree.parent(node)] += tree.total(node);
+  for (StackTree::NodeId node = 0; node < nodes; ++node) self[node] = tree.total(node) - self[node];
+  if (data.differential) {
+    subtree_delta.assign(nodes, 0);
+    for (StackTree::NodeId node = static_cast<StackTree::NodeId>(nodes - 1); node > 0; --node) {
+      subtree_delta[node] += tree.delta(node);
+      subtree_delta[tree.parent(node)] += subtree_delta[node];
+    }
+  }
+
+  // The preorder, made once: the totals below and the page's tree then read memory in order.
+  StackTree::ChildIndex children = tree.child_index(StackTree::Order::name);
+  data.preorder.reserve(nodes > 0 ? nodes - 1 : 0);
+  {
+    auto root = children.children(StackTree::kRoot);
+    data.root_children = static_cast<std::uint32_t>(root.second - root.first);
+    std::vector<std::pair<StackTree::NodeId, std::uint32_t>> pending;  // node, depth; last child first
+    for (const StackTree::NodeId* c = root.second; c != root.first;) pending.emplace_back(*--c, 1);
+    while (!pending.empty()) {
+      auto [node, depth] = pending.back();
+      pending.pop_back();
+      auto kids = children.children(node);
+      data.preorder.push_back(ReportData::Node{node, depth, static_cast<std::uint32_t>(kids.second - kids.first),
+                                               self[node], data.differential ? subtree_delta[node] : 0});
+      for (const StackTree::NodeId* c = kids.second; c != kids.first;) pending.emplace_back(*--c, depth + 1);
+    }
+  }
+
+  // Totals, each stack once per function, line and file: the path from the root is kept as a stack of nodes.
+  OnPath function_path(data.functions.size()), line_path(line_keys.size()), file_path(data.files.size());
+  struct OnStack {
+    std::uint32_t function, line;
+    std::int32_t file;
+  };
+  std::vector<OnStack> path;
+  for (const ReportData::Node& entry : data.preorder) {
+    while (path.size() >= entry.depth) {
+      const OnStack& gone = path.back();
+      function_path.leave(gone.function);
+      if (gone.line != kNoLine) line_path.leave(gone.line);
+      if (gone.file >= 0) file_path.leave(static_cast<std::size_t>(gone.file));
+      path.pop_back();
+    }
+    std::uint32_t id = tree.name_id(entry.node);
+    const ReportData::Frame& frame = data.frames[id];
+    ReportFunction& function = data.functions[frame.function];
+    double total = tree.total(entry.node), self_delta = tree.delta(entry.node);
+    std::uint32_t line = frame_line_key[id];
+    path.push_back(OnStack{frame.function, line, function.file});
+    add_counts(function.counts, entry.self, self_delta);
+    if (function_path.enter(frame.function)) {
+      function.counts.total += total;
+      function.counts.total_delta += entry.subtree_delta;
+    }
+    if (line != kNoLine) {
+      add_counts(line_counts[line], entry.self, self_delta);
+      if (line_path.enter(line)) {
+        line_counts[line].total += total;
+        line_counts[line].total_delta += entry.subtree_delta;
+      }
+    }
+    if (function.file >= 0) {
+      ReportFile& file = data.files[static_cast<std::size_t>(function.file)];
+      add_counts(file.counts, entry.self, self_delta);
+      if (file_path.enter(static_cast<std::size_t>(function.file))) {
+        file.counts.total += total;
+        file.counts.total_delta += entry.subtree_delta;
+      }
+    }
+  }
+
+  for (std::size_t i = 0; i < line_keys.size(); ++i)
+    data.files[static_cast<std::size_t>(line_keys[i].file)].lines[line_keys[i].line] = line_counts[i];
+  // A function's hottest line: of the lines its frames stand at, the one with the largest total.
+  for (std::uint32_t id = 0; id < data.frames.size(); ++id) {
+    if (!frame_seen[id] || frame_line_key[id] == kNoLine) continue;
+    ReportFunction& function = data.functions[data.frames[id].function];
+    const LineCounts& candidate = line_counts[frame_line_key[id]];
+    std::uint64_t line = data.frames[id].line;
+    if (function.hottest_line == 0) {
+      function.hottest_line = line;
+      continue;
+    }
+    const LineCounts& best = data.files[static_cast<std::size_t>(function.file)].lines[function.hottest_line];
+    if (candidate.total > best.total || (candidate.total == best.total && line < function.hottest_line))
+      function.hottest_line = line;
+  }
+  return data;
+}
+
+std::vector<std::uint32_t> functions_by_self(const ReportData& data) {
+  std::vector<std::uint32_t> order(data.functions.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const ReportFunction& x = data.functions[a];
+    const ReportFunction& y = data.functions[b];
+    if (x.counts.self != y.counts.self) return x.counts.self > y.counts.self;
+    if (x.counts.total != y.counts.total) return x.counts.total > y.counts.total;
+    return x.name < y.name;
+  });
+  return order;
+}
+
+namespace {
+
+template <typename Writer>
+void write_count(Writer& w, double value) {
+  if (value == std::floor(value) && std::fabs(value) < 9007199254740992.0) {
+    w.Int64(static_cast<std::int64_t>(value));
+  } else {
+    w.Double(value);
+  }
+}
+
+template <typename Writer>
+void write_counts(Writer& w, const LineCounts& counts, bool differential) {
+  w.Key("self");
+  write_count(w, counts.self);
+  w.Key("total");
+  write_count(w, counts.total);
+  if (differential) {
+    w.Key("self_delta");
+    write_count(w, counts.self_delta);
+    w.Key("total_delta");
+    write_count(w, counts.total_delta);
+  }
+}
+
+template <typename Writer>
+void write_json(const ReportData& data, Writer& w) {
+  w.StartObject();
+  w.Key("total");
+  write_count(w, data.total);
+  w.Key("differential");
+  w.Bool(data.differential);
+  w.Key("files");
+  w.StartObject();
+  for (const ReportFile& file : data.files) {
+    std::string path = sanitize_utf8(file.path);
+    w.Key(path.c_str(), static_cast<rapidjson::SizeType>(path.size()));
+    w.StartObject();
+    write_counts(w, file.counts, data.differential);
+    w.Key("lines");
+    w.StartObject();
+    for (const auto& [number, counts] : file.lines) {
+      std::string key = std::to_string(number);
+      w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+      w.StartObject();
+      write_counts(w, counts, data.differential);
+      w.EndObject();
+    }
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndObject();
+  w.Key("functions");
+  w.StartArray();
+  for (std::uint32_t index : functions_by_self(data)) {
+    const ReportFunction& function = data.functions[index];
+    w.StartObject();
+    std::string name = sanitize_utf8(function.name);
+    w.Key("name");
+    w.String(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Key("file");
+    if (function.file >= 0) {
+      std::string path = sanitize_utf8(data.files[static_cast<std::size_t>(function.file)].path);
+      w.String(path.c_str(), static_cast<rapidjson::SizeType>(path.size()));
+    } else {
+      w.Null();
+    }
+    w.Key("line");
+    w.Uint64(function.hottest_line);
+    write_counts(w, function.counts, data.differential);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+}  // namespace
+
+void write_report_json(const ReportData& data, OutputSink& out, bool pretty) {
+  rapidjson::StringBuffer buffer;
+  if (pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    writer.SetIndent(' ', 1);
+    write_json(data, writer);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    write_json(data, writer);
+  }
+  out.write(std::string_view(buffer.GetString(), buffer.GetSize()));
+  out.write("\n");
+}
+
+}  // namespace pyfold
