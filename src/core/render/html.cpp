@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -61,6 +62,40 @@ class Chunked {
  private:
   static constexpr std::size_t kFlushAt = 1 << 20;
   OutputSink& out_;
+};
+
+// Unsigned LEB128 varints, base64-encoded as they are made (three bytes at a time), appended to a string.
+class Base64Varints {
+ public:
+  explicit Base64Varints(std::string& out) : out_(out) {}
+  void put(std::uint64_t v) {
+    do {
+      unsigned char byte = v & 0x7f;
+      v >>= 7;
+      if (v != 0) byte |= 0x80;
+      pending_[used_++] = byte;
+      if (used_ == 3) emit(3);
+    } while (v != 0);
+  }
+  void flush_whole() {}  // the string only ever holds whole groups of three bytes
+  void finish() {
+    if (used_ > 0) emit(used_);
+  }
+
+ private:
+  void emit(int n) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::uint32_t group = (std::uint32_t{pending_[0]} << 16) | (n > 1 ? std::uint32_t{pending_[1]} << 8 : 0) |
+                          (n > 2 ? std::uint32_t{pending_[2]} : 0);
+    char text[4] = {kAlphabet[(group >> 18) & 63], kAlphabet[(group >> 12) & 63],
+                    n > 1 ? kAlphabet[(group >> 6) & 63] : '=', n > 2 ? kAlphabet[group & 63] : '='};
+    out_.append(text, 4);
+    used_ = 0;
+    pending_[0] = pending_[1] = pending_[2] = 0;
+  }
+  std::string& out_;
+  unsigned char pending_[3] = {0, 0, 0};
+  int used_ = 0;
 };
 
 // The file part of the short label pyflame-svg --python gives a frame of this file.
@@ -155,7 +190,43 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     out.maybe_flush();
   }
   // tree: preorder, each node as frame id, number of children, total (and self delta when differential).
-  s += "],\n\"tree\":[";
+  // Integer counts (the usual case) go as varints in base64, which the page decodes many times faster than a JSON
+  // array of numbers; fractional counts as a JSON array.
+  bool integral = true;
+  auto is_integral = [](double v) { return v == std::floor(v) && std::fabs(v) < kMaxCount; };
+  integral = is_integral(tree.total(StackTree::kRoot));
+  for (const ReportData::Node& node : data.preorder) {
+    if (!integral) break;
+    integral = is_integral(tree.total(node.node)) && is_integral(tree.delta(node.node));
+  }
+  s += "],\n\"nodes\":";
+  s += std::to_string(data.preorder.size() + 1);
+  if (integral) {
+    s += ",\n\"tree64\":\"";
+    Base64Varints encoder(s);
+    auto emit_node = [&](std::uint64_t frame, std::uint64_t children, double total, double delta) {
+      encoder.put(frame);
+      encoder.put(children);
+      encoder.put(static_cast<std::uint64_t>(total));
+      if (data.differential) {
+        auto d = static_cast<std::int64_t>(delta);
+        encoder.put(d < 0 ? (static_cast<std::uint64_t>(-(d + 1)) << 1) | 1 : static_cast<std::uint64_t>(d) << 1);
+      }
+    };
+    emit_node(0, data.root_children, tree.total(StackTree::kRoot), tree.delta(StackTree::kRoot));
+    for (const ReportData::Node& node : data.preorder) {
+      emit_node(std::uint64_t{tree.name_id(node.node)} + 1, node.children, tree.total(node.node), tree.delta(node.node));
+      if (s.size() > (1 << 20)) {
+        encoder.flush_whole();
+        out.maybe_flush();
+      }
+    }
+    encoder.finish();
+    s += "\"}";
+    out.flush();
+    return;
+  }
+  s += ",\n\"tree\":[";
   auto emit_node = [&](std::string_view frame, std::uint32_t children, double total, double delta) {
     s += frame;
     s.push_back(',');

@@ -26,7 +26,8 @@ std::string map_source_path(const std::string& recorded, const std::vector<Sourc
   for (const SourceRoot& root : roots) {
     if (recorded.compare(0, root.from.size(), root.from) != 0) continue;
     // A whole directory: /srv/app maps /srv/app/x.py, not /srv/application.py.
-    if (recorded.size() > root.from.size() && recorded[root.from.size()] != '/' && root.from != "/") continue;
+    if (root.from == "/") return (root.to == "/" ? std::string() : root.to) + recorded;
+    if (recorded.size() > root.from.size() && recorded[root.from.size()] != '/') continue;
     return root.to + recorded.substr(root.from.size());
   }
   return recorded;

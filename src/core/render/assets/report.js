@@ -2,35 +2,57 @@
 // the profile goes into the page through textContent or the canvas, never as markup.
 (function () {
   "use strict";
+  var timings = [], clock = performance.now();
+  function lap(what) { var now = performance.now(); timings.push([what, Math.round(now - clock)]); clock = now; }
   var D = JSON.parse(document.getElementById("pyfold-data").textContent);
+  lap("parse");
   var ROW = 18, STRIDE = D.differential ? 4 : 3;
 
   // ---- The tree: preorder arrays. The subtree of node i is [i, end[i]).
-  var n = D.tree.length / STRIDE;
+  // The file holds it as "tree" (a JSON array, four or three numbers a node) or, when every count is an integer,
+  // as "tree64": base64 of unsigned LEB128 varints (frame id + 1, children, total, and the zigzag self delta).
+  var n = D.nodes;
   var frame = new Int32Array(n), parent = new Int32Array(n), depth = new Int32Array(n), end = new Int32Array(n);
   var value = new Float64Array(n), x = new Float64Array(n), self = new Float64Array(n);
   var selfDelta = D.differential ? new Float64Array(n) : null, subDelta = D.differential ? new Float64Array(n) : null;
   (function () {
-    var stack = [], left = [], next = [];  // open nodes, their children still to come, the next child's x
-    for (var i = 0; i < n; i++) {
-      var b = i * STRIDE;
-      frame[i] = D.tree[b];
-      value[i] = D.tree[b + 2];
-      if (selfDelta) selfDelta[i] = D.tree[b + 3];
-      while (stack.length && left[left.length - 1] === 0) { end[stack.pop()] = i; left.pop(); next.pop(); }
-      if (stack.length) {
-        var p = stack[stack.length - 1];
-        parent[i] = p; depth[i] = depth[p] + 1; x[i] = next[next.length - 1];
-        next[next.length - 1] += value[i]; left[left.length - 1]--;
-      } else { parent[i] = -1; depth[i] = 0; x[i] = 0; }
-      stack.push(i); left.push(D.tree[b + 1]); next.push(x[i]);
+    var childCount = new Int32Array(n);
+    if (D.tree64 !== undefined) {
+      var bin = atob(D.tree64), pos = 0;
+      var next = function () {
+        var v = 0, mul = 1, b;
+        do { b = bin.charCodeAt(pos++); v += (b & 127) * mul; mul *= 128; } while (b & 128);
+        return v;
+      };
+      for (var i = 0; i < n; i++) {
+        frame[i] = next() - 1; childCount[i] = next(); value[i] = next();
+        if (selfDelta) { var z = next(); selfDelta[i] = z % 2 ? -(z + 1) / 2 : z / 2; }
+      }
+    } else {
+      for (i = 0; i < n; i++) {
+        var b = i * STRIDE;
+        frame[i] = D.tree[b]; childCount[i] = D.tree[b + 1]; value[i] = D.tree[b + 2];
+        if (selfDelta) selfDelta[i] = D.tree[b + 3];
+      }
     }
-    while (stack.length) end[stack.pop()] = n;
+    // Open nodes on a typed stack: the node, its children still to come, the next child's x.
+    var open = new Int32Array(n + 1), left = new Int32Array(n + 1), nextX = new Float64Array(n + 1), top = -1;
+    for (i = 0; i < n; i++) {
+      while (top >= 0 && left[top] === 0) { end[open[top]] = i; top--; }
+      if (top >= 0) {
+        var p = open[top];
+        parent[i] = p; depth[i] = depth[p] + 1; x[i] = nextX[top];
+        nextX[top] += value[i]; left[top]--;
+      } else { parent[i] = -1; depth[i] = 0; x[i] = 0; }
+      top++; open[top] = i; left[top] = childCount[i]; nextX[top] = x[i];
+    }
+    while (top >= 0) { end[open[top]] = n; top--; }
     for (i = 0; i < n; i++) self[i] = value[i];
     for (i = 1; i < n; i++) self[parent[i]] -= value[i];
     if (subDelta) for (i = n - 1; i >= 0; i--) { subDelta[i] += selfDelta[i]; if (i > 0) subDelta[parent[i]] += subDelta[i]; }
   })();
-  D.tree = null;
+  D.tree = D.tree64 = null;
+  lap("tree");
 
   // ---- Frames, functions, files and line keys.
   var F = D.frames.length / 2, funcs = D.functions, files = D.files;
@@ -128,7 +150,9 @@
   // ---- State.
   var S = { viewRoot: 0, zoom: 0, inverted: !!D.inverted, search: null, matchedFrame: null,
     selectedFunc: -1, file: -1, line: 0, stats: null, sortKey: "self", sortDir: -1 };
+  lap("frames");
   S.stats = computeStats(0);
+  lap("stats");
 
   // ---- Page skeleton.
   var header = el("header");
@@ -223,13 +247,19 @@
   var maxDepthCache = new Map();
   function colorOf(i) {
     var f = frame[i];
-    if (S.matchedFrame && S.matchedFrame[f]) return css("--search") || "#e600e6";
+    if (S.matchedFrame && S.matchedFrame[f]) return searchColor;
     if (subDelta) {
       var dv = selfDelta[i], m = maxAbsDelta || 1, t = Math.min(1, Math.abs(dv) / m);
       if (dv > 0) return "rgb(255," + Math.round(230 * (1 - t)) + "," + Math.round(230 * (1 - t)) + ")";
       if (dv < 0) return "rgb(" + Math.round(230 * (1 - t)) + "," + Math.round(230 * (1 - t)) + ",255)";
       return "rgb(238,238,238)";
     }
+    var cached = frameColor[f];
+    if (cached !== undefined) return cached;
+    return (frameColor[f] = paletteColor(f));
+  }
+  var frameColor = new Array(F);
+  function paletteColor(f) {
     var fn = frameFunc[f], file = fileOfFunc(fn), h = hashName(funcs[fn][0]);
     if (file < 0) return "rgb(" + (170 + h % 30) + "," + (170 + h % 30) + "," + (178 + h % 30) + ")";
     var p = files[file].path;
@@ -260,7 +290,9 @@
     var y = S.inverted ? d * ROW : (layout.maxDepth - d) * ROW;
     return { x: left, y: y, w: w, h: ROW - 1 };
   }
+  var searchColor = "#e600e6";
   function drawFlame() {
+    searchColor = css("--search") || "#e600e6";
     var r = S.viewRoot, z = S.zoom;
     var md = maxDepthCache.get(r);
     if (md === undefined) { md = maxDepthOf(r); maxDepthCache.set(r, md); }
@@ -637,8 +669,12 @@
   }
 
   window.addEventListener("resize", function () { drawFlame(); });
+  lap("skeleton");
   drawFlame();
+  if (!S.inverted) flameBox.scrollTop = flameBox.scrollHeight;  // the root is at the bottom
+  lap("flame");
   renderTable();
+  lap("table");
   updateMatched();
   // Open on the source of the hottest function that has a file.
   (function () {
@@ -647,6 +683,7 @@
       if (fileOfFunc(fn) >= 0 && (best < 0 || S.stats.funcSelf[fn] > S.stats.funcSelf[best])) best = fn;
     if (best >= 0) openFile(fileOfFunc(best), S.stats.hottest[best], true);
   })();
+  lap("source");
   // For tests and scripts: where things are, read-only.
   window.pyfoldReport = {
     data: D, nodeCount: n, frameText: function (i) { return frame[i] < 0 ? "all" : frameText(frame[i]); },
@@ -661,7 +698,7 @@
       }
       return i;
     },
-    ready: true
+    timings: timings, ready: true
   };
   document.body.setAttribute("data-ready", "1");
 })();
