@@ -99,7 +99,9 @@ def _():
     assert body >= 0.9 * doc["total"], (body, doc["total"])
     top = doc["functions"][0]
     assert top["name"] == "loop" and top["file"] == TARGET and top["line"] in (8, 9), top
-    assert top["total"] == line_total(doc, 14) + line_total(doc, 18) + 0, (top, line_total(doc, 14), line_total(doc, 18))
+    # Its callers' lines hold its stacks, and the few samples taken on those lines before the call began.
+    calls = line_total(doc, 14) + line_total(doc, 18)
+    assert 0.98 * calls <= top["total"] <= calls, (top, calls)
 
 
 @check("the page's flame graph totals equal the input's; every recorded line has its source text")
