@@ -46,8 +46,9 @@ struct ReportData {
   // and, for differential input, the change in its subtree (the sum of the self deltas in it).
   struct Node {
     StackTree::NodeId node;
+    std::uint32_t name;  // the frame's StackTree name id
     std::uint32_t depth, children;
-    double self, subtree_delta;
+    double total, self, subtree_delta;
   };
   std::vector<Node> preorder;
   std::uint32_t root_children = 0;

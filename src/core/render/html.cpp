@@ -197,7 +197,7 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   integral = is_integral(tree.total(StackTree::kRoot));
   for (const ReportData::Node& node : data.preorder) {
     if (!integral) break;
-    integral = is_integral(tree.total(node.node)) && is_integral(tree.delta(node.node));
+    integral = is_integral(node.total) && (!data.differential || is_integral(tree.delta(node.node)));
   }
   s += "],\n\"nodes\":";
   s += std::to_string(data.preorder.size() + 1);
@@ -215,7 +215,7 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     };
     emit_node(0, data.root_children, tree.total(StackTree::kRoot), tree.delta(StackTree::kRoot));
     for (const ReportData::Node& node : data.preorder) {
-      emit_node(std::uint64_t{tree.name_id(node.node)} + 1, node.children, tree.total(node.node), tree.delta(node.node));
+      emit_node(std::uint64_t{node.name} + 1, node.children, node.total, data.differential ? tree.delta(node.node) : 0);
       if (s.size() > (1 << 20)) {
         encoder.flush_whole();
         out.maybe_flush();
@@ -241,7 +241,7 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   emit_node("-1", data.root_children, tree.total(StackTree::kRoot), tree.delta(StackTree::kRoot));
   for (const ReportData::Node& node : data.preorder) {
     s.push_back(',');
-    emit_node(std::to_string(tree.name_id(node.node)), node.children, tree.total(node.node), tree.delta(node.node));
+    emit_node(std::to_string(node.name), node.children, node.total, data.differential ? tree.delta(node.node) : 0);
     out.maybe_flush();
   }
   s += "]}";

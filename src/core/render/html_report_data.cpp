@@ -93,19 +93,29 @@ ReportData build_report_data(const StackTree& tree) {
     }
   }
 
-  // The preorder, made once: the totals below and the page's tree then read memory in order.
+  // The preorder, made once: the totals below and the page's tree then read memory in order. Each node's children
+  // are found through a table of where its range starts in the child index (a lookup per node, not a search).
   StackTree::ChildIndex children = tree.child_index(StackTree::Order::name);
+  constexpr std::uint32_t kNoChildren = 0xffffffffu;
+  std::vector<std::uint32_t> range_of(nodes, kNoChildren);
+  for (std::uint32_t i = 0; i < children.parents.size(); ++i) range_of[children.parents[i]] = i;
+  auto kids_of = [&](StackTree::NodeId node) -> std::pair<const StackTree::NodeId*, const StackTree::NodeId*> {
+    std::uint32_t i = range_of[node];
+    if (i == kNoChildren) return {nullptr, nullptr};
+    return {children.nodes.data() + children.first[i], children.nodes.data() + children.first[i + 1]};
+  };
   data.preorder.reserve(nodes > 0 ? nodes - 1 : 0);
   {
-    auto root = children.children(StackTree::kRoot);
+    auto root = kids_of(StackTree::kRoot);
     data.root_children = static_cast<std::uint32_t>(root.second - root.first);
     std::vector<std::pair<StackTree::NodeId, std::uint32_t>> pending;  // node, depth; last child first
     for (const StackTree::NodeId* c = root.second; c != root.first;) pending.emplace_back(*--c, 1);
     while (!pending.empty()) {
       auto [node, depth] = pending.back();
       pending.pop_back();
-      auto kids = children.children(node);
-      data.preorder.push_back(ReportData::Node{node, depth, static_cast<std::uint32_t>(kids.second - kids.first),
+      auto kids = kids_of(node);
+      data.preorder.push_back(ReportData::Node{node, tree.name_id(node), depth,
+                                               static_cast<std::uint32_t>(kids.second - kids.first), tree.total(node),
                                                self[node], data.differential ? subtree_delta[node] : 0});
       for (const StackTree::NodeId* c = kids.second; c != kids.first;) pending.emplace_back(*--c, depth + 1);
     }
@@ -126,10 +136,10 @@ ReportData build_report_data(const StackTree& tree) {
       if (gone.file >= 0) file_path.leave(static_cast<std::size_t>(gone.file));
       path.pop_back();
     }
-    std::uint32_t id = tree.name_id(entry.node);
+    std::uint32_t id = entry.name;
     const ReportData::Frame& frame = data.frames[id];
     ReportFunction& function = data.functions[frame.function];
-    double total = tree.total(entry.node), self_delta = tree.delta(entry.node);
+    double total = entry.total, self_delta = data.differential ? tree.delta(entry.node) : 0;
     std::uint32_t line = frame_line_key[id];
     path.push_back(OnStack{frame.function, line, function.file});
     add_counts(function.counts, entry.self, self_delta);
