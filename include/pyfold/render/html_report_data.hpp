@@ -41,16 +41,18 @@ struct ReportData {
     std::uint64_t line;  // 0: none
   };
   std::vector<Frame> frames;  // by StackTree name id
-  // The tree in preorder (siblings by name, as the flame graph draws them), one entry per node but the root:
-  // its node, depth (1: a child of the root), number of children, self count (total minus its children's totals)
-  // and, for differential input, the change in its subtree (the sum of the self deltas in it).
+  // The tree in preorder (siblings by name, as the flame graph draws them), one entry per node but the root: its
+  // frame's StackTree name id, number of children and total. For differential input, deltas[i] is preorder[i]'s
+  // self delta and the change in its subtree (the sum of the self deltas in it).
   struct Node {
-    StackTree::NodeId node;
-    std::uint32_t name;  // the frame's StackTree name id
-    std::uint32_t depth, children;
-    double total, self, subtree_delta;
+    std::uint32_t name, children;
+    double total;
   };
   std::vector<Node> preorder;
+  struct Delta {
+    double self, subtree;
+  };
+  std::vector<Delta> deltas;
   std::uint32_t root_children = 0;
 };
 

@@ -195,10 +195,9 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   bool integral = true;
   auto is_integral = [](double v) { return v == std::floor(v) && std::fabs(v) < kMaxCount; };
   integral = is_integral(tree.total(StackTree::kRoot));
-  for (const ReportData::Node& node : data.preorder) {
-    if (!integral) break;
-    integral = is_integral(node.total) && (!data.differential || is_integral(tree.delta(node.node)));
-  }
+  for (std::size_t k = 0; k < data.preorder.size() && integral; ++k)
+    integral = is_integral(data.preorder[k].total) && (!data.differential || is_integral(data.deltas[k].self));
+  auto self_delta = [&](std::size_t k) { return data.differential ? data.deltas[k].self : 0.0; };
   s += "],\n\"nodes\":";
   s += std::to_string(data.preorder.size() + 1);
   if (integral) {
@@ -214,8 +213,9 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
       }
     };
     emit_node(0, data.root_children, tree.total(StackTree::kRoot), tree.delta(StackTree::kRoot));
-    for (const ReportData::Node& node : data.preorder) {
-      emit_node(std::uint64_t{node.name} + 1, node.children, node.total, data.differential ? tree.delta(node.node) : 0);
+    for (std::size_t k = 0; k < data.preorder.size(); ++k) {
+      const ReportData::Node& node = data.preorder[k];
+      emit_node(std::uint64_t{node.name} + 1, node.children, node.total, self_delta(k));
       if (s.size() > (1 << 20)) {
         encoder.flush_whole();
         out.maybe_flush();
@@ -239,9 +239,10 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     }
   };
   emit_node("-1", data.root_children, tree.total(StackTree::kRoot), tree.delta(StackTree::kRoot));
-  for (const ReportData::Node& node : data.preorder) {
+  for (std::size_t k = 0; k < data.preorder.size(); ++k) {
+    const ReportData::Node& node = data.preorder[k];
     s.push_back(',');
-    emit_node(std::to_string(node.name), node.children, node.total, data.differential ? tree.delta(node.node) : 0);
+    emit_node(std::to_string(node.name), node.children, node.total, self_delta(k));
     out.maybe_flush();
   }
   s += "]}";

@@ -80,11 +80,9 @@ ReportData build_report_data(const StackTree& tree) {
     }
   }
 
-  // Self counts and subtree deltas: a parent always comes before its children.
+  // Subtree deltas: a parent always comes before its children.
   const std::size_t nodes = tree.size();
-  std::vector<double> self(nodes, 0), subtree_delta;
-  for (StackTree::NodeId node = 1; node < nodes; ++node) self[tree.parent(node)] += tree.total(node);
-  for (StackTree::NodeId node = 0; node < nodes; ++node) self[node] = tree.total(node) - self[node];
+  std::vector<double> subtree_delta;
   if (data.differential) {
     subtree_delta.assign(nodes, 0);
     for (StackTree::NodeId node = static_cast<StackTree::NodeId>(nodes - 1); node > 0; --node) {
@@ -95,71 +93,82 @@ ReportData build_report_data(const StackTree& tree) {
 
   // The preorder, made once: the totals below and the page's tree then read memory in order. Each node's children
   // are found through a table of where its range starts in the child index (a lookup per node, not a search).
-  StackTree::ChildIndex children = tree.child_index(StackTree::Order::name);
-  constexpr std::uint32_t kNoChildren = 0xffffffffu;
-  std::vector<std::uint32_t> range_of(nodes, kNoChildren);
-  for (std::uint32_t i = 0; i < children.parents.size(); ++i) range_of[children.parents[i]] = i;
-  auto kids_of = [&](StackTree::NodeId node) -> std::pair<const StackTree::NodeId*, const StackTree::NodeId*> {
-    std::uint32_t i = range_of[node];
-    if (i == kNoChildren) return {nullptr, nullptr};
-    return {children.nodes.data() + children.first[i], children.nodes.data() + children.first[i + 1]};
-  };
-  data.preorder.reserve(nodes > 0 ? nodes - 1 : 0);
   {
+    StackTree::ChildIndex children = tree.child_index(StackTree::Order::name);
+    constexpr std::uint32_t kNoChildren = 0xffffffffu;
+    std::vector<std::uint32_t> range_of(nodes, kNoChildren);
+    for (std::uint32_t i = 0; i < children.parents.size(); ++i) range_of[children.parents[i]] = i;
+    auto kids_of = [&](StackTree::NodeId node) -> std::pair<const StackTree::NodeId*, const StackTree::NodeId*> {
+      std::uint32_t i = range_of[node];
+      if (i == kNoChildren) return {nullptr, nullptr};
+      return {children.nodes.data() + children.first[i], children.nodes.data() + children.first[i + 1]};
+    };
+    data.preorder.reserve(nodes > 0 ? nodes - 1 : 0);
     auto root = kids_of(StackTree::kRoot);
     data.root_children = static_cast<std::uint32_t>(root.second - root.first);
-    std::vector<std::pair<StackTree::NodeId, std::uint32_t>> pending;  // node, depth; last child first
-    for (const StackTree::NodeId* c = root.second; c != root.first;) pending.emplace_back(*--c, 1);
+    std::vector<StackTree::NodeId> pending;  // last child first
+    for (const StackTree::NodeId* c = root.second; c != root.first;) pending.push_back(*--c);
     while (!pending.empty()) {
-      auto [node, depth] = pending.back();
+      StackTree::NodeId node = pending.back();
       pending.pop_back();
       auto kids = kids_of(node);
-      data.preorder.push_back(ReportData::Node{node, tree.name_id(node), depth,
-                                               static_cast<std::uint32_t>(kids.second - kids.first), tree.total(node),
-                                               self[node], data.differential ? subtree_delta[node] : 0});
-      for (const StackTree::NodeId* c = kids.second; c != kids.first;) pending.emplace_back(*--c, depth + 1);
+      data.preorder.push_back(
+          ReportData::Node{tree.name_id(node), static_cast<std::uint32_t>(kids.second - kids.first), tree.total(node)});
+      if (data.differential) data.deltas.push_back(ReportData::Delta{tree.delta(node), subtree_delta[node]});
+      for (const StackTree::NodeId* c = kids.second; c != kids.first;) pending.push_back(*--c);
     }
   }
 
-  // Totals, each stack once per function, line and file: the path from the root is kept as a stack of nodes.
+  // Totals, each stack once per function, line and file: the path from the root is kept as a stack. A node's self
+  // is its total less its children's: the total is added as self, and each child takes its own total back off.
   OnPath function_path(data.functions.size()), line_path(line_keys.size()), file_path(data.files.size());
   struct OnStack {
     std::uint32_t function, line;
     std::int32_t file;
+    std::uint32_t children_left;
   };
   std::vector<OnStack> path;
-  for (const ReportData::Node& entry : data.preorder) {
-    while (path.size() >= entry.depth) {
+  for (std::size_t k = 0; k < data.preorder.size(); ++k) {
+    const ReportData::Node& entry = data.preorder[k];
+    while (!path.empty() && path.back().children_left == 0) {
       const OnStack& gone = path.back();
       function_path.leave(gone.function);
       if (gone.line != kNoLine) line_path.leave(gone.line);
       if (gone.file >= 0) file_path.leave(static_cast<std::size_t>(gone.file));
       path.pop_back();
     }
-    std::uint32_t id = entry.name;
-    const ReportData::Frame& frame = data.frames[id];
+    const double total = entry.total;
+    if (!path.empty()) {
+      OnStack& up = path.back();
+      --up.children_left;
+      data.functions[up.function].counts.self -= total;
+      if (up.line != kNoLine) line_counts[up.line].self -= total;
+      if (up.file >= 0) data.files[static_cast<std::size_t>(up.file)].counts.self -= total;
+    }
+    const ReportData::Frame& frame = data.frames[entry.name];
     ReportFunction& function = data.functions[frame.function];
-    double total = entry.total, self_delta = data.differential ? tree.delta(entry.node) : 0;
-    std::uint32_t line = frame_line_key[id];
-    path.push_back(OnStack{frame.function, line, function.file});
-    add_counts(function.counts, entry.self, self_delta);
+    const double self_delta = data.differential ? data.deltas[k].self : 0;
+    const double subtree = data.differential ? data.deltas[k].subtree : 0;
+    std::uint32_t line = frame_line_key[entry.name];
+    path.push_back(OnStack{frame.function, line, function.file, entry.children});
+    add_counts(function.counts, total, self_delta);
     if (function_path.enter(frame.function)) {
       function.counts.total += total;
-      function.counts.total_delta += entry.subtree_delta;
+      function.counts.total_delta += subtree;
     }
     if (line != kNoLine) {
-      add_counts(line_counts[line], entry.self, self_delta);
+      add_counts(line_counts[line], total, self_delta);
       if (line_path.enter(line)) {
         line_counts[line].total += total;
-        line_counts[line].total_delta += entry.subtree_delta;
+        line_counts[line].total_delta += subtree;
       }
     }
     if (function.file >= 0) {
       ReportFile& file = data.files[static_cast<std::size_t>(function.file)];
-      add_counts(file.counts, entry.self, self_delta);
+      add_counts(file.counts, total, self_delta);
       if (file_path.enter(static_cast<std::size_t>(function.file))) {
         file.counts.total += total;
-        file.counts.total_delta += entry.subtree_delta;
+        file.counts.total_delta += subtree;
       }
     }
   }
