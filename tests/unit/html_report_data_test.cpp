@@ -165,3 +165,34 @@ TEST_CASE("html: header lines and source roots", "[html]") {
   CHECK(why == "No such file or directory");
   CHECK_FALSE(read_source("<frozen importlib._bootstrap>", why));
 }
+
+TEST_CASE("html: the page holds its data once, escaped, and the script after it", "[html]") {
+  StackTree tree;
+  tree.add("</script><script>alert(1)</script> (<b>.py:1);x&y (a.py:2)", 3);
+  tree.finish();
+  ReportData data = build_report_data(tree);
+  HtmlPageInfo info{"<title> & co", "p", "2026-01-01", {{"rate", "</script>"}}};
+  HtmlOptions options;
+  options.sources = false;
+  std::string page;
+  auto sink = OutputSink::into_string(page);
+  render_html(tree, data, info, options, *sink);
+  sink->commit();
+  CHECK(page.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(page.find("<title>&lt;title&gt; &amp; co</title>") != std::string::npos);
+  const std::string open = "<script type=\"application/json\" id=\"pyfold-data\">";
+  std::size_t start = page.find(open);
+  REQUIRE(start != std::string::npos);
+  CHECK(page.find(open, start + 1) == std::string::npos);
+  std::size_t end = page.find("</script>", start);
+  std::string json = page.substr(start + open.size(), end - start - open.size());
+  CHECK(json.find('<') == std::string::npos);
+  CHECK(json.find("\\u003c/script\\u003e\\u003cscript\\u003ealert(1)") != std::string::npos);
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK(doc["nodes"].GetInt() == 3);
+  CHECK(std::string(doc["files"][0]["path"].GetString()) == "<b>.py");
+  CHECK(std::string(doc["header"][0][1].GetString()) == "</script>");
+  CHECK(page.find("</script>\n<script>\n") == end);
+}

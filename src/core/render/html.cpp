@@ -327,6 +327,10 @@ void write_html_data(const StackTree& tree, const ReportData& data, const HtmlPa
 
 void render_html(const StackTree& tree, const ReportData& data, const HtmlPageInfo& info, const HtmlOptions& options,
                  OutputSink& out) {
+  // The assets go into <style> and <script> as they are: neither may close its element early.
+  if (std::string_view(kReportJs).find("</") != std::string_view::npos ||
+      std::string_view(kReportCss).find("</") != std::string_view::npos)
+    throw std::logic_error("report.js or report.css contains \"</\", which would end its element");
   std::string head =
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
