@@ -23,6 +23,8 @@ struct SourceText {
 
 // Files larger than this are listed without text (a report is not a copy of a data file).
 constexpr std::size_t kMaxSourceBytes = 8 << 20;
+// A page holds at most about this much source text (hottest files first); the rest are listed without.
+constexpr std::size_t kMaxPageSourceBytes = 32 << 20;
 
 // Reads a regular file's lines; nullopt with why (not found, not a regular file, too large) when it cannot.
 std::optional<SourceText> read_source(const std::string& path, std::string& why);

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -145,6 +146,27 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   s += "],\n\"files\":[";
   PythonLabels labels;
   for (const ReportFile& file : data.files) labels.add(frame_text("f", file.path, 1));
+  // Sources go in hottest file first until kMaxPageSourceBytes: a profile touching thousands of files still makes a
+  // page a browser opens; the files past it are listed with their counts, as unreadable ones are.
+  std::vector<std::size_t> by_heat(data.files.size());
+  for (std::size_t i = 0; i < by_heat.size(); ++i) by_heat[i] = i;
+  std::stable_sort(by_heat.begin(), by_heat.end(), [&](std::size_t a, std::size_t b) {
+    return data.files[a].counts.total > data.files[b].counts.total;
+  });
+  std::vector<std::optional<SourceText>> texts(data.files.size());
+  std::vector<std::string> whys(data.files.size(), "not read (--no-sources)");
+  std::size_t source_bytes = 0;
+  for (std::size_t i : by_heat) {
+    if (!options.sources) break;
+    if (source_bytes >= kMaxPageSourceBytes) {
+      whys[i] = "left out: the page already holds " + std::to_string(kMaxPageSourceBytes >> 20) +
+                " MiB of hotter files' sources";
+      continue;
+    }
+    texts[i] = read_source(map_source_path(data.files[i].path, options.source_roots), whys[i]);
+    if (texts[i])
+      for (const std::string& line : texts[i]->lines) source_bytes += line.size() + 3;
+  }
   for (std::size_t i = 0; i < data.files.size(); ++i) {
     const ReportFile& file = data.files[i];
     if (i) s.push_back(',');
@@ -152,9 +174,8 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     append_json_string(s, file.path);
     s += ",\"short\":";
     append_json_string(s, short_path(labels, file.path));
-    std::string why = "not read (--no-sources)";
-    std::optional<SourceText> text;
-    if (options.sources) text = read_source(map_source_path(file.path, options.source_roots), why);
+    const std::string& why = whys[i];
+    std::optional<SourceText>& text = texts[i];
     if (text) {
       s += ",\"source\":[";
       for (std::size_t l = 0; l < text->lines.size(); ++l) {
@@ -168,6 +189,7 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
       append_json_string(s, why);
       s += "}";
     }
+    text.reset();
     out.maybe_flush();
   }
   s += "],\n\"functions\":[";
