@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pyfold/render/html.hpp"
+#include "pyfold/render/html_cli.hpp"
 #include "pyfold/render/html_report_data.hpp"
 #include "pyfold/render/html_sources.hpp"
 
@@ -195,4 +196,22 @@ TEST_CASE("html: the page holds its data once, escaped, and the script after it"
   CHECK(std::string(doc["files"][0]["path"].GetString()) == "<b>.py");
   CHECK(std::string(doc["header"][0][1].GetString()) == "</script>");
   CHECK(page.find("</script>\n<script>\n") == end);
+}
+
+TEST_CASE("html: no arguments parse into the default options", "[html]") {
+  const char* argv[] = {"pyflame-html"};
+  HtmlCommandLine cli = parse_html_command_line(1, argv);
+  HtmlOptions defaults;
+  CHECK(cli.inputs.empty());
+  CHECK(cli.output.empty());
+  CHECK(cli.options.title == defaults.title);
+  CHECK(cli.options.sources == defaults.sources);
+  CHECK(cli.options.json == defaults.json);
+  CHECK(cli.options.inverted == defaults.inverted);
+  CHECK(cli.options.source_roots.empty());
+  const char* roots[] = {"pyflame-html", "--source-root", "/a=/b", "--source-root", "/c=/d", "x.folded"};
+  cli = parse_html_command_line(6, roots);
+  REQUIRE(cli.options.source_roots.size() == 2);
+  CHECK(cli.options.source_roots[1].to == "/d");
+  CHECK(cli.inputs == std::vector<std::string>{"x.folded"});
 }

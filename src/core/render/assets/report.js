@@ -664,11 +664,18 @@
       calls.appendChild(box);
     }
     list("Callers of", callers, "callers");
-    list("Called from", callees, "callees");
-    calls.lastChild.firstChild.textContent = "Calls made by line " + line;
+    list("Calls made by", callees, "callees");
   }
 
   window.addEventListener("resize", function () { drawFlame(); });
+  // Ctrl-F and F3 go to the report's search, as in pyflame-svg's graphs.
+  window.addEventListener("keydown", function (e) {
+    if ((e.ctrlKey && (e.key === "f" || e.key === "F")) || e.key === "F3") {
+      e.preventDefault();
+      searchBox.focus();
+      searchBox.select();
+    }
+  });
   lap("skeleton");
   drawFlame();
   if (!S.inverted) flameBox.scrollTop = flameBox.scrollHeight;  // the root is at the bottom
