@@ -20,7 +20,9 @@
     if (D.tree64 !== undefined) {
       var bin = atob(D.tree64), pos = 0;
       var next = function () {
-        var v = 0, mul = 1, b;
+        var b = bin.charCodeAt(pos++);
+        if (b < 128) return b;  // most numbers: one byte
+        var v = b & 127, mul = 128;
         do { b = bin.charCodeAt(pos++); v += (b & 127) * mul; mul *= 128; } while (b & 128);
         return v;
       };
