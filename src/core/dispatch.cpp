@@ -44,7 +44,8 @@ std::string help_text() {
     text += line;
   }
   text +=
-      "\nRenderers: pyflame-svg (interactive SVG), pyflame-speedscope (speedscope JSON), pyflame-pprof (pprof).\n"
+      "\nRenderers: pyflame-svg (interactive SVG), pyflame-speedscope (speedscope JSON), pyflame-pprof (pprof),\n"
+      "pyflame-html (HTML report: flame graph, hot functions, source lines).\n"
       "'pyfold SUBCOMMAND --help' describes one. See pyfold(1).\n";
   return text;
 }

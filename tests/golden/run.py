@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The expected output's extension per tool. SVG results carry the tool's stderr as a trailing XML comment; the
 # others keep it in RESULT.stderr beside the result (absent when stderr is empty).
 EXTENSIONS = {"pyflame-svg": "svg", "pyflame-speedscope": "json", "pyfold-collapse": "folded", "pyfold-diff": "folded",
-              "pyflame-pprof": "pprof.txt"}
+              "pyflame-pprof": "pprof.txt", "pyflame-html": "json"}
 
 # profile.proto's messages as far as pyflame-pprof writes them: field -> (name, kind); kind is a message's name,
 # "packed" (repeated varints) or "string"; plain varints are not listed.
@@ -78,6 +78,19 @@ def proto_text(data, message="Profile", indent=""):
     return "\n".join(line for line in out if line) + "\n"
 
 
+HTML_DATA_START = b'<script type="application/json" id="pyfold-data">'
+
+
+def html_data(page):
+    """The JSON data embedded in a pyflame-html page, byte for byte (its escapes are part of what is tested), after
+    checking that the page around it is whole: one data element, then the script, then the end."""
+    start = page.index(HTML_DATA_START) + len(HTML_DATA_START)
+    end = page.index(b"</script>", start)
+    if page.count(HTML_DATA_START) != 1 or not page.rstrip().endswith(b"</html>"):
+        raise ValueError("pyflame-html: the page is not whole")
+    return page[start:end] + b"\n"
+
+
 def input_path(tool, case):
     """data/TOOL/CASE.EXT: the one file whose name without its extension is CASE."""
     folder = os.path.join(HERE, "data", tool)
@@ -122,6 +135,8 @@ def main():
             actual, actual_stderr = result.stdout, result.stderr + status
             if tool == "pyflame-pprof" and result.returncode == 0:
                 actual = proto_text(result.stdout).encode()
+            if tool == "pyflame-html" and result.stdout.startswith(b"<!DOCTYPE html>"):
+                actual = html_data(result.stdout)
         if bless:
             os.makedirs(os.path.dirname(expected_path), exist_ok=True)
             with open(expected_path, "wb") as f:

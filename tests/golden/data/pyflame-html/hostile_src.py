@@ -1,0 +1,2 @@
+x = "</script><script>alert(3)</script>"
+y = '<!-- & -->' \u2028
