@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "pyfold/record/self_sampler.hpp"
+#include "pyfold/record/inprocess/self_sampler.hpp"
 
 namespace {
 std::unique_ptr<pyfold::record::SelfSampler> g_sampler;

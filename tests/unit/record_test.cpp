@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "pyfold/io.hpp"
-#include "pyfold/record/elf_symbols.hpp"
-#include "pyfold/record/line_table.hpp"
-#include "pyfold/record/off_cpu.hpp"
-#include "pyfold/record/python_layout.hpp"
-#include "pyfold/record/python_process.hpp"
+#include "pyfold/record/os/elf_symbols.hpp"
+#include "pyfold/record/cpython/line_table.hpp"
+#include "pyfold/record/cpython/off_cpu.hpp"
+#include "pyfold/record/cpython/python_layout.hpp"
+#include "pyfold/record/cpython/python_process.hpp"
 #include "pyfold/record/recorder.hpp"
-#include "pyfold/record/self_sampler.hpp"
+#include "pyfold/record/inprocess/self_sampler.hpp"
 #include "pyfold/record/stack_counter.hpp"
 
 using namespace pyfold::record;

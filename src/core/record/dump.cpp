@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "pyfold/frame_text.hpp"
-#include "pyfold/record/asyncio_tasks.hpp"
-#include "pyfold/record/native_sampler.hpp"
-#include "pyfold/record/python_process.hpp"
-#include "pyfold/record/thread_pauser.hpp"
+#include "pyfold/record/cpython/asyncio_tasks.hpp"
+#include "pyfold/record/native/native_sampler.hpp"
+#include "pyfold/record/cpython/python_process.hpp"
+#include "pyfold/record/os/thread_pauser.hpp"
 
 namespace po = boost::program_options;
 

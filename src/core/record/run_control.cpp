@@ -1,4 +1,5 @@
-#include "run_control.hpp"
+#include "pyfold/record/run_control.hpp"
+#include "pyfold/record/record_options.hpp"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -12,8 +13,8 @@
 #include <map>
 
 #include "pyfold/io.hpp"
-#include "pyfold/record/process_tree.hpp"
-#include "pyfold/record/python_process.hpp"
+#include "pyfold/record/os/process_tree.hpp"
+#include "pyfold/record/cpython/python_process.hpp"
 
 namespace pyfold::record {
 
@@ -181,6 +182,12 @@ std::unique_ptr<PythonProcess> wait_for_python(LaunchedProgram& program) {
     usleep(1000);
   }
   return nullptr;
+}
+
+std::string program_name(const RecordTarget& target) {
+  const auto& c = target.command;
+  if (!target.python_program || c.size() < 2) return c.empty() ? "" : c[0];
+  return c[1] == "-m" && c.size() > 2 ? "-m " + c[2] : c[1];
 }
 
 }  // namespace pyfold::record
