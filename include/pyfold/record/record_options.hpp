@@ -9,11 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "pyfold/record/sampling.hpp"
 #include "pyfold/record/stack_counter.hpp"
 
 namespace pyfold::record {
-
-enum class SampleMode { wall, cpu, gil };
 
 // remote: read the program's memory from outside (process_vm_readv). inprocess: a small sampler of ours runs inside
 // the program (for machines that refuse remote reads). auto: remote when a probe on a throwaway child shows it works.
@@ -65,8 +64,10 @@ struct RecordReport {
   std::uint64_t startup = 0;       // of them, left out as the interpreter's start-up (--include-startup keeps them)
   std::map<std::string, std::uint64_t> not_recorded;  // the others, by reason
   std::uint64_t retries = 0;       // immediate re-reads of stacks that were not consistent
-  std::uint64_t stopped_reads = 0; // of them, made with the one thread stopped (its live reads never agreed)
-  std::uint64_t read_stopped = 0;  // samples read with the program stopped: the GIL's thread ran during the read
+  // Of the retries, those made with the one thread stopped (its live reads never agreed).
+  std::uint64_t retries_with_thread_stopped = 0;
+  // Samples read again with the whole program stopped (the default method: the GIL's thread ran during the read).
+  std::uint64_t samples_read_program_stopped = 0;
   // --check-reads: reads made off the CPU compared with a stopped read of the same instant: the same stacks,
   // different ones, and not compared (the GIL's thread ran, or the GIL changed hands, before the stop took hold).
   struct CheckedReads {
@@ -96,11 +97,19 @@ struct RecordReport {
 };
 
 // Live progress, on a terminal.
-struct RecordProgress {
-  std::uint64_t samples = 0, not_recorded = 0;
-  double seconds = 0;
-};
 using ProgressCallback = std::function<void(const RecordProgress&)>;
+
+// What the sampler of either method samples by.
+inline SamplingSettings sampling_settings(const RecordOptions& o) {
+  SamplingSettings s;
+  s.rate = o.rate;
+  s.mode = o.mode;
+  s.threads = o.threads;
+  s.lines = o.function ? SamplingSettings::Lines::function : o.nolineno ? SamplingSettings::Lines::none
+                                                                        : SamplingSettings::Lines::line;
+  s.keep_startup = o.include_startup;
+  return s;
+}
 
 // The launched program as messages name it: the script, `-m module`, or the command.
 std::string program_name(const RecordTarget& target);

@@ -1,6 +1,6 @@
 #pragma once
-// What both recording methods (remote, in-process) share: SIGINT/SIGTERM end recording instead of killing pyfold,
-// a monotonic clock, and the one module that launches the program, waits for it to be Python, forwards signals,
+// What both recording methods (remote, in-process) share to run a program: SIGINT/SIGTERM end recording instead of
+// killing pyfold, and the one module that launches the program, waits for it to be Python, forwards signals,
 // stops it at --duration and reaps it.
 #include <signal.h>
 #include <sys/types.h>
@@ -28,8 +28,6 @@ class SignalGuard {
  private:
   struct sigaction old_int_ {}, old_term_ {};
 };
-
-double now_seconds();  // CLOCK_MONOTONIC
 
 // How the program is started.
 struct LaunchSetup {

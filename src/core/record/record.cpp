@@ -64,7 +64,7 @@ MethodChoice choose_method(const RecordOptions& options, const RecordTarget& tar
 }  // namespace
 
 RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress) {
-  if (!(options.rate > 0 && options.rate <= 100000)) throw std::invalid_argument("--rate must be in (0, 100000]");
+  check_rate(options.rate);
   if (target.pid && options.method == RecordMethod::inprocess)
     throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
   if (options.native && options.method == RecordMethod::inprocess)

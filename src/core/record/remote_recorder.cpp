@@ -25,31 +25,11 @@
 #include "pyfold/record/cpython/python_process.hpp"
 #include "pyfold/record/os/thread_pauser.hpp"
 #include "pyfold/record/run_control.hpp"
+#include "pyfold/record/sampling.hpp"
 
 namespace pyfold::record {
 
 namespace {
-
-void sleep_until(double deadline) {
-  timespec ts;
-  ts.tv_sec = static_cast<time_t>(deadline);
-  ts.tv_nsec = static_cast<long>((deadline - static_cast<double>(ts.tv_sec)) * 1e9);
-  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);  // EINTR: a signal, checked by the caller
-}
-
-// True when the stack (innermost first) has reached the program's own first line: a `<module>` frame at the root
-// (a script, -c) that is not one of the interpreter's frozen modules (3.11+ runs <frozen getpath> so), or called
-// by runpy's _run_code (-m, runpy.run_path). What ran before is the interpreter's start-up: getpath, encodings,
-// site and its .pth files, runpy finding the module.
-bool past_startup(const std::vector<FrameRef>& frames) {
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    if (frames[i].code->name != "<module>") continue;
-    if (i + 1 == frames.size()) return frames[i].code->filename.rfind("<frozen ", 0) != 0;
-    const CodeInfo& caller = *frames[i + 1].code;
-    if (caller.name == "_run_code" && caller.filename.find("runpy") != std::string::npos) return true;
-  }
-  return false;
-}
 
 // Why --async cannot read this process from outside.
 std::string async_unsupported(const std::string& version, pid_t pid) {
@@ -74,8 +54,8 @@ struct Target {
 class Recorder {
  public:
   Recorder(const RecordOptions& options, ProfileWriter& writer, RecordReport& report, LaunchedProgram* program)
-      : options_(options), writer_(writer), counter_(writer.counter()), report_(report), program_(program),
-        past_startup_(program == nullptr) {}
+      : options_(options), writer_(writer), sink_(writer), counter_(writer.counter()), report_(report),
+        program_(program), startup_(StartupRule::launched, options.include_startup, program == nullptr) {}
 
   void add_target(std::unique_ptr<PythonProcess> python) {
     Target t;
@@ -148,7 +128,7 @@ class Recorder {
 
   void watch(pid_t pid) { watched_.insert(pid); }
   bool has_targets() const { return !targets_.empty(); }
-  bool past_startup() const { return past_startup_; }
+  bool past_startup() const { return startup_.started(); }
   std::uint64_t reads() const {
     std::uint64_t n = finished_reads_;
     for (const auto& t : targets_) n += t.python->reads();
@@ -159,9 +139,9 @@ class Recorder {
     for (const auto& t : targets_) n += t.python->retries();
     return n;
   }
-  std::uint64_t stopped_reads() const {
-    std::uint64_t n = finished_stopped_;
-    for (const auto& t : targets_) n += t.python->stopped_reads();
+  std::uint64_t retries_with_thread_stopped() const {
+    std::uint64_t n = finished_retries_with_thread_stopped_;
+    for (const auto& t : targets_) n += t.python->retries_with_thread_stopped();
     return n;
   }
 
@@ -169,7 +149,7 @@ class Recorder {
   void retired(const PythonProcess& python) {
     finished_reads_ += python.reads();
     finished_retries_ += python.retries();
-    finished_stopped_ += python.stopped_reads();
+    finished_retries_with_thread_stopped_ += python.retries_with_thread_stopped();
   }
 
   // Stops every thread of the target (--blocking, or a read that could not be made off the CPU); the states
@@ -226,7 +206,7 @@ class Recorder {
     if (t.off_cpu && result != PythonProcess::Read::gone && !one_instant) {
       // Otherwise read again with the program stopped, and move to that thread's CPU for the samples that follow.
       pauser = stop_program(t, states);
-      ++report_.read_stopped;
+      ++report_.samples_read_program_stopped;
       result = read_target(t, tasks_problem);
       pauser->resume();
       if (result == PythonProcess::Read::ok) {
@@ -260,29 +240,14 @@ class Recorder {
       ++report_.not_recorded[std::string("asyncio tasks: ") + tasks_problem];
       return true;
     }
-    if (!past_startup_) {
-      past_startup_ = std::any_of(stacks_.begin(), stacks_.end(),
-                                  [](const ThreadStack& s) { return record::past_startup(s.frames); });
-      if (!past_startup_ && !options_.include_startup) {
-        ++report_.startup;
-        return true;
-      }
+    if (!startup_.keep(stacks_)) {
+      ++report_.startup;
+      return true;
     }
     ++report_.recorded;
     for (std::size_t i = 0; i < stacks_.size(); ++i) {
       const ThreadStack& thread = stacks_[i];
-      if (thread.frames.empty()) continue;
-      if (options_.mode == SampleMode::gil && !thread.holds_gil) continue;
-      if (options_.mode == SampleMode::cpu && !thread.holds_gil) {
-        char state = '?';
-        if (options_.blocking) {
-          auto it = states.find(thread.tid);
-          if (it != states.end()) state = it->second;
-        } else if (thread.tid) {
-          state = t.stat->state(thread.tid);
-        }
-        if (state != 'R') continue;
-      }
+      if (!counted_in_mode(options_.mode, thread, [&] { return thread_state(t, thread, states); })) continue;
       if (t.tasks && tasks_[i].asyncio) {
         const ThreadTasks& tasks = tasks_[i];
         for (const std::vector<FrameRef>& stack : tasks.stacks) add_stack(t, thread, stack);
@@ -306,7 +271,7 @@ class Recorder {
         if (options_.subprocesses) key_.push_back(t.root_frame);
         if (options_.threads) key_.push_back(thread_frame(t, thread));
         for (const MergedFrame& f : merged_) key_.push_back(f.python ? frame_id(*f.python) : native_frame_id(*f.native));
-        writer_.add(key_);
+        sink_.add(key_, 1);
         continue;
       }
       add_stack(t, thread, thread.frames);
@@ -360,13 +325,22 @@ class Recorder {
     return state == 'R';
   }
 
+  // --mode cpu: a thread's state, read before the stop under --blocking (a stopped thread reads 't').
+  char thread_state(Target& t, const ThreadStack& thread, const std::map<pid_t, char>& states) {
+    if (options_.blocking) {
+      auto it = states.find(thread.tid);
+      return it != states.end() ? it->second : '?';
+    }
+    return thread.tid ? t.stat->state(thread.tid) : '?';
+  }
+
   // A stack (innermost first) under the process and thread roots asked for.
   void add_stack(Target& t, const ThreadStack& thread, const std::vector<FrameRef>& frames) {
     key_.clear();
     if (options_.subprocesses) key_.push_back(t.root_frame);
     if (options_.threads) key_.push_back(thread_frame(t, thread));
     for (auto f = frames.rbegin(); f != frames.rend(); ++f) key_.push_back(frame_id(*f));
-    writer_.add(key_);
+    sink_.add(key_, 1);
   }
 
   std::uint32_t frame_id(const FrameRef& f) {
@@ -392,13 +366,7 @@ class Recorder {
   // only when Python never named it).
   std::uint32_t thread_frame(Target& t, const ThreadStack& thread) {
     std::uint64_t key = thread.tid ? static_cast<std::uint64_t>(thread.tid) : thread.thread_id;
-    char label[48];
-    if (thread.tid) {
-      std::snprintf(label, sizeof label, "thread (%d): ", thread.tid);
-    } else {
-      std::snprintf(label, sizeof label, "thread (0x%llx): ", static_cast<unsigned long long>(thread.thread_id));
-    }
-    std::uint32_t root = writer_.thread_root(t.pid, key, label);
+    std::uint32_t root = writer_.thread_root(t.pid, key, thread_label(thread.tid, thread.thread_id));
     if (!writer_.named_by_python(root)) {
       std::string name = t.python->python_thread_name(thread.thread_id);  // misses are re-read sparingly
       if (!name.empty()) {
@@ -413,10 +381,11 @@ class Recorder {
 
   const RecordOptions& options_;
   ProfileWriter& writer_;
+  StackSink& sink_;
   StackCounter& counter_;
   RecordReport& report_;
   LaunchedProgram* program_;
-  bool past_startup_;
+  StartupFilter startup_;
   std::vector<Target> targets_;
   std::set<pid_t> watched_, pending_;
   std::set<std::uint32_t> os_named_;
@@ -426,76 +395,56 @@ class Recorder {
   std::vector<MergedFrame> merged_;    // --native: its Python and native frames, root first
   std::vector<std::uint32_t> key_;
   std::string text_;
-  std::uint64_t finished_reads_ = 0, finished_retries_ = 0, finished_stopped_ = 0;
+  std::uint64_t finished_reads_ = 0, finished_retries_ = 0, finished_retries_with_thread_stopped_ = 0;
 };
 
-}  // namespace
-
-RecordReport record_remote(const RecordOptions& options, const RecordTarget& target,
-                           const ProgressCallback& progress) {
-  RecordReport report;
-  ProfileWriter writer(options.output, options.timeline, options.rotate);
-  writer.check_output();  // fail before launching anything
-  SignalGuard guard;
-  std::unique_ptr<LaunchedProgram> program;
-  if (!target.command.empty()) {
-    LaunchSetup setup;
-    setup.stdout_to_stderr = options.output.empty() || options.output == "-";  // stdout carries the stacks
-    program = std::make_unique<LaunchedProgram>(target.command, setup);
-    report.program = RecordReport::Program::exited;
-    report.command = program_name(target);
-  }
-  Recorder recorder(options, writer, report, program.get());
-  if (program) {
-    recorder.watch(program->pid());
-    auto python = wait_for_python(*program);  // AttachError: the program is killed on the way out
-    if (python) {
-      recorder.add_target(std::move(python));
-    } else if (program->exited()) {
-      report.exit_code = program->exit_code();
-      if (!target.python_program) {
-        report.program = RecordReport::Program::never_python;
-        return report;
-      }
-      if (report.exit_code != 0) {
-        report.program = RecordReport::Program::ended_before_first_line;
-        return report;
-      }
-      report.notes.push_back(report.command + " ended before it could be sampled");  // an empty profile
-    }
-  } else {
+// The first target: the launched program once it is Python, or the process given by --pid. False when there is
+// nothing to record (report.program says why).
+bool attach_first(Recorder& recorder, LaunchedProgram* program, const RecordTarget& target, RecordReport& report) {
+  if (!program) {
     recorder.add_target(target.pid, false);
+    return true;
   }
+  recorder.watch(program->pid());
+  auto python = wait_for_python(*program);  // AttachError: the program is killed on the way out
+  if (python) {
+    recorder.add_target(std::move(python));
+  } else if (program->exited()) {
+    report.exit_code = program->exit_code();
+    if (!target.python_program) {
+      report.program = RecordReport::Program::never_python;
+      return false;
+    }
+    if (report.exit_code != 0) {
+      report.program = RecordReport::Program::ended_before_first_line;
+      return false;
+    }
+    report.notes.push_back(report.command + " ended before it could be sampled");  // an empty profile
+  }
+  return true;
+}
 
-  const double interval = 1.0 / options.rate;
-  std::mt19937_64 random(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.5, 1.5);  // mean one interval; no aliasing with periodic work
-  const double start = now_seconds();
-  writer.start(start);
+// Samples every target on the timer's deadlines until the program ends, a signal, or --duration; true when
+// --duration ended it.
+bool sample_until_done(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
+                       const RecordOptions& options, RecordReport& report, const ProgressCallback& progress,
+                       double start) {
+  DeadlineTimer timer(options.rate, start);
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
-  double deadline = start, next_scan = start, next_progress = start + 0.5, next_poll = start;
-  double lateness_sum = 0;
+  double next_scan = start, next_progress = start + 0.5, next_poll = start;
   bool duration_ended = false;
   while (!g_signal && recorder.has_targets() && !(program && program->exited())) {
-    sleep_until(deadline);
+    sleep_until(timer.deadline());
     if (g_signal) break;
-    double now = now_seconds();
+    double now = monotonic_seconds();
     if (now >= end) {
       duration_ended = true;
       break;
     }
-    double late = now - deadline;
-    lateness_sum += late;
-    report.lateness_max = std::max(report.lateness_max, late);
-    if (late > interval) {
-      // Missed ticks are skipped, not made up in a burst: a burst would sample one moment of the program many
-      // times (it did not run while we were late either), which skews the proportions.
-      ++report.late;
-      deadline = now;
-    }
+    timer.woke(now);
     writer.rotate_if_due(now);
     recorder.sample_all();
-    report.sampling_seconds += now_seconds() - now;
+    report.sampling_seconds += monotonic_seconds() - now;
     // (a wait4 a sample would be one more system call on the program's CPU: one whose process has gone reads so
     // at once, and the loop ends by the next poll)
     if (program && now >= next_poll) {
@@ -506,21 +455,29 @@ RecordReport record_remote(const RecordOptions& options, const RecordTarget& tar
       recorder.scan_children();
       next_scan = now + 0.02;
     }
-    if (progress && now >= next_progress) {
+    if (now >= next_progress) {
       std::uint64_t not_recorded = 0;
       for (const auto& [reason, n] : report.not_recorded) not_recorded += n;
-      progress({report.samples, not_recorded, now - start});
+      const RecordProgress figures{report.samples, not_recorded, now - start};
+      writer.figures(figures);
+      if (progress) progress(figures);
       next_progress = now + 0.5;
     }
-    deadline += interval * jitter(random);
+    timer.advance();
   }
-  const double stopped = now_seconds();
-  report.elapsed = stopped - start;
-  report.lateness_mean = report.samples ? lateness_sum / static_cast<double>(report.samples) : 0;
+  report.late = timer.late();
+  report.lateness_max = timer.lateness_max();
+  report.lateness_mean = report.samples ? timer.lateness_sum() / static_cast<double>(report.samples) : 0;
+  return duration_ended;
+}
+
+// After the loop: the program told to stop (or let end by itself), then the profile written unless the program
+// never got to its first line, then the program waited for.
+void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program, bool duration_ended,
+            double stopped, RecordReport& report) {
   report.reads = recorder.reads();
   report.retries = recorder.retries();
-  report.stopped_reads = recorder.stopped_reads();
-
+  report.retries_with_thread_stopped = recorder.retries_with_thread_stopped();
   // Write everything first, then deal with the program: a program told to stop may take its time.
   const bool stop_requested = duration_ended || g_signal;
   if (program && stop_requested && !program->exited()) {
@@ -546,6 +503,32 @@ RecordReport record_remote(const RecordOptions& options, const RecordTarget& tar
     program->wait();
     report.exit_code = program->exit_code();
   }
+}
+
+}  // namespace
+
+RecordReport record_remote(const RecordOptions& options, const RecordTarget& target,
+                           const ProgressCallback& progress) {
+  RecordReport report;
+  ProfileWriter writer(options.output, options.timeline, options.rotate);
+  writer.check_output();  // fail before launching anything
+  SignalGuard guard;
+  std::unique_ptr<LaunchedProgram> program;
+  if (!target.command.empty()) {
+    LaunchSetup setup;
+    setup.stdout_to_stderr = options.output.empty() || options.output == "-";  // stdout carries the stacks
+    program = std::make_unique<LaunchedProgram>(target.command, setup);
+    report.program = RecordReport::Program::exited;
+    report.command = program_name(target);
+  }
+  Recorder recorder(options, writer, report, program.get());
+  if (!attach_first(recorder, program.get(), target, report)) return report;
+  const double start = monotonic_seconds();
+  writer.start(start);
+  const bool duration_ended = sample_until_done(recorder, writer, program.get(), options, report, progress, start);
+  const double stopped = monotonic_seconds();
+  report.elapsed = stopped - start;
+  finish(recorder, writer, program.get(), duration_ended, stopped, report);
   return report;
 }
 

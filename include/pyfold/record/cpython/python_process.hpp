@@ -49,7 +49,7 @@ class PythonProcess {
   const PythonRuntime& runtime() const { return runtime_; }
   std::uint64_t reads() const { return memory_.read_count(); }
   std::uint64_t retries() const { return walker_.retries(); }
-  std::uint64_t stopped_reads() const { return walker_.stopped_reads(); }
+  std::uint64_t retries_with_thread_stopped() const { return walker_.retries_with_thread_stopped(); }
   void stop_thread_as_last_resort(bool on) { walker_.stop_thread_as_last_resort(on); }
   const std::string& last_torn_reason() const { return walker_.last_torn_reason(); }
   // The name of the threading.Thread whose ident (threading.get_ident(), ThreadStack::thread_id) this is, read from

@@ -78,7 +78,7 @@ class StackWalker {
   // read), stop that one thread for a moment (ptrace) and read it once more: exact, and rare enough to cost
   // little. Off by default (and pointless with --blocking, where the whole process is already stopped).
   void stop_thread_as_last_resort(bool on) { last_resort_ = on; }
-  std::uint64_t stopped_reads() const { return stopped_reads_; }  // reads made with a thread stopped
+  std::uint64_t retries_with_thread_stopped() const { return retries_with_thread_stopped_; }  // reads made with a thread stopped
 
   // Also copy the thread-state words at these offsets (-1: none) with each thread's frames, into
   // ThreadStack::words: what has to agree with the frames (--async: the running loop and task).
@@ -167,7 +167,7 @@ class StackWalker {
   pid_t pid_;
   int frame_read_size_ = 0, code_read_size_ = 0, tstate_read_size_ = 0;
   int thread_words_[2] = {-1, -1};
-  std::uint64_t sample_ = 0, retries_ = 0, stopped_reads_ = 0;
+  std::uint64_t sample_ = 0, retries_ = 0, retries_with_thread_stopped_ = 0;
   bool last_resort_ = false;
   std::string torn_reason_;
 

@@ -20,26 +20,14 @@
 #include "pyfold/record/cpython/off_cpu.hpp"
 #include "pyfold/record/os/proc_files.hpp"
 #include "pyfold/record/cpython/python_process.hpp"
+#include "pyfold/record/sampling.hpp"
 
 namespace pyfold::record {
-
-struct SelfSamplerSettings {
-  double rate = 1000;
-  // wall: every thread; cpu: a thread that holds the GIL or is running; gil: the thread that holds the GIL.
-  enum class Mode { wall, cpu, gil } mode = Mode::wall;
-  bool threads = false;  // a root frame per thread: `thread (TID): NAME`
-  enum class Lines { line, function, none } lines = Lines::line;
-  bool keep_startup = false;  // keep what runs before the target's first line
-};
-
-// The bootstrap's settings text (`rate=1000;mode=cpu;threads=1;lines=line;startup=0`, other keys ignored).
-// Throws std::invalid_argument.
-SelfSamplerSettings parse_self_sampler_settings(const std::string& text);
 
 class SelfSampler {
  public:
   // Attaches to this process's interpreter (throws AttachError); fd: where the lines go.
-  SelfSampler(int fd, const SelfSamplerSettings& settings);
+  SelfSampler(int fd, const SamplingSettings& settings);
   ~SelfSampler();
   SelfSampler(const SelfSampler&) = delete;
   SelfSampler& operator=(const SelfSampler&) = delete;
@@ -63,7 +51,7 @@ class SelfSampler {
   std::string thread_root(const ThreadStack& thread);
 
   int fd_;
-  SelfSamplerSettings settings_;
+  SamplingSettings settings_;
   pid_t pid_;
   std::unique_ptr<PythonProcess> python_;
   OffCpuReads off_cpu_;
@@ -73,10 +61,11 @@ class SelfSampler {
   std::unordered_map<std::string, std::uint32_t> text_ids_;
   std::vector<std::string> texts_;
   std::string line_, out_;
-  std::uint64_t ticks_ = 0, startup_ = 0, live_ = 0, late_ = 0;
-  double sampling_seconds_ = 0, lateness_sum_ = 0, lateness_max_ = 0;
+  std::uint64_t ticks_ = 0, startup_ = 0, live_ = 0;
+  double sampling_seconds_ = 0;
+  std::unique_ptr<DeadlineTimer> timer_;
   std::map<std::string, std::uint64_t> not_recorded_;
-  bool started_ = false;   // the target's first line has been seen
+  StartupFilter startup_filter_;
   bool writing_ = true;    // false once the pipe is gone: the program runs on, unsampled
   std::atomic<bool> stop_{false};
   bool running_ = false;

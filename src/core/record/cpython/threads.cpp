@@ -85,7 +85,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
             memory_.last_error() != ESRCH) {
           ThreadPauser pauser(pid_);
           if (pauser.pause_thread(stack.tid)) {
-            ++retries_, ++stopped_reads_;
+            ++retries_, ++retries_with_thread_stopped_;
             problem = read_again(stack, next);
           }
         }  // the thread runs again here

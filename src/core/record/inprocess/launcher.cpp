@@ -60,12 +60,10 @@ int agent_file() {
   return high;
 }
 
+// The bootstrap's settings (PYFOLD_INPROCESS): where to write, the sampling settings it hands on unchanged to the
+// native sampler (sampling.hpp writes and reads them), what --async asks of it, and the agent's file.
 std::string bootstrap_settings(const RecordOptions& o, bool agent) {
-  char rate[32];
-  std::snprintf(rate, sizeof rate, "%.17g", o.rate);
-  return "fd=" + std::to_string(kSampleFd) + ";rate=" + rate + ";mode=" + (o.mode == SampleMode::cpu ? "cpu" : o.mode == SampleMode::gil ? "gil" : "wall") +
-         ";threads=" + (o.threads ? "1" : "0") + ";lines=" + (o.function ? "function" : o.nolineno ? "none" : "line") +
-         ";startup=" + (o.include_startup ? "1" : "0") +
+  return "fd=" + std::to_string(kSampleFd) + ";" + sampling_settings_text(sampling_settings(o)) +
          ";async=" + (o.async == AsyncSampling::all ? "all" : o.async == AsyncSampling::running ? "running" : "off") +
          (agent ? ";agent=/proc/self/fd/" + std::to_string(kAgentFd) : std::string());
 }
@@ -185,8 +183,10 @@ class LineCounter {
 
 }  // namespace
 
-RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& target,
-                              const ProgressCallback& progress) {
+namespace {
+
+// What the in-process method cannot do: only the remote method does it.
+void check_inprocess(const RecordOptions& options, const RecordTarget& target) {
   if (target.pid) throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
   if (!target.python_program)
     throw std::invalid_argument("the in-process method starts Python itself: give script.py or -m MODULE, "
@@ -195,11 +195,16 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   if (options.blocking) throw std::invalid_argument("--blocking needs the remote method");
   if (options.nonblocking) throw std::invalid_argument("--nonblocking needs the remote method");
   if (options.check_reads) throw std::invalid_argument("--check-reads needs the remote method");
+}
 
-  RecordReport report;
-  report.method = "in-process";
-  ProfileWriter writer(options.output, options.timeline, options.rotate);
-  writer.check_output();  // fail before launching anything
+// The program started under the bootstrap: the end of the pipe its samples come from, and when it was started.
+struct Bootstrapped {
+  std::unique_ptr<LaunchedProgram> program;
+  int samples_fd = -1;
+  double start = 0;
+};
+
+Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarget& target) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
   // --async is read by the bootstrap in Python (the tasks are Python objects); otherwise the native sampler.
@@ -217,35 +222,37 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   if (agent >= 0) setup.pass_fds.push_back({agent, kAgentFd});
   setup.environment = {{"PYFOLD_INPROCESS", bootstrap_settings(options, agent >= 0)}};
 
-  SignalGuard guard;
-  const double start = now_seconds();
-  std::unique_ptr<LaunchedProgram> launched;
+  Bootstrapped b;
+  b.start = monotonic_seconds();
   try {
-    launched = std::make_unique<LaunchedProgram>(args, setup);
+    b.program = std::make_unique<LaunchedProgram>(args, setup);
   } catch (...) {
     close(fds[0]), close(fds[1]);
     if (agent >= 0) close(agent);
     throw;
   }
-  LaunchedProgram& program = *launched;
   close(fds[1]);
   if (agent >= 0) close(agent);
-  report.program = RecordReport::Program::exited;
-  report.command = program_name(target);
-  writer.start(start);
+  b.samples_fd = fds[0];
+  return b;
+}
 
-  LineCounter lines(writer);
+// Counts the sampler's lines into the profile until the program ends (stopping it at --duration or a signal);
+// true when recording asked it to stop.
+bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, LineCounter& lines,
+                  const RecordOptions& options, RecordReport& report, const ProgressCallback& progress,
+                  double start) {
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
   bool stop_requested = false;
   double next_progress = start + 0.5;
   char buffer[1 << 16];
   for (;;) {
-    pollfd p{fds[0], POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     int ready = poll(&p, 1, 50);
-    double now = now_seconds();
+    double now = monotonic_seconds();
     writer.rotate_if_due(now);  // before this read's lines: they were sampled after the boundary passed
     if (ready > 0) {
-      ssize_t n = read(fds[0], buffer, sizeof buffer);
+      ssize_t n = read(fd, buffer, sizeof buffer);
       if (n > 0) lines.feed(buffer, static_cast<std::size_t>(n));
       if (n == 0) break;  // every writer is gone: the program ended
       if (n < 0 && errno != EINTR && errno != EAGAIN) break;
@@ -268,11 +275,11 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
       next_progress = now + 0.5;
     }
   }
-  close(fds[0]);
-  const double stopped = now_seconds();
-  program.wait();
-  report.exit_code = program.exit_code();
-  report.elapsed = stopped - start;
+  return stop_requested;
+}
+
+// The sampler's totals: samples, start-up, not recorded.
+void count_totals(const LineCounter& lines, RecordReport& report) {
   const SamplerTotals& totals = lines.totals();
   report.samples = totals.seen ? totals.ticks : lines.lines();
   report.startup = totals.startup;
@@ -280,16 +287,11 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   for (const auto& [reason, count] : totals.not_recorded) report.not_recorded[reason] += count, not_recorded += count;
   report.recorded = report.samples - std::min(report.samples, totals.startup + not_recorded);
   if (totals.errors) report.not_recorded["the in-process sampler failed"] = totals.errors;
-  // The sampler says the target never got to its first line, or Python failed before the sampler ran.
-  const bool never_started = totals.seen ? !totals.started : lines.lines() == 0;
-  if (never_started && !stop_requested && report.exit_code != 0) {
-    report.program = RecordReport::Program::ended_before_first_line;  // nothing of the program to show
-    return report;
-  }
-  writer.finish(stopped);
-  report.files = writer.files();
-  report.stack_count = writer.total();
-  report.top_self = writer.top_self(5);
+}
+
+// What the sampler said about itself: the native sampler's figures, its notes, the lines it sent.
+void add_sampler_notes(const LineCounter& lines, RecordReport& report) {
+  const SamplerTotals& totals = lines.totals();
   if (totals.native) {
     report.notes.push_back("read by pyfold's native sampler inside the program");
     report.reads = totals.reads, report.retries = totals.retries, report.late = totals.late;
@@ -306,6 +308,46 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   if (lines.malformed())
     report.notes.push_back(std::to_string(lines.malformed()) +
                            " malformed lines from the in-process sampler were skipped");
+}
+
+}  // namespace
+
+RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& target,
+                              const ProgressCallback& progress) {
+  check_inprocess(options, target);
+  RecordReport report;
+  report.method = "in-process";
+  ProfileWriter writer(options.output, options.timeline, options.rotate);
+  writer.check_output();  // fail before launching anything
+  SignalGuard guard;
+  Bootstrapped launched = launch_bootstrapped(options, target);
+  LaunchedProgram& program = *launched.program;
+  const double start = launched.start;
+  report.program = RecordReport::Program::exited;
+  report.command = program_name(target);
+  writer.start(start);
+
+  LineCounter lines(writer);
+  const bool stop_requested =
+      read_samples(launched.samples_fd, program, writer, lines, options, report, progress, start);
+  close(launched.samples_fd);
+  const double stopped = monotonic_seconds();
+  program.wait();
+  report.exit_code = program.exit_code();
+  report.elapsed = stopped - start;
+  count_totals(lines, report);
+  const SamplerTotals& totals = lines.totals();
+  // The sampler says the target never got to its first line, or Python failed before the sampler ran.
+  const bool never_started = totals.seen ? !totals.started : lines.lines() == 0;
+  if (never_started && !stop_requested && report.exit_code != 0) {
+    report.program = RecordReport::Program::ended_before_first_line;  // nothing of the program to show
+    return report;
+  }
+  writer.finish(stopped);
+  report.files = writer.files();
+  report.stack_count = writer.total();
+  report.top_self = writer.top_self(5);
+  add_sampler_notes(lines, report);
   return report;
 }
 
