@@ -33,13 +33,19 @@ void append_utf8(std::string& out, std::uint32_t c) {
     out.push_back(static_cast<char>(0x80 | (c & 63)));
   }
 }
+
+// Reads the first size bytes of the object at address into header; false unless the object is of type.
+bool read_header(MemoryReader& memory, const PythonRuntime& rt, std::uint64_t address, unsigned char* header,
+                 int size, std::uint64_t type) {
+  return memory.read(address, header, static_cast<std::size_t>(size)) &&
+         u64_at(header, rt.layout.object_type) == type;
+}
 }  // namespace
 
 bool PythonObjects::read_string(std::uint64_t address, std::string& out) {
   const GeneratedLayout& o = rt_.layout.offsets;
   unsigned char header[128];
-  if (!memory_.read(address, header, o.unicode_compact_size)) return false;
-  if (u64_at(header, rt_.layout.object_type) != rt_.unicode_type) return false;
+  if (!read_header(memory_, rt_, address, header, o.unicode_compact_size, rt_.unicode_type)) return false;
   std::uint64_t length = u64_at(header, o.unicode_length);
   std::uint32_t state;
   std::memcpy(&state, header + o.unicode_state, sizeof state);
@@ -66,8 +72,7 @@ bool PythonObjects::read_string(std::uint64_t address, std::string& out) {
 bool PythonObjects::read_bytes(std::uint64_t address, std::string& out) {
   const GeneratedLayout& o = rt_.layout.offsets;
   unsigned char header[64];
-  if (!memory_.read(address, header, o.bytes_sval)) return false;
-  if (u64_at(header, rt_.layout.object_type) != rt_.bytes_type) return false;
+  if (!read_header(memory_, rt_, address, header, o.bytes_sval, rt_.bytes_type)) return false;
   std::uint64_t size = u64_at(header, o.bytes_size);
   if (size > kMaxBytesLength) return false;
   out.resize(size);

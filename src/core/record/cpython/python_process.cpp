@@ -88,15 +88,17 @@ int minor_from_version_text(std::string_view memory) {
   return 0;
 }
 
-std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
-  std::vector<Mapping> maps = read_maps(pid);
+namespace {
+
+// The files that may hold the interpreter: files named like python first (libpython, python3.X), then the
+// executable.
+std::vector<const Mapping*> candidate_files(pid_t pid, const std::vector<Mapping>& maps) {
   std::string exe;
   {
     char buf[4096];
     ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
     if (n > 0) exe.assign(buf, static_cast<std::size_t>(n));
   }
-  // Candidates: files named like python first (libpython, python3.X), then the executable.
   std::vector<const Mapping*> candidates;
   for (const Mapping& m : maps) {
     if (m.offset != 0) continue;
@@ -107,21 +109,85 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (m.offset == 0 && m.path == exe &&
         std::none_of(candidates.begin(), candidates.end(), [&](const Mapping* c) { return c->path == m.path; }))
       candidates.push_back(&m);
+  return candidates;
+}
+
+// Where a mapped file can be opened from here: through the process's root, or its map_files entry once deleted.
+std::string file_path(pid_t pid, const Mapping& mapping) {
+  std::string path = mapping.path;
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(mapping.start),
+                  static_cast<unsigned long long>(mapping.end));
+    path = "/proc/" + std::to_string(pid) + "/map_files/" + range;
+  } else {
+    path = "/proc/" + std::to_string(pid) + "/root" + path;
+  }
+  return path;
+}
+
+// The interpreter's layout and minor version: _Py_DebugOffsets (debug: the bytes at _PyRuntime), then Py_Version,
+// then the file name, then the sys.version text.
+int read_version(ProcessMemory& memory, const ElfFile& elf, std::uint64_t bias, const std::string& file,
+                 const std::vector<unsigned char>& debug, PythonRuntime& rt) {
+  int minor = 0;
+  if (std::memcmp(debug.data(), "xdebugpy", 8) == 0) {
+    try {
+      rt.layout = layout_from_debug_offsets(debug.data(), debug.size());
+    } catch (const std::runtime_error& e) {
+      throw AttachError(AttachError::Kind::unsupported, e.what() + std::string(" (found in ") + file + ")");
+    }
+    minor = rt.layout.offsets.minor;
+  } else {
+    if (auto version = elf.symbol("Py_Version")) {
+      std::uint64_t hex = 0;
+      if (memory.read(bias + version->value, &hex, 4)) {
+        if (((hex >> 24) & 0xff) != 3)
+          throw AttachError(AttachError::Kind::unsupported, "unexpected Py_Version in " + file);
+        minor = static_cast<int>((hex >> 16) & 0xff);
+      }
+    }
+    char flavour = 0;
+    int named = minor_from_name(basename_of(file), flavour);
+    if (!minor) minor = named;
+    if (!minor) {  // last resort: the sys.version text Py_GetVersion() keeps in the file's .bss
+      if (auto bss = elf.section(".bss"); bss && bss->size < (64u << 20)) {
+        std::string text(bss->size, '\0');
+        if (memory.read(bias + bss->value, text.data(), text.size())) minor = minor_from_version_text(text);
+      }
+    }
+    if (flavour == 'd' || flavour == 't')
+      throw AttachError(AttachError::Kind::unsupported,
+                        file + (flavour == 'd' ? " is a debug build" : " is a free-threaded build") +
+                            " of CPython: not supported");
+    if (!minor)
+      throw AttachError(AttachError::Kind::unsupported, "cannot tell the Python version of " + file);
+    // 3.13+ always carries _Py_DebugOffsets: without it the loader is still mapping the file (its first mapping
+    // spans the whole file until the data segment is mapped over it). Try again shortly.
+    if (minor >= 13)
+      throw AttachError(AttachError::Kind::not_ready,
+                        "CPython 3." + std::to_string(minor) + " in " + file + " is still being loaded");
+    try {
+      rt.layout = layout_for_minor(minor);
+    } catch (const std::exception& e) {
+      throw AttachError(AttachError::Kind::unsupported, e.what() + std::string(" (found in ") + file + ")");
+    }
+  }
+  return minor;
+}
+
+}  // namespace
+
+std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
+  std::vector<Mapping> maps = read_maps(pid);
+  std::vector<const Mapping*> candidates = candidate_files(pid, maps);
 
   ProcessMemory memory(pid);
   for (const Mapping* m : candidates) {
     PythonRuntime rt;
     std::string version, runtime_file;
-    std::string path = m->path;
-    const std::string deleted = " (deleted)";
-    if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
-      char range[64];
-      std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m->start),
-                    static_cast<unsigned long long>(m->end));
-      path = "/proc/" + std::to_string(pid) + "/map_files/" + range;
-    } else {
-      path = "/proc/" + std::to_string(pid) + "/root" + path;
-    }
+    std::string path = file_path(pid, *m);
     auto elf = ElfFile::open(path);
     if (!elf) continue;
     auto runtime = elf->symbol("_PyRuntime");
@@ -168,49 +234,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
       if (e == ESRCH) throw AttachError(AttachError::Kind::no_process, "no process with PID " + std::to_string(pid));
       debug.assign(kDebugOffsetsReadSize, 0);
     }
-    int minor = 0;
-    if (std::memcmp(debug.data(), "xdebugpy", 8) == 0) {
-      try {
-        rt.layout = layout_from_debug_offsets(debug.data(), debug.size());
-      } catch (const std::runtime_error& e) {
-        throw AttachError(AttachError::Kind::unsupported, e.what() + std::string(" (found in ") + m->path + ")");
-      }
-      minor = rt.layout.offsets.minor;
-    } else {
-      if (auto version = elf->symbol("Py_Version")) {
-        std::uint64_t hex = 0;
-        if (memory.read(bias + version->value, &hex, 4)) {
-          if (((hex >> 24) & 0xff) != 3)
-            throw AttachError(AttachError::Kind::unsupported, "unexpected Py_Version in " + m->path);
-          minor = static_cast<int>((hex >> 16) & 0xff);
-        }
-      }
-      char flavour = 0;
-      int named = minor_from_name(basename_of(m->path), flavour);
-      if (!minor) minor = named;
-      if (!minor) {  // last resort: the sys.version text Py_GetVersion() keeps in the file's .bss
-        if (auto bss = elf->section(".bss"); bss && bss->size < (64u << 20)) {
-          std::string text(bss->size, '\0');
-          if (memory.read(bias + bss->value, text.data(), text.size())) minor = minor_from_version_text(text);
-        }
-      }
-      if (flavour == 'd' || flavour == 't')
-        throw AttachError(AttachError::Kind::unsupported,
-                          m->path + (flavour == 'd' ? " is a debug build" : " is a free-threaded build") +
-                              " of CPython: not supported");
-      if (!minor)
-        throw AttachError(AttachError::Kind::unsupported, "cannot tell the Python version of " + m->path);
-      // 3.13+ always carries _Py_DebugOffsets: without it the loader is still mapping the file (its first mapping
-      // spans the whole file until the data segment is mapped over it). Try again shortly.
-      if (minor >= 13)
-        throw AttachError(AttachError::Kind::not_ready,
-                          "CPython 3." + std::to_string(minor) + " in " + m->path + " is still being loaded");
-      try {
-        rt.layout = layout_for_minor(minor);
-      } catch (const std::exception& e) {
-        throw AttachError(AttachError::Kind::unsupported, e.what() + std::string(" (found in ") + m->path + ")");
-      }
-    }
+    const int minor = read_version(memory, *elf, bias, m->path, debug, rt);
     version = "3." + std::to_string(minor);
     if (!StackWalker::layout_fits(rt.layout))  // 3.13+: the offsets come from the target itself
       throw AttachError(AttachError::Kind::unsupported,
