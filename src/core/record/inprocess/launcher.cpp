@@ -81,9 +81,9 @@ struct SamplerTotals {
 
 // Folded lines from the pipe, possibly cut anywhere, into the profile. A thread's root frame
 // (`thread (TID): NAME`) becomes one root a thread, named with the last name the sampler gave it.
-class LineCounter {
+class SamplerStreamParser {
  public:
-  explicit LineCounter(ProfileWriter& writer) : writer_(writer), counter_(writer.counter()) {}
+  explicit SamplerStreamParser(ProfileWriter& writer) : writer_(writer), counter_(writer.counter()) {}
   void feed(const char* data, std::size_t n) {
     pending_.append(data, n);
     std::size_t start = 0;
@@ -239,7 +239,7 @@ Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarge
 
 // Counts the sampler's lines into the profile until the program ends (stopping it at --duration or a signal);
 // true when recording asked it to stop.
-bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, LineCounter& lines,
+bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, SamplerStreamParser& lines,
                   const RecordOptions& options, RecordReport& report, const ProgressCallback& progress,
                   double start) {
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
@@ -270,8 +270,10 @@ bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, LineC
         program.request_stop(g_signal == SIGTERM ? StopCause::sigterm : StopCause::sigint);
       }
     }
-    if (progress && now >= next_progress) {
-      progress({writer.total(), 0, now - start});
+    if (now >= next_progress) {
+      const RecordProgress figures{writer.total(), 0, now - start};
+      writer.figures(figures);
+      if (progress) progress(figures);
       next_progress = now + 0.5;
     }
   }
@@ -279,7 +281,7 @@ bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, LineC
 }
 
 // The sampler's totals: samples, start-up, not recorded.
-void count_totals(const LineCounter& lines, RecordReport& report) {
+void count_totals(const SamplerStreamParser& lines, RecordReport& report) {
   const SamplerTotals& totals = lines.totals();
   report.samples = totals.seen ? totals.ticks : lines.lines();
   report.startup = totals.startup;
@@ -290,7 +292,7 @@ void count_totals(const LineCounter& lines, RecordReport& report) {
 }
 
 // What the sampler said about itself: the native sampler's figures, its notes, the lines it sent.
-void add_sampler_notes(const LineCounter& lines, RecordReport& report) {
+void add_sampler_notes(const SamplerStreamParser& lines, RecordReport& report) {
   const SamplerTotals& totals = lines.totals();
   if (totals.native) {
     report.notes.push_back("read by pyfold's native sampler inside the program");
@@ -327,7 +329,7 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   report.command = program_name(target);
   writer.start(start);
 
-  LineCounter lines(writer);
+  SamplerStreamParser lines(writer);
   const bool stop_requested =
       read_samples(launched.samples_fd, program, writer, lines, options, report, progress, start);
   close(launched.samples_fd);

@@ -90,7 +90,7 @@ void SelfSampler::run() {
   }
 }
 
-// As the remote method's default read (recorder.cpp): one instant when the GIL's thread stayed off its CPU during
+// As the remote method's default read (remote_recorder.cpp): one instant when the GIL's thread stayed off its CPU during
 // the read (the sampler moves onto its CPU, so waking there takes the CPU from it) and nobody else took the GIL.
 // Without ptrace there is no stopped read to fall back on: after a move to the holder's CPU it is read again (also
 // after a read that was not consistent, which is what a thread running during the read gives), and a read that is
