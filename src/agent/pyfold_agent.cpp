@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "pyfold/record/self_sampler.hpp"
+#include "pyfold/record/inprocess/self_sampler.hpp"
 
 namespace {
 std::unique_ptr<pyfold::record::SelfSampler> g_sampler;
@@ -23,7 +23,7 @@ extern "C" __attribute__((visibility("default"))) int pyfold_agent_start(int fd,
   try {
     if (g_sampler) throw std::runtime_error("already sampling");
     auto sampler = std::make_unique<pyfold::record::SelfSampler>(
-        fd, pyfold::record::parse_self_sampler_settings(settings ? settings : ""));
+        fd, pyfold::record::parse_sampling_settings(settings ? settings : ""));
     sampler->start();
     g_sampler = std::move(sampler);
     return 0;

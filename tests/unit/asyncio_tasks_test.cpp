@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "pyfold/record/asyncio_tasks.hpp"
-#include "pyfold/record/python_layout.hpp"
+#include "pyfold/record/cpython/asyncio_tasks.hpp"
+#include "pyfold/record/cpython/python_layout.hpp"
 
 using namespace pyfold::record;
 

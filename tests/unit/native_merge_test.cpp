@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "pyfold/record/native_merge.hpp"
+#include "pyfold/record/native/native_merge.hpp"
 
 using namespace pyfold::record;
 

@@ -15,9 +15,9 @@
 
 #include "pyfold/frame_text.hpp"
 #include "pyfold/io.hpp"
-#include "pyfold/record/python_layout.hpp"
-#include "pyfold/record/python_objects.hpp"
-#include "pyfold/record/stack_walker.hpp"
+#include "pyfold/record/cpython/python_layout.hpp"
+#include "pyfold/record/cpython/python_objects.hpp"
+#include "pyfold/record/cpython/stack_walker.hpp"
 
 namespace pyfold::record::testing {
 

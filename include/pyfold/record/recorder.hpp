@@ -1,60 +1,10 @@
 #pragma once
-// pyfold record: sample a Python program from outside its process into folded stacks.
-#include <sys/types.h>
-
-#include <cstdint>
-#include <functional>
-#include <map>
+// pyfold record: its command line, the choice of method (remote_recorder.hpp, inprocess/launcher.hpp), the summary.
 #include <string>
-#include <vector>
 
-#include "pyfold/record/stack_counter.hpp"
+#include "pyfold/record/record_options.hpp"
 
 namespace pyfold::record {
-
-enum class SampleMode { wall, cpu, gil };
-
-// remote: read the program's memory from outside (process_vm_readv). inprocess: a small sampler of ours runs inside
-// the program (for machines that refuse remote reads). auto: remote when a probe on a throwaway child shows it works.
-enum class RecordMethod { remote, inprocess, automatic };
-
-// --async: off, or which tasks each sample counts (asyncio_tasks.hpp's AsyncMode): the running one, or all.
-enum class AsyncSampling { off, running, all };
-
-// Every option of pyfold record, with its default (shown by --help).
-struct RecordOptions {
-  double rate = 1000;         // samples per second
-  double duration = 0;        // seconds; 0: until the program ends (or Ctrl-C)
-  std::string output;         // "" or "-": stdout; *.gz: gzip
-  SampleMode mode = SampleMode::wall;
-  bool threads = false;       // a root frame per thread: `thread (TID): NAME`
-  bool subprocesses = false;  // follow Python child processes: root frame `process PID:"cmdline"`
-  bool function = false;      // lines of each function's first line (aggregate by function)
-  bool nolineno = false;      // no line numbers
-  bool timeline = false;      // samples in time order, consecutive identical stacks merged
-  bool blocking = false;      // pause the threads (ptrace) while reading them
-  bool nonblocking = false;   // read the threads while they run (from another CPU): cheapest, not exact
-  // Testing the default method: each read made off the CPU is made again with the program stopped, at the same
-  // instant (the GIL's thread still has not run), and the two compared (RecordReport::checked_reads).
-  bool check_reads = false;
-  bool native = false;        // C/C++ frames too: each thread stopped alone while its native stack is unwound
-  bool native_all = false;    // --native keeping every native frame (the interpreter's own, the thread's start)
-  bool quiet = false;         // no summary or progress on stderr
-  bool include_startup = false;  // keep what a launched Python runs before the script's (module's) first line
-  double rotate = 0;          // seconds per profile file (output names each interval: {time}, {n}, ...); 0: one
-  std::string python = "python3";  // interpreter for `script.py` and `-m module`
-  RecordMethod method = RecordMethod::automatic;
-  // --async: asyncio tasks drawn as their await chains; --async-mode running|all (default: all with --mode wall,
-  // running with cpu and gil).
-  AsyncSampling async = AsyncSampling::off;
-};
-
-// What to sample: a running process, or a command to launch (script and -m forms already expanded).
-struct RecordTarget {
-  pid_t pid = 0;
-  std::vector<std::string> command;
-  bool python_program = false;  // command is {python, script, args...} or {python, "-m", module, args...}
-};
 
 struct RecordCommandLine {
   RecordOptions options;
@@ -66,51 +16,6 @@ struct RecordCommandLine {
 // Parses pyfold record's arguments. Options end at the script, at `-m MODULE` or at `--`; what follows belongs to
 // the program. Throws boost::program_options::error or std::invalid_argument.
 RecordCommandLine parse_record_command_line(int argc, const char* const* argv);
-
-// What a recording did, for the summary and the exit code.
-struct RecordReport {
-  std::string method = "remote";  // or "in-process"
-  std::uint64_t samples = 0;       // samples taken: reads of a target's stacks (by the in-process sampler: its ticks)
-  std::uint64_t recorded = 0;      // of them, written to the profile
-  std::uint64_t startup = 0;       // of them, left out as the interpreter's start-up (--include-startup keeps them)
-  std::map<std::string, std::uint64_t> not_recorded;  // the others, by reason
-  std::uint64_t retries = 0;       // immediate re-reads of stacks that were not consistent
-  std::uint64_t stopped_reads = 0; // of them, made with the one thread stopped (its live reads never agreed)
-  std::uint64_t read_stopped = 0;  // samples read with the program stopped: the GIL's thread ran during the read
-  // --check-reads: reads made off the CPU compared with a stopped read of the same instant: the same stacks,
-  // different ones, and not compared (the GIL's thread ran, or the GIL changed hands, before the stop took hold).
-  struct CheckedReads {
-    std::uint64_t same = 0, differed = 0, not_compared = 0;
-    std::string first_difference;  // the two reads of the first that differed, as text
-  } checked_reads;
-  std::uint64_t reads = 0;         // reads of the target's memory
-  std::uint64_t stack_count = 0;   // the sum of the counts written (one a thread a sample)
-  std::uint64_t late = 0;          // samples more than one interval late
-  double lateness_mean = 0, lateness_max = 0;  // seconds
-  double elapsed = 0;              // seconds of recording
-  double sampling_seconds = 0;     // of them, spent reading the targets
-  std::vector<std::string> files;  // profiles written (--rotate: one an interval); "<stdout>" for standard output
-  std::vector<FunctionShare> top_self;  // the functions with the most self time (up to five), most first
-  std::vector<std::string> notes;  // what the user should know (the method chosen, malformed lines, ...)
-
-  enum class Program {
-    attached,                 // --pid: nothing launched
-    exited,                   // the launched program ended by itself (or by Ctrl-C/SIGTERM forwarded to it)
-    stopped,                  // still running at --duration: sent SIGTERM
-    never_python,             // -- COMMAND ended without becoming Python: nothing written
-    ended_before_first_line,  // Python ended before the script's (module's) first line: nothing written
-  };
-  Program program = Program::attached;
-  std::string command;  // the launched program's name, for messages
-  int exit_code = 0;    // the launched program's, as a shell reports it (128+signal)
-};
-
-// Live progress, on a terminal.
-struct RecordProgress {
-  std::uint64_t samples = 0, not_recorded = 0;
-  double seconds = 0;
-};
-using ProgressCallback = std::function<void(const RecordProgress&)>;
 
 // Records until the program ends, Ctrl-C/SIGTERM, or --duration, and writes every sample recorded. Throws
 // AttachError, IoError and std::invalid_argument (options that do not go together).

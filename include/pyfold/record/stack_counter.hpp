@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pyfold/io.hpp"
+#include "pyfold/record/sampling.hpp"
 
 namespace pyfold::record {
 
@@ -62,7 +63,7 @@ struct FunctionShare {
 // Where pyfold record's profile goes: one file (or standard output), or with rotate > 0 one file per interval,
 // named from a template (see expand_profile_name). Owns the counter, the threads' root frames and the functions'
 // self counts; shared by both recording methods.
-class ProfileWriter {
+class ProfileWriter : public StackSink {
  public:
   // rotate: seconds per profile, 0 for one profile. Throws std::invalid_argument for a template that cannot
   // name each interval apart.
@@ -72,7 +73,7 @@ class ProfileWriter {
   void check_output() const;
   void start(double monotonic_now);  // the first interval starts
   // Adds count samples of the stack to the profile of the interval open now.
-  void add(const std::vector<std::uint32_t>& stack, std::uint64_t count = 1);
+  void add(const std::vector<std::uint32_t>& stack, std::uint64_t count = 1) override;
   // Writes the profile of each interval that has ended (--rotate); a no-op otherwise.
   void rotate_if_due(double monotonic_now);
   // Writes the last (or only) profile.

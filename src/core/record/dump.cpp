@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "pyfold/frame_text.hpp"
-#include "pyfold/record/asyncio_tasks.hpp"
-#include "pyfold/record/native_sampler.hpp"
-#include "pyfold/record/python_process.hpp"
-#include "pyfold/record/thread_pauser.hpp"
+#include "pyfold/record/cpython/asyncio_tasks.hpp"
+#include "pyfold/record/native/native_sampler.hpp"
+#include "pyfold/record/cpython/python_process.hpp"
+#include "pyfold/record/os/thread_pauser.hpp"
 
 namespace po = boost::program_options;
 
@@ -56,6 +56,43 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   return cli;
 }
 
+namespace {
+
+// `Process PID: CMDLINE` and `Python 3.X (FILE)`.
+std::string process_header(pid_t pid, PythonProcess& process) {
+  std::string cmdline;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::getline(in, cmdline, '\0');
+  return "Process " + std::to_string(pid) + ": " + cmdline + "\nPython " + process.version() + " (" +
+         process.runtime_file() + ")\n";
+}
+
+// `Thread TID (active|idle[+gil]): "NAME"`: threading.Thread's name, else the OS's.
+void append_thread_header(std::string& out, pid_t pid, PythonProcess& process, const ThreadStack& t, char state) {
+  const bool active = state == 'R' || t.holds_gil;
+  out += "\nThread " + std::to_string(t.tid) + " (" + (active ? "active" : "idle") + (t.holds_gil ? "+gil" : "") +
+         "): \"";
+  std::string name = process.python_thread_name(t.thread_id);
+  if (name.empty() && t.tid) name = thread_name(pid, t.tid);
+  append_sanitized(out, name);
+  out += "\"";
+}
+
+// --native: the Python and native frames of a thread, innermost first.
+void append_merged_frames(std::string& out, const std::vector<MergedFrame>& merged, bool nolineno) {
+  for (auto f = merged.rbegin(); f != merged.rend(); ++f) {
+    out += "    ";
+    if (f->python) {
+      append_frame_text(out, f->python->code->name, f->python->code->filename, nolineno ? 0 : f->python->line);
+    } else {
+      append_frame_text(out, f->native->name, f->native->module, 0);
+    }
+    out += '\n';
+  }
+}
+
+}  // namespace
+
 int dump_stacks(const DumpOptions& options) {
   auto process = PythonProcess::attach(options.pid);
   std::unique_ptr<AsyncioTasks> tasks;
@@ -96,19 +133,13 @@ int dump_stacks(const DumpOptions& options) {
                  tasks_problem ? tasks_problem : process->last_torn_reason().c_str());
     return 1;
   }
-  std::string cmdline;
-  {
-    std::ifstream in("/proc/" + std::to_string(options.pid) + "/cmdline");
-    std::getline(in, cmdline, '\0');
-  }
   // --native: each thread unwound with its Python frames read again at that moment (stopped alone for it with
   // --nonblocking).
   std::unique_ptr<NativeSampler> native;
   if (options.native) native = std::make_unique<NativeSampler>(*process, options.native_all);
   ThreadStack native_thread;
   std::vector<MergedFrame> merged;
-  std::string out = "Process " + std::to_string(options.pid) + ": " + cmdline + "\nPython " + process->version() +
-                    " (" + process->runtime_file() + ")\n";
+  std::string out = process_header(options.pid, *process);
   auto write_frames = [&](const std::vector<FrameRef>& frames) {
     for (const FrameRef& f : frames) {
       out += "    ";
@@ -119,14 +150,8 @@ int dump_stacks(const DumpOptions& options) {
   for (std::size_t i = 0; i < stacks.size(); ++i) {
     const ThreadStack& t = stacks[i];
     auto known = states.find(t.tid);
-    char state = known != states.end() ? known->second : t.tid ? stat.state(t.tid) : '?';
-    bool active = state == 'R' || t.holds_gil;
-    out += "\nThread " + std::to_string(t.tid) + " (" + (active ? "active" : "idle") + (t.holds_gil ? "+gil" : "") +
-           "): \"";
-    std::string name = process->python_thread_name(t.thread_id);  // threading.Thread's name, else the OS's
-    if (name.empty() && t.tid) name = thread_name(options.pid, t.tid);
-    append_sanitized(out, name);
-    out += "\"";
+    const char state = known != states.end() ? known->second : t.tid ? stat.state(t.tid) : '?';
+    append_thread_header(out, options.pid, *process, t, state);
     if (tasks && thread_tasks[i].asyncio) {
       // Each task that awaits no other task: its chain, innermost first, then the tasks awaiting it.
       const ThreadTasks& async = thread_tasks[i];
@@ -149,16 +174,7 @@ int dump_stacks(const DumpOptions& options) {
       native_problem = native->sample(native_thread, stopped, merged);
     }
     if (native && !native_problem) {
-      for (auto f = merged.rbegin(); f != merged.rend(); ++f) {
-        out += "    ";
-        if (f->python) {
-          append_frame_text(out, f->python->code->name, f->python->code->filename,
-                            options.nolineno ? 0 : f->python->line);
-        } else {
-          append_frame_text(out, f->native->name, f->native->module, 0);
-        }
-        out += '\n';
-      }
+      append_merged_frames(out, merged, options.nolineno);
       continue;
     }
     write_frames(t.frames);

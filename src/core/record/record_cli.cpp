@@ -11,12 +11,22 @@ namespace po = boost::program_options;
 
 namespace pyfold::record {
 
-RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
-  RecordCommandLine cli;
-  RecordOptions& o = cli.options;  // the defaults, shown by --help
+namespace {
+
+// The text forms of the options that are read into something else, and --pid.
+struct Choices {
   std::string mode = "wall", method = "auto", async_mode;
   bool async = false;
   int pid = 0;
+};
+
+// pyfold record's options, read into o and c; the defaults are o's, shown by --help.
+po::options_description option_table(RecordOptions& o, Choices& c) {
+  std::string& mode = c.mode;
+  std::string& method = c.method;
+  std::string& async_mode = c.async_mode;
+  bool& async = c.async;
+  int& pid = c.pid;
   po::options_description visible(
       "Usage: pyfold record [OPTIONS] script.py [ARGS...]\n"
       "       pyfold record [OPTIONS] -m MODULE [ARGS...]\n"
@@ -69,11 +79,24 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
      "with --async, the tasks each sample counts: the running one, or all (waiting ones where they await) "
      "[all with --mode wall, running with cpu and gil]");
 
-  // Split: options, then the program (script / -m / --).
-  std::vector<std::string> options{argv[0]};
+  return visible;
+}
+
+// The command line split at the program: pyfold's options (argv[0] first), and the script, -m MODULE or -- COMMAND.
+struct SplitArguments {
+  std::vector<std::string> options;
   std::vector<std::string> program;
   std::string module;
   bool dashdash = false;
+};
+
+SplitArguments split_arguments(int argc, const char* const* argv, const po::options_description& visible) {
+  SplitArguments split;
+  split.options.push_back(argv[0]);
+  std::vector<std::string>& options = split.options;
+  std::vector<std::string>& program = split.program;
+  std::string& module = split.module;
+  bool& dashdash = split.dashdash;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") {
@@ -99,8 +122,76 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     program.assign(argv + i, argv + argc);  // the script and its arguments
     break;
   }
+  return split;
+}
+
+// The choices read into o: --method, --mode, --async and --async-mode.
+void apply_choices(const Choices& c, RecordOptions& o) {
+  if (c.method == "remote") o.method = RecordMethod::remote;
+  else if (c.method == "inprocess") o.method = RecordMethod::inprocess;
+  else if (c.method == "auto") o.method = RecordMethod::automatic;
+  else throw std::invalid_argument("--method is remote, inprocess or auto, not '" + c.method + "'");
+  if (c.mode == "wall") o.mode = SampleMode::wall;
+  else if (c.mode == "cpu") o.mode = SampleMode::cpu;
+  else if (c.mode == "gil") o.mode = SampleMode::gil;
+  else throw std::invalid_argument("--mode is wall, cpu or gil, not '" + c.mode + "'");
+  if (!c.async_mode.empty() && !c.async) throw std::invalid_argument("--async-mode needs --async");
+  if (c.async) {
+    std::string async_mode = c.async_mode;
+    if (async_mode.empty()) async_mode = o.mode == SampleMode::wall ? "all" : "running";
+    if (async_mode == "running") o.async = AsyncSampling::running;
+    else if (async_mode == "all") o.async = AsyncSampling::all;
+    else throw std::invalid_argument("--async-mode is running or all, not '" + async_mode + "'");
+  }
+  if (o.native_all) o.native = true;
+}
+
+// Options that do not go together, and values out of range.
+void check_options(const RecordOptions& o, bool async, bool rotate_given) {
+  if (async && o.native)
+    throw std::invalid_argument("--native and --async do not combine yet: a waiting task has no native stack");
+  if (o.function && o.nolineno) throw std::invalid_argument("--function and --nolineno exclude each other");
+  if (o.blocking && o.nonblocking) throw std::invalid_argument("--blocking and --nonblocking exclude each other");
+  if (o.check_reads && (o.blocking || o.nonblocking || o.native || async))
+    throw std::invalid_argument(
+        "--check-reads tests the default method: not with --blocking, --nonblocking, --native or --async");
+  check_rate(o.rate);
+  if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");
+  if (rotate_given && !(o.rotate >= 1)) throw std::invalid_argument("--rotate must be at least 1 second");
+}
+
+// What to record: --pid, or the program (script and -m run by --python).
+RecordTarget make_target(int pid, const SplitArguments& split, const std::string& python) {
+  bool has_program = split.dashdash || !split.module.empty() || !split.program.empty();
+  if (pid > 0 && has_program) throw std::invalid_argument("--pid and a program to run exclude each other");
+  if (pid <= 0 && !has_program) throw std::invalid_argument("nothing to record: give a script, -m MODULE, -- COMMAND or --pid");
+  if (split.dashdash && split.program.empty()) throw std::invalid_argument("-- needs a command");
+  RecordTarget target;
+  target.pid = pid > 0 ? pid : 0;
+  if (!split.module.empty()) {
+    target.python_program = true;
+    target.command = {python, "-m", split.module};
+    target.command.insert(target.command.end(), split.program.begin(), split.program.end());
+  } else if (split.dashdash) {
+    target.command = split.program;
+  } else if (!split.program.empty()) {
+    target.python_program = true;
+    target.command = {python};
+    target.command.insert(target.command.end(), split.program.begin(), split.program.end());
+  }
+  return target;
+}
+
+}  // namespace
+
+RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
+  RecordCommandLine cli;
+  RecordOptions& o = cli.options;  // the defaults, shown by --help
+  Choices choices;
+  const po::options_description visible = option_table(o, choices);
+  const SplitArguments split = split_arguments(argc, argv, visible);
   std::vector<const char*> option_argv;
-  for (const auto& s : options) option_argv.push_back(s.c_str());
+  for (const auto& s : split.options) option_argv.push_back(s.c_str());
   po::variables_map vm;
   po::store(po::command_line_parser(static_cast<int>(option_argv.size()), option_argv.data()).options(visible).run(),
             vm);
@@ -114,49 +205,9 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   cli.help = vm.count("help") > 0;
   cli.version = vm.count("version") > 0;
   if (cli.help || cli.version) return cli;
-
-  if (method == "remote") o.method = RecordMethod::remote;
-  else if (method == "inprocess") o.method = RecordMethod::inprocess;
-  else if (method == "auto") o.method = RecordMethod::automatic;
-  else throw std::invalid_argument("--method is remote, inprocess or auto, not '" + method + "'");
-  if (mode == "wall") o.mode = SampleMode::wall;
-  else if (mode == "cpu") o.mode = SampleMode::cpu;
-  else if (mode == "gil") o.mode = SampleMode::gil;
-  else throw std::invalid_argument("--mode is wall, cpu or gil, not '" + mode + "'");
-  if (!async_mode.empty() && !async) throw std::invalid_argument("--async-mode needs --async");
-  if (async) {
-    if (async_mode.empty()) async_mode = o.mode == SampleMode::wall ? "all" : "running";
-    if (async_mode == "running") o.async = AsyncSampling::running;
-    else if (async_mode == "all") o.async = AsyncSampling::all;
-    else throw std::invalid_argument("--async-mode is running or all, not '" + async_mode + "'");
-  }
-  if (o.native_all) o.native = true;
-  if (async && o.native)
-    throw std::invalid_argument("--native and --async do not combine yet: a waiting task has no native stack");
-  if (o.function && o.nolineno) throw std::invalid_argument("--function and --nolineno exclude each other");
-  if (o.blocking && o.nonblocking) throw std::invalid_argument("--blocking and --nonblocking exclude each other");
-  if (o.check_reads && (o.blocking || o.nonblocking || o.native || async))
-    throw std::invalid_argument(
-        "--check-reads tests the default method: not with --blocking, --nonblocking, --native or --async");
-  if (!(o.rate > 0 && o.rate <= 100000)) throw std::invalid_argument("--rate must be above 0 and at most 100000");
-  if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");
-  if (vm.count("rotate") && !(o.rotate >= 1)) throw std::invalid_argument("--rotate must be at least 1 second");
-  bool has_program = dashdash || !module.empty() || !program.empty();
-  if (pid > 0 && has_program) throw std::invalid_argument("--pid and a program to run exclude each other");
-  if (pid <= 0 && !has_program) throw std::invalid_argument("nothing to record: give a script, -m MODULE, -- COMMAND or --pid");
-  if (dashdash && program.empty()) throw std::invalid_argument("-- needs a command");
-  cli.target.pid = pid > 0 ? pid : 0;
-  if (!module.empty()) {
-    cli.target.python_program = true;
-    cli.target.command = {o.python, "-m", module};
-    cli.target.command.insert(cli.target.command.end(), program.begin(), program.end());
-  } else if (dashdash) {
-    cli.target.command = program;
-  } else if (!program.empty()) {
-    cli.target.python_program = true;
-    cli.target.command = {o.python};
-    cli.target.command.insert(cli.target.command.end(), program.begin(), program.end());
-  }
+  apply_choices(choices, o);
+  check_options(o, choices.async, vm.count("rotate") > 0);
+  cli.target = make_target(choices.pid, split, o.python);
   return cli;
 }
 
@@ -186,10 +237,10 @@ std::string summary_text(const RecordReport& r) {
   if (r.startup) s += format(", %llu start-up left out (--include-startup keeps it)", ull(r.startup));
   s += format(", %llu not recorded", ull(not_recorded));
   if (r.method == "remote" || r.reads) s += format(", %llu retries", ull(r.retries));
-  if (r.stopped_reads) s += format(" (%llu with the thread stopped)", ull(r.stopped_reads));
-  if (r.read_stopped)
+  if (r.retries_with_thread_stopped) s += format(" (%llu with the thread stopped)", ull(r.retries_with_thread_stopped));
+  if (r.samples_read_program_stopped)
     s += format(", %llu read with the program stopped (the thread holding the GIL was running elsewhere)",
-                ull(r.read_stopped));
+                ull(r.samples_read_program_stopped));
   s += format("; %llu stack lines counted\n", ull(r.stack_count));
   const RecordReport::CheckedReads& c = r.checked_reads;
   if (c.same + c.differed + c.not_compared)

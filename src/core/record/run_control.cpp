@@ -1,4 +1,6 @@
-#include "run_control.hpp"
+#include "pyfold/record/run_control.hpp"
+#include "pyfold/record/record_options.hpp"
+#include "pyfold/record/sampling.hpp"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -12,8 +14,8 @@
 #include <map>
 
 #include "pyfold/io.hpp"
-#include "pyfold/record/process_tree.hpp"
-#include "pyfold/record/python_process.hpp"
+#include "pyfold/record/os/process_tree.hpp"
+#include "pyfold/record/cpython/python_process.hpp"
 
 namespace pyfold::record {
 
@@ -43,12 +45,6 @@ SignalGuard::SignalGuard() {
 SignalGuard::~SignalGuard() {
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
-}
-
-double now_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
 
 LaunchedProgram::LaunchedProgram(const std::vector<std::string>& command, const LaunchSetup& setup) {
@@ -117,7 +113,7 @@ bool LaunchedProgram::poll() {
   if (exited_) return true;
   if (waitpid(pid_, &status_, WNOHANG) == pid_) {
     exited_ = true;
-  } else if (sigint_at_ > 0 && now_seconds() >= sigint_at_) {
+  } else if (sigint_at_ > 0 && monotonic_seconds() >= sigint_at_) {
     kill(pid_, SIGINT);
     sigint_at_ = 0;
   }
@@ -134,7 +130,7 @@ int LaunchedProgram::exit_code() const { return exit_code_of(status_); }
 void LaunchedProgram::request_stop(StopCause cause) {
   if (exited_) return;
   if (cause == StopCause::sigint) {
-    if (sigint_at_ == 0) sigint_at_ = now_seconds() + 1.0;
+    if (sigint_at_ == 0) sigint_at_ = monotonic_seconds() + 1.0;
   } else {
     kill(pid_, SIGTERM);
   }
@@ -158,7 +154,7 @@ std::unique_ptr<PythonProcess> wait_for_python(LaunchedProgram& program) {
     std::vector<pid_t> family{program.pid()};
     for (std::size_t i = 0; i < family.size() && family.size() < 64; ++i)
       for (pid_t c : children_of(family[i])) family.push_back(c);
-    const double now = now_seconds();
+    const double now = monotonic_seconds();
     std::map<pid_t, double> still_refusing;
     for (pid_t pid : family) {
       try {
@@ -181,6 +177,12 @@ std::unique_ptr<PythonProcess> wait_for_python(LaunchedProgram& program) {
     usleep(1000);
   }
   return nullptr;
+}
+
+std::string program_name(const RecordTarget& target) {
+  const auto& c = target.command;
+  if (!target.python_program || c.size() < 2) return c.empty() ? "" : c[0];
+  return c[1] == "-m" && c.size() > 2 ? "-m " + c[2] : c[1];
 }
 
 }  // namespace pyfold::record

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "../snapshot_file.hpp"
-#include "pyfold/record/python_process.hpp"
-#include "pyfold/record/thread_pauser.hpp"
+#include "pyfold/record/cpython/python_process.hpp"
+#include "pyfold/record/os/thread_pauser.hpp"
 
 using namespace pyfold::record;
 

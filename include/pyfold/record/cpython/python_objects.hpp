@@ -1,0 +1,62 @@
+#pragma once
+// Reading Python objects out of another process's memory: strings, bytes, small ints, dicts, instance attributes,
+// and, from them, the names threading gives its threads. Every read is checked (types, sizes) and a failure is a
+// false or empty result, never a crash: the objects may change while they are read.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "pyfold/record/os/process_memory.hpp"
+#include "pyfold/record/cpython/python_layout.hpp"
+
+namespace pyfold::record {
+
+// Where one interpreter's runtime and its core types are in the target, and how its objects are laid out.
+struct PythonRuntime {
+  Layout layout;
+  std::uint64_t runtime = 0;  // &_PyRuntime
+  std::uint64_t code_type = 0, unicode_type = 0, bytes_type = 0, long_type = 0;  // &PyCode_Type, ... (long: 0 if unknown)
+  std::uint64_t coro_type = 0, gen_type = 0;  // &PyCoro_Type, &PyGen_Type (--async; 0 if unknown)
+  int minor() const { return layout.offsets.minor; }
+};
+
+class PythonObjects {
+ public:
+  PythonObjects(MemoryReader& memory, const PythonRuntime& runtime) : memory_(memory), rt_(runtime) {}
+  bool read_string(std::uint64_t address, std::string& out);  // a str, as UTF-8 (lone surrogates -> U+FFFD)
+  bool read_bytes(std::uint64_t address, std::string& out);   // a bytes object's contents
+  bool read_int(std::uint64_t address, std::uint64_t& value);  // a non-negative int below 2**90
+  // (key, value) pointers of a dict.
+  bool dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
+  std::uint64_t dict_get(std::uint64_t dict, std::string_view key);  // 0 when absent
+  std::uint64_t attribute(std::uint64_t object, std::string_view name);  // from the instance dict; 0 when absent
+
+ private:
+  bool keys_items(std::uint64_t keys, std::uint64_t values,
+                  std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
+  MemoryReader& memory_;
+  const PythonRuntime& rt_;
+};
+
+// threading.Thread names by ident (threading.get_ident()), read from threading._active.
+class ThreadNames {
+ public:
+  ThreadNames(MemoryReader& memory, const PythonRuntime& runtime) : memory_(memory), rt_(runtime), objects_(memory, runtime) {}
+  // The name, or "" when there is none (yet) or it cannot be read. now: the caller's sample number; a miss
+  // re-reads _active at most once every 100 samples.
+  std::string name(std::uint64_t ident, std::uint64_t now);
+
+ private:
+  void read_all();
+  MemoryReader& memory_;
+  const PythonRuntime& rt_;
+  PythonObjects objects_;
+  std::unordered_map<std::uint64_t, std::string> names_;
+  std::uint64_t active_dict_ = 0, read_at_ = 0;
+  bool tried_ = false;
+};
+
+}  // namespace pyfold::record

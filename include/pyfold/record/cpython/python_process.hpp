@@ -1,0 +1,74 @@
+#pragma once
+// A running CPython process seen from outside: where its runtime is and which version and layout it has (attach),
+// then the Python stacks of its threads (StackWalker) and their names (ThreadNames), read without stopping it.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pyfold/record/os/proc_files.hpp"
+#include "pyfold/record/os/process_memory.hpp"
+#include "pyfold/record/cpython/python_objects.hpp"
+#include "pyfold/record/cpython/stack_walker.hpp"
+
+namespace pyfold::record {
+
+// The target cannot be sampled: gone, not Python, unsupported, or not readable. The message says which.
+class AttachError : public std::runtime_error {
+ public:
+  enum class Kind { no_process, permission, not_python, unsupported, not_ready, other };  // not_ready: try again
+  AttachError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+class PythonProcess {
+ public:
+  // Finds CPython's runtime in the process's mapped files. Throws AttachError.
+  static std::unique_ptr<PythonProcess> attach(pid_t pid);
+
+  using Read = StackWalker::Read;
+  // The stacks of every thread (see StackWalker::read_stacks).
+  Read read_stacks(std::vector<ThreadStack>& stacks) { return walker_.read_stacks(stacks); }
+  // One thread's stack read again while the caller keeps its thread stopped (see StackWalker::read_stopped_thread).
+  const char* read_stopped_thread(ThreadStack& stack) { return walker_.read_stopped_thread(stack); }
+  // True once the interpreter has been created (before Py_Initialize, there is nothing to sample).
+  bool initialized() { return walker_.initialized(); }
+
+  pid_t pid() const { return memory_.pid(); }
+  StackWalker& walker() { return walker_; }
+  MemoryReader& memory() { return memory_; }
+  const std::string& version() const { return version_; }  // "3.11"
+  const std::string& runtime_file() const { return runtime_file_; }
+  const PythonRuntime& runtime() const { return runtime_; }
+  std::uint64_t reads() const { return memory_.read_count(); }
+  std::uint64_t retries() const { return walker_.retries(); }
+  std::uint64_t retries_with_thread_stopped() const { return walker_.retries_with_thread_stopped(); }
+  void stop_thread_as_last_resort(bool on) { walker_.stop_thread_as_last_resort(on); }
+  const std::string& last_torn_reason() const { return walker_.last_torn_reason(); }
+  // The name of the threading.Thread whose ident (threading.get_ident(), ThreadStack::thread_id) this is, read from
+  // threading._active; "" when there is none (yet) or it cannot be read. Misses re-read _active at most every
+  // 100 samples.
+  std::string python_thread_name(std::uint64_t ident) { return names_.name(ident, walker_.samples()); }
+
+ private:
+  PythonProcess(pid_t pid, const PythonRuntime& runtime)
+      : memory_(pid), runtime_(runtime), walker_(memory_, runtime_, pid), names_(memory_, runtime_) {}
+  ProcessMemory memory_;
+  const PythonRuntime runtime_;
+  StackWalker walker_;
+  ThreadNames names_;
+  std::string version_, runtime_file_;
+};
+
+// The minor version from the sys.version text in a block of memory ("3.10.13 (main, ...", at the start of a
+// NUL-delimited string), 0 when absent.
+int minor_from_version_text(std::string_view memory);
+
+}  // namespace pyfold::record

@@ -1,0 +1,237 @@
+// Python objects read from outside: strings, bytes, ints, dicts, attributes, thread names.
+#include "pyfold/record/cpython/python_objects.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pyfold::record {
+
+namespace {
+constexpr std::uint64_t kMaxStringLength = 1 << 16;
+constexpr std::uint64_t kMaxBytesLength = 1 << 22;
+
+std::uint64_t u64_at(const unsigned char* p, int offset) {
+  std::uint64_t v;
+  std::memcpy(&v, p + offset, 8);
+  return v;
+}
+
+void append_utf8(std::string& out, std::uint32_t c) {
+  if (c < 0x80) {
+    out.push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (c >> 6)));
+    out.push_back(static_cast<char>(0x80 | (c & 63)));
+  } else if (c < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (c >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 63)));
+    out.push_back(static_cast<char>(0x80 | (c & 63)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (c >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 63)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 63)));
+    out.push_back(static_cast<char>(0x80 | (c & 63)));
+  }
+}
+
+// Reads the first size bytes of the object at address into header; false unless the object is of type.
+bool read_header(MemoryReader& memory, const PythonRuntime& rt, std::uint64_t address, unsigned char* header,
+                 int size, std::uint64_t type) {
+  return memory.read(address, header, static_cast<std::size_t>(size)) &&
+         u64_at(header, rt.layout.object_type) == type;
+}
+}  // namespace
+
+bool PythonObjects::read_string(std::uint64_t address, std::string& out) {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  unsigned char header[128];
+  if (!read_header(memory_, rt_, address, header, o.unicode_compact_size, rt_.unicode_type)) return false;
+  std::uint64_t length = u64_at(header, o.unicode_length);
+  std::uint32_t state;
+  std::memcpy(&state, header + o.unicode_state, sizeof state);
+  unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+  if (!compact || (kind != 1 && kind != 2 && kind != 4) || length > kMaxStringLength || (ascii && kind != 1))
+    return false;
+  std::vector<unsigned char> data(length * kind);
+  int at = ascii ? o.unicode_ascii_size : o.unicode_compact_size;
+  if (length && !memory_.read(address + at, data.data(), data.size())) return false;
+  out.clear();
+  for (std::uint64_t i = 0; i < length; ++i) {
+    std::uint32_t c = kind == 1 ? data[i]
+                      : kind == 2 ? static_cast<std::uint32_t>(data[2 * i] | (data[2 * i + 1] << 8))
+                                  : static_cast<std::uint32_t>(data[4 * i] | (data[4 * i + 1] << 8) |
+                                                               (data[4 * i + 2] << 16) | (data[4 * i + 3] << 24));
+    if (ascii && c >= 0x80) return false;
+    if (c > 0x10ffff) return false;
+    if (c >= 0xd800 && c < 0xe000) c = 0xfffd;  // lone surrogate
+    append_utf8(out, c);
+  }
+  return true;
+}
+
+bool PythonObjects::read_bytes(std::uint64_t address, std::string& out) {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  unsigned char header[64];
+  if (!read_header(memory_, rt_, address, header, o.bytes_sval, rt_.bytes_type)) return false;
+  std::uint64_t size = u64_at(header, o.bytes_size);
+  if (size > kMaxBytesLength) return false;
+  out.resize(size);
+  return size == 0 || memory_.read(address + o.bytes_sval, out.data(), size);
+}
+
+bool PythonObjects::read_int(std::uint64_t address, std::uint64_t& value) {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  unsigned char b[64];
+  if (!memory_.read(address, b, static_cast<std::size_t>(o.long_digits) + 12)) return false;
+  if (rt_.long_type == 0 || u64_at(b, rt_.layout.object_type) != rt_.long_type) return false;
+  std::int64_t size = static_cast<std::int64_t>(u64_at(b, o.long_size));
+  std::uint64_t digits;
+  if (o.minor >= 12) {  // lv_tag: digit count << 3 | sign (0 positive, 1 zero, 2 negative)
+    if ((size & 3) == 2) return false;
+    digits = static_cast<std::uint64_t>(size) >> 3;
+  } else {
+    if (size < 0) return false;
+    digits = static_cast<std::uint64_t>(size);
+  }
+  if (digits > 3) return false;
+  value = 0;
+  for (std::uint64_t i = 0; i < digits; ++i) {
+    std::uint32_t d;
+    std::memcpy(&d, b + o.long_digits + 4 * i, 4);
+    value |= static_cast<std::uint64_t>(d & 0x3fffffff) << (30 * i);
+  }
+  return true;
+}
+
+std::uint64_t PythonObjects::dict_get(std::uint64_t dict, std::string_view key) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> items;
+  if (!dict_items(dict, items)) return 0;
+  std::string text;
+  for (const auto& [k, v] : items)
+    if (k && v && read_string(k, text) && text == key) return v;
+  return 0;
+}
+
+bool PythonObjects::dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items) {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  std::uint64_t keys = 0, values = 0;
+  if (!memory_.read_value(dict + o.dict_keys, keys) || !memory_.read_value(dict + o.dict_values, values)) return false;
+  return keys_items(keys, values, items);
+}
+
+bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
+                               std::vector<std::pair<std::uint64_t, std::uint64_t>>& items) {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  items.clear();
+  unsigned char h[64];
+  if (!memory_.read(keys, h, static_cast<std::size_t>(o.dictkeys_indices))) return false;
+  std::uint64_t size, index_bytes, entry_size = 24, key_at = 8;
+  std::int64_t entries;
+  std::memcpy(&entries, h + o.dictkeys_nentries, 8);
+  if (o.dictkeys_kind < 0) {  // <= 3.10: Py_ssize_t dk_size; index width from the size
+    size = u64_at(h, o.dictkeys_size);
+    index_bytes = size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffull ? 4 : 8);
+  } else {  // 3.11+: log2 sizes; unicode-only keys have (key, value) entries without the hash
+    if (h[o.dictkeys_size] > 40 || h[o.dictkeys_index_bytes] > 40) return false;
+    size = std::uint64_t{1} << h[o.dictkeys_size];
+    index_bytes = std::uint64_t{1} << h[o.dictkeys_index_bytes];
+    if (h[o.dictkeys_kind] != 0) entry_size = 16, key_at = 0;
+  }
+  if (entries < 0 || static_cast<std::uint64_t>(entries) > size || size > (1u << 20)) return false;
+  std::vector<unsigned char> table(static_cast<std::size_t>(entries) * entry_size);
+  if (entries && !memory_.read(keys + o.dictkeys_indices + index_bytes, table.data(), table.size())) return false;
+  std::vector<std::uint64_t> split(values ? static_cast<std::size_t>(entries) : 0);
+  if (values && entries &&
+      !memory_.read(values + std::max(o.dictvalues_values, 0), split.data(), split.size() * 8))
+    return false;
+  for (std::int64_t i = 0; i < entries; ++i) {
+    std::uint64_t key = u64_at(table.data(), static_cast<int>(i * entry_size + key_at));
+    std::uint64_t value = values ? split[static_cast<std::size_t>(i)]
+                                 : u64_at(table.data(), static_cast<int>(i * entry_size + key_at + 8));
+    if (key) items.emplace_back(key, value);
+  }
+  return true;
+}
+
+std::uint64_t PythonObjects::attribute(std::uint64_t object, std::string_view name) {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  constexpr std::uint64_t kManagedDict = 1 << 4, kInlineValues = 1 << 2;
+  std::uint64_t type = 0;
+  if (!memory_.read_value(object + rt_.layout.object_type, type)) return 0;
+  std::int64_t dict_offset = 0;
+  std::uint64_t flags = 0, cached_keys = 0;
+  if (!memory_.read_value(type + o.type_dictoffset, dict_offset) || !memory_.read_value(type + o.type_flags, flags) ||
+      !memory_.read_value(type + o.heaptype_cached_keys, cached_keys))
+    return 0;
+  std::uint64_t dict = 0, values = 0;
+  if (o.minor <= 10 || !(flags & kManagedDict)) {
+    if (dict_offset <= 0 || !memory_.read_value(object + static_cast<std::uint64_t>(dict_offset), dict)) return 0;
+  } else if (o.minor == 11) {  // dict at -3 words, or values at -4 with the type's cached keys
+    if (!memory_.read_value(object - 24, dict)) return 0;
+    if (!dict && !memory_.read_value(object - 32, values)) return 0;
+  } else if (o.minor == 12) {  // one word at -3: a dict, or the values pointer minus 1 (bit 0 set)
+    std::uint64_t dict_or_values = 0;
+    if (!memory_.read_value(object - 24, dict_or_values)) return 0;
+    if (dict_or_values & 1) values = dict_or_values + 1;
+    else dict = dict_or_values;
+  } else {  // 3.13+: managed dict at -3 words, else values inline after the object (at tp_basicsize)
+    if (!memory_.read_value(object - 24, dict)) return 0;
+    if (!dict && (flags & kInlineValues)) {
+      std::int64_t basicsize = 0;
+      if (!memory_.read_value(type + o.type_basicsize, basicsize) || basicsize < 16 || basicsize > (1 << 16) ||
+          basicsize % 8 != 0)
+        return 0;
+      values = object + static_cast<std::uint64_t>(basicsize);
+    }
+  }
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> items;
+  if (dict) {
+    if (!dict_items(dict, items)) return 0;
+  } else if (!values || !cached_keys || !keys_items(cached_keys, values, items)) {
+    return 0;
+  }
+  std::string text;
+  for (const auto& [k, v] : items)
+    if (v && read_string(k, text) && text == name) return v;
+  return 0;
+}
+
+std::string ThreadNames::name(std::uint64_t ident, std::uint64_t now) {
+  auto it = names_.find(ident);
+  if (it != names_.end()) return it->second;
+  if (!tried_ || now >= read_at_ + 100) {
+    tried_ = true;
+    read_at_ = now;
+    read_all();
+    it = names_.find(ident);
+    if (it != names_.end()) return it->second;
+  }
+  return std::string();
+}
+
+void ThreadNames::read_all() {
+  const GeneratedLayout& o = rt_.layout.offsets;
+  if (active_dict_ == 0) {  // sys.modules["threading"].__dict__["_active"], found once
+    std::uint64_t interp = 0, modules = 0;
+    if (!memory_.read_value(rt_.runtime + o.runtime_interpreters_head, interp) || interp == 0 ||
+        !memory_.read_value(interp + o.interp_modules, modules))
+      return;
+    std::uint64_t threading = objects_.dict_get(modules, "threading"), globals = 0;
+    if (!threading || !memory_.read_value(threading + o.module_dict, globals)) return;
+    active_dict_ = objects_.dict_get(globals, "_active");
+    if (!active_dict_) return;
+  }
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> threads;
+  if (!objects_.dict_items(active_dict_, threads)) {
+    active_dict_ = 0;
+    return;
+  }
+  for (const auto& [key, thread] : threads) {
+    std::uint64_t ident = 0;
+    std::string name;
+    std::uint64_t name_object = objects_.attribute(thread, "_name");
+    if (objects_.read_int(key, ident) && name_object && objects_.read_string(name_object, name)) names_[ident] = name;
+  }
+}
+
+}  // namespace pyfold::record
