@@ -250,6 +250,7 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   if (agent >= 0) close(agent);
   report.program = RecordReport::Program::exited;
   report.command = program_name(target);
+  writer.set_output(profile_output(options, program.pid()));  // (issue 25)
   writer.start(start);
 
   LineCounter lines(writer);
@@ -306,6 +307,7 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   }
   writer.finish(stopped);
   report.files = writer.files();
+  report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());  // (issue 25)
   report.stack_count = writer.total();
   report.top_self = writer.top_self(5);
   if (totals.native) {

@@ -15,6 +15,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   RecordCommandLine cli;
   RecordOptions& o = cli.options;  // the defaults, shown by --help
   std::string mode = "wall", method = "auto", async_mode;
+  std::string format = "folded";  // (issue 25)
   bool async = false;
   int pid = 0;
   po::options_description visible(
@@ -33,6 +34,19 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("rotate", po::value(&o.rotate)->value_name("SECONDS"),
      "one profile file every SECONDS while sampling goes on; -o names them with {time} (UTC start, "
      "20261128T064500Z), {start} and {end} (Unix seconds) or {n} (0, 1, ...)")
+    // (issue 25) --format, --on-rotate and its companions: rotation_handoff.hpp
+    ("format", po::value(&format)->default_value(format)->value_name("folded|pprof"),
+     "each profile as folded stacks, or as gzip pprof (profile.proto: the sample period 1/rate, the start time "
+     "and duration) for go tool pprof, Grafana Pyroscope, Parca")
+    ("on-rotate", po::value(&o.on_rotate.command)->value_name("COMMAND"),
+     "with --rotate: run COMMAND through /bin/sh for each file once it is complete, beside the sampling, one at a "
+     "time; {file} {start} {end} {time} {n} {pid} {rate} are replaced by their values, quoted for the shell")
+    ("on-rotate-delete", po::bool_switch(&o.on_rotate.delete_after),
+     "remove each file once its --on-rotate command exited with 0 (a failed command's file is kept)")
+    ("on-rotate-queue", po::value(&o.on_rotate.queue)->default_value(o.on_rotate.queue)->value_name("N"),
+     "files that may wait while a command runs; a file beyond them is not handed on (kept, and reported)")
+    ("on-rotate-wait", po::value(&o.on_rotate.wait)->default_value(o.on_rotate.wait)->value_name("SECONDS"),
+     "at the end, wait this long for the commands of the files queued; then the one running is stopped")
     ("mode", po::value(&mode)->default_value(mode)->value_name("wall|cpu|gil"),
      "wall: every thread at every sample; cpu: running threads only; gil: the GIL holder only")
     ("threads", po::bool_switch(&o.threads), "a root frame per thread: `thread (TID): NAME`")
@@ -141,6 +155,16 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   if (!(o.rate > 0 && o.rate <= 100000)) throw std::invalid_argument("--rate must be above 0 and at most 100000");
   if (o.duration < 0) throw std::invalid_argument("--duration must not be negative");
   if (vm.count("rotate") && !(o.rotate >= 1)) throw std::invalid_argument("--rotate must be at least 1 second");
+  o.format = parse_profile_format(format);  // (issue 25) the checks of --format and --on-rotate*
+  if (vm.count("on-rotate") && !(o.rotate > 0)) throw std::invalid_argument("--on-rotate needs --rotate");
+  if (vm.count("on-rotate") && o.on_rotate.command.empty()) throw std::invalid_argument("--on-rotate needs a command");
+  if (!command_template_problem(o.on_rotate.command).empty())
+    throw std::invalid_argument("--on-rotate: " + command_template_problem(o.on_rotate.command) + " in '" +
+                                o.on_rotate.command + "'");
+  for (const char* name : {"on-rotate-delete", "on-rotate-queue", "on-rotate-wait"})
+    if (!vm[name].defaulted() && o.on_rotate.command.empty())
+      throw std::invalid_argument(std::string("--") + name + " needs --on-rotate");
+  if (!(o.on_rotate.wait >= 0)) throw std::invalid_argument("--on-rotate-wait must not be negative");
   bool has_program = dashdash || !module.empty() || !program.empty();
   if (pid > 0 && has_program) throw std::invalid_argument("--pid and a program to run exclude each other");
   if (pid <= 0 && !has_program) throw std::invalid_argument("nothing to record: give a script, -m MODULE, -- COMMAND or --pid");

@@ -520,6 +520,7 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
   std::mt19937_64 random(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.5, 1.5);  // mean one interval; no aliasing with periodic work
   const double start = now_seconds();
+  writer.set_output(profile_output(options, program ? program->pid() : target.pid));  // (issue 25)
   writer.start(start);
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
   double deadline = start, next_scan = start, next_progress = start + 0.5, next_poll = start;
@@ -588,6 +589,7 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
   } else {
     writer.finish(stopped);
     report.files = writer.files();
+    report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());  // (issue 25)
     report.stack_count = writer.total();
     report.top_self = writer.top_self(5);
   }
