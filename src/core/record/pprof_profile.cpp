@@ -1,5 +1,6 @@
 #include "pyfold/record/pprof_profile.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -19,7 +20,9 @@ void write_pprof_profile(OutputSink& out, std::string_view folded, const PprofPr
   options.interval.nanoseconds = info.rate > 0 ? 1e9 / info.rate : 0;
   options.interval.unit = WeightUnit::nanoseconds;
   options.sample_type = info.sample_type;
-  options.time_nanos = static_cast<std::int64_t>(std::llround(info.start * 1e9));
+  // (whole seconds apart: a double's nanoseconds since 1970 would be rounded to 256 ns)
+  double seconds = std::floor(info.start);
+  options.time_nanos = static_cast<std::int64_t>(seconds) * 1000000000 + std::llround((info.start - seconds) * 1e9);
   options.duration_nanos = static_cast<std::int64_t>(std::llround(std::max(0.0, info.end - info.start) * 1e9));
   PprofBuilder builder(options);
   // The recorder's own lines: each is a stack and a whole count (its frame texts may hold anything but a newline).
