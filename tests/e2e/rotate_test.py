@@ -419,7 +419,8 @@ def _():
 @check("bad --on-rotate and --format usage is refused (exit 2) with what is wrong")
 def _():
     for args, message in ((["--on-rotate", "true"], "--on-rotate needs --rotate"),
-                          (["--rotate", "1", "-o", "x-{n}", "--on-rotate-delete"], "--on-rotate-delete needs --on-rotate"),
+                          (["--rotate", "1", "-o", "x-{n}", "--on-rotate-delete"],
+                           "--on-rotate-delete needs --on-rotate"),
                           (["--rotate", "1", "-o", "x-{n}", "--on-rotate", "echo '{file}"], "a ' is not closed"),
                           (["--format", "json"], "--format is folded or pprof, not 'json'")):
         code, out, err = record(args + ["--pid", "1"])

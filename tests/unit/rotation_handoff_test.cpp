@@ -110,7 +110,7 @@ TEST_CASE("expand_command: every placeholder's value") {
   CHECK(expand_command("echo ${file} {a,b} { true; } {x} {file", p) == "echo ${file} {a,b} { true; } {x} {file");
 }
 
-TEST_CASE("expand_command: hostile file names stay one word wherever the placeholder stands, and nothing in them runs") {
+TEST_CASE("expand_command: hostile file names stay one word wherever the placeholder stands; nothing in them runs") {
   TempDir dir;
   const std::vector<std::string> names = {
       "plain.folded", "with space.folded", "it's.folded", "dq\"uote.folded", "$(touch PWNED).folded",
@@ -132,7 +132,8 @@ TEST_CASE("expand_command: hostile file names stay one word wherever the placeho
     for (const auto& [command, expected_pattern] : templates) {
       std::string expected = expected_pattern;
       if (auto at = expected.find("NAME"); at != std::string::npos) expected.replace(at, 4, name);
-      if (auto at = expected.find("LENGTH"); at != std::string::npos) expected.replace(at, 6, std::to_string(name.size()));
+      if (auto at = expected.find("LENGTH"); at != std::string::npos)
+        expected.replace(at, 6, std::to_string(name.size()));
       std::string expanded = expand_command(command, profile(name));
       INFO("template " << command << "\nname " << name << "\nexpanded " << expanded);
       CHECK(command_template_problem(command).empty());
@@ -237,7 +238,8 @@ TEST_CASE("ProfileHandoff: a command killed by a signal says which") {
   ProfileHandoff handoff(options, reports.sink());
   handoff.hand_on(profile("p-0"));
   CHECK(handoff.finish().failed == 1);
-  CHECK(reports.all().find("was killed by signal 9 (SIGKILL); the file is kept; it wrote nothing") != std::string::npos);
+  CHECK(reports.all().find("was killed by signal 9 (SIGKILL); the file is kept; it wrote nothing") !=
+        std::string::npos);
 }
 
 TEST_CASE("ProfileHandoff: the end waits at most --on-rotate-wait, then stops the command and keeps what is left") {
@@ -258,9 +260,10 @@ TEST_CASE("ProfileHandoff: the end waits at most --on-rotate-wait, then stops th
   CHECK(totals.left == 3);  // one stopped, two never run
   CHECK(totals.succeeded + totals.failed == 0);
   std::string all = reports.all();
-  CHECK(all.find("2 files were not handed on within --on-rotate-wait (p-1 to p-2); they are kept") != std::string::npos);
-  CHECK(all.find("the command for p-0 was stopped at the end of --on-rotate-wait (was killed by signal 15 (SIGTERM))") !=
+  CHECK(all.find("2 files were not handed on within --on-rotate-wait (p-1 to p-2); they are kept") !=
         std::string::npos);
+  CHECK(all.find("the command for p-0 was stopped at the end of --on-rotate-wait (was killed by signal 15 "
+                 "(SIGTERM))") != std::string::npos);
   // A second finish (the destructor's) changes nothing.
   CHECK(handoff.finish().left == 3);
 }
@@ -272,7 +275,8 @@ TEST_CASE("ProfileHandoff: the end's wait also ends when asked (Ctrl-C again)") 
   ProfileHandoff handoff(options, reports.sink());
   handoff.hand_on(profile("p-0"));
   auto started = std::chrono::steady_clock::now();
-  HandoffTotals totals = handoff.finish([&] { return std::chrono::steady_clock::now() - started > std::chrono::milliseconds(300); });
+  HandoffTotals totals =
+      handoff.finish([&] { return std::chrono::steady_clock::now() - started > std::chrono::milliseconds(300); });
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
   CHECK(totals.left == 1);
 }

@@ -307,7 +307,8 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   }
   writer.finish(stopped);
   report.files = writer.files();
-  report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());  // (issue 25)
+  // (issue 25)
+  report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());
   report.stack_count = writer.total();
   report.top_self = writer.top_self(5);
   if (totals.native) {

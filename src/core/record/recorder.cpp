@@ -589,7 +589,8 @@ RecordReport record(const RecordOptions& options, const RecordTarget& target, co
   } else {
     writer.finish(stopped);
     report.files = writer.files();
-    report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());  // (issue 25)
+    // (issue 25)
+    report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());
     report.stack_count = writer.total();
     report.top_self = writer.top_self(5);
   }

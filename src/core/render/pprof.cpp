@@ -167,7 +167,8 @@ void PprofBuilder::add(std::string_view stack, double count) {
 std::string PprofBuilder::encode() const {
   State& s = *state_;
   bool timed = s.options.interval.nanoseconds > 0;
-  std::uint64_t type = s.intern_string(!timed ? "samples" : s.options.sample_type.empty() ? "cpu" : s.options.sample_type);
+  const std::string& timed_type = s.options.sample_type.empty() ? "cpu" : s.options.sample_type;
+  std::uint64_t type = s.intern_string(timed ? timed_type : "samples");
   std::uint64_t unit = s.intern_string(timed ? "nanoseconds" : "count");
   ProtoWriter value_type;
   value_type.int_field(field::value_type_type, static_cast<std::int64_t>(type));
