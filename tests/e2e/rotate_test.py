@@ -179,7 +179,10 @@ def _():
         assert code == 0, err
         samples, hz, stack_lines, elapsed = summary(err)
         return samples / elapsed, err
-    for attempt in (1, 2):  # a busy machine can slow one run: a second pair decides
+    # A hand-off that made the sampler wait would lose 2 s of every second here (a third of the rate or less); the
+    # bound leaves room for a busy machine, whose load swings the achieved rate between runs, and a second pair
+    # decides when the first was unlucky.
+    for attempt in (1, 2):
         without, _ = rate([])
         started = time.monotonic()
         with_command, err = rate(["--on-rotate", "sleep 2"])
@@ -187,9 +190,9 @@ def _():
         print(f"# achieved rate: {without:.1f} Hz without a command, {with_command:.1f} Hz with `sleep 2` "
               f"(that run took {took:.1f} s: the queue of 2 s commands drained at the end)")
         assert "5 files handed on, 5 commands succeeded" in err, err
-        if with_command >= 0.85 * without:
+        if with_command >= 0.6 * without:
             break
-    assert with_command >= 0.85 * without, (with_command, without)
+    assert with_command >= 0.6 * without, (with_command, without)
 
 
 @check("a failing command is reported with its exit status and output tail, and its file is kept; "
@@ -316,6 +319,19 @@ def _():
     with Sleeper() as target:
         check_pprof_run(["--pid", str(target.pid), "-d", "3.5"], "remote")
     check_pprof_run(["--method", "inprocess", "--python", PYTHON, "-d", "3.5"], "inprocess", [SLEEPER])
+    # Without --rotate: one profile on standard output, for the whole recording.
+    with Sleeper() as target:
+        r = subprocess.run([RECORD, "--pid", str(target.pid), "-d", "1.5", "--rate", "250", "--mode", "cpu",
+                            "--format", "pprof"], capture_output=True, timeout=60, cwd=TMP)
+    assert r.returncode == 0 and r.stdout[:2] == b"\x1f\x8b", r.stderr
+    path = os.path.join(TMP, "stdout.pb.gz")
+    with open(path, "wb") as f:
+        f.write(r.stdout)
+    period_type, period, when, duration, value_sum, locations = pprof_raw(path)
+    assert period_type == "cpu nanoseconds" and period == 4000000, (period_type, period)
+    # (-raw prints a duration's first four characters: 1.50s as "1.50")
+    assert abs(when - time.time()) < 60 and duration[:3] in ("1.5", "1.6"), (when, duration)
+    assert value_sum // period == summary(r.stderr.decode())[2], (value_sum, r.stderr)
 
 
 def recipe(name):

@@ -195,7 +195,12 @@ std::string HandoffTotals::text() const {
 
 ProfileHandoff::ProfileHandoff(HandoffOptions options, Report report)
     : options_(std::move(options)), report_(report ? std::move(report) : Report(report_to_stderr)) {
+  // The runner starts with every signal blocked: SIGINT and SIGTERM are for the sampling thread to see.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
   runner_ = std::thread([this] { run(); });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 ProfileHandoff::~ProfileHandoff() { finish(); }
@@ -221,11 +226,7 @@ void ProfileHandoff::hand_on(FinishedProfile profile) {
 }
 
 void ProfileHandoff::run() {
-  // Signals are the sampler's (SIGINT, SIGTERM end the recording), and the commands run on any CPU, never only on
-  // the one the sampler moved to (which is the program's).
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  // The commands run on any CPU, never only on the one the sampler moved to (which is the program's).
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &cpus);
