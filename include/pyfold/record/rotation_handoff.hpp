@@ -91,6 +91,7 @@ class ProfileHandoff {
  private:
   void run();
   void run_one(const FinishedProfile& profile);
+  void count_failure();
   void stop_running_command();
 
   HandoffOptions options_;

@@ -246,13 +246,18 @@ void ProfileHandoff::run() {
   }
 }
 
+void ProfileHandoff::count_failure() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++totals_.failed;
+}
+
 void ProfileHandoff::run_one(const FinishedProfile& profile) {
   const std::string command = expand_command(options_.command, profile);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++totals_.failed;
-    report_("--on-rotate: cannot run the command for " + profile.file + ": pipe: " + std::strerror(errno));
+    std::string message = "--on-rotate: cannot run the command for " + profile.file + ": pipe: " + std::strerror(errno);
+    count_failure();
+    report_(message);
     return;
   }
   posix_spawn_file_actions_t actions;
@@ -287,8 +292,7 @@ void ProfileHandoff::run_one(const FinishedProfile& profile) {
   close(fds[1]);
   if (error != 0) {
     close(fds[0]);
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++totals_.failed;
+    count_failure();
     report_("--on-rotate: cannot run /bin/sh for " + profile.file + ": " + std::strerror(error));
     return;
   }
@@ -320,27 +324,34 @@ void ProfileHandoff::run_one(const FinishedProfile& profile) {
   }
   close(fds[0]);
 
-  std::lock_guard<std::mutex> lock(mutex_);
-  running_ = 0;
-  if (stopping_) {
-    ++totals_.left;
-    report_("--on-rotate: the command for " + profile.file + " was stopped at the end of --on-rotate-wait (" +
-            exit_text(status) + "); the file is kept");
-    return;
+  // The totals under the lock; the report and the removal outside it (neither may hold up hand_on).
+  bool stopped;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_ = 0;
+    stopped = stopping_;
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    ++totals_.succeeded;
-    if (options_.delete_after) {
-      if (unlink(profile.file.c_str()) == 0) ++totals_.deleted;
-      else if (errno != ENOENT)  // (gone: the command moved it away)
-        report_("--on-rotate-delete: cannot remove " + profile.file + ": " + std::strerror(errno));
-    }
-    return;
+  const bool succeeded = !stopped && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  bool deleted = false;
+  std::string message;
+  if (stopped) {
+    message = "--on-rotate: the command for " + profile.file + " was stopped at the end of --on-rotate-wait (" +
+              exit_text(status) + "); the file is kept";
+  } else if (succeeded && options_.delete_after) {
+    deleted = unlink(profile.file.c_str()) == 0;
+    if (!deleted && errno != ENOENT)  // (gone: the command moved it away)
+      message = "--on-rotate-delete: cannot remove " + profile.file + ": " + std::strerror(errno);
+  } else if (!succeeded) {
+    std::string tail = output_tail(output);
+    message = "--on-rotate: the command for " + profile.file + " " + exit_text(status) + "; the file is kept" +
+              (tail.empty() ? std::string("; it wrote nothing") : "; its output ended:" + tail);
   }
-  ++totals_.failed;
-  std::string tail = output_tail(output);
-  report_("--on-rotate: the command for " + profile.file + " " + exit_text(status) + "; the file is kept" +
-          (tail.empty() ? std::string("; it wrote nothing") : "; its output ended:" + tail));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++(stopped ? totals_.left : succeeded ? totals_.succeeded : totals_.failed);
+    if (deleted) ++totals_.deleted;
+  }
+  if (!message.empty()) report_(message);
 }
 
 HandoffTotals ProfileHandoff::finish(const std::function<bool()>& give_up) {
