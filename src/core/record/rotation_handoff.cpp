@@ -281,15 +281,23 @@ void ProfileHandoff::run_one(const FinishedProfile& profile) {
   std::string sh = "sh", dash_c = "-c";
   char* argv[] = {sh.data(), dash_c.data(), const_cast<char*>(command.c_str()), nullptr};
   pid_t pid = 0;
-  int error;
+  int error = 0;
+  bool too_late = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);  // running_ is set before finish() can look for it
-    error = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ);
-    if (error == 0) running_ = pid;
+    too_late = stopping_;                       // (finish() gave up while this file was being taken)
+    if (!too_late) error = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ);
+    if (!too_late && error == 0) running_ = pid;
+    if (too_late) ++totals_.left;
   }
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   close(fds[1]);
+  if (too_late) {
+    close(fds[0]);
+    report_("--on-rotate: " + profile.file + " was not handed on within --on-rotate-wait; it is kept");
+    return;
+  }
   if (error != 0) {
     close(fds[0]);
     count_failure();
