@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pyfold/record/rotation_handoff.hpp"  // ProfileFormat, HandoffOptions
 #include "pyfold/record/sampling.hpp"
 #include "pyfold/record/stack_counter.hpp"
 
@@ -42,6 +43,8 @@ struct RecordOptions {
   bool quiet = false;         // no summary or progress on stderr
   bool include_startup = false;  // keep what a launched Python runs before the script's (module's) first line
   double rotate = 0;          // seconds per profile file (output names each interval: {time}, {n}, ...); 0: one
+  ProfileFormat format = ProfileFormat::folded;  // --format: each profile as folded stacks or pprof
+  HandoffOptions on_rotate;   // --on-rotate COMMAND run on each finished --rotate file, and its options
   std::string python = "python3";  // interpreter for `script.py` and `-m module`
   RecordMethod method = RecordMethod::automatic;
   // --async: asyncio tasks drawn as their await chains; --async-mode running|all (default: all with --mode wall,

@@ -16,6 +16,10 @@ namespace pyfold {
 struct PprofOptions {
   SampleInterval interval;  // none: one sample type samples/count; set: cpu/nanoseconds, value = count * interval
   bool strict = false;      // the first invalid line is fatal
+  // (pyfold record --format pprof) the timed sample type's name ["" : cpu], and the profile's start (Unix
+  // nanoseconds) and length: time_nanos and duration_nanos, written when not 0.
+  std::string sample_type;
+  std::int64_t time_nanos = 0, duration_nanos = 0;
 };
 
 // The profile in memory, encoded as it is read. Frames `func (file:line)` become a function (name, file) and a

@@ -16,6 +16,7 @@ namespace {
 // The text forms of the options that are read into something else, and --pid.
 struct Choices {
   std::string mode = "wall", method = "auto", async_mode;
+  std::string format = "folded";  // (issue 25)
   bool async = false;
   int pid = 0;
 };
@@ -27,6 +28,7 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
   std::string& async_mode = c.async_mode;
   bool& async = c.async;
   int& pid = c.pid;
+  std::string& format = c.format;
   po::options_description visible(
       "Usage: pyfold record [OPTIONS] script.py [ARGS...]\n"
       "       pyfold record [OPTIONS] -m MODULE [ARGS...]\n"
@@ -43,6 +45,19 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
     ("rotate", po::value(&o.rotate)->value_name("SECONDS"),
      "one profile file every SECONDS while sampling goes on; -o names them with {time} (UTC start, "
      "20261128T064500Z), {start} and {end} (Unix seconds) or {n} (0, 1, ...)")
+    // (issue 25) --format, --on-rotate and its companions: rotation_handoff.hpp
+    ("format", po::value(&format)->default_value(format)->value_name("folded|pprof"),
+     "each profile as folded stacks, or as gzip pprof (profile.proto: the sample period 1/rate, the start time "
+     "and duration) for go tool pprof, Grafana Pyroscope, Parca")
+    ("on-rotate", po::value(&o.on_rotate.command)->value_name("COMMAND"),
+     "with --rotate: run COMMAND through /bin/sh for each file once it is complete, beside the sampling, one at a "
+     "time; {file} {start} {end} {time} {n} {pid} {rate} are replaced by their values, quoted for the shell")
+    ("on-rotate-delete", po::bool_switch(&o.on_rotate.delete_after),
+     "remove each file once its --on-rotate command exited with 0 (a failed command's file is kept)")
+    ("on-rotate-queue", po::value(&o.on_rotate.queue)->default_value(o.on_rotate.queue)->value_name("N"),
+     "files that may wait while a command runs; a file beyond them is not handed on (kept, and reported)")
+    ("on-rotate-wait", po::value(&o.on_rotate.wait)->default_value(o.on_rotate.wait)->value_name("SECONDS"),
+     "at the end, wait this long for the commands of the files queued; then the one running is stopped")
     ("mode", po::value(&mode)->default_value(mode)->value_name("wall|cpu|gil"),
      "wall: every thread at every sample; cpu: running threads only; gil: the GIL holder only")
     ("threads", po::bool_switch(&o.threads), "a root frame per thread: `thread (TID): NAME`")
@@ -147,6 +162,19 @@ void apply_choices(const Choices& c, RecordOptions& o) {
 }
 
 // Options that do not go together, and values out of range.
+// --format, and --on-rotate with its companions (rotation_handoff.hpp).
+void apply_output_choices(const Choices& c, const po::variables_map& vm, RecordOptions& o) {
+  o.format = parse_profile_format(c.format);
+  if (vm.count("on-rotate") && !(o.rotate > 0)) throw std::invalid_argument("--on-rotate needs --rotate");
+  if (vm.count("on-rotate") && o.on_rotate.command.empty()) throw std::invalid_argument("--on-rotate needs a command");
+  std::string problem = command_template_problem(o.on_rotate.command);
+  if (!problem.empty()) throw std::invalid_argument("--on-rotate: " + problem + " in '" + o.on_rotate.command + "'");
+  for (const char* name : {"on-rotate-delete", "on-rotate-queue", "on-rotate-wait"})
+    if (!vm[name].defaulted() && o.on_rotate.command.empty())
+      throw std::invalid_argument(std::string("--") + name + " needs --on-rotate");
+  if (!(o.on_rotate.wait >= 0)) throw std::invalid_argument("--on-rotate-wait must not be negative");
+}
+
 void check_options(const RecordOptions& o, bool async, bool rotate_given) {
   if (async && o.native)
     throw std::invalid_argument("--native and --async do not combine yet: a waiting task has no native stack");
@@ -207,6 +235,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   if (cli.help || cli.version) return cli;
   apply_choices(choices, o);
   check_options(o, choices.async, vm.count("rotate") > 0);
+  apply_output_choices(choices, vm, o);
   cli.target = make_target(choices.pid, split, o.python);
   return cli;
 }

@@ -496,6 +496,7 @@ void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
   } else {
     writer.finish(stopped);
     report.files = writer.files();
+    report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());
     report.stack_count = writer.total();
     report.top_self = writer.top_self(5);
   }
@@ -524,6 +525,7 @@ RecordReport record_remote(const RecordOptions& options, const RecordTarget& tar
   Recorder recorder(options, writer, report, program.get());
   if (!attach_first(recorder, program.get(), target, report)) return report;
   const double start = monotonic_seconds();
+  writer.set_output(profile_output(options, program ? program->pid() : target.pid));  // --format, --on-rotate
   writer.start(start);
   const bool duration_ended = sample_until_done(recorder, writer, program.get(), options, report, progress, start);
   const double stopped = monotonic_seconds();

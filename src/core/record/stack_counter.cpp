@@ -11,6 +11,7 @@
 
 #include "pyfold/folded.hpp"
 #include "pyfold/frame_text.hpp"
+#include "pyfold/record/run_control.hpp"  // (issue 25) g_signal_count: Ctrl-C again ends the wait for --on-rotate
 
 namespace pyfold::record {
 
@@ -176,20 +177,43 @@ void ProfileWriter::finish(double monotonic_now) {
   } else {
     write_profile(start_wall_, start_wall_ + (monotonic_now - start_mono_));
   }
+  if (handoff_) {  // (issue 25) the last file is handed on too; wait for the queue (bounded; Ctrl-C ends it)
+    const sig_atomic_t signals = g_signal_count;
+    handoff_notes_.push_back(handoff_->finish([signals] { return g_signal_count != signals; }).text());
+  }
+}
+
+void ProfileWriter::set_output(const ProfileOutput& output) {  // (issue 25)
+  output_settings_ = output;
+  if (!output.handoff.command.empty() && rotate_ > 0) handoff_ = std::make_unique<ProfileHandoff>(output.handoff);
 }
 
 void ProfileWriter::write_profile(double start_wall, double end_wall) {
   std::string name = rotate_ > 0 ? expand_profile_name(output_, start_wall, end_wall, interval_) : output_;
   auto out = OutputSink::open(name);
-  counter_.write(*out, [&](std::uint64_t key) {
+  auto thread_text = [&](std::uint64_t key) {
     const Thread& t = threads_[key];
     std::string text = t.label;
     append_sanitized(text, t.name);
     return text;
-  });
+  };
+  if (output_settings_.format == ProfileFormat::pprof) {  // (issue 25) --format pprof: the folded lines, encoded
+    std::string folded;
+    auto lines = OutputSink::into_string(folded);
+    counter_.write(*lines, thread_text);
+    lines->commit();
+    PprofProfileInfo info = output_settings_.pprof;
+    info.start = start_wall, info.end = end_wall;
+    write_pprof_profile(*out, folded, info);
+  } else {
+    counter_.write(*out, thread_text);
+  }
   out->commit();
   counter_.clear_counts();
   files_.push_back(out->name());
+  if (handoff_)  // (issue 25) complete now: closed and renamed into place
+    handoff_->hand_on({name, start_wall, end_wall, expand_profile_name("{time}", start_wall, end_wall, interval_),
+                       interval_, output_settings_.pid, output_settings_.pprof.rate});
   ++interval_;
 }
 

@@ -22,7 +22,8 @@ namespace {
 // profile.proto's field numbers (only those we write).
 namespace field {
 constexpr std::uint32_t profile_sample_type = 1, profile_sample = 2, profile_location = 4, profile_function = 5,
-                        profile_string_table = 6, profile_period_type = 11, profile_period = 12;
+                        profile_string_table = 6, profile_time_nanos = 9, profile_duration_nanos = 10,
+                        profile_period_type = 11, profile_period = 12;
 constexpr std::uint32_t value_type_type = 1, value_type_unit = 2;
 constexpr std::uint32_t sample_location_id = 1, sample_value = 2, sample_label = 3;
 constexpr std::uint32_t label_key = 1, label_str = 2;
@@ -139,7 +140,8 @@ void PprofBuilder::add(std::string_view stack, double count) {
 std::string PprofBuilder::encode() const {
   State& s = *state_;
   bool timed = s.options.interval.nanoseconds > 0;
-  std::uint64_t type = s.intern_string(timed ? "cpu" : "samples");
+  const std::string& timed_type = s.options.sample_type.empty() ? "cpu" : s.options.sample_type;
+  std::uint64_t type = s.intern_string(timed ? timed_type : "samples");
   std::uint64_t unit = s.intern_string(timed ? "nanoseconds" : "count");
   ProtoWriter value_type;
   value_type.int_field(field::value_type_type, static_cast<std::int64_t>(type));
@@ -166,6 +168,8 @@ std::string PprofBuilder::encode() const {
     out.bytes_field(field::profile_function, message.bytes());
   }
   for (StringTable::Id id = 0; id < s.strings.size(); ++id) out.bytes_field(field::profile_string_table, s.strings.text(id));
+  if (s.options.time_nanos) out.int_field(field::profile_time_nanos, s.options.time_nanos);
+  if (s.options.duration_nanos) out.int_field(field::profile_duration_nanos, s.options.duration_nanos);
   out.bytes_field(field::profile_period_type, value_type.bytes());
   out.int_field(field::profile_period, timed ? static_cast<std::int64_t>(std::llround(s.options.interval.nanoseconds))
                                              : 1);

@@ -325,6 +325,7 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   const double start = launched.start;
   report.program = RecordReport::Program::exited;
   report.command = program_name(target);
+  writer.set_output(profile_output(options, program.pid()));  // --format, --on-rotate
   writer.start(start);
 
   SamplerStreamParser lines(writer);
@@ -345,6 +346,7 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
   }
   writer.finish(stopped);
   report.files = writer.files();
+  report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());
   report.stack_count = writer.total();
   report.top_self = writer.top_self(5);
   add_sampler_notes(lines, report);
