@@ -44,6 +44,8 @@ class Rebuild {
   };
 
   void pop();
+  std::uint32_t first_with_room(std::uint32_t c);
+  void take_room(std::uint32_t c, double amount);
   double per_call_bound(bool call_rule) const;
   void share(std::uint32_t x, double amount, bool call_rule = true);
   bool place_small_whole(std::uint32_t x, double amount, double per_call);
@@ -64,6 +66,7 @@ class Rebuild {
   std::vector<std::uint32_t> on_path_, edge_on_path_;  // how often each function and caller entry is on the path
   std::vector<std::uint32_t> path_, via_;
   std::vector<Option> options_found_;
+  std::vector<std::uint32_t> next_with_room_;  // per caller entry: itself, or a later entry (its room is used up)
 };
 
 }  // namespace pyfold::collapse::pstats

@@ -38,6 +38,23 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
   }
   on_path_.assign(n, 0);
   edge_on_path_.assign(callers_.size(), 0);
+  next_with_room_.resize(callers_.size() + 1);
+  for (std::uint32_t c = 0; c <= callers_.size(); ++c) next_with_room_[c] = c;
+}
+
+// An edge whose room is used up is skipped by every later small amount (amounts are > 0 and rooms only shrink):
+// next_with_room_ links past such edges, shortened as it is followed (most scans used to step over them).
+std::uint32_t Rebuild::first_with_room(std::uint32_t c) {
+  while (next_with_room_[c] != c) {
+    next_with_room_[c] = next_with_room_[next_with_room_[c]];
+    c = next_with_room_[c];
+  }
+  return c;
+}
+
+void Rebuild::take_room(std::uint32_t c, double amount) {
+  callers_[c].room -= amount;
+  if (callers_[c].room <= 0) next_with_room_[c] = c + 1;
 }
 
 void Rebuild::place(std::uint32_t f, double amount) {
@@ -103,10 +120,13 @@ void Rebuild::share(std::uint32_t x, double amount, bool call_rule) {
 bool Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call) {
   double best_weight = -1;
   std::uint32_t best = kNone;
-  for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
+  const std::uint32_t end = caller_start_[x + 1];
+  for (std::uint32_t c = first_with_room(caller_start_[x]); c < end; c = first_with_room(c + 1)) {
     const Caller& caller = callers_[c];
     if (caller.weight <= 0) break;
-    if (edge_on_path_[c] || caller.ct < per_call) continue;
+    // In time, weight is the edge's cumtime: sorted heaviest first, no later caller meets the call rule either.
+    if (caller.ct < per_call) break;
+    if (edge_on_path_[c]) continue;
     const double room = std::min(caller.room, on_path_[caller.func] ? kFree : node_room_[caller.func]);
     if (room < amount) continue;
     best_weight = by_calls_ ? caller.weight : std::min(caller.weight, room);
@@ -121,7 +141,7 @@ bool Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call)
   }
   if (best == kNone) return false;
   Caller& caller = callers_[best];
-  caller.room -= amount;
+  take_room(best, amount);
   if (!on_path_[caller.func]) node_room_[caller.func] -= amount;
   options_found_.push_back(Option{false, best, 0, 0, amount, false});
   return true;
@@ -144,12 +164,13 @@ bool Rebuild::collect_options(std::uint32_t x, double per_call) {
     const Caller& caller = callers_[c];
     // A function or an edge already on the path (recursion drawn as it ran, e.g. the nested imports' exec) already
     // holds this amount in its cumtime; an edge at most kMaxRepeat times, so that a cycle ends.
-    if (caller.weight <= 0 || edge_on_path_[c] >= kMaxRepeat) continue;
+    if (caller.weight <= 0) break;  // sorted heaviest first: no later caller has weight either
+    if (edge_on_path_[c] >= kMaxRepeat) continue;
     const double edge_room = edge_on_path_[c] ? kFree : caller.room;
     const double node_room = on_path_[caller.func] ? kFree : node_room_[caller.func];
-    if (caller.ct < per_call) {
+    if (caller.ct < per_call) {  // and every later caller too (sorted by weight, in time its cumtime)
       skipped = true;
-      continue;
+      break;
     }
     const double room = std::min(edge_room, node_room);
     // The edge's cumtime not yet drawn: where the dump still has time to explain (free on a recursion).
@@ -182,7 +203,7 @@ void Rebuild::hand_out(std::uint32_t x, double amount) {
       emit(o.given, Top::root);
     } else {
       Caller& caller = callers_[o.caller];
-      if (!o.repeat) caller.room -= o.given;
+      if (!o.repeat) take_room(o.caller, o.given);
       if (!on_path_[caller.func]) node_room_[caller.func] -= o.given;
     }
   }
