@@ -8,7 +8,7 @@
 #include "pyfold/diagnostics.hpp"
 
 using namespace pyfold;
-using namespace pyfold::marshal;
+using namespace pyfold::collapse::marshal;
 using marshal_test::Bytes;
 
 namespace {

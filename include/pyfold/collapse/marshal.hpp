@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pyfold::marshal {
+namespace pyfold::collapse::marshal {
 
 using ValueId = std::uint32_t;
 
@@ -76,4 +76,4 @@ class Document {
   std::size_t refs_ = 0;
 };
 
-}  // namespace pyfold::marshal
+}  // namespace pyfold::collapse::marshal

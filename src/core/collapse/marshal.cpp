@@ -7,7 +7,7 @@
 
 #include "pyfold/diagnostics.hpp"
 
-namespace pyfold::marshal {
+namespace pyfold::collapse::marshal {
 
 const char* const kCodeLayoutNames[4] = {"3.11-3.13", "3.8-3.10", "3.6-3.7", "2.7"};
 
@@ -428,4 +428,4 @@ Document::Document(std::string bytes, std::string source) : bytes_(std::move(byt
   Parser(*this).run();
 }
 
-}  // namespace pyfold::marshal
+}  // namespace pyfold::collapse::marshal

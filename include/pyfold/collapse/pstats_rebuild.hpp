@@ -1,0 +1,72 @@
+#pragma once
+// The bottom-up rebuild of stacks from a pstats call graph. Each function's own time (or its primitive calls) is
+// placed on stacks that end at that function, so its self time is exact by construction. The stack is built upwards
+// from the leaf: at each function the amount is shared between the callers (not already on the stack) and, for a
+// root, the outside, in proportion to the edges' cumtime (and the root's weight), water-filled so that no edge
+// carries more than its cumtime and no function more than its cumtime less its own tottime (which stays reserved
+// for its own stacks). What no caller can take any more is left on a stack topped by "[caller unknown]". Amounts
+// below `threshold` are not split: they go up through the heaviest caller that still has room.
+#include <cstdint>
+#include <vector>
+
+#include "pyfold/collapse/pstats.hpp"
+#include "pyfold/collapse/pstats_graph.hpp"
+#include "pyfold/collapse/pstats_tree.hpp"
+
+namespace pyfold::collapse::pstats {
+
+class Rebuild {
+ public:
+  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold, Tree& tree);
+
+  double caller_unknown = 0;  // the amount left under "[caller unknown]"
+
+  // Places `amount` of f's own time (or calls) on stacks ending at f.
+  void place(std::uint32_t f, double amount);
+
+ private:
+  static constexpr double kFree = 1e300;  // the room of what has no budget
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+  // Longest path climbed: a cycle whose heaviest way round is free (all its edges already on the path) stops here.
+  static constexpr std::size_t kMaxClimb = 1024;
+  static constexpr std::uint32_t kMaxRepeat = 4;
+
+  struct Caller {
+    std::uint32_t func;
+    double weight, room;  // room: the edge's cumtime not yet used
+    double ct, nc;        // the edge's cumtime and calls
+  };
+  struct Option {
+    bool is_root;
+    std::uint32_t caller;  // index into callers_ (not for the root option)
+    double weight, room, given;
+    bool repeat;  // its edge is already on the path
+  };
+
+  void pop();
+  std::uint32_t first_with_room(std::uint32_t c);
+  void take_room(std::uint32_t c, double amount);
+  double per_call_bound(bool call_rule) const;
+  void share(std::uint32_t x, double amount, bool call_rule = true);
+  bool place_small_whole(std::uint32_t x, double amount, double per_call);
+  bool collect_options(std::uint32_t x, double per_call);
+  void hand_out(std::uint32_t x, double amount);
+  double water_fill(double amount);
+  void pool_small_shares();
+  void emit(double amount, Top top);
+
+  Tree& tree_;
+  const std::vector<Function>& fns_;
+  const PstatsOptions& options_;
+  const double threshold_;
+  const bool by_calls_;
+  std::vector<double> root_weight_, root_room_, node_room_;
+  std::vector<std::uint32_t> caller_start_;
+  std::vector<Caller> callers_;
+  std::vector<std::uint32_t> on_path_, edge_on_path_;  // how often each function and caller entry is on the path
+  std::vector<std::uint32_t> path_, via_;
+  std::vector<Option> options_found_;
+  std::vector<std::uint32_t> next_with_room_;  // per caller entry: itself, or a later entry (its room is used up)
+};
+
+}  // namespace pyfold::collapse::pstats

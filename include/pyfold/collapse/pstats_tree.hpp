@@ -1,0 +1,77 @@
+#pragma once
+// The stacks of the pstats rebuild merged into a tree, root first, so that small subtrees can be pruned: a node's
+// children whose subtree is under the threshold go to one "[pruned]" child of it (their time is its callees', not
+// its own: every drawn function keeps its own time). Paths deeper than --max-depth keep the frames nearest the root
+// and their leaf, with "[frames cut]" between them.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pyfold/collapse/format.hpp"
+#include "pyfold/collapse/pstats_reader.hpp"
+
+namespace pyfold::collapse::pstats {
+
+// What sits on top of a stack that does not start at a root.
+enum class Top : std::uint8_t {
+  root,            // the stack starts at a function entered from outside the profiled code
+  caller_unknown,  // the callers' edge times in the dump are used up: "[caller unknown]" on top
+  ambiguous,       // --exact: the next function up has several callers: "[ambiguous callers]" on top
+};
+
+class Tree {
+ public:
+  Tree(const std::vector<Function>& fns, std::size_t max_depth);
+
+  // One stack: its frames leaf first, what is on top of it, and its amount.
+  void add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount);
+
+  // Totals, children lists, and the lines with the subtrees under `threshold` pruned.
+  // function_amount: each function's own time (or calls); those with at least `threshold` keep theirs under
+  // "[pruned]" as a leaf of their own, so that a large function's self time is whole even when its contexts are
+  // pruned.
+  void finish(double threshold, const std::vector<double>& function_amount);
+
+  // The stacks to write: each with its amount, in depth-first order.
+  struct Line {
+    std::uint32_t node;  // its last frame, or the node whose [pruned] child it is
+    bool pruned;         // node;[pruned], or node;[pruned];func when func is a function
+    std::uint32_t func;  // a large function's own time in pruned subtrees (fns.size(): the rest)
+    double amount;
+  };
+  std::vector<Line> out;
+
+  // Each line's group for rounding: its function, or fns.size() for the [pruned] lines.
+  std::vector<std::uint32_t> groups() const;
+
+  // Sends each line with a count > 0 (counts: one per line of `out`) to sink.
+  void write(const std::vector<long long>& counts, StackSink& sink) const;
+
+ private:
+  enum Marker : std::uint32_t { kCallerUnknown, kAmbiguous, kFramesCut, kPruned };
+  static constexpr const char* kMarkerText[] = {"[caller unknown]", "[ambiguous callers]", "[frames cut]",
+                                                "[pruned]"};
+  static constexpr std::uint32_t kNoParent = 0xffffffffu;
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t(0);
+  struct Node {
+    std::uint32_t parent, key;  // key: a function, or fns.size() + a Marker
+    double self, total;
+  };
+
+  std::uint32_t child(std::uint32_t parent, std::uint32_t key);
+  void grow();
+  void lines(double threshold, const std::vector<double>& function_amount);
+  void prune_subtree(std::uint32_t top, double threshold, const std::vector<double>& function_amount, double& rest,
+                     std::vector<double>& large, std::vector<std::uint32_t>& touched);
+
+  const std::vector<Function>& fns_;
+  const std::uint32_t n_;
+  std::vector<Node> nodes_;
+  const std::size_t max_depth_;
+  std::vector<std::uint64_t> slots_;  // open addressing: (parent, key) → node
+  std::vector<std::uint32_t> child_start_, children_;
+  std::vector<std::uint32_t> walk_;  // prune_subtree's own stack, kept between calls
+};
+
+}  // namespace pyfold::collapse::pstats

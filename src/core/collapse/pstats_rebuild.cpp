@@ -1,0 +1,296 @@
+// The bottom-up rebuild of stacks from a pstats call graph (see the header).
+#include "pyfold/collapse/pstats_rebuild.hpp"
+
+#include <algorithm>
+
+namespace pyfold::collapse::pstats {
+
+Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold,
+                 Tree& tree)
+    : tree_(tree),
+      fns_(g.fns),
+      options_(options),
+      threshold_(threshold),
+      by_calls_(options.weight == PstatsOptions::Weight::calls) {
+  const std::uint32_t n = g.size();
+  root_weight_.assign(n, 0);
+  root_room_.assign(n, 0);
+  for (const Root& r : roots) {
+    if (r.replaced) continue;
+    root_weight_[r.func] += by_calls_ ? r.calls : r.weight;
+  }
+  // A whisker of slack so float sums that equal a budget are not turned away.
+  auto room_of = [&](double budget) { return by_calls_ ? kFree : budget * (1 + 1e-9) + 1e-12; };
+  for (std::uint32_t f = 0; f < n; ++f) root_room_[f] = root_weight_[f] > 0 ? room_of(root_weight_[f]) : 0;
+  node_room_.resize(n);
+  // (With --weight calls: no budget, but a function never called, the profile module's fake root, is on no stack.)
+  for (std::uint32_t f = 0; f < n; ++f)
+    node_room_[f] = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
+  caller_start_.assign(n + 1, 0);
+  for (std::uint32_t f = 0; f < n; ++f) {
+    for (const Edge& e : fns_[f].callers)
+      // An edge known by its calls only has no time to keep to: its callee's and caller's cumtime still hold.
+      if (e.caller != f)
+        callers_.push_back(Caller{e.caller, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, e.nc});
+    caller_start_[f + 1] = std::uint32_t(callers_.size());
+    std::sort(callers_.begin() + caller_start_[f], callers_.end(),
+              [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
+  }
+  on_path_.assign(n, 0);
+  edge_on_path_.assign(callers_.size(), 0);
+  next_with_room_.resize(callers_.size() + 1);
+  for (std::uint32_t c = 0; c <= callers_.size(); ++c) next_with_room_[c] = c;
+}
+
+// An edge whose room is used up is skipped by every later small amount (amounts are > 0 and rooms only shrink):
+// next_with_room_ links past such edges, shortened as it is followed (most scans used to step over them).
+std::uint32_t Rebuild::first_with_room(std::uint32_t c) {
+  while (next_with_room_[c] != c) {
+    next_with_room_[c] = next_with_room_[next_with_room_[c]];
+    c = next_with_room_[c];
+  }
+  return c;
+}
+
+void Rebuild::take_room(std::uint32_t c, double amount) {
+  callers_[c].room -= amount;
+  if (callers_[c].room <= 0) next_with_room_[c] = c + 1;
+}
+
+void Rebuild::place(std::uint32_t f, double amount) {
+  struct Step {
+    std::uint32_t func, depth, via;  // via: the caller entry that led here (kNone at the leaf)
+    double amount;
+  };
+  std::vector<Step> todo{Step{f, 0, kNone, amount}};
+  while (!todo.empty()) {
+    const Step s = todo.back();
+    todo.pop_back();
+    while (path_.size() > s.depth) pop();
+    path_.push_back(s.func);
+    via_.push_back(s.via);
+    ++on_path_[s.func];
+    if (s.via != kNone) ++edge_on_path_[s.via];
+    share(s.func, s.amount);
+    for (auto o = options_found_.rbegin(); o != options_found_.rend(); ++o)
+      if (o->given > 0 && !o->is_root) todo.push_back(Step{callers_[o->caller].func, s.depth + 1, o->caller, o->given});
+  }
+  while (!path_.empty()) pop();
+}
+
+void Rebuild::pop() {
+  --on_path_[path_.back()];
+  if (via_.back() != kNone) --edge_on_path_[via_.back()];
+  path_.pop_back();
+  via_.pop_back();
+}
+
+// One call is not split between activations: a caller whose calls to x took less in all than one call of the edge
+// below (x → the path's next function) takes on average could not have made it (the script's exec and the nested
+// exec of an import: the module body's one call takes longer than all nested execs together).
+double Rebuild::per_call_bound(bool call_rule) const {
+  if (!call_rule || by_calls_ || via_.back() == kNone) return 0;
+  const Caller& below = callers_[via_.back()];
+  return below.ct / std::max(1.0, below.nc) * (1 - 1e-9);
+}
+
+// Shares `amount` at the top of the current path (x) between its options; the root's share and what is left
+// become stacks now, the callers' shares are returned in options_found_ to go on up.
+void Rebuild::share(std::uint32_t x, double amount, bool call_rule) {
+  options_found_.clear();
+  const double per_call = per_call_bound(call_rule);
+  if (amount < threshold_ && !options_.exact && path_.size() < kMaxClimb && place_small_whole(x, amount, per_call))
+    return;
+  const bool skipped = collect_options(x, per_call);
+  if (options_found_.empty() && skipped && per_call > 0) {  // no caller fits the rule: take them all
+    share(x, amount, false);
+    return;
+  }
+  if (options_.exact && options_found_.size() > 1) {  // which caller is a guess: stop, and say so
+    options_found_.clear();
+    emit(amount, Top::ambiguous);
+    return;
+  }
+  hand_out(x, amount);
+}
+
+// Small amounts (most of them) go whole to one option: the heaviest caller not yet on the path with room for it
+// (callers are sorted heaviest first, so the scan mostly stops at once), or the root if that is heavier. False when
+// neither has room.
+bool Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call) {
+  double best_weight = -1;
+  std::uint32_t best = kNone;
+  const std::uint32_t end = caller_start_[x + 1];
+  for (std::uint32_t c = first_with_room(caller_start_[x]); c < end; c = first_with_room(c + 1)) {
+    const Caller& caller = callers_[c];
+    if (caller.weight <= 0) break;
+    // In time, weight is the edge's cumtime: sorted heaviest first, no later caller meets the call rule either.
+    if (caller.ct < per_call) break;
+    if (edge_on_path_[c]) continue;
+    const double room = std::min(caller.room, on_path_[caller.func] ? kFree : node_room_[caller.func]);
+    if (room < amount) continue;
+    best_weight = by_calls_ ? caller.weight : std::min(caller.weight, room);
+    best = c;
+    break;
+  }
+  const bool root_fits = root_weight_[x] > 0 && root_weight_[x] >= per_call && root_room_[x] >= amount;
+  if (root_fits && (by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x])) >= best_weight) {
+    root_room_[x] -= amount;
+    emit(amount, Top::root);
+    return true;
+  }
+  if (best == kNone) return false;
+  Caller& caller = callers_[best];
+  take_room(best, amount);
+  if (!on_path_[caller.func]) node_room_[caller.func] -= amount;
+  options_found_.push_back(Option{false, best, 0, 0, amount, false});
+  return true;
+}
+
+// The options at x (the root, the callers) into options_found_; true when one was left out for the call rule.
+bool Rebuild::collect_options(std::uint32_t x, double per_call) {
+  bool skipped = false;
+  if (root_weight_[x] > 0) {
+    if (root_weight_[x] >= per_call) {
+      options_found_.push_back(
+          Option{true, 0, by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x]), root_room_[x], 0,
+                 false});
+    } else {
+      skipped = true;
+    }
+  }
+  if (path_.size() >= kMaxClimb) return skipped;
+  for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
+    const Caller& caller = callers_[c];
+    // A function or an edge already on the path (recursion drawn as it ran, e.g. the nested imports' exec) already
+    // holds this amount in its cumtime; an edge at most kMaxRepeat times, so that a cycle ends.
+    if (caller.weight <= 0) break;  // sorted heaviest first: no later caller has weight either
+    if (edge_on_path_[c] >= kMaxRepeat) continue;
+    const double edge_room = edge_on_path_[c] ? kFree : caller.room;
+    const double node_room = on_path_[caller.func] ? kFree : node_room_[caller.func];
+    if (caller.ct < per_call) {  // and every later caller too (sorted by weight, in time its cumtime)
+      skipped = true;
+      break;
+    }
+    const double room = std::min(edge_room, node_room);
+    // The edge's cumtime not yet drawn: where the dump still has time to explain (free on a recursion).
+    options_found_.push_back(
+        Option{false, c, by_calls_ ? caller.weight : std::min(caller.weight, room), room, 0, edge_on_path_[c] > 0});
+  }
+  return skipped;
+}
+
+// Gives `amount` to the options found: whole to one if small, else water-filled; the root's share becomes a stack,
+// the budgets are charged, and what no option has room for goes under "[caller unknown]".
+void Rebuild::hand_out(std::uint32_t x, double amount) {
+  double left = amount;
+  Option* best = nullptr;  // small amounts go whole to the heaviest option with room for them, round a cycle last
+  if (amount < threshold_)
+    for (Option& o : options_found_)
+      if (o.room >= amount &&
+          (!best || (best->repeat && !o.repeat) || (best->repeat == o.repeat && o.weight > best->weight)))
+        best = &o;
+  if (best) {
+    best->given = amount;
+    left = 0;
+  } else {
+    left = water_fill(amount);
+  }
+  for (Option& o : options_found_) {
+    if (o.given <= 0) continue;
+    if (o.is_root) {
+      root_room_[x] -= o.given;
+      emit(o.given, Top::root);
+    } else {
+      Caller& caller = callers_[o.caller];
+      if (!o.repeat) take_room(o.caller, o.given);
+      if (!on_path_[caller.func]) node_room_[caller.func] -= o.given;
+    }
+  }
+  if (left > 0) {
+    caller_unknown += left;
+    emit(left, Top::caller_unknown);
+  }
+}
+
+// Gives each option amount × weight / Σ weights, except that no option gets more than its room: the capped
+// options' excess is shared again among the others. Returns what no option has room for.
+double Rebuild::water_fill(double amount) {
+  double left = amount;
+  if (amount < threshold_) {  // a small amount no option has room for: as few pieces as can be, heaviest first
+    std::sort(options_found_.begin(), options_found_.end(), [](const Option& a, const Option& b) {
+      return a.repeat != b.repeat ? b.repeat : a.weight > b.weight;
+    });
+    for (Option& o : options_found_) {
+      if (left <= 0) break;
+      if (o.room <= 0 || o.weight <= 0) continue;
+      o.given = std::min(left, o.room);
+      left -= o.given;
+    }
+    return std::max(0.0, left);
+  }
+  for (;;) {
+    double weights = 0;
+    for (const Option& o : options_found_)
+      if (o.room - o.given > 0 && o.given == 0 && !o.repeat) weights += o.weight;
+    if (weights <= 0 || left <= 0) break;
+    bool capped = false;
+    for (Option& o : options_found_) {
+      if (o.given != 0 || o.room <= 0 || o.repeat) continue;
+      if (left * o.weight / weights >= o.room) o.given = o.room, capped = true;
+    }
+    if (capped) {
+      double given = 0;
+      for (const Option& o : options_found_) given += o.given;
+      left = amount - given;
+      continue;
+    }
+    for (Option& o : options_found_)
+      if (o.given == 0 && o.room > 0 && !o.repeat) o.given = left * o.weight / weights;
+    pool_small_shares();
+    return 0;
+  }
+  // Round a recursion once more only for what the callers not yet on the path have no room for: recursion is
+  // drawn where the edges' times need it, not invented.
+  for (Option& o : options_found_) {
+    if (left <= 0) break;
+    if (!o.repeat || o.weight <= 0) continue;
+    o.given = left;
+    left = 0;
+  }
+  return left;
+}
+
+// Shares under the threshold would each make a stack of their own all the way up: they go instead to the options
+// with larger shares, heaviest first, as far as their room allows (what does not fit stays where it was).
+void Rebuild::pool_small_shares() {
+  double pool = 0, room = 0;
+  for (const Option& o : options_found_) {
+    if (o.given <= 0) continue;
+    if (o.given < threshold_) pool += o.given;
+    else room += o.room - o.given;
+  }
+  if (pool <= 0 || room < pool) return;
+  for (Option& o : options_found_)
+    if (o.given > 0 && o.given < threshold_) o.given = 0;
+  while (pool > 0) {
+    Option* heaviest = nullptr;
+    for (Option& o : options_found_)
+      if (o.given >= threshold_ && o.room - o.given > 0 && (!heaviest || o.weight > heaviest->weight)) heaviest = &o;
+    if (!heaviest) break;
+    const double take = std::min(pool, heaviest->room - heaviest->given);
+    heaviest->given += take;
+    pool -= take;
+    if (pool > 0) heaviest->room = heaviest->given;  // full: not chosen again (its real room is kept below)
+  }
+  if (pool > 0) {  // float dust
+    Option* largest = &options_found_.front();
+    for (Option& o : options_found_)
+      if (o.given > largest->given) largest = &o;
+    largest->given += pool;
+  }
+}
+
+void Rebuild::emit(double amount, Top top) { tree_.add(path_.data(), path_.size(), top, amount); }
+
+}  // namespace pyfold::collapse::pstats

@@ -1,0 +1,167 @@
+// The tree of the pstats rebuild's stacks: merging, pruning and the folded lines.
+#include "pyfold/collapse/pstats_tree.hpp"
+
+#include <algorithm>
+
+#include "pyfold/frame_text.hpp"
+
+namespace pyfold::collapse::pstats {
+
+Tree::Tree(const std::vector<Function>& fns, std::size_t max_depth)
+    : fns_(fns), n_(std::uint32_t(fns.size())), max_depth_(max_depth) {
+  nodes_.push_back(Node{kNoParent, 0, 0, 0});
+  slots_.assign(1 << 12, kEmpty);
+}
+
+void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
+  std::uint32_t node = 0;
+  std::size_t depth = length;
+  if (top == Top::caller_unknown) node = child(node, n_ + kCallerUnknown), ++depth;
+  if (top == Top::ambiguous) node = child(node, n_ + kAmbiguous), ++depth;
+  const std::size_t above = depth - length;
+  std::size_t keep = length - 1;  // frames above the leaf, root side first
+  if (depth > max_depth_) keep = max_depth_ >= above + 2 ? max_depth_ - above - 2 : 0;
+  for (std::size_t k = 0; k < keep; ++k) node = child(node, leaf_first[length - 1 - k]);
+  if (depth > max_depth_) node = child(node, n_ + kFramesCut);
+  node = child(node, leaf_first[0]);
+  nodes_[node].self += amount;
+}
+
+void Tree::finish(double threshold, const std::vector<double>& function_amount) {
+  for (std::size_t i = nodes_.size(); i-- > 1;) {  // children come after their parents
+    nodes_[i].total += nodes_[i].self;
+    nodes_[nodes_[i].parent].total += nodes_[i].total;
+  }
+  child_start_.assign(nodes_.size() + 1, 0);
+  for (std::size_t i = 1; i < nodes_.size(); ++i) ++child_start_[nodes_[i].parent + 1];
+  for (std::size_t i = 0; i < nodes_.size(); ++i) child_start_[i + 1] += child_start_[i];
+  children_.resize(nodes_.size());
+  std::vector<std::uint32_t> fill(child_start_.begin(), child_start_.end() - 1);
+  for (std::uint32_t i = 1; i < nodes_.size(); ++i) children_[fill[nodes_[i].parent]++] = i;
+  lines(threshold, function_amount);
+}
+
+std::vector<std::uint32_t> Tree::groups() const {
+  std::vector<std::uint32_t> g(out.size());
+  for (std::size_t i = 0; i < out.size(); ++i)
+    g[i] = out[i].pruned ? out[i].func : std::min(n_, nodes_[out[i].node].key);
+  return g;
+}
+
+void Tree::write(const std::vector<long long>& counts, StackSink& sink) const {
+  std::vector<std::string> frames(n_);
+  std::vector<char> have_frame(n_, 0);
+  std::string stack;
+  std::vector<std::uint32_t> chain;
+  auto frame = [&](std::uint32_t key) -> const std::string& {
+    if (!have_frame[key]) {
+      std::string_view file = fns_[key].file;
+      if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
+      append_frame_text(frames[key], fns_[key].name, file, fns_[key].line);
+      have_frame[key] = 1;
+    }
+    return frames[key];
+  };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (counts[i] <= 0) continue;
+    chain.clear();
+    for (std::uint32_t node = out[i].node; node != 0; node = nodes_[node].parent) chain.push_back(node);
+    stack.clear();
+    for (auto c = chain.rbegin(); c != chain.rend(); ++c) {
+      if (!stack.empty()) stack.push_back(';');
+      const std::uint32_t key = nodes_[*c].key;
+      if (key >= n_) {
+        stack += kMarkerText[key - n_];
+        continue;
+      }
+      stack += frame(key);
+    }
+    if (out[i].pruned) {
+      if (!stack.empty()) stack.push_back(';');
+      stack += kMarkerText[kPruned];
+      if (out[i].func < n_) stack += ";" + frame(out[i].func);
+    }
+    sink.add(stack, double(counts[i]));
+  }
+}
+
+// The child of parent with key, made when new: an open-addressing table of (parent, key) → node.
+std::uint32_t Tree::child(std::uint32_t parent, std::uint32_t key) {
+  const std::uint64_t k = (std::uint64_t(parent) << 32) | key;
+  std::size_t mask = slots_.size() - 1;
+  std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
+  for (;; i = (i + 1) & mask) {
+    if (slots_[i] == kEmpty) break;
+    const Node& n = nodes_[std::uint32_t(slots_[i])];
+    if (n.parent == parent && n.key == key) return std::uint32_t(slots_[i]);
+  }
+  const std::uint32_t id = std::uint32_t(nodes_.size());
+  nodes_.push_back(Node{parent, key, 0, 0});
+  slots_[i] = id;
+  if (nodes_.size() * 2 > slots_.size()) grow();
+  return id;
+}
+
+void Tree::grow() {
+  std::vector<std::uint64_t> old(slots_.size() * 2, kEmpty);
+  old.swap(slots_);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::uint32_t id = 1; id < nodes_.size(); ++id) {
+    const std::uint64_t k = (std::uint64_t(nodes_[id].parent) << 32) | nodes_[id].key;
+    std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
+    while (slots_[i] != kEmpty) i = (i + 1) & mask;
+    slots_[i] = id;
+  }
+}
+
+// Depth-first from the root: a node's own line, its kept children, then one [pruned] line for the others.
+void Tree::lines(double threshold, const std::vector<double>& function_amount) {
+  std::vector<std::uint32_t> todo, kids;
+  std::vector<double> large(n_, 0);    // a pruned group's time of each large function
+  std::vector<std::uint32_t> touched;  // the large functions met in this group
+  for (std::uint32_t c = child_start_[1]; c-- > child_start_[0];) todo.push_back(children_[c]);
+  while (!todo.empty()) {
+    const std::uint32_t node = todo.back();
+    todo.pop_back();
+    out.push_back(Line{node, false, n_, nodes_[node].self});
+    double rest = 0;
+    kids.clear();
+    touched.clear();
+    for (std::uint32_t c = child_start_[node]; c < child_start_[node + 1]; ++c) {
+      const std::uint32_t kid = children_[c];
+      // A leaf's own frame is never pruned away from a marker (the [caller unknown] and cut stacks keep theirs).
+      if (nodes_[kid].total >= threshold || nodes_[node].key >= n_)
+        kids.push_back(kid);
+      else
+        prune_subtree(kid, threshold, function_amount, rest, large, touched);
+    }
+    if (rest > 0) out.push_back(Line{node, true, n_, rest});
+    for (std::uint32_t f : touched) {
+      out.push_back(Line{node, true, f, large[f]});
+      large[f] = 0;
+    }
+    for (auto k = kids.rbegin(); k != kids.rend(); ++k) todo.push_back(*k);
+  }
+}
+
+// A pruned subtree's time: large functions' own time apart (in large, first met in touched), the rest together.
+void Tree::prune_subtree(std::uint32_t top, double threshold, const std::vector<double>& function_amount,
+                         double& rest, std::vector<double>& large, std::vector<std::uint32_t>& touched) {
+  walk_.assign(1, top);
+  while (!walk_.empty()) {
+    const std::uint32_t w = walk_.back();
+    walk_.pop_back();
+    const Node& node = nodes_[w];
+    if (node.self > 0) {
+      if (node.key < n_ && function_amount[node.key] >= threshold) {
+        if (large[node.key] == 0) touched.push_back(node.key);
+        large[node.key] += node.self;
+      } else {
+        rest += node.self;
+      }
+    }
+    for (std::uint32_t k = child_start_[w]; k < child_start_[w + 1]; ++k) walk_.push_back(children_[k]);
+  }
+}
+
+}  // namespace pyfold::collapse::pstats
