@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 
-from harness import check, finish, shell, svg_frames
+from harness import check, finish, folded_counts as folded, shell, split_frame, svg_frames
 
 COLLAPSE, DIFF, SVG, PYFOLD, ROOT = (os.path.abspath(a) for a in sys.argv[1:6])
 DATA = os.path.join(ROOT, "tests", "golden", "data", "pyfold-collapse")
@@ -23,18 +23,6 @@ TMP = tempfile.mkdtemp(prefix="pyfold-e2e-collapse-")
 def sh(command, **kw):
     env = dict(COLLAPSE=COLLAPSE, DIFF=DIFF, SVG=SVG, PYFOLD=PYFOLD, DATA=DATA, SAMPLE=SAMPLE, PERF_PY=PERF_PY, TMP=TMP)
     return shell(command, env, TMP, **kw)
-
-
-def folded(text):
-    """{stack: count} of folded text (bytes or str)."""
-    if isinstance(text, bytes):
-        text = text.decode()
-    out = {}
-    for line in text.splitlines():
-        if line.strip():
-            stack, count = line.rsplit(" ", 1)
-            out[stack] = out.get(stack, 0) + float(count)
-    return out
 
 
 def perf_periods(path, event=None):
@@ -133,8 +121,8 @@ def _():
         path = []
         for frame in stack.split(";"):
             if frame not in index:
-                m = re.match(r"^(.*) \((.*):(\d+)\)$", frame)
-                entry = {"name": m.group(1), "file": m.group(2), "line": int(m.group(3))} if m else {"name": frame}
+                name, file, line = split_frame(frame)
+                entry = dict({"name": name}, **({"file": file} if file else {}), **({"line": line} if line else {}))
                 index[frame] = len(frames)
                 frames.append(entry)
             path.append(index[frame])

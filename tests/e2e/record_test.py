@@ -8,7 +8,6 @@ interpreter was found.
 Usage: record_test.py PYFOLD_RECORD PYFOLD_DUMP SOURCE_ROOT PYFLAME_SPEEDSCOPE
 """
 import ast
-import glob
 import gzip
 import json
 import os
@@ -22,45 +21,20 @@ import sys
 import tempfile
 import time
 
-from harness import check, failures, finish, never_left_stopped
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
-import pythons  # noqa: E402
+from harness import TARGETS, check, finish, interpreters, never_left_stopped, parse_folded, pythons, run, share
 
 RECORD, DUMP, ROOT, SPEEDSCOPE = (os.path.abspath(a) for a in sys.argv[1:5])
-TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
 TMP = tempfile.mkdtemp(prefix="pyfold-record-e2e-")
-FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
-
-
-def interpreters():
-    """(label, path) of each interpreter to test; prints a skip (or FAIL, when required) line for each one missing."""
-    found = [(p.label, p.path) for p in pythons.find()]
-    failures.extend(pythons.failures)
-    return found
 
 
 def run_record(args, timeout=60, **kw):
-    r = subprocess.run([RECORD] + args, capture_output=True, timeout=timeout, cwd=TMP, **kw)
-    return r.returncode, r.stdout.decode("utf-8"), r.stderr.decode("utf-8", "replace")
+    return run([RECORD] + args, timeout=timeout, cwd=TMP, **kw)
 
 
 def parse(folded):
-    """[(frames as (name, file, line), count)] of folded text; asserts every line is well formed."""
-    stacks = []
-    for line in folded.splitlines():
-        stack, count = line.rsplit(" ", 1)
-        assert count.isdigit() and int(count) > 0, f"bad count in {line!r}"
-        frames = []
-        for frame in stack.split(";"):
-            m = FRAME.match(frame)
-            if m:
-                frames.append((m.group(1), m.group(2), int(m.group(3)) if m.group(3) else 0))
-            else:  # a root frame: `thread (TID): NAME`, `process PID:"cmdline"`
-                assert frame.startswith(("thread (", "process ")), f"bad frame {frame!r}"
-                frames.append((frame, "", 0))
-        stacks.append((frames, int(count)))
-    return stacks
+    """[(frames as (name, file, line), count)]; a frame without a file is a root: `thread (TID): NAME`,
+    `process PID:"cmdline"`."""
+    return parse_folded(folded, bare=("thread (", "process "))
 
 
 def function_lines(path):
@@ -94,12 +68,6 @@ def check_frames_real(stacks, target):
             assert name in spans, f"frame {name!r} is not a function of {target}"
             first, last = spans[name]
             assert first <= line <= last, f"{name} at line {line}, outside {first}-{last}"
-
-
-def share(stacks, predicate):
-    total = sum(c for _, c in stacks)
-    assert total > 0, "no samples"
-    return sum(c for f, c in stacks if predicate(f)) / total
 
 
 def report(err):
@@ -576,7 +544,7 @@ def common(python, label):
 
     @check("a program that execs a new Python (same PID) is followed into it")
     def _():
-        if not os.path.realpath(python).startswith("/root/.pyenv/") and "/usr/bin/" not in python:
+        if not os.path.realpath(python).startswith(pythons.pyenv_root() + "/") and "/usr/bin/" not in python:
             # tests/pythons/fetch.sh's interpreters are shell wrappers: os.execv(sys.executable) goes through a
             # shell and the loader, which the recorder does not follow (yet); known, checked on pyenv's builds.
             print("skip - exec of a new Python through a shell wrapper (fetched interpreters)")
@@ -625,8 +593,7 @@ def common(python, label):
 
     @check("an unsupported Python (pyenv 3.7, 2.7 when installed) is refused with a message naming it")
     def _():
-        olds = sorted(glob.glob("/root/.pyenv/versions/3.7.*/bin/python3.7") +
-                      glob.glob("/root/.pyenv/versions/2.7.*/bin/python2.7"))
+        olds = sorted(pythons.pyenv_pythons("3.7") + pythons.pyenv_pythons("2.7"))
         if not olds:
             print("     (skipped: no CPython 3.7 or 2.7 installed)")
             return
@@ -658,7 +625,7 @@ def launch_and_stop(python):
     def _():
         # pyenv's shim is a bash script whose children run and exit, then it execs Python: reads of a process
         # that is execing or exiting are refused for a moment (1 launch in 12 failed before).
-        py311 = sorted(glob.glob("/root/.pyenv/versions/3.11.*/bin/python3.11"))
+        py311 = pythons.pyenv_pythons("3.11")
         interpreter = py311[-1] if py311 else python
         shims = []
         for name, text in (("sh-shim", f'#!/bin/sh\nexec {interpreter} "$@"\n'),
@@ -839,7 +806,7 @@ def stress(python, others):
         never_left_stopped(python, os.path.join(TARGETS, "sleeper.py"), [RECORD, "--blocking", "--rate", "2000"])
 
 
-found = interpreters()
+found = [(p.label, p.path) for p in interpreters()]
 for label, python in found:
     per_interpreter(label, python)
 if found:
@@ -851,7 +818,4 @@ if found:
     stress(main[1], [p for _, p in found])
     launch_and_stop(main[1])
 shutil.rmtree(TMP, ignore_errors=True)
-if not found and not failures:
-    print("no CPython found: nothing tested")
-    sys.exit(77)
-finish()
+finish(skip_reason="no CPython found: nothing tested")

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-from harness import check, finish, shell, svg_frames
+from harness import check, finish, parse_folded, shell, svg_frames, total
 
 BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
@@ -29,7 +29,8 @@ def frames(svg_bytes):
 
 
 def folded_total(path):
-    return sum(int(line.rsplit(None, 1)[1]) for line in open(path, encoding="utf-8") if line.strip())
+    with open(path, encoding="utf-8") as f:
+        return total(parse_folded(f.read(), split=False, written=True))
 
 
 @check("a profile piped through stdin renders to well-formed SVG with every sample")
