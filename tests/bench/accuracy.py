@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from harness import frame_text, interpreters, parse_folded  # noqa: E402
-WORKLOADS_PY = os.path.join(HERE, "accuracy_workloads.py")
+WORKLOADS_PY = os.path.join(ROOT, "tests", "e2e", "targets", "accuracy_workloads.py")
 WORKLOADS = ["fib", "vector", "generators", "coroutines", "deepcopy", "cheavy", "threads"]
 THREAD_ROOT = re.compile(r"^thread \([^)]*\): (.*)$")
 

@@ -20,7 +20,7 @@ RECORD = os.environ.get("PYFOLD_RECORD", os.path.join(HERE, "..", "..", "build",
 def one(python, extra, tasks, rate):
     env = dict(os.environ, ASYNC_TASKS=str(tasks), SECONDS="6")
     r = subprocess.run([RECORD, "--rate", str(rate), "--method", "remote", *extra, "--python", python,
-                        os.path.join(HERE, "async_many_tasks.py")], capture_output=True, text=True, env=env)
+                        os.path.join(HERE, "..", "e2e", "targets", "async_many_tasks.py")], capture_output=True, text=True, env=env)
     m = re.search(r"([\d.]+) us per sample \(([\d.]+) reads\)", r.stderr)
     if not m:
         raise SystemExit(f"no summary: {r.stderr[-600:]}")

@@ -19,39 +19,13 @@ import subprocess
 import sys
 import tempfile
 
-from harness import check, finish, interpreters, once, parse_folded, split_frame, svg_frames
+from harness import TARGETS, check, finish, interpreters, once, parse_folded, split_frame, svg_frames
 
 COLLAPSE, SVG = (os.path.abspath(a) for a in sys.argv[1:3])
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-cpython-tools-")
 
-# leaf holds nearly all the time, under top -> mid; the chain is what every tool must show.
-WORKLOAD = '''
-def leaf(n):
-    total = 0
-    for i in range(n):
-        total += i
-    return total
-
-
-def mid():
-    return leaf(100000)
-
-
-def top(rounds):
-    for _ in range(rounds):
-        mid()
-
-
-top(ROUNDS)
-'''
-CHAIN = ["top", "mid", "leaf"]
-
-
-def workload(work, rounds):
-    path = os.path.join(work, "work.py")
-    with open(path, "w") as f:
-        f.write(WORKLOAD.replace("ROUNDS", str(rounds)))
-    return path
+SCRIPT = os.path.join(TARGETS, "top_mid_leaf.py")
+CHAIN = ["top", "mid", "leaf"]  # leaf holds nearly all the time, under top -> mid
 
 
 def run(args, **kw):
@@ -87,7 +61,7 @@ def perf_works():
 
 
 def perf_checks(label, python, minor, work):
-    script = workload(work, 60)
+    script = SCRIPT
     pyfold_name = lambda frame: split_frame(frame)[0]  # noqa: E731
 
     # perf -g unwinds through the interpreter by frame pointers: 3.15 keeps them (its builds use
@@ -123,7 +97,7 @@ def perf_checks(label, python, minor, work):
 
 def sampler_checks(label, python, work):
     """3.15's own sampler: `--collapsed` is folded text (frames FILE:FUNCTION:LINE under a tid:N root)."""
-    script = workload(work, 60)
+    script = SCRIPT
 
     @once
     def collapsed():

@@ -26,79 +26,13 @@ import subprocess
 import sys
 import tempfile
 
-from harness import finish, interpreters as cpythons, parse_folded, pythons, run_check
+from harness import TARGETS, finish, interpreters as cpythons, parse_folded, pythons, run_check
 import pstats_rules
 
 FOLD = [os.path.abspath(sys.argv[1])] + sys.argv[2:]
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-pstats-")
 REPORT = os.environ.get("PYFOLD_E2E_REPORT")
 
-PROGRAM = r'''
-import json, decimal, email.mime.text, xml.dom.minidom
-import importlib
-
-
-def shared(n):
-    total = 0
-    for i in range(n):
-        total += i * i
-    return total
-
-
-def light():
-    return shared(2000)
-
-
-def heavy():
-    return shared(8000)
-
-
-def fib(n):
-    return n if n < 2 else fib(n - 1) + fib(n - 2)
-
-
-def ping(n):
-    return pong(n - 1) + 1 if n > 0 else 0
-
-
-def pong(n):
-    return ping(n - 1) + shared(50) if n > 0 else 0
-
-
-def squares(n):
-    for i in range(n):
-        yield i * i
-
-
-def consume():
-    return sum(squares(6000)) + sum(x for x in squares(2000))
-
-
-def dynamic():
-    ns = {}
-    exec("def made(n):\n    return sum(range(n))\n", ns)
-    return ns["made"](20000) + eval("len(json.dumps(list(range(3000))))")
-
-
-def lazy_import():
-    total = 0
-    for name in ("fractions", "calendar", "csv", "textwrap"):
-        total += len(dir(importlib.import_module(name)))
-    return total
-
-
-def main():
-    for _ in range(3):
-        light()
-        heavy()
-    fib(12)
-    ping(40)
-    consume()
-    dynamic()
-    lazy_import()
-    for i in range(100):
-        json.dumps({"a": i, "b": [i] * 10})
-'''
 
 # A yappi-style dump: the stats of a cProfile run rebuilt as a plain dict and written with marshal (the layout
 # yappi's convert2pstats produces; its bytes differ from cProfile's: no shared objects).
@@ -152,7 +86,7 @@ def run_case(python, writer, args):
     work = os.path.join(TMP, f"{python.strip('/').replace('/', '_')}-{writer}")
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(work, "prog.py"), "w") as f:
-        f.write(PROGRAM)
+        f.write(open(os.path.join(TARGETS, "pstats_prog.py")).read())
     with open(os.path.join(work, "run_main.py"), "w") as f:
         f.write("import prog\nprog.main()\n")
     out = os.path.join(work, "dump.pstats")

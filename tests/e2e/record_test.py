@@ -274,7 +274,7 @@ def per_interpreter_rest(label, python):
     @check(f"{label}: --method inprocess on the ray tracer, by the native sampler and (no ctypes) by the signal "
            f"handler it falls back to, which a frame without f_lineno never breaks")
     def _():
-        raytrace = os.path.join(os.path.dirname(TARGETS), "..", "bench", "raytrace.py")
+        raytrace = os.path.join(TARGETS, "raytrace.py")
         code, out, err = run_record(["--method", "inprocess", "--python", python, raytrace, "200"], timeout=120)
         assert code == 0 and "Traceback" not in err and "native sampler inside the program" in err, (code, err[-2000:])
         assert sum(c for _, c in parse(out)) > 50, err
