@@ -65,7 +65,6 @@ def proportions(python):
 
 def whole_stacks(python):
     stacks, stderr = record(python, "generator_tree.py", 2)
-    total = sum(c for _, c in stacks)
     program = [(f, c) for f, c in stacks if any(file == "generator_tree.py" for _, file in f)]
     bad = [(f, c) for f, c in program if f[0] != ("<module>", "generator_tree.py")]
     n = sum(c for _, c in program)

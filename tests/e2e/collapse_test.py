@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 
-from harness import check, finish, folded_counts as folded, shell, split_frame, svg_frames
+from harness import check, finish, folded_counts as folded, shell, split_frame, svg_frames, write
 
 COLLAPSE, DIFF, SVG, PYFOLD, ROOT = (os.path.abspath(a) for a in sys.argv[1:6])
 DATA = os.path.join(ROOT, "tests", "golden", "data", "pyfold-collapse")
@@ -152,8 +152,7 @@ def _():
     assert folded(out) == original
     # Per-thread profiles (pyfold record --threads roots) come back under their names with --profile all --threads.
     threads = "thread (11): MainThread;main (a.py:1);f (a.py:2) 3\nthread (12): worker;run (b.py:5) 2\n"
-    with open(os.path.join(TMP, "threads.folded"), "w") as f:
-        f.write(threads)
+    write(os.path.join(TMP, "threads.folded"), threads)
     code, out, err = sh(f'"{speedscope}" threads.folded | "$COLLAPSE" --format speedscope --profile all --threads')
     assert code == 0 and folded(out) == folded(threads), (err, out)
 
@@ -172,10 +171,8 @@ def _():
 
 @check("pyfold diff BEFORE AFTER | pyflame-svg draws a differential graph; -n scales BEFORE")
 def _():
-    with open(os.path.join(TMP, "before.folded"), "w") as f:
-        f.write("main;a 10\nmain;b 30\n")
-    with open(os.path.join(TMP, "after.folded"), "w") as f:
-        f.write("main;a 40\nmain;c 20\n")
+    write(os.path.join(TMP, "before.folded"), "main;a 10\nmain;b 30\n")
+    write(os.path.join(TMP, "after.folded"), "main;a 40\nmain;c 20\n")
     code, out, err = sh('"$DIFF" before.folded after.folded')
     assert code == 0 and out.decode() == "main;a 10 40\nmain;b 30 0\nmain;c 0 20\n", (out, err)
     code, out, err = sh('"$DIFF" -n before.folded after.folded')
@@ -190,8 +187,7 @@ def _():
 
 @check("bad input: counted with file:line, fatal with --strict (exit 2); unknown formats and empty input exit 2")
 def _():
-    with open(os.path.join(TMP, "bad.folded"), "w") as f:
-        f.write("a;b 1\nno count\na;c 2\n")
+    write(os.path.join(TMP, "bad.folded"), "a;b 1\nno count\na;c 2\n")
     code, out, err = sh('"$COLLAPSE" bad.folded')
     assert code == 0 and err == "pyfold-collapse: ignored 1 invalid line (first: bad.folded:2: no count)\n", err
     code, out, err = sh('"$COLLAPSE" --strict bad.folded')

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import TARGETS, check, finish, interpreters, once, parse_folded, split_frame, svg_frames
+from harness import TARGETS, check, finish, interpreters, once, parse_folded, split_frame, svg_frames, write
 
 COLLAPSE, SVG = (os.path.abspath(a) for a in sys.argv[1:3])
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-cpython-tools-")
@@ -36,6 +36,12 @@ def run(args, **kw):
 
 def stacks_of(folded):
     return parse_folded(folded, split=False, number=float)
+
+
+def python_stacks(data, text):
+    """The stacks of `perf script` of data (written to text) through pyfold collapse --python-only."""
+    write(text, run(["perf", "script", "-i", data]))
+    return stacks_of(run([COLLAPSE, "--python-only", text]))
 
 
 def chain_share(stacks, name_of):
@@ -72,10 +78,7 @@ def perf_checks(label, python, minor, work):
         def _():
             data = os.path.join(work, "perf.data")
             run(["perf", "record", "-q", "-F", "499", "-g", "-o", data, "--", python, "-X", "perf", script], cwd=work)
-            text = os.path.join(work, "perf.txt")
-            with open(text, "wb") as f:
-                f.write(run(["perf", "script", "-i", data]))
-            stacks = stacks_of(run([COLLAPSE, "--python-only", text]))
+            stacks = python_stacks(data, os.path.join(work, "perf.txt"))
             share = chain_share(stacks, pyfold_name)
             assert share > 0.6, f"top;mid;leaf in {share:.0%} of the samples"
             assert any(f == f"leaf ({script})" for s, _ in stacks for f in s), "no frame `leaf (FILE)`"
@@ -87,10 +90,7 @@ def perf_checks(label, python, minor, work):
             run(["perf", "record", "-q", "-F", "299", "-k", "1", "--call-graph", "dwarf", "-o", data, "--", python,
                  "-X", "perf_jit", script], cwd=work)
             run(["perf", "inject", "--jit", "-i", data, "-o", injected], cwd=work)
-            text = os.path.join(work, "jit.txt")
-            with open(text, "wb") as f:
-                f.write(run(["perf", "script", "-i", injected]))
-            stacks = stacks_of(run([COLLAPSE, "--python-only", text]))
+            stacks = python_stacks(injected, os.path.join(work, "jit.txt"))
             share = chain_share(stacks, pyfold_name)
             assert share > 0.6, f"top;mid;leaf in {share:.0%} of the samples"
 

@@ -6,6 +6,7 @@ One check alone: every script takes `-k REGEX` (run only the checks whose name m
 names, run nothing) after its own arguments, e.g. `meson test -C build e2e-record --test-args '-k nesting'`;
 PYFOLD_E2E_ONLY=REGEX does the same as -k. Nothing matched: exit 77 (SKIP). A check that needs a recording makes
 it itself, so each runs alone."""
+import contextlib
 import functools
 import os
 import re
@@ -197,13 +198,34 @@ def shell(command, env, cwd, **kw):
     return r.returncode, r.stdout, r.stderr.decode(errors="replace")
 
 
+@contextlib.contextmanager
+def running(argv, ready="stdout", **kw):
+    """A program started for the length of a with block and killed at its end; ready: the stream on which it prints
+    READY once it is ready ("stdout", "stderr"; None: do not wait)."""
+    if ready:
+        kw[ready] = subprocess.PIPE
+    p = subprocess.Popen(argv, **kw)
+    try:
+        if ready:
+            assert getattr(p, ready).readline().strip() == b"READY"
+        yield p
+    finally:
+        p.kill()
+        p.wait()
+
+
+def write(path, data):
+    """Writes data (str or bytes) to path; returns path."""
+    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    return path
+
+
 def never_left_stopped(python, sleeper, record):
     """Starts sleeper (a script that prints READY, then sleeps) under python; five times starts record + ["--pid",
     PID] and SIGKILLs it 0.05-0.5 s later, in the middle of a sample at some point; asserts each time that no thread
     of the sleeper is left stopped (t, T) or traced."""
-    p = subprocess.Popen([python, sleeper], stdout=subprocess.PIPE)
-    try:
-        assert p.stdout.readline().strip() == b"READY"
+    with running([python, sleeper]) as p:
         for delay in (0.05, 0.13, 0.21, 0.34, 0.5):
             r = subprocess.Popen(record + ["--pid", str(p.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(delay)
@@ -216,9 +238,6 @@ def never_left_stopped(python, sleeper, record):
                 state = re.search(r"^State:\s+(\S)", status, re.M).group(1)
                 tracer = re.search(r"^TracerPid:\s+(\d+)", status, re.M).group(1)
                 assert state not in ("t", "T") and tracer == "0", (delay, tid, state, tracer)
-    finally:
-        p.kill()
-        p.wait()
 
 
 def svg_titles(svg_bytes):

@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 
-from harness import TARGETS, check, finish, interpreters, never_left_stopped, once, parse_folded, split_frame
+from harness import (TARGETS, check, finish, interpreters, never_left_stopped, once, parse_folded, running,
+                     split_frame)
 
 RECORD, ROOT, DUMP = (os.path.abspath(a) for a in sys.argv[1:4])
 TARGET = os.path.join(TARGETS, "native_mix.py")
@@ -158,9 +159,7 @@ def dump_threads(text):
 def dump_check(label, python):
     @check(f"{label}: pyfold dump --native: each thread's C frames among its Python frames, innermost first")
     def _():
-        p = subprocess.Popen([python, TARGET, "30"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=TMP)
-        try:
-            assert p.stderr.readline().strip() == b"READY"
+        with running([python, TARGET, "30"], ready="stderr", stdout=subprocess.DEVNULL, cwd=TMP) as p:
             in_library = None
             for attempt in range(40):  # until the main thread is caught inside a C library
                 r = subprocess.run([DUMP, "--native", "--pid", str(p.pid)], capture_output=True, timeout=30)
@@ -181,9 +180,6 @@ def dump_check(label, python):
                     break
                 time.sleep(0.05)
             assert in_library, f"the main thread never seen inside a C library: {main}"
-        finally:
-            p.kill()
-            p.wait()
 
 
 def common(label, python):

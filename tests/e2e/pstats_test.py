@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import TARGETS, finish, interpreters as cpythons, parse_folded, pythons, run_check
+from harness import TARGETS, finish, interpreters as cpythons, parse_folded, pythons, run_check, write
 import pstats_rules
 
 FOLD = [os.path.abspath(sys.argv[1])] + sys.argv[2:]
@@ -85,10 +85,8 @@ def fold(dump, *options):
 def run_case(python, writer, args):
     work = os.path.join(TMP, f"{python.strip('/').replace('/', '_')}-{writer}")
     os.makedirs(work, exist_ok=True)
-    with open(os.path.join(work, "prog.py"), "w") as f:
-        f.write(open(os.path.join(TARGETS, "pstats_prog.py")).read())
-    with open(os.path.join(work, "run_main.py"), "w") as f:
-        f.write("import prog\nprog.main()\n")
+    write(os.path.join(work, "prog.py"), open(os.path.join(TARGETS, "pstats_prog.py")).read())
+    write(os.path.join(work, "run_main.py"), "import prog\nprog.main()\n")
     out = os.path.join(work, "dump.pstats")
     made = subprocess.run([python] + [a.replace("{out}", out) for a in args], cwd=work, capture_output=True)
     assert made.returncode == 0, f"making the dump failed: {made.stderr.decode(errors='replace')[-300:]}"

@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 
-from harness import TARGETS, check, finish, interpreters, never_left_stopped, parse_folded, pythons, run, share
+from harness import (TARGETS, check, finish, interpreters, never_left_stopped, parse_folded, pythons, run, running,
+                     share, write)
 
 RECORD, DUMP, ROOT, SPEEDSCOPE = (os.path.abspath(a) for a in sys.argv[1:5])
 TMP = tempfile.mkdtemp(prefix="pyfold-record-e2e-")
@@ -259,15 +260,10 @@ def refused_by_debug_offsets(label, python, minor):
         for version, free_threaded, message in (
                 ("0x031000a1", "0", "CPython 3.16 is not supported (supported: 3.8 to 3.15)"),
                 (f"0x030{minor:x}00f0", "1", f"CPython 3.{minor} free-threaded builds (python3.{minor}t) are not supported")):
-            p = subprocess.Popen([python, target, version, free_threaded], stdout=subprocess.PIPE)
-            try:
-                assert p.stdout.readline().strip() == b"READY"
+            with running([python, target, version, free_threaded]) as p:
                 for tool in ([DUMP, "--pid", str(p.pid)], [RECORD, "--pid", str(p.pid), "--duration", "1"]):
                     r = subprocess.run(tool, capture_output=True, text=True, timeout=30)
                     assert r.returncode == 1 and message in r.stderr and r.stdout == "", (tool, r.returncode, r.stderr)
-            finally:
-                p.kill()
-                p.wait()
 
 
 def per_interpreter_rest(label, python):
@@ -309,8 +305,7 @@ def per_interpreter_rest(label, python):
 
     @check(f"{label}: pyfold dump: every thread by its real TID and threading name, the spinner active, the sleeper idle")
     def _():
-        p = subprocess.Popen([python, os.path.join(TARGETS, "threads.py"), "3"])
-        try:
+        with running([python, os.path.join(TARGETS, "threads.py"), "3"], ready=None) as p:
             time.sleep(0.7)
             r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
@@ -322,9 +317,6 @@ def per_interpreter_rest(label, python):
             sleeper = next(b for b in blocks if "\n    sleeper (" in b)
             assert "(idle)" in sleeper.splitlines()[0], sleeper
             assert any("\n    spin (" in b for b in blocks), r.stdout
-        finally:
-            p.kill()
-            p.wait()
 
 
 def common(python, label):
@@ -428,9 +420,7 @@ def common(python, label):
             assert code == 2 and message in err, (args, code, err)
 
     def start_sleeper():
-        p = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
-        assert p.stdout.readline().strip() == b"READY"
-        return p
+        return running([python, os.path.join(TARGETS, "sleeper.py")])
 
     def state(pid):
         for line in open(f"/proc/{pid}/status"):
@@ -439,20 +429,15 @@ def common(python, label):
 
     @check("--pid attaches to a sleeping process, detaches, and it keeps running")
     def _():
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             code, out, err = run_record(["--pid", str(p.pid), "-d", "0.5"])
             assert code == 0 and "nap" in out, (code, err)
             time.sleep(0.1)
             assert p.poll() is None and state(p.pid) in ("S", "R"), state(p.pid)
-        finally:
-            p.kill()
-            p.wait()
 
     @check("--blocking never leaves the target stopped (also after SIGINT and SIGTERM to pyfold)")
     def _():
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             code, out, err = run_record(["--blocking", "--pid", str(p.pid), "-d", "0.5"])
             assert code == 0 and "nap" in out, (code, err)
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -464,9 +449,6 @@ def common(python, label):
             time.sleep(0.1)
             status = open(f"/proc/{p.pid}/status").read()
             assert state(p.pid) in ("S", "R") and "TracerPid:\t0" in status, status[:300]
-        finally:
-            p.kill()
-            p.wait()
 
     @check("--blocking --mode cpu on a launched program: states read before the stop, exit code passed on")
     def _():
@@ -501,8 +483,7 @@ def common(python, label):
 
     @check("pyfold dump: every thread, innermost first, with id, name and state; the program stopped for the read only")
     def _():
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
             lines = r.stdout.splitlines()
@@ -518,9 +499,6 @@ def common(python, label):
             r = subprocess.run([DUMP, "--nonblocking", "--pid", str(p.pid)], capture_output=True, text=True)
             assert r.returncode == 0 and lines[header + 1].split("(")[0] in r.stdout, r.stdout + r.stderr
             assert p.poll() is None, "the program ended"
-        finally:
-            p.kill()
-            p.wait()
 
     @check("recursion 5,000 deep is recorded whole")
     def _():
@@ -534,8 +512,7 @@ def common(python, label):
         code, out, err = run_record(["--python", python, "-m", "hotmod", "0.5"], env=dict(env, PYTHONPATH=TARGETS))
         assert code == 0 and "hot (" in out, (code, err)
         shim = os.path.join(TMP, "python-shim")
-        with open(shim, "w") as f:
-            f.write(f'#!/bin/bash\nexec "{python}" "$@"\n')
+        write(shim, f'#!/bin/bash\nexec "{python}" "$@"\n')
         os.chmod(shim, 0o755)
         code, out, err = run_record(["--", shim, os.path.join(TARGETS, "hotmod.py"), "0.5"])
         assert code == 0 and "hot (" in out, (code, err)
@@ -581,13 +558,9 @@ def common(python, label):
 
     @check("not Python, no such process: clear messages")
     def _():
-        p = subprocess.Popen(["sleep", "10"])
-        try:
+        with running(["sleep", "10"], ready=None) as p:
             code, out, err = run_record(["--pid", str(p.pid)])
             assert code == 1 and f"PID {p.pid} is not a Python process" in err, (code, err)
-        finally:
-            p.kill()
-            p.wait()
         code, out, err = run_record(["--pid", "999999999"])
         assert code == 1 and "no process with PID 999999999" in err, (code, err)
 
@@ -608,15 +581,11 @@ def common(python, label):
         if os.geteuid() != 0:
             print("     (skipped: not root)")
             return
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             nobody = pwd.getpwnam("nobody")
             r = subprocess.run([RECORD, "--pid", str(p.pid), "-d", "0.2"], capture_output=True, text=True,
                                user=nobody.pw_uid, group=nobody.pw_gid, cwd="/")
             assert r.returncode != 0 and "CAP_SYS_PTRACE" in r.stderr and "ptrace_scope" in r.stderr, r.stderr
-        finally:
-            p.kill()
-            p.wait()
 
 
 def launch_and_stop(python):
@@ -634,13 +603,11 @@ def launch_and_stop(python):
                            ("bash-shim", '#!/bin/bash\nset -e\nfor i in $(seq 40); do v=$(cat /dev/null; echo $i); '
                                          f'/bin/true; done\nexec {interpreter} "$@"\n')):
             path = os.path.join(TMP, name)
-            with open(path, "w") as f:
-                f.write(text)
+            write(path, text)
             os.chmod(path, 0o755)
             shims.append(path)
         script = os.path.join(TMP, "short.py")
-        with open(script, "w") as f:
-            f.write("import time\nend = time.time() + 0.02\nwhile time.time() < end: pass\n")
+        write(script, "import time\nend = time.time() + 0.02\nwhile time.time() < end: pass\n")
         failures = []
         for i in range(200):
             shim = shims[i % 2]
@@ -677,9 +644,7 @@ def launch_and_stop(python):
             else:
                 os.kill(child, signal.SIGKILL)
                 raise AssertionError(f"{method}: the program outlived pyfold")
-        target = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
-        try:
-            assert target.stdout.readline().strip() == b"READY"
+        with running([python, os.path.join(TARGETS, "sleeper.py")]) as target:
             p = subprocess.Popen([RECORD, "--pid", str(target.pid)], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
             time.sleep(0.5)
@@ -687,15 +652,10 @@ def launch_and_stop(python):
             p.wait()
             time.sleep(0.3)
             assert target.poll() is None, "the attached process died with pyfold"
-        finally:
-            target.kill()
-            target.wait()
 
     @check("--rotate: one complete profile per interval; the files sum to the recording's count (none lost or twice)")
     def _():
-        target = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
-        try:
-            assert target.stdout.readline().strip() == b"READY"
+        with running([python, os.path.join(TARGETS, "sleeper.py")]) as target:
             folder = os.path.join(TMP, "rotated")
             os.makedirs(folder)
             code, out, err = run_record(["--pid", str(target.pid), "--rotate", "1", "-d", "3.5", "--rate", "500",
@@ -711,9 +671,6 @@ def launch_and_stop(python):
             assert sum(counts) == summary["stack_lines"] == summary["recorded"], (counts, summary)
             assert all(350 < c < 650 for c in counts[:3]), counts  # 1 s at 500 Hz each
             assert "4 profiles written" in err, err
-        finally:
-            target.kill()
-            target.wait()
         for args, message in ((["--rotate", "1"], "--rotate writes files"),
                               (["--rotate", "1", "-o", "x.folded"], "{time}, {start}, {end} or {n}"),
                               (["--rotate", "0.5", "-o", "x-{n}.folded"], "at least 1 second")):

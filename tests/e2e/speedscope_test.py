@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 
-from harness import check, finish, frame_text, parse_folded, shell
+from harness import check, finish, frame_text, parse_folded, shell, write
 
 BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
@@ -142,8 +142,7 @@ def _():
 
 @check("invalid lines are skipped with one summary; --strict stops at the first with file:line and exit 2")
 def _():
-    with open(os.path.join(TMP, "bad.folded"), "w") as f:
-        f.write("main (a.py:1) 3\nno count\nmain (a.py:1);f (a.py:2) x\nmain (a.py:1) 2\n")
+    write(os.path.join(TMP, "bad.folded"), "main (a.py:1) 3\nno count\nmain (a.py:1);f (a.py:2) x\nmain (a.py:1) 2\n")
     code, out, err = sh('"$PYFLAME_SPEEDSCOPE" bad.folded')
     assert code == 0 and err == "pyflame-speedscope: ignored 2 invalid lines (first: bad.folded:2: no count)\n", err
     assert json.loads(out)["profiles"][0]["weights"] == [3, 2]
