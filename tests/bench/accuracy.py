@@ -14,7 +14,6 @@ Two runs of one program differ by sampling noise alone: with N samples a share n
 100*sqrt(0.5/N) points between runs (0.7 points at 10,000 samples), so judge small differences against that.
 """
 import argparse
-import glob
 import os
 import re
 import shutil
@@ -25,23 +24,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-WORKLOADS_PY = os.path.join(HERE, "accuracy_workloads.py")
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from harness import frame_text, interpreters, parse_folded  # noqa: E402
+WORKLOADS_PY = os.path.join(ROOT, "tests", "e2e", "targets", "accuracy_workloads.py")
 WORKLOADS = ["fib", "vector", "generators", "coroutines", "deepcopy", "cheavy", "threads"]
-FRAME = re.compile(r"^(.*) \((.*?)(?::\d+)?\)$")
-
-
-def interpreters():
-    found = []
-    for minor in range(8, 16):
-        paths = sorted(glob.glob(f"/root/.pyenv/versions/3.{minor}.*/bin/python3.{minor}"))
-        path = paths[-1] if paths else shutil.which(f"python3.{minor}")
-        if path and "/usr/bin/" not in path:
-            found.append(path)
-    if os.path.exists("/usr/bin/python3.11"):
-        found.append("/usr/bin/python3.11")
-    return found
-
-
 THREAD_ROOT = re.compile(r"^thread \([^)]*\): (.*)$")
 
 
@@ -53,24 +39,16 @@ def shares(folded_text):
     waiting for the GIL shows the same stack for milliseconds: a few hundred switches decide its shares, and two
     runs differ by 10-17 points.)"""
     total, inclusive, own, per_group, group_of = 0, {}, {}, {}, {}
-    for line in folded_text.splitlines():
-        if not line.strip():
-            continue
-        stack, count = line.rsplit(" ", 1)
-        count = int(count)
+    for frames, count in parse_folded(folded_text, written=True):
         total += count
-        frames = stack.split(";")
         group = ""
-        m = THREAD_ROOT.match(frames[0])
+        m = THREAD_ROOT.match(frame_text(*frames[0]))
         if m:
             group, frames = m.group(1) + ": ", frames[1:]
             if not frames:
                 continue
         per_group[group] = per_group.get(group, 0) + count
-        functions = []
-        for frame in frames:
-            m = FRAME.match(frame)
-            functions.append(group + (f"{m.group(1)} ({m.group(2)})" if m else frame))
+        functions = [group + frame_text(name, file) for name, file, _ in frames]
         for f in set(functions):
             inclusive[f] = inclusive.get(f, 0) + count
             group_of[f] = group
@@ -167,7 +145,7 @@ def main():
     print(f"{'python':<10} {'workload':<11} {'method':<10} {'taken':>6} {'not rec.':>9} {'retries':>7} "
           f"{'incl. diff':>10} {'self diff':>9}  worst function (inclusive)")
     worst = {}
-    for python in args.python or interpreters():
+    for python in args.python or [p.path for p in interpreters()]:
         version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                  capture_output=True, text=True).stdout.strip()
         label = version + ("-static" if python == "/usr/bin/python3.11" else

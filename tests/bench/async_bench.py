@@ -9,19 +9,22 @@ import os
 import re
 import statistics
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+from harness import parse_folded, total  # noqa: E402
 RECORD = os.environ.get("PYFOLD_RECORD", os.path.join(HERE, "..", "..", "build", "src", "pyfold-record"))
 
 
 def one(python, extra, tasks, rate):
     env = dict(os.environ, ASYNC_TASKS=str(tasks), SECONDS="6")
     r = subprocess.run([RECORD, "--rate", str(rate), "--method", "remote", *extra, "--python", python,
-                        os.path.join(HERE, "async_many_tasks.py")], capture_output=True, text=True, env=env)
+                        os.path.join(HERE, "..", "e2e", "targets", "async_many_tasks.py")], capture_output=True, text=True, env=env)
     m = re.search(r"([\d.]+) us per sample \(([\d.]+) reads\)", r.stderr)
     if not m:
         raise SystemExit(f"no summary: {r.stderr[-600:]}")
-    stacks = sum(int(line.rsplit(" ", 1)[1]) for line in r.stdout.splitlines() if line)
+    stacks = total(parse_folded(r.stdout, split=False))
     samples = int(re.search(r"(\d+) recorded", r.stderr).group(1))
     return float(m.group(1)), float(m.group(2)), stacks / max(samples, 1)
 

@@ -17,7 +17,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--tasks", type=int, default=1000)
 p.add_argument("--calls", type=int, default=100)
 a = p.parse_args()
-target = subprocess.Popen([sys.executable, os.path.join(HERE, "async_many_tasks.py")],
+target = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "e2e", "targets", "async_many_tasks.py")],
                           env=dict(os.environ, ASYNC_TASKS=str(a.tasks), SECONDS="8"))
 try:
     time.sleep(2)

@@ -18,6 +18,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+TARGETS = os.path.join(REPO, "tests", "e2e", "targets")  # the programs, shared with the e2e tests
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--runs", type=int, default=5)
@@ -32,7 +33,7 @@ ap.add_argument("--cpu", type=int, default=0,
                      "from one minute to the next, and a program the scheduler moves between them times that")
 args = ap.parse_args()
 pin = ["taskset", "-c", str(args.cpu)] if args.cpu >= 0 else []
-target = pin + [args.python, os.path.join(HERE, "raytrace.py"), str(args.size)]
+target = pin + [args.python, os.path.join(TARGETS, "raytrace.py"), str(args.size)]
 record = [args.pyfold_record, "-o", "/dev/null"]
 
 configs = {
@@ -76,7 +77,7 @@ for run in range(args.runs):
 # The recorder's own cost on a 10-frame, one-thread stack (median of the runs' "us per sample").
 ten = []
 for run in range(args.runs):
-    r = subprocess.run(record + ["--"] + pin + [args.python, os.path.join(HERE, "ten_frames.py"),
+    r = subprocess.run(record + ["--"] + pin + [args.python, os.path.join(TARGETS, "ten_frames.py"),
                         "2"], capture_output=True, text=True)
     m = re.search(r"([\d.]+) us per sample \(([\d.]+) reads\)", r.stderr)
     if m:

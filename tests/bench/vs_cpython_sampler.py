@@ -23,6 +23,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+from harness import parse_folded, split_frame  # noqa: E402
 
 # Each workload times its own work (after imports) and writes its wall and CPU seconds to $BENCH_TIME_FILE.
 PRELUDE = '''
@@ -120,16 +122,16 @@ def default_python():
     return os.path.join(r.stdout.strip(), "python3.15")
 
 
-def frames_of(stack):
+def frames_of(frame_texts):
     """(function, file) of each frame of a folded stack from either tool: pyfold `QUALNAME (FILE:LINE)`, the sampler
     `FILE:QUALNAME:LINE` under a `tid:N` root."""
     frames = []
-    for frame in stack.split(";"):
+    for frame in frame_texts:
         if frame.startswith("tid:") or frame.startswith("thread ("):
             continue
-        if frame.endswith(")") and " (" in frame:
-            name, where = frame[:-1].rsplit(" (", 1)
-            frames.append((name, where.rsplit(":", 1)[0]))
+        name, file, _ = split_frame(frame)
+        if file:
+            frames.append((name, file))
         elif frame.count(":") >= 2:
             where, name, _ = frame.rsplit(":", 2)
             frames.append((name, where))
@@ -144,12 +146,9 @@ def shares(folded_text, functions, script):
     when its runner starts the script, and neither start-up nor shutdown is the workload's."""
     total, hits = 0, dict.fromkeys(functions, 0)
     base = os.path.basename(script)
-    for line in folded_text.splitlines():
-        if not line.strip():
-            continue
-        stack, count = line.rsplit(" ", 1)
-        count = int(float(count))
-        frames = frames_of(stack)
+    for frame_texts, count in parse_folded(folded_text, split=False, number=float, written=True):
+        count = int(count)
+        frames = frames_of(frame_texts)
         if not any(os.path.basename(f) == base for _, f in frames):
             continue
         total += count

@@ -18,36 +18,21 @@ import subprocess
 import sys
 import tempfile
 
-from harness import failures, finish, run_check
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
-import pythons as pythons_module  # noqa: E402
+from harness import TARGETS, finish, interpreters, parse_folded, run_check
 
 RECORD, ROOT = (os.path.abspath(a) for a in sys.argv[1:3])
-TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
 TMP = tempfile.mkdtemp(prefix="pyfold-accuracy-e2e-")
-FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
-
-
-def interpreters():
-    return [(p.label, p.path) for p in pythons_module.find()]
 
 
 def record(python, target, seconds, extra=()):
+    """([([(function, file name without its directory)], count)], stderr) of a recording of a target."""
     out = os.path.join(TMP, "out.folded")
     r = subprocess.run([RECORD, "--python", python, "-o", out, *extra, os.path.join(TARGETS, target), str(seconds)],
                        capture_output=True, text=True, timeout=120, cwd=TMP)
     assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-400:]}"
-    stacks = []
     with open(out, encoding="utf-8") as f:
-        for line in f:
-            stack, count = line.rstrip("\n").rsplit(" ", 1)
-            frames = []
-            for text in stack.split(";"):
-                m = FRAME.match(text)
-                frames.append((m.group(1), os.path.basename(m.group(2))) if m else (text, ""))
-            stacks.append((frames, int(count)))
-    return stacks, r.stderr
+        stacks = parse_folded(f.read())
+    return [([(name, os.path.basename(file)) for name, file, _ in frames], count) for frames, count in stacks], r.stderr
 
 
 def not_recorded(stderr):
@@ -80,7 +65,6 @@ def proportions(python):
 
 def whole_stacks(python):
     stacks, stderr = record(python, "generator_tree.py", 2)
-    total = sum(c for _, c in stacks)
     program = [(f, c) for f, c in stacks if any(file == "generator_tree.py" for _, file in f)]
     bad = [(f, c) for f, c in program if f[0] != ("<module>", "generator_tree.py")]
     n = sum(c for _, c in program)
@@ -154,8 +138,7 @@ def once_more(check_fn, python):
 # One interpreter of each way frames are kept (frame objects, 3.11's and 3.12's cframes, 3.13's and 3.15's
 # thread-state pointer and base frame, Debian's static build), to keep the test's time down.
 TINY_METHODS_ON = {"3.8", "3.11", "3.11-debian-static", "3.12", "3.13", "3.15"}
-pythons = interpreters()
-failures.extend(pythons_module.failures)
+pythons = [(p.label, p.path) for p in interpreters()]
 for label, python in pythons:
     run_check(f"{label}: fast recursion beside a long C call: share within 0.05, <1% not recorded",
               lambda: proportions(python))
@@ -177,7 +160,4 @@ finally:
     for p in busy:
         p.kill()
 shutil.rmtree(TMP, ignore_errors=True)
-if not pythons:
-    print("skip - no CPython found")
-    sys.exit(77)
-finish()
+finish(skip_reason="no CPython found")

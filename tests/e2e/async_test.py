@@ -11,12 +11,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
-from harness import check, finish, run_check  # noqa: E402
-import pythons  # noqa: E402
+from harness import TARGETS, check, failures, finish, interpreters, once, parse_folded  # noqa: E402
 
 record, speedscope, root = sys.argv[1:4]
-TARGET = os.path.join(root, "tests", "e2e", "targets", "async_tasks.py")
+TARGET = os.path.join(TARGETS, "async_tasks.py")
 TOLERANCE = 0.05
 
 # The lines marked `# at: NAME` in the target.
@@ -68,11 +66,8 @@ UNITS = {
 
 
 def parse(folded):
-    out = []
-    for line in folded.splitlines():
-        stack, _, count = line.rpartition(" ")
-        out.append((stack, int(count)))
-    return out
+    """[(the whole stack's text, count)]."""
+    return [(";".join(frames), count) for frames, count in parse_folded(folded, split=False)]
 
 
 def run(python, mode, extra=(), clock="wall", unit=0.15):
@@ -89,42 +84,46 @@ def proportion_errors(counts, units):
                     round(u / total_units, 3)) for k, u in units.items()), reverse=True)
 
 
-def check_run(python, mode, remote, retried=False):
+def check_run(python, mode, remote):
+    """Defines the checks of one recording (made by the first of them that runs); returns what gives its output."""
     label = f"{python.label} {'remote' if remote else 'in-process'} --mode {mode}"
     # The units of the in-process cpu mode are the process's CPU time (its timer counts that), the others' wall time
     # (the remote cpu mode counts a thread while it is runnable, also while it waits for a CPU).
     clock = "process" if mode == "cpu" and not remote else "wall"
-    # The remote sampler skips the ticks it is late for (the in-process one weighs each sample by the ticks that
-    # passed): longer units average out the stalls of a loaded machine.
-    r = run(python, mode, ["--method", "remote" if remote else "inprocess"], clock, 0.25 if remote else 0.15)
-    if r.returncode != 0:
-        run_check(f"{label}: records", lambda: (_ for _ in ()).throw(AssertionError(r.stderr[-800:])))
-        return None
-    stacks = parse(r.stdout)
-    tasks = [(s, c) for s, c in stacks if s.startswith("<task> ")]
     group = python.minor >= 11
     units = {k: v for k, v in UNITS[mode].items() if group or not k[0].startswith("child")}
-    counts = {}
-    unmatched = {}
-    for s, c in tasks:
-        leaf = re.findall(r"<task> ([^;]+)", s)[-1]
-        for state, pattern in STACKS.get(leaf, {}).items():
-            if re.search(pattern, s):
-                counts[(leaf, state)] = counts.get((leaf, state), 0) + c
-                break
-        else:
-            unmatched[leaf] = unmatched.get(leaf, 0) + c
-            unmatched.setdefault("examples", []).append(s) if len(unmatched.get("examples", [])) < 3 else None
 
-    # A sampler starved of CPU on a loaded machine (lateness in the summary) misses a stretch of one phase: noise,
-    # not bias, but one unit is a few hundred samples. One such run is recorded again before it counts.
-    worst = proportion_errors(counts, units)
-    if not retried and worst[0][0] > TOLERANCE:
-        print(f"     {label}: first run off by {worst[0][0]:.3f} ({worst[0][1]}); once more")
-        return check_run(python, mode, remote, retried=True)
+    @once
+    def recorded():
+        """(the finished run, stacks, task stacks, {(task, state): count}, unmatched, worst proportion errors)"""
+        for retried in (False, True):
+            # The remote sampler skips the ticks it is late for (the in-process one weighs each sample by the
+            # ticks that passed): longer units average out the stalls of a loaded machine.
+            r = run(python, mode, ["--method", "remote" if remote else "inprocess"], clock, 0.25 if remote else 0.15)
+            assert r.returncode == 0, r.stderr[-800:]
+            stacks = parse(r.stdout)
+            tasks = [(s, c) for s, c in stacks if s.startswith("<task> ")]
+            counts = {}
+            unmatched = {}
+            for s, c in tasks:
+                leaf = re.findall(r"<task> ([^;]+)", s)[-1]
+                for state, pattern in STACKS.get(leaf, {}).items():
+                    if re.search(pattern, s):
+                        counts[(leaf, state)] = counts.get((leaf, state), 0) + c
+                        break
+                else:
+                    unmatched[leaf] = unmatched.get(leaf, 0) + c
+                    unmatched.setdefault("examples", []).append(s) if len(unmatched.get("examples", [])) < 3 else None
+            # A sampler starved of CPU on a loaded machine (lateness in the summary) misses a stretch of one phase:
+            # noise, not bias, but one unit is a few hundred samples. One such run is recorded again before it counts.
+            worst = proportion_errors(counts, units)
+            if retried or worst[0][0] <= TOLERANCE:
+                return r, stacks, tasks, counts, unmatched, worst
+            print(f"     {label}: first run off by {worst[0][0]:.3f} ({worst[0][1]}); once more")
 
     @check(f"{label}: every task stack is rooted at <task> Task-1, nothing else starts with a task")
     def _():
+        r, stacks, tasks, _, _, _ = recorded()
         assert tasks, "no <task> stacks: " + r.stderr[-500:]
         # asyncio.run's own closing tasks (loop.shutdown_asyncgens, shutdown_default_executor) are tasks too
         closing = re.compile(r"^<task> Task-\d+;(shutdown_asyncgens|shutdown_default_executor|BaseEventLoop\.shutdown_\w+) ")
@@ -136,6 +135,7 @@ def check_run(python, mode, remote, retried=False):
 
     @check(f"{label}: each task's await chain, exact frames in order (97% of its samples)")
     def _():
+        _, _, _, counts, unmatched, _ = recorded()
         for task in {t for t, _ in units}:
             matched = sum(c for (t, _), c in counts.items() if t == task)
             assert matched, f"{task}: no stack matches; unmatched examples {unmatched.get('examples')}"
@@ -149,6 +149,7 @@ def check_run(python, mode, remote, retried=False):
 
     @check(f"{label}: proportions within {TOLERANCE} of the program's units")
     def _():
+        _, _, _, counts, _, worst = recorded()
         total = sum(counts.get(k, 0) for k in units)
         assert total > 100, f"only {total} task samples"
         assert worst[0][0] <= TOLERANCE, worst[:3]
@@ -157,41 +158,39 @@ def check_run(python, mode, remote, retried=False):
     if mode == "wall":
         @check(f"{label}: the thread without an event loop keeps its own stack")
         def _():
-            plain = [s for s, _ in stacks if "idle_worker" in s]
+            plain = [s for s, _ in recorded()[1] if "idle_worker" in s]
             assert plain, "no idle_worker stack"
             assert all(not s.startswith("<task>") for s in plain)
             assert any(s.endswith(frame("idle_worker", AT["idle_worker"]).replace("\\", "")) for s in plain), plain[:2]
-    return r.stdout
+    return lambda: recorded()[0].stdout
 
 
-found = pythons.find(debian_static=False)
+found = interpreters(debian_static=False)
 remote = [p for p in found if p.minor >= 14]
 older = [p for p in found if p.minor < 14 and "debian" not in p.label]
-ran = 0
-wall_folded = None
+wall_folded = None  # the output of the first remote wall recording
 for python in remote:
     for mode in ("cpu", "wall"):
-        out = check_run(python, mode, remote=True)
-        ran += 1
-        if mode == "wall" and out and wall_folded is None:
-            wall_folded = out
+        output = check_run(python, mode, remote=True)
+        if mode == "wall" and wall_folded is None:
+            wall_folded = output
 for python in older:
     for mode in ("cpu", "wall"):
         check_run(python, mode, remote=False)
-        ran += 1
 
 if wall_folded:
     @check("pyflame-speedscope: one profile for the root task, the thread's own stacks in another")
     def _():
-        r = subprocess.run([speedscope], input=wall_folded, capture_output=True, text=True)
+        folded = wall_folded()
+        r = subprocess.run([speedscope], input=folded, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         profiles = {p["name"]: p for p in json.loads(r.stdout)["profiles"]}
         assert "<task> Task-1" in profiles, list(profiles)
-        task_total = sum(c for s, c in parse(wall_folded) if s.startswith("<task> Task-1;"))
+        task_total = sum(c for s, c in parse(folded) if s.startswith("<task> Task-1;"))
         assert sum(profiles["<task> Task-1"]["weights"]) == task_total
         # One profile per root task (besides Task-1, the rare stray sample of a gather's child before main awaits
         # it, which the rooted check above allows) and one for the thread's own stacks.
-        roots = {s.split(";", 1)[0] for s, _ in parse(wall_folded)}
+        roots = {s.split(";", 1)[0] for s, _ in parse(folded)}
         want = {r for r in roots if r.startswith("<task> ")} | ({"stdin"} if any(not r.startswith("<task> ")
                                                                                for r in roots) else set())
         assert set(profiles) == want and "stdin" in profiles, (sorted(profiles), sorted(want))
@@ -212,9 +211,7 @@ def _():
     r = subprocess.run([record, "--async", "--async-mode", "some", TARGET], capture_output=True, text=True)
     assert r.returncode != 0 and "running or all" in r.stderr, r.stderr
 
-if pythons.failures:
-    sys.exit(1)
-if ran == 0:
+if not remote and not older and not failures:
     print("skip - no CPython to record")
     sys.exit(77)
 finish()

@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 
-from harness import check, finish, shell, svg_frames
+from harness import check, finish, folded_counts as folded, shell, split_frame, svg_frames, write
 
 COLLAPSE, DIFF, SVG, PYFOLD, ROOT = (os.path.abspath(a) for a in sys.argv[1:6])
 DATA = os.path.join(ROOT, "tests", "golden", "data", "pyfold-collapse")
@@ -23,18 +23,6 @@ TMP = tempfile.mkdtemp(prefix="pyfold-e2e-collapse-")
 def sh(command, **kw):
     env = dict(COLLAPSE=COLLAPSE, DIFF=DIFF, SVG=SVG, PYFOLD=PYFOLD, DATA=DATA, SAMPLE=SAMPLE, PERF_PY=PERF_PY, TMP=TMP)
     return shell(command, env, TMP, **kw)
-
-
-def folded(text):
-    """{stack: count} of folded text (bytes or str)."""
-    if isinstance(text, bytes):
-        text = text.decode()
-    out = {}
-    for line in text.splitlines():
-        if line.strip():
-            stack, count = line.rsplit(" ", 1)
-            out[stack] = out.get(stack, 0) + float(count)
-    return out
 
 
 def perf_periods(path, event=None):
@@ -133,8 +121,8 @@ def _():
         path = []
         for frame in stack.split(";"):
             if frame not in index:
-                m = re.match(r"^(.*) \((.*):(\d+)\)$", frame)
-                entry = {"name": m.group(1), "file": m.group(2), "line": int(m.group(3))} if m else {"name": frame}
+                name, file, line = split_frame(frame)
+                entry = dict({"name": name}, **({"file": file} if file else {}), **({"line": line} if line else {}))
                 index[frame] = len(frames)
                 frames.append(entry)
             path.append(index[frame])
@@ -164,8 +152,7 @@ def _():
     assert folded(out) == original
     # Per-thread profiles (pyfold record --threads roots) come back under their names with --profile all --threads.
     threads = "thread (11): MainThread;main (a.py:1);f (a.py:2) 3\nthread (12): worker;run (b.py:5) 2\n"
-    with open(os.path.join(TMP, "threads.folded"), "w") as f:
-        f.write(threads)
+    write(os.path.join(TMP, "threads.folded"), threads)
     code, out, err = sh(f'"{speedscope}" threads.folded | "$COLLAPSE" --format speedscope --profile all --threads')
     assert code == 0 and folded(out) == folded(threads), (err, out)
 
@@ -184,10 +171,8 @@ def _():
 
 @check("pyfold diff BEFORE AFTER | pyflame-svg draws a differential graph; -n scales BEFORE")
 def _():
-    with open(os.path.join(TMP, "before.folded"), "w") as f:
-        f.write("main;a 10\nmain;b 30\n")
-    with open(os.path.join(TMP, "after.folded"), "w") as f:
-        f.write("main;a 40\nmain;c 20\n")
+    write(os.path.join(TMP, "before.folded"), "main;a 10\nmain;b 30\n")
+    write(os.path.join(TMP, "after.folded"), "main;a 40\nmain;c 20\n")
     code, out, err = sh('"$DIFF" before.folded after.folded')
     assert code == 0 and out.decode() == "main;a 10 40\nmain;b 30 0\nmain;c 0 20\n", (out, err)
     code, out, err = sh('"$DIFF" -n before.folded after.folded')
@@ -202,8 +187,7 @@ def _():
 
 @check("bad input: counted with file:line, fatal with --strict (exit 2); unknown formats and empty input exit 2")
 def _():
-    with open(os.path.join(TMP, "bad.folded"), "w") as f:
-        f.write("a;b 1\nno count\na;c 2\n")
+    write(os.path.join(TMP, "bad.folded"), "a;b 1\nno count\na;c 2\n")
     code, out, err = sh('"$COLLAPSE" bad.folded')
     assert code == 0 and err == "pyfold-collapse: ignored 1 invalid line (first: bad.folded:2: no count)\n", err
     code, out, err = sh('"$COLLAPSE" --strict bad.folded')

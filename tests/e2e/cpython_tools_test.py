@@ -19,43 +19,13 @@ import subprocess
 import sys
 import tempfile
 
-from harness import check, failures, finish, svg_frames
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
-import pythons  # noqa: E402
+from harness import TARGETS, check, finish, interpreters, once, parse_folded, split_frame, svg_frames, write
 
 COLLAPSE, SVG = (os.path.abspath(a) for a in sys.argv[1:3])
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-cpython-tools-")
 
-# leaf holds nearly all the time, under top -> mid; the chain is what every tool must show.
-WORKLOAD = '''
-def leaf(n):
-    total = 0
-    for i in range(n):
-        total += i
-    return total
-
-
-def mid():
-    return leaf(100000)
-
-
-def top(rounds):
-    for _ in range(rounds):
-        mid()
-
-
-top(ROUNDS)
-'''
-CHAIN = ["top", "mid", "leaf"]
-ran = 0
-
-
-def workload(work, rounds):
-    path = os.path.join(work, "work.py")
-    with open(path, "w") as f:
-        f.write(WORKLOAD.replace("ROUNDS", str(rounds)))
-    return path
+SCRIPT = os.path.join(TARGETS, "top_mid_leaf.py")
+CHAIN = ["top", "mid", "leaf"]  # leaf holds nearly all the time, under top -> mid
 
 
 def run(args, **kw):
@@ -65,11 +35,13 @@ def run(args, **kw):
 
 
 def stacks_of(folded):
-    out = []
-    for line in folded.decode().splitlines():
-        stack, count = line.rsplit(" ", 1)
-        out.append((stack.split(";"), float(count)))
-    return out
+    return parse_folded(folded, split=False, number=float)
+
+
+def python_stacks(data, text):
+    """The stacks of `perf script` of data (written to text) through pyfold collapse --python-only."""
+    write(text, run(["perf", "script", "-i", data]))
+    return stacks_of(run([COLLAPSE, "--python-only", text]))
 
 
 def chain_share(stacks, name_of):
@@ -95,9 +67,8 @@ def perf_works():
 
 
 def perf_checks(label, python, minor, work):
-    global ran
-    script = workload(work, 60)
-    pyfold_name = lambda frame: frame.split(" (")[0]  # noqa: E731
+    script = SCRIPT
+    pyfold_name = lambda frame: split_frame(frame)[0]  # noqa: E731
 
     # perf -g unwinds through the interpreter by frame pointers: 3.15 keeps them (its builds use
     # -fno-omit-frame-pointer), so the whole chain shows. Builds of 3.12-3.14 without them (pyenv's, Debian's) give
@@ -107,10 +78,7 @@ def perf_checks(label, python, minor, work):
         def _():
             data = os.path.join(work, "perf.data")
             run(["perf", "record", "-q", "-F", "499", "-g", "-o", data, "--", python, "-X", "perf", script], cwd=work)
-            text = os.path.join(work, "perf.txt")
-            with open(text, "wb") as f:
-                f.write(run(["perf", "script", "-i", data]))
-            stacks = stacks_of(run([COLLAPSE, "--python-only", text]))
+            stacks = python_stacks(data, os.path.join(work, "perf.txt"))
             share = chain_share(stacks, pyfold_name)
             assert share > 0.6, f"top;mid;leaf in {share:.0%} of the samples"
             assert any(f == f"leaf ({script})" for s, _ in stacks for f in s), "no frame `leaf (FILE)`"
@@ -122,32 +90,31 @@ def perf_checks(label, python, minor, work):
             run(["perf", "record", "-q", "-F", "299", "-k", "1", "--call-graph", "dwarf", "-o", data, "--", python,
                  "-X", "perf_jit", script], cwd=work)
             run(["perf", "inject", "--jit", "-i", data, "-o", injected], cwd=work)
-            text = os.path.join(work, "jit.txt")
-            with open(text, "wb") as f:
-                f.write(run(["perf", "script", "-i", injected]))
-            stacks = stacks_of(run([COLLAPSE, "--python-only", text]))
+            stacks = python_stacks(injected, os.path.join(work, "jit.txt"))
             share = chain_share(stacks, pyfold_name)
             assert share > 0.6, f"top;mid;leaf in {share:.0%} of the samples"
-    ran += 1
 
 
 def sampler_checks(label, python, work):
     """3.15's own sampler: `--collapsed` is folded text (frames FILE:FUNCTION:LINE under a tid:N root)."""
-    global ran
-    script = workload(work, 60)
-    collapsed = os.path.join(work, "sampler.folded")
-    run([python, "-m", "profiling.sampling", "run", "-r", "1khz", "--collapsed", "-o", collapsed, script], cwd=work)
+    script = SCRIPT
+
+    @once
+    def collapsed():
+        path = os.path.join(work, "sampler.folded")
+        run([python, "-m", "profiling.sampling", "run", "-r", "1khz", "--collapsed", "-o", path, script], cwd=work)
+        return path
     sampler_name = lambda frame: frame.split(":")[1] if frame.count(":") >= 2 else frame  # noqa: E731
 
     @check(f"{label}: profiling.sampling --collapsed is read as is by pyfold collapse and drawn by pyflame-svg")
     def _():
-        original = open(collapsed, "rb").read()
+        original = open(collapsed(), "rb").read()
         assert original.strip(), "the sampler wrote nothing"
         stacks = stacks_of(original)
         assert all(s[0].startswith("tid:") for s, _ in stacks), "no tid:N root frames"
         share = chain_share(stacks, sampler_name)
         assert share > 0.6, f"top;mid;leaf in {share:.0%} of the sampler's own samples"
-        through = run([COLLAPSE, collapsed])
+        through = run([COLLAPSE, collapsed()])
         assert sorted(through.splitlines()) == sorted(original.splitlines()), "pyfold collapse changed the stacks"
         piped = run([COLLAPSE, "-"], input=original)
         assert sorted(piped.splitlines()) == sorted(original.splitlines()), "stdin differs from the file"
@@ -163,14 +130,12 @@ def sampler_checks(label, python, work):
         dump = os.path.join(work, "sampler.pstats")
         run([python, "-m", "profiling.sampling", "run", "-r", "1khz", "--pstats", "-o", dump, script], cwd=work)
         stacks = stacks_of(run([COLLAPSE, "--format", "pstats", dump]))
-        share = chain_share(stacks, lambda frame: frame.split(" (")[0])
+        share = chain_share(stacks, lambda frame: split_frame(frame)[0])
         assert share > 0.6, f"top;mid;leaf in {share:.0%} of the time"
-    ran += 1
 
 
 def main():
-    found = [p for p in pythons.find(debian_static=False, minors=range(13, 16))]
-    failures.extend(pythons.failures)
+    found = interpreters(debian_static=False, minors=range(13, 16))
     no_perf = perf_works()
     if no_perf:
         print(f"skip - perf checks: {no_perf}")
@@ -182,10 +147,7 @@ def main():
         if python.minor >= 15:
             sampler_checks(python.label, python.path, work)
     shutil.rmtree(TMP, ignore_errors=True)
-    if not ran and not failures:
-        print("nothing tested: no CPython 3.13+ with perf, and no 3.15")
-        sys.exit(77)
-    finish()
+    finish(skip_reason="nothing tested: no CPython 3.13+ with perf, and no 3.15")
 
 
 main()

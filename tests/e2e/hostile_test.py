@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from harness import check, finish, shell, svg_titles
+from harness import check, finish, shell, svg_titles, write as write_file
 
 BIN = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="pyfold-hostile-")
@@ -28,8 +28,7 @@ def sh(command, stdin=None):
 
 
 def write(name, data):
-    with open(os.path.join(TMP, name), "wb") as f:
-        f.write(data)
+    write_file(os.path.join(TMP, name), data)
 
 
 @check(f"{HUGE >> 20} MiB streamed from stdin: every sample counted, memory bounded by the unique frames")

@@ -9,36 +9,18 @@ Usage: native_test.py PYFOLD_RECORD SOURCE_ROOT PYFOLD_DUMP
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from harness import check, failures, finish, never_left_stopped
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
-import pythons  # noqa: E402
+from harness import (TARGETS, check, finish, interpreters, never_left_stopped, once, parse_folded, running,
+                     split_frame)
 
 RECORD, ROOT, DUMP = (os.path.abspath(a) for a in sys.argv[1:4])
-TARGET = os.path.join(ROOT, "tests", "e2e", "targets", "native_mix.py")
-SLEEPER = os.path.join(ROOT, "tests", "e2e", "targets", "sleeper.py")
+TARGET = os.path.join(TARGETS, "native_mix.py")
+SLEEPER = os.path.join(TARGETS, "sleeper.py")
 TMP = tempfile.mkdtemp(prefix="pyfold-native-e2e-")
-FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
-
-
-def parse(folded):
-    """[([(name, file, line)], count)]; asserts every frame is `name (file[:line])`."""
-    stacks = []
-    for line in folded.splitlines():
-        stack, count = line.rsplit(" ", 1)
-        frames = []
-        for frame in stack.split(";"):
-            m = FRAME.match(frame)
-            assert m, f"bad frame {frame!r}"
-            frames.append((m.group(1), m.group(2), int(m.group(3) or 0)))
-        stacks.append((frames, int(count)))
-    return stacks
 
 
 def is_python(frame):
@@ -61,24 +43,25 @@ def record(python, args, seconds):
     said = re.search(r"^native_mix: (.*)$", err, re.M)
     spent = dict((name, float(t)) for name, t in re.findall(r"(\w+) ([\d.]+) s", said.group(1) if said else ""))
     assert set(spent) == {"compress", "spin", "sort", "hash"}, f"the program did not say how long its parts took: {err[-400:]!r}"
-    return parse(r.stdout.decode()), spent["compress"] / sum(spent.values()), err
+    # every frame `name (file[:line])`: native frames name their module
+    return parse_folded(r.stdout, bare=()), spent["compress"] / sum(spent.values()), err
 
 
 def per_interpreter(label, python):
-    stacks, known, err = [], 0.0, ""
+    @once
+    def wall():
+        """(stacks, the compress share the program measured, stderr, the main loop's stacks) of a wall recording."""
+        stacks, known, err = record(python, [], 2.0)
+        return stacks, known, err, [(f, c) for f, c in stacks if any(x[0] == "main_loop" for x in f)]
 
     @check(f"{label}: --native --mode wall records (every stack well formed)")
     def _():
-        nonlocal stacks, known, err
-        stacks, known, err = record(python, [], 2.0)
+        stacks, _, err, _ = wall()
         assert sum(c for _, c in stacks) > 200, err
-
-    if not stacks:
-        return
-    main = [(f, c) for f, c in stacks if any(x[0] == "main_loop" for x in f)]
 
     @check(f"{label}: every stack starts at the module's first Python frame (or the thread's)")
     def _():
+        stacks = wall()[0]
         for frames, _ in stacks:
             first = frames[0]
             assert is_python(first) and (first[0] == "<module>" or "threading" in first[1]), frames[:3]
@@ -86,6 +69,7 @@ def per_interpreter(label, python):
     @check(f"{label}: zlib.compress: its share within 0.05 of the one the program measured, a libz frame under "
            "the C compress")
     def _():
+        _, known, _, main = wall()
         parts = [(f, c) for f, c in main if any(x[0] in ("compress_it", "spin", "sort_it", "hash_it") for x in f)]
         inside = [(f, c) for f, c in parts if any(x[0] == "compress_it" for x in f)]
         share = sum(c for _, c in inside) / sum(c for _, c in parts)
@@ -109,6 +93,7 @@ def per_interpreter(label, python):
 
     @check(f"{label}: ctypes qsort: Python caller -> qsort -> ctypes/libffi frames -> the Python callback")
     def _():
+        main = wall()[3]
         seen = whole = 0
         for frames, count in main:
             caller = index_of(frames, lambda x: x[0] == "sort_it")
@@ -132,13 +117,14 @@ def per_interpreter(label, python):
 
     @check(f"{label}: hashlib.sha256: a libcrypto frame under hash_it")
     def _():
+        main = wall()[3]
         hashed = [(f, c) for f, c in main if any(x[0] == "hash_it" for x in f)]
         crypto = sum(c for f, c in hashed if any(x[1].startswith("libcrypto") for x in f))
         assert hashed and crypto >= 0.5 * sum(c for _, c in hashed), (crypto, sum(c for _, c in hashed))
 
     @check(f"{label}: the thread in time.sleep shows its system call's wait frame")
     def _():
-        sleeping = [(f, c) for f, c in stacks if any(x[0] == "sleeper" for x in f)]
+        sleeping = [(f, c) for f, c in wall()[0] if any(x[0] == "sleeper" for x in f)]
         waiting = 0
         for frames, count in sleeping:  # (all but the moment it starts and goes to sleep)
             below = frames[index_of(frames, lambda x: x[0] == "sleeper") + 1:]
@@ -164,18 +150,16 @@ def dump_threads(text):
         if m:
             frames = threads.setdefault(m.group(1), [])
         elif line.startswith("    ") and frames is not None:
-            f = FRAME.match(line[4:])
-            assert f, f"bad frame {line!r}"
-            frames.append((f.group(1), f.group(2), int(f.group(3) or 0)))
+            frame = split_frame(line[4:])
+            assert frame[1], f"bad frame {line!r}"
+            frames.append(frame)
     return threads
 
 
 def dump_check(label, python):
     @check(f"{label}: pyfold dump --native: each thread's C frames among its Python frames, innermost first")
     def _():
-        p = subprocess.Popen([python, TARGET, "30"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=TMP)
-        try:
-            assert p.stderr.readline().strip() == b"READY"
+        with running([python, TARGET, "30"], ready="stderr", stdout=subprocess.DEVNULL, cwd=TMP) as p:
             in_library = None
             for attempt in range(40):  # until the main thread is caught inside a C library
                 r = subprocess.run([DUMP, "--native", "--pid", str(p.pid)], capture_output=True, timeout=30)
@@ -196,9 +180,6 @@ def dump_check(label, python):
                     break
                 time.sleep(0.05)
             assert in_library, f"the main thread never seen inside a C library: {main}"
-        finally:
-            p.kill()
-            p.wait()
 
 
 def common(label, python):
@@ -220,8 +201,7 @@ def common(label, python):
         assert r.returncode != 0 and b"--native" in r.stderr and not r.stdout, r.stderr
 
 
-found = [(p.label, p.path) for p in pythons.find()]
-failures.extend(pythons.failures)
+found = [(p.label, p.path) for p in interpreters()]
 for label, python in found:
     per_interpreter(label, python)
     dump_check(label, python)
@@ -229,7 +209,4 @@ if found:
     label, python = next(((l, p) for l, p in found if l == "3.12"), found[0])
     common(label, python)
 shutil.rmtree(TMP, ignore_errors=True)
-if not found and not failures:
-    print("no CPython found: nothing tested")
-    sys.exit(77)
-finish()
+finish(skip_reason="no CPython found: nothing tested")

@@ -9,11 +9,10 @@ import gzip
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
-from harness import check, finish, shell
+from harness import check, finish, folded_counts as parsed_counts, frame_text, shell
 
 BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 GO = shutil.which("go")
@@ -38,24 +37,11 @@ def sh(command):
 def folded_counts(path):
     """stack text (root first, ';'-joined) -> summed count, as pyflame-pprof reads the file."""
     counts = collections.Counter()
-    for line in open(path, encoding="utf-8", errors="replace"):
-        line = line.rstrip("\r\n")
-        if not line.strip() or line.startswith("# "):
-            continue
-        m = re.match(r"^(.*?)\s+(\d+(?:\.\d*)?)\s*$", line)
-        if not m:
-            continue
-        # Names are made valid UTF-8 without XML-forbidden C0 controls (sanitize_utf8), as in pyflame-speedscope.
-        stack = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", m.group(1).rstrip(";"))
-        if float(m.group(2)) > 0:
-            counts[stack] += float(m.group(2))
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for stack, count in parsed_counts(f.read(), written=True).items():
+            # Names are made valid UTF-8 without XML-forbidden C0 controls (sanitize_utf8), as in pyflame-speedscope.
+            counts[re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", stack.rstrip(";"))] += count
     return counts
-
-
-def frame_text(name, file, line):
-    if not file:
-        return name
-    return f"{name} ({file}:{line})" if line else f"{name} ({file})"
 
 
 def pprof_raw_counts(profile, expected_frames):

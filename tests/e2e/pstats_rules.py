@@ -43,14 +43,6 @@ def dump_stats(python, path):
     return json.loads(done.stdout)
 
 
-def parse_folded(text):
-    stacks = []
-    for line in text.splitlines():
-        stack, count = line.rsplit(" ", 1)
-        stacks.append((stack.split(";"), int(count)))
-    return stacks
-
-
 def _real(frame):
     return not (frame.startswith("[") and frame.endswith("]"))
 

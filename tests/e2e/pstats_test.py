@@ -14,7 +14,7 @@ and the known call chains appear. PYFOLD_E2E_REPORT=1 prints each dump's largest
 
 Usage: pstats_test.py FOLD_COMMAND... (a command that takes a dump path last and writes folded lines:
        build/src/pyfold-collapse --format pstats)
-Pythons: /root/.pyenv/versions/*/bin/python, Debian's 3.13-3.15 from tests/pythons/fetch.sh (a missing one is
+Pythons: $(pyenv root)/versions/*/bin/python, Debian's 3.13-3.15 from tests/pythons/fetch.sh (a missing one is
 skipped, or fails when PYFOLD_REQUIRE_PYTHONS names it) and /usr/bin/python3; exit 77 when there is none.
 """
 import collections
@@ -26,82 +26,13 @@ import subprocess
 import sys
 import tempfile
 
-from harness import failures, finish, run_check
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
-import pythons  # noqa: E402
+from harness import TARGETS, finish, interpreters as cpythons, parse_folded, pythons, run_check, write
 import pstats_rules
 
 FOLD = [os.path.abspath(sys.argv[1])] + sys.argv[2:]
 TMP = tempfile.mkdtemp(prefix="pyfold-e2e-pstats-")
 REPORT = os.environ.get("PYFOLD_E2E_REPORT")
 
-PROGRAM = r'''
-import json, decimal, email.mime.text, xml.dom.minidom
-import importlib
-
-
-def shared(n):
-    total = 0
-    for i in range(n):
-        total += i * i
-    return total
-
-
-def light():
-    return shared(2000)
-
-
-def heavy():
-    return shared(8000)
-
-
-def fib(n):
-    return n if n < 2 else fib(n - 1) + fib(n - 2)
-
-
-def ping(n):
-    return pong(n - 1) + 1 if n > 0 else 0
-
-
-def pong(n):
-    return ping(n - 1) + shared(50) if n > 0 else 0
-
-
-def squares(n):
-    for i in range(n):
-        yield i * i
-
-
-def consume():
-    return sum(squares(6000)) + sum(x for x in squares(2000))
-
-
-def dynamic():
-    ns = {}
-    exec("def made(n):\n    return sum(range(n))\n", ns)
-    return ns["made"](20000) + eval("len(json.dumps(list(range(3000))))")
-
-
-def lazy_import():
-    total = 0
-    for name in ("fractions", "calendar", "csv", "textwrap"):
-        total += len(dir(importlib.import_module(name)))
-    return total
-
-
-def main():
-    for _ in range(3):
-        light()
-        heavy()
-    fib(12)
-    ping(40)
-    consume()
-    dynamic()
-    lazy_import()
-    for i in range(100):
-        json.dumps({"a": i, "b": [i] * 10})
-'''
 
 # A yappi-style dump: the stats of a cProfile run rebuilt as a plain dict and written with marshal (the layout
 # yappi's convert2pstats produces; its bytes differ from cProfile's: no shared objects).
@@ -132,10 +63,11 @@ PROFILE_MODULE_VERSIONS = {"2.7", "3.8", "3.12", "3.15"}
 
 
 def interpreters():
-    found = sorted(glob.glob("/root/.pyenv/versions/*/bin/python"))
+    """Every pyenv version (2.7 and 3.7 too), Debian's 3.13-3.15 and its /usr/bin/python3.11."""
+    found = sorted(glob.glob(os.path.join(pythons.pyenv_root(), "versions", "*", "bin", "python")))
     # Debian's 3.13-3.15 (tests/pythons/fetch.sh) and any other newer CPython pyenv lacks (tests/pythons/pythons.py).
     seen = {os.path.basename(os.path.dirname(os.path.dirname(p)))[:4].rstrip(".") for p in found}
-    for python in pythons.find(debian_static=False, minors=range(13, 16)):
+    for python in cpythons(debian_static=False, minors=range(13, 16)):
         if python.label.endswith("-debian") or python.label not in seen:
             found.append(python.path)
     # Debian's own Python (not a pyenv shim on PATH, which may point nowhere)
@@ -147,16 +79,14 @@ def interpreters():
 def fold(dump, *options):
     folded = subprocess.run(FOLD + list(options) + [dump], capture_output=True, text=True)
     assert folded.returncode == 0, f"exit {folded.returncode}: {folded.stderr[-300:]}"
-    return pstats_rules.parse_folded(folded.stdout)
+    return parse_folded(folded.stdout, split=False)
 
 
 def run_case(python, writer, args):
     work = os.path.join(TMP, f"{python.strip('/').replace('/', '_')}-{writer}")
     os.makedirs(work, exist_ok=True)
-    with open(os.path.join(work, "prog.py"), "w") as f:
-        f.write(PROGRAM)
-    with open(os.path.join(work, "run_main.py"), "w") as f:
-        f.write("import prog\nprog.main()\n")
+    write(os.path.join(work, "prog.py"), open(os.path.join(TARGETS, "pstats_prog.py")).read())
+    write(os.path.join(work, "run_main.py"), "import prog\nprog.main()\n")
     out = os.path.join(work, "dump.pstats")
     made = subprocess.run([python] + [a.replace("{out}", out) for a in args], cwd=work, capture_output=True)
     assert made.returncode == 0, f"making the dump failed: {made.stderr.decode(errors='replace')[-300:]}"
@@ -203,10 +133,6 @@ def run_case(python, writer, args):
 
 def main():
     found = interpreters()
-    failures.extend(pythons.failures)
-    if not found and not failures:
-        print("no Python found: nothing tested")
-        sys.exit(77)
     for python in found:
         version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                  capture_output=True, text=True).stdout.strip()
@@ -219,7 +145,7 @@ def main():
                 args = [a.replace("p.enable(); prog.main(); p.disable()", "p.runcall(prog.main)") for a in args]
             run_check(f"{python} ({version}) {writer}", lambda: run_case(python, writer, args))
     shutil.rmtree(TMP, ignore_errors=True)
-    finish()
+    finish(skip_reason="no Python found: nothing tested")
 
 
 main()

@@ -8,7 +8,6 @@ interpreter was found.
 Usage: record_test.py PYFOLD_RECORD PYFOLD_DUMP SOURCE_ROOT PYFLAME_SPEEDSCOPE
 """
 import ast
-import glob
 import gzip
 import json
 import os
@@ -22,45 +21,21 @@ import sys
 import tempfile
 import time
 
-from harness import check, failures, finish, never_left_stopped
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pythons"))
-import pythons  # noqa: E402
+from harness import (TARGETS, check, finish, interpreters, never_left_stopped, parse_folded, pythons, run, running,
+                     share, write)
 
 RECORD, DUMP, ROOT, SPEEDSCOPE = (os.path.abspath(a) for a in sys.argv[1:5])
-TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
 TMP = tempfile.mkdtemp(prefix="pyfold-record-e2e-")
-FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
-
-
-def interpreters():
-    """(label, path) of each interpreter to test; prints a skip (or FAIL, when required) line for each one missing."""
-    found = [(p.label, p.path) for p in pythons.find()]
-    failures.extend(pythons.failures)
-    return found
 
 
 def run_record(args, timeout=60, **kw):
-    r = subprocess.run([RECORD] + args, capture_output=True, timeout=timeout, cwd=TMP, **kw)
-    return r.returncode, r.stdout.decode("utf-8"), r.stderr.decode("utf-8", "replace")
+    return run([RECORD] + args, timeout=timeout, cwd=TMP, **kw)
 
 
 def parse(folded):
-    """[(frames as (name, file, line), count)] of folded text; asserts every line is well formed."""
-    stacks = []
-    for line in folded.splitlines():
-        stack, count = line.rsplit(" ", 1)
-        assert count.isdigit() and int(count) > 0, f"bad count in {line!r}"
-        frames = []
-        for frame in stack.split(";"):
-            m = FRAME.match(frame)
-            if m:
-                frames.append((m.group(1), m.group(2), int(m.group(3)) if m.group(3) else 0))
-            else:  # a root frame: `thread (TID): NAME`, `process PID:"cmdline"`
-                assert frame.startswith(("thread (", "process ")), f"bad frame {frame!r}"
-                frames.append((frame, "", 0))
-        stacks.append((frames, int(count)))
-    return stacks
+    """[(frames as (name, file, line), count)]; a frame without a file is a root: `thread (TID): NAME`,
+    `process PID:"cmdline"`."""
+    return parse_folded(folded, bare=("thread (", "process "))
 
 
 def function_lines(path):
@@ -94,12 +69,6 @@ def check_frames_real(stacks, target):
             assert name in spans, f"frame {name!r} is not a function of {target}"
             first, last = spans[name]
             assert first <= line <= last, f"{name} at line {line}, outside {first}-{last}"
-
-
-def share(stacks, predicate):
-    total = sum(c for _, c in stacks)
-    assert total > 0, "no samples"
-    return sum(c for f, c in stacks if predicate(f)) / total
 
 
 def report(err):
@@ -291,22 +260,17 @@ def refused_by_debug_offsets(label, python, minor):
         for version, free_threaded, message in (
                 ("0x031000a1", "0", "CPython 3.16 is not supported (supported: 3.8 to 3.15)"),
                 (f"0x030{minor:x}00f0", "1", f"CPython 3.{minor} free-threaded builds (python3.{minor}t) are not supported")):
-            p = subprocess.Popen([python, target, version, free_threaded], stdout=subprocess.PIPE)
-            try:
-                assert p.stdout.readline().strip() == b"READY"
+            with running([python, target, version, free_threaded]) as p:
                 for tool in ([DUMP, "--pid", str(p.pid)], [RECORD, "--pid", str(p.pid), "--duration", "1"]):
                     r = subprocess.run(tool, capture_output=True, text=True, timeout=30)
                     assert r.returncode == 1 and message in r.stderr and r.stdout == "", (tool, r.returncode, r.stderr)
-            finally:
-                p.kill()
-                p.wait()
 
 
 def per_interpreter_rest(label, python):
     @check(f"{label}: --method inprocess on the ray tracer, by the native sampler and (no ctypes) by the signal "
            f"handler it falls back to, which a frame without f_lineno never breaks")
     def _():
-        raytrace = os.path.join(os.path.dirname(TARGETS), "..", "bench", "raytrace.py")
+        raytrace = os.path.join(TARGETS, "raytrace.py")
         code, out, err = run_record(["--method", "inprocess", "--python", python, raytrace, "200"], timeout=120)
         assert code == 0 and "Traceback" not in err and "native sampler inside the program" in err, (code, err[-2000:])
         assert sum(c for _, c in parse(out)) > 50, err
@@ -341,8 +305,7 @@ def per_interpreter_rest(label, python):
 
     @check(f"{label}: pyfold dump: every thread by its real TID and threading name, the spinner active, the sleeper idle")
     def _():
-        p = subprocess.Popen([python, os.path.join(TARGETS, "threads.py"), "3"])
-        try:
+        with running([python, os.path.join(TARGETS, "threads.py"), "3"], ready=None) as p:
             time.sleep(0.7)
             r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
@@ -354,9 +317,6 @@ def per_interpreter_rest(label, python):
             sleeper = next(b for b in blocks if "\n    sleeper (" in b)
             assert "(idle)" in sleeper.splitlines()[0], sleeper
             assert any("\n    spin (" in b for b in blocks), r.stdout
-        finally:
-            p.kill()
-            p.wait()
 
 
 def common(python, label):
@@ -460,9 +420,7 @@ def common(python, label):
             assert code == 2 and message in err, (args, code, err)
 
     def start_sleeper():
-        p = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
-        assert p.stdout.readline().strip() == b"READY"
-        return p
+        return running([python, os.path.join(TARGETS, "sleeper.py")])
 
     def state(pid):
         for line in open(f"/proc/{pid}/status"):
@@ -471,20 +429,15 @@ def common(python, label):
 
     @check("--pid attaches to a sleeping process, detaches, and it keeps running")
     def _():
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             code, out, err = run_record(["--pid", str(p.pid), "-d", "0.5"])
             assert code == 0 and "nap" in out, (code, err)
             time.sleep(0.1)
             assert p.poll() is None and state(p.pid) in ("S", "R"), state(p.pid)
-        finally:
-            p.kill()
-            p.wait()
 
     @check("--blocking never leaves the target stopped (also after SIGINT and SIGTERM to pyfold)")
     def _():
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             code, out, err = run_record(["--blocking", "--pid", str(p.pid), "-d", "0.5"])
             assert code == 0 and "nap" in out, (code, err)
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -496,9 +449,6 @@ def common(python, label):
             time.sleep(0.1)
             status = open(f"/proc/{p.pid}/status").read()
             assert state(p.pid) in ("S", "R") and "TracerPid:\t0" in status, status[:300]
-        finally:
-            p.kill()
-            p.wait()
 
     @check("--blocking --mode cpu on a launched program: states read before the stop, exit code passed on")
     def _():
@@ -533,8 +483,7 @@ def common(python, label):
 
     @check("pyfold dump: every thread, innermost first, with id, name and state; the program stopped for the read only")
     def _():
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             r = subprocess.run([DUMP, "--pid", str(p.pid)], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
             lines = r.stdout.splitlines()
@@ -550,9 +499,6 @@ def common(python, label):
             r = subprocess.run([DUMP, "--nonblocking", "--pid", str(p.pid)], capture_output=True, text=True)
             assert r.returncode == 0 and lines[header + 1].split("(")[0] in r.stdout, r.stdout + r.stderr
             assert p.poll() is None, "the program ended"
-        finally:
-            p.kill()
-            p.wait()
 
     @check("recursion 5,000 deep is recorded whole")
     def _():
@@ -566,8 +512,7 @@ def common(python, label):
         code, out, err = run_record(["--python", python, "-m", "hotmod", "0.5"], env=dict(env, PYTHONPATH=TARGETS))
         assert code == 0 and "hot (" in out, (code, err)
         shim = os.path.join(TMP, "python-shim")
-        with open(shim, "w") as f:
-            f.write(f'#!/bin/bash\nexec "{python}" "$@"\n')
+        write(shim, f'#!/bin/bash\nexec "{python}" "$@"\n')
         os.chmod(shim, 0o755)
         code, out, err = run_record(["--", shim, os.path.join(TARGETS, "hotmod.py"), "0.5"])
         assert code == 0 and "hot (" in out, (code, err)
@@ -576,7 +521,7 @@ def common(python, label):
 
     @check("a program that execs a new Python (same PID) is followed into it")
     def _():
-        if not os.path.realpath(python).startswith("/root/.pyenv/") and "/usr/bin/" not in python:
+        if not os.path.realpath(python).startswith(pythons.pyenv_root() + "/") and "/usr/bin/" not in python:
             # tests/pythons/fetch.sh's interpreters are shell wrappers: os.execv(sys.executable) goes through a
             # shell and the loader, which the recorder does not follow (yet); known, checked on pyenv's builds.
             print("skip - exec of a new Python through a shell wrapper (fetched interpreters)")
@@ -613,20 +558,15 @@ def common(python, label):
 
     @check("not Python, no such process: clear messages")
     def _():
-        p = subprocess.Popen(["sleep", "10"])
-        try:
+        with running(["sleep", "10"], ready=None) as p:
             code, out, err = run_record(["--pid", str(p.pid)])
             assert code == 1 and f"PID {p.pid} is not a Python process" in err, (code, err)
-        finally:
-            p.kill()
-            p.wait()
         code, out, err = run_record(["--pid", "999999999"])
         assert code == 1 and "no process with PID 999999999" in err, (code, err)
 
     @check("an unsupported Python (pyenv 3.7, 2.7 when installed) is refused with a message naming it")
     def _():
-        olds = sorted(glob.glob("/root/.pyenv/versions/3.7.*/bin/python3.7") +
-                      glob.glob("/root/.pyenv/versions/2.7.*/bin/python2.7"))
+        olds = sorted(pythons.pyenv_pythons("3.7") + pythons.pyenv_pythons("2.7"))
         if not olds:
             print("     (skipped: no CPython 3.7 or 2.7 installed)")
             return
@@ -641,15 +581,11 @@ def common(python, label):
         if os.geteuid() != 0:
             print("     (skipped: not root)")
             return
-        p = start_sleeper()
-        try:
+        with start_sleeper() as p:
             nobody = pwd.getpwnam("nobody")
             r = subprocess.run([RECORD, "--pid", str(p.pid), "-d", "0.2"], capture_output=True, text=True,
                                user=nobody.pw_uid, group=nobody.pw_gid, cwd="/")
             assert r.returncode != 0 and "CAP_SYS_PTRACE" in r.stderr and "ptrace_scope" in r.stderr, r.stderr
-        finally:
-            p.kill()
-            p.wait()
 
 
 def launch_and_stop(python):
@@ -658,7 +594,7 @@ def launch_and_stop(python):
     def _():
         # pyenv's shim is a bash script whose children run and exit, then it execs Python: reads of a process
         # that is execing or exiting are refused for a moment (1 launch in 12 failed before).
-        py311 = sorted(glob.glob("/root/.pyenv/versions/3.11.*/bin/python3.11"))
+        py311 = pythons.pyenv_pythons("3.11")
         interpreter = py311[-1] if py311 else python
         shims = []
         for name, text in (("sh-shim", f'#!/bin/sh\nexec {interpreter} "$@"\n'),
@@ -667,13 +603,11 @@ def launch_and_stop(python):
                            ("bash-shim", '#!/bin/bash\nset -e\nfor i in $(seq 40); do v=$(cat /dev/null; echo $i); '
                                          f'/bin/true; done\nexec {interpreter} "$@"\n')):
             path = os.path.join(TMP, name)
-            with open(path, "w") as f:
-                f.write(text)
+            write(path, text)
             os.chmod(path, 0o755)
             shims.append(path)
         script = os.path.join(TMP, "short.py")
-        with open(script, "w") as f:
-            f.write("import time\nend = time.time() + 0.02\nwhile time.time() < end: pass\n")
+        write(script, "import time\nend = time.time() + 0.02\nwhile time.time() < end: pass\n")
         failures = []
         for i in range(200):
             shim = shims[i % 2]
@@ -710,9 +644,7 @@ def launch_and_stop(python):
             else:
                 os.kill(child, signal.SIGKILL)
                 raise AssertionError(f"{method}: the program outlived pyfold")
-        target = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
-        try:
-            assert target.stdout.readline().strip() == b"READY"
+        with running([python, os.path.join(TARGETS, "sleeper.py")]) as target:
             p = subprocess.Popen([RECORD, "--pid", str(target.pid)], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
             time.sleep(0.5)
@@ -720,15 +652,10 @@ def launch_and_stop(python):
             p.wait()
             time.sleep(0.3)
             assert target.poll() is None, "the attached process died with pyfold"
-        finally:
-            target.kill()
-            target.wait()
 
     @check("--rotate: one complete profile per interval; the files sum to the recording's count (none lost or twice)")
     def _():
-        target = subprocess.Popen([python, os.path.join(TARGETS, "sleeper.py")], stdout=subprocess.PIPE)
-        try:
-            assert target.stdout.readline().strip() == b"READY"
+        with running([python, os.path.join(TARGETS, "sleeper.py")]) as target:
             folder = os.path.join(TMP, "rotated")
             os.makedirs(folder)
             code, out, err = run_record(["--pid", str(target.pid), "--rotate", "1", "-d", "3.5", "--rate", "500",
@@ -744,9 +671,6 @@ def launch_and_stop(python):
             assert sum(counts) == summary["stack_lines"] == summary["recorded"], (counts, summary)
             assert all(350 < c < 650 for c in counts[:3]), counts  # 1 s at 500 Hz each
             assert "4 profiles written" in err, err
-        finally:
-            target.kill()
-            target.wait()
         for args, message in ((["--rotate", "1"], "--rotate writes files"),
                               (["--rotate", "1", "-o", "x.folded"], "{time}, {start}, {end} or {n}"),
                               (["--rotate", "0.5", "-o", "x-{n}.folded"], "at least 1 second")):
@@ -839,7 +763,7 @@ def stress(python, others):
         never_left_stopped(python, os.path.join(TARGETS, "sleeper.py"), [RECORD, "--blocking", "--rate", "2000"])
 
 
-found = interpreters()
+found = [(p.label, p.path) for p in interpreters()]
 for label, python in found:
     per_interpreter(label, python)
 if found:
@@ -851,7 +775,4 @@ if found:
     stress(main[1], [p for _, p in found])
     launch_and_stop(main[1])
 shutil.rmtree(TMP, ignore_errors=True)
-if not found and not failures:
-    print("no CPython found: nothing tested")
-    sys.exit(77)
-finish()
+finish(skip_reason="no CPython found: nothing tested")

@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 
-from harness import check, finish, shell
+from harness import check, finish, frame_text, parse_folded, shell, write
 
 BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
@@ -26,26 +26,14 @@ def sh(command, **kw):
 
 
 def folded_lines(path):
-    """(frames, count) of each stack line, in file order."""
-    out = []
-    for line in open(path, encoding="utf-8"):
-        line = line.rstrip("\r\n")
-        if not line.strip() or line.startswith("# "):
-            continue
-        stack, count = line.rsplit(None, 1)
-        out.append((stack.split(";"), float(count)))
-    return out
+    """(frame texts, count) of each stack line, in file order."""
+    with open(path, encoding="utf-8") as f:
+        return parse_folded(f.read(), split=False, number=float, written=True)
 
 
 def frame_texts(doc):
     """Each shared frame back as folded text: name (file:line)."""
-    texts = []
-    for f in doc["shared"]["frames"]:
-        text = f["name"]
-        if "file" in f:
-            text += f" ({f['file']}" + (f":{f['line']}" if "line" in f else "") + ")"
-        texts.append(text)
-    return texts
+    return [frame_text(f["name"], f.get("file", ""), f.get("line", 0)) for f in doc["shared"]["frames"]]
 
 
 def valid(doc):
@@ -154,8 +142,7 @@ def _():
 
 @check("invalid lines are skipped with one summary; --strict stops at the first with file:line and exit 2")
 def _():
-    with open(os.path.join(TMP, "bad.folded"), "w") as f:
-        f.write("main (a.py:1) 3\nno count\nmain (a.py:1);f (a.py:2) x\nmain (a.py:1) 2\n")
+    write(os.path.join(TMP, "bad.folded"), "main (a.py:1) 3\nno count\nmain (a.py:1);f (a.py:2) x\nmain (a.py:1) 2\n")
     code, out, err = sh('"$PYFLAME_SPEEDSCOPE" bad.folded')
     assert code == 0 and err == "pyflame-speedscope: ignored 2 invalid lines (first: bad.folded:2: no count)\n", err
     assert json.loads(out)["profiles"][0]["weights"] == [3, 2]

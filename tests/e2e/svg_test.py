@@ -11,7 +11,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-from harness import check, finish, shell, svg_frames
+from harness import check, finish, parse_folded, shell, svg_frames, total, write
 
 BIN, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SAMPLE = os.path.join(ROOT, "samples", "app.folded")
@@ -29,7 +29,8 @@ def frames(svg_bytes):
 
 
 def folded_total(path):
-    return sum(int(line.rsplit(None, 1)[1]) for line in open(path, encoding="utf-8") if line.strip())
+    with open(path, encoding="utf-8") as f:
+        return total(parse_folded(f.read(), split=False, written=True))
 
 
 @check("a profile piped through stdin renders to well-formed SVG with every sample")
@@ -79,8 +80,7 @@ def _():
 
 @check("invalid lines are skipped with one summary; --strict stops at the first with file:line and exit 2")
 def _():
-    with open(os.path.join(TMP, "bad.folded"), "w") as f:
-        f.write("a;b 1\nno count\na;c 2\nx;y 1.2.3\n")
+    write(os.path.join(TMP, "bad.folded"), "a;b 1\nno count\na;c 2\nx;y 1.2.3\n")
     code, out, err = sh('"$PYFLAME_SVG" bad.folded > /dev/null')
     assert code == 0, code
     assert err == "pyflame-svg: ignored 2 invalid lines (first: bad.folded:2: no count)\n", repr(err)
@@ -127,8 +127,7 @@ def _():
 
 @check("hostile frame names stay text: the SVG is well-formed and holds no injected element")
 def _():
-    with open(os.path.join(TMP, "hostile.folded"), "wb") as f:
-        f.write(b"main;<script>alert(1)</script> 5\nmain;]]><x/> 3\nmain;a\x00b\x1b\xff 2\n")
+    write(os.path.join(TMP, "hostile.folded"), b"main;<script>alert(1)</script> 5\nmain;]]><x/> 3\nmain;a\x00b\x1b\xff 2\n")
     code, out, err = sh('"$PYFLAME_SVG" --title "<b>&" --notes "-- x --" hostile.folded')
     assert code == 0, err
     root = ET.fromstring(out)
@@ -140,10 +139,8 @@ def _():
 
 @check("--cp writes palette.map and keeps a name's colour across graphs")
 def _():
-    with open(os.path.join(TMP, "one.folded"), "w") as f:
-        f.write("main;alpha 3\nmain;beta 2\n")
-    with open(os.path.join(TMP, "two.folded"), "w") as f:
-        f.write("main;beta 5\nmain;gamma 1\n")
+    write(os.path.join(TMP, "one.folded"), "main;alpha 3\nmain;beta 2\n")
+    write(os.path.join(TMP, "two.folded"), "main;beta 5\nmain;gamma 1\n")
     code, first, err = sh('rm -f palette.map && "$PYFLAME_SVG" --cp --random one.folded')
     assert code == 0, err
     stored = dict(line.rstrip("\n").split("->") for line in open(os.path.join(TMP, "palette.map")))

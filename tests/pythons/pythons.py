@@ -1,6 +1,6 @@
 """The CPython interpreters the tests run on, found in one place for every test (e2e-record, e2e-pstats,
 record-layouts):
-- pyenv's newest 3.X.* under /root/.pyenv/versions (labelled "3.X");
+- pyenv's newest 3.X.* under $(pyenv root)/versions (labelled "3.X");
 - Debian's builds of 3.13-3.15 unpacked by tests/pythons/fetch.sh (labelled "3.X-debian", or "3.X" when pyenv has
   no 3.X), started through their own loader;
 - else a python3.X on PATH (not /usr/bin, not a pyenv shim);
@@ -10,6 +10,7 @@ PYFOLD_REQUIRE_PYTHONS (set by .ci/run) lists what must be present: minor versio
 of that version) and labels ("3.11-debian-static"). A required one that is missing is a failure with a message;
 outside CI a missing one is a skip line.
 """
+import functools
 import glob
 import os
 import shutil
@@ -25,6 +26,26 @@ failures = []  # messages about required interpreters that are missing
 
 def required():
     return [r.strip() for r in os.environ.get("PYFOLD_REQUIRE_PYTHONS", "").split(",") if r.strip()]
+
+
+@functools.lru_cache(maxsize=None)
+def pyenv_root():
+    """pyenv's root: $PYENV_ROOT, else what `pyenv root` says, else ~/.pyenv."""
+    if os.environ.get("PYENV_ROOT"):
+        return os.environ["PYENV_ROOT"]
+    try:
+        r = subprocess.run(["pyenv", "root"], capture_output=True, text=True)
+        if r.returncode == 0 and r.stdout.strip():
+            return r.stdout.strip()
+    except OSError:
+        pass
+    return os.path.expanduser("~/.pyenv")
+
+
+def pyenv_pythons(version):
+    """pyenv's builds of version (e.g. "3.11", "2.7"), oldest first: the paths of their bin/pythonX.Y."""
+    paths = glob.glob(os.path.join(pyenv_root(), "versions", f"{version}.*", "bin", f"python{version}"))
+    return sorted(paths, key=lambda p: [int(x) for x in p.split(os.sep)[-3].split(".") if x.isdigit()])
 
 
 def fetched_dir():
@@ -51,8 +72,7 @@ def find(debian_static=True, minors=MINORS):
     for minor in minors:
         version = f"3.{minor}"
         of_minor = []
-        pyenv = sorted(glob.glob(f"/root/.pyenv/versions/{version}.*/bin/python{version}"),
-                       key=lambda p: [int(x) for x in p.split("/")[4].split(".") if x.isdigit()])
+        pyenv = pyenv_pythons(version)
         if pyenv:
             of_minor.append(Python(version, pyenv[-1], minor))
         wrapper = os.path.join(fetched, f"python{version}") if fetched else ""

@@ -36,4 +36,5 @@ def main(total):
     print(f"fast_recursion: recursion {spent['recursion']:.6f} s, c_call {spent['c_call']:.6f} s", file=sys.stderr)
 
 
-main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
+if __name__ == "__main__":  # (accuracy_workloads.py imports its functions)
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)

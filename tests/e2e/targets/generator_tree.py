@@ -42,4 +42,5 @@ def main(seconds):
             head.send(i)
 
 
-main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
+if __name__ == "__main__":  # (accuracy_workloads.py imports its functions)
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)

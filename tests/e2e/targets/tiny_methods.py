@@ -35,4 +35,5 @@ def main(seconds):
         step(points)
 
 
-main(float(sys.argv[1]) if len(sys.argv) > 1 else 2.0)
+if __name__ == "__main__":  # (accuracy_workloads.py imports its functions)
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 2.0)

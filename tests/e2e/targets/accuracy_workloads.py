@@ -1,5 +1,6 @@
 """Workloads that are hard for a sampler, for tests/bench/accuracy.py: fast recursion, many tiny method calls,
-`yield from` generator trees, coroutines driven by `send`, deep copies, C-heavy code, and threads doing each.
+`yield from` generator trees, coroutines driven by `send` (those four from the e2e targets beside this file), deep
+copies, C-heavy code, and threads doing each.
 Each does a fixed amount of work (not a fixed time), so every run of one workload does the same thing.
 
 Usage: python3 accuracy_workloads.py NAME [SCALE]
@@ -11,12 +12,12 @@ import sys
 import threading
 import zlib
 
+from fast_recursion import fib
+from generator_tree import sink, stage, tree as make_tree, walk
+from tiny_methods import Vec, step
 
-# fib: deep pure-Python recursion, with a long C call (sorting) beside it.
-def fib(n):
-    return n if n < 2 else fib(n - 1) + fib(n - 2)
 
-
+# fib: deep pure-Python recursion (fast_recursion.py's fib), with a long C call (sorting) beside it.
 def long_c_call(data):
     return sorted(data)
 
@@ -28,53 +29,14 @@ def fib_workload(scale):
         long_c_call(data)
 
 
-# vector: many tiny methods on small objects.
-class Vec:
-    __slots__ = ("x", "y", "z")
-
-    def __init__(self, x, y, z):
-        self.x, self.y, self.z = x, y, z
-
-    def add(self, o):
-        return Vec(self.x + o.x, self.y + o.y, self.z + o.z)
-
-    def scale(self, k):
-        return Vec(self.x * k, self.y * k, self.z * k)
-
-    def dot(self, o):
-        return self.x * o.x + self.y * o.y + self.z * o.z
-
-    def norm2(self):
-        return self.dot(self)
-
-
-def vector_step(points):
-    acc = Vec(0.0, 0.0, 0.0)
-    for p in points:
-        acc = acc.add(p.scale(0.5))
-    return acc.norm2()
-
-
+# vector: many tiny methods on small objects (tiny_methods.py's Vec and step).
 def vector_workload(scale):
     points = [Vec(i, i * 0.5, -i) for i in range(1000)]
     for _ in range(scale * 12):
-        vector_step(points)
+        step(points)
 
 
-# generators: a tree walked with recursive `yield from`.
-def build_tree(depth):
-    return None if depth == 0 else (build_tree(depth - 1), depth, build_tree(depth - 1))
-
-
-def walk(tree):
-    if tree is None:
-        return
-    left, value, right = tree
-    yield from walk(left)
-    yield value
-    yield from walk(right)
-
-
+# generators: a tree walked with recursive `yield from` (generator_tree.py's tree and walk).
 def consume(tree):
     total = 0
     for v in walk(tree):
@@ -83,30 +45,19 @@ def consume(tree):
 
 
 def generators_workload(scale):
-    tree = build_tree(12)
+    tree = make_tree(12)
     for _ in range(scale * 3):
         consume(tree)
 
 
-# coroutines: a pipeline of coroutines, each passing values on with send().
-def stage(target, k):
-    while True:
-        value = yield
-        target.send(value * k + 1)
-
-
-def sink(box):
-    while True:
-        box[0] += (yield)
-
-
+# coroutines: a pipeline of coroutines (generator_tree.py's stage and sink), each passing values on with send().
 def pipeline_run(n):
     box = [0]
     s = sink(box)
     next(s)
     head = s
-    for k in range(6):
-        head = stage(head, k)
+    for _ in range(6):
+        head = stage(head)
         next(head)
     for i in range(n):
         head.send(i)
