@@ -16,8 +16,7 @@ CollapseCommandLine parse_collapse_command_line(int argc, const char* const* arg
   po::options_description general(
       "Usage: pyfold collapse [OPTIONS] [FILE...] > out.folded\n"
       "Profiles (FILE, - or stdin; gzip read by magic bytes) to folded stacks, merged (counts summed).\n\nOptions");
-  general.add_options()
-    ("help", "this message")("version", "print the version")
+  add_help_and_version(general)
     ("output,o", po::value(&cli.output)->value_name("FILE"), "write here (.gz: gzip) instead of stdout")
     ("format", po::value(&o.format)->default_value(o.format)->value_name("FORMAT"),
      ("input format: " + format_names() + " (auto: guessed from the content)").c_str())

@@ -78,8 +78,7 @@ DiffCommandLine parse_diff_command_line(int argc, const char* const* argv) {
       "Usage: pyfold diff [OPTIONS] BEFORE AFTER > diff.folded\n"
       "Two profiles (any format pyfold collapse reads) to differential folded lines \"STACK BEFORE AFTER\",\n"
       "as difffolded.pl writes them; pyflame-svg draws growth red and shrinkage blue.\n\nOptions");
-  visible.add_options()
-    ("help,h", "this message")("version", "print the version")
+  add_help_and_version(visible)
     ("output,o", po::value(&cli.output)->value_name("FILE"), "write here (.gz: gzip) instead of stdout")
     ("normalize,n", po::bool_switch(&o.normalize), "scale BEFORE's counts so both totals match")
     ("strip-hex,s", po::bool_switch(&o.strip_hex), "hex numbers (addresses) become 0x...")

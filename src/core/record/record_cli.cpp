@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "pyfold/command_line.hpp"
 #include "pyfold/record/recorder.hpp"
 
 namespace po = boost::program_options;
@@ -24,8 +25,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
       "       pyfold record [OPTIONS] --pid PID\n"
       "Samples a CPython 3.8-3.15 program from outside its process and writes folded stacks\n"
       "(`func (file:line)` frames, root first, one merged line per stack).\n\nOptions");
-  visible.add_options()
-    ("help", "this message")("version", "print the version")
+  add_help_and_version(visible)
     ("pid,p", po::value(&pid)->value_name("PID"), "attach to a running process (it keeps running afterwards)")
     ("rate,r", po::value(&o.rate)->default_value(o.rate)->value_name("HZ"), "samples per second")
     ("duration,d", po::value(&o.duration)->value_name("SECONDS"), "stop after this long [until the program ends]")
@@ -68,6 +68,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
     ("async-mode", po::value(&async_mode)->value_name("running|all"),
      "with --async, the tasks each sample counts: the running one, or all (waiting ones where they await) "
      "[all with --mode wall, running with cpu and gil]");
+  answer_options_table_request(argc, argv, visible);
 
   // Split: options, then the program (script / -m / --).
   std::vector<std::string> options{argv[0]};

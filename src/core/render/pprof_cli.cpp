@@ -16,8 +16,7 @@ PprofCommandLine parse_pprof_command_line(int argc, const char* const* argv) {
       "Usage: pyflame-pprof [OPTIONS] [FILE...] > profile.pb.gz\n"
       "Folded stacks (FILE..., - or stdin, read in order; gzip read by magic bytes) to a gzip-compressed pprof\n"
       "profile.proto, as go tool pprof, Grafana Pyroscope and Parca read it.\n\nOptions");
-  visible.add_options()
-    ("help", "this message")("version", "print the version")
+  add_help_and_version(visible)
     ("output,o", po::value(&cli.output)->value_name("FILE"), "write here instead of stdout (gzip-compressed either way)")
     ("interval", po::value(&interval)->value_name("DURATION"),
      "each count lasts this long (1ms for a 1 kHz recording): the sample type becomes cpu/nanoseconds "

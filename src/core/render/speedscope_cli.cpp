@@ -18,8 +18,7 @@ SpeedscopeCommandLine parse_speedscope_command_line(int argc, const char* const*
       "Usage: pyflame-speedscope [OPTIONS] [FILE...] > out.speedscope.json\n"
       "Folded stacks (FILE..., - or stdin, read in order; gzip read by magic bytes) to a speedscope file\n"
       "(https://www.speedscope.app): sampled profiles in input (time) order, one per thread root.\n\nOptions");
-  visible.add_options()
-    ("help", "this message")("version", "print the version")
+  add_help_and_version(visible)
     ("output,o", po::value(&cli.output)->value_name("FILE"), "write here (.gz: gzip) instead of stdout")
     ("name", po::value(&o.name)->value_name("TEXT"), "the profile's name [the first input's file name, or stdin]")
     ("unit", po::value(&unit)->default_value(unit)->value_name("UNIT"),

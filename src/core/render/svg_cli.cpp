@@ -17,8 +17,7 @@ SvgCommandLine parse_svg_command_line(int argc, const char* const* argv) {
   po::options_description visible(
       "Usage: pyflame-svg [OPTIONS] [FILE...] > out.svg\n"
       "Folded stacks (FILE, - or stdin; gzip read by magic bytes) to an interactive SVG flame graph.\n\nOptions");
-  visible.add_options()
-    ("help", "this message")("version", "print the version")
+  add_help_and_version(visible)
     ("output,o", po::value(&cli.output)->value_name("FILE"), "write here (.svgz/.gz: gzip) instead of stdout")
     ("title", po::value(&o.title)->value_name("TEXT"), "title [Flame Graph, Icicle Graph or Flame Chart]")
     ("subtitle", po::value(&o.subtitle)->value_name("TEXT"), "second-level title")
