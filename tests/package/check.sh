@@ -68,9 +68,13 @@ record_and_draw() {
 
 help_on_every_binary() {
   local b
+  local b text
   for b in "$@"; do
-    "$b" -h | head -1 | grep -q "^Usage: " || fail "$b -h does not print its usage"
-    "$b" --version | grep -q "(pyfold) $version\$" || fail "$b --version does not say $version"
+    # Read whole: a reader that quits after the first line would end a long help with SIGPIPE.
+    text=$("$b" -h) || fail "$b -h exits with $?"
+    [[ $text == Usage:* ]] || fail "$b -h does not print its usage: ${text:0:200}"
+    text=$("$b" --version) || fail "$b --version exits with $?"
+    [[ $text == *"(pyfold) $version" ]] || fail "$b --version does not say $version: $text"
   done
   echo "ok: -h and --version on $# binaries"
 }
@@ -143,8 +147,8 @@ step "fresh venv: pip install the wheel"
 "$tmp/venv/bin/pip" install --no-index --no-deps "$wheel" >"$tmp/pip.log" 2>&1 || { cat "$tmp/pip.log"; fail "pip install failed"; }
 mapfile -t venv_binaries < <(for b in "$tmp"/unpacked/pyfold-"$version".data/scripts/*; do echo "$tmp/venv/bin/$(basename "$b")"; done)
 help_on_every_binary "${venv_binaries[@]}"
-"$tmp/venv/bin/python" -m pyfold --version | grep -q "^pyfold (pyfold) $version\$" || fail "python -m pyfold --version"
-"$tmp/venv/bin/python" -m pyfold record -h | head -1 | grep -q "^Usage: pyfold record" || fail "python -m pyfold record -h"
+[[ $("$tmp/venv/bin/python" -m pyfold --version) == "pyfold (pyfold) $version" ]] || fail "python -m pyfold --version"
+[[ $("$tmp/venv/bin/python" -m pyfold record -h) == "Usage: pyfold record"* ]] || fail "python -m pyfold record -h"
 echo "ok: python -m pyfold"
 (PATH=$tmp/venv/bin:$PATH; [[ $(command -v pyflame-svg) == "$tmp/venv/bin/pyflame-svg" ]]) || fail "pyflame-svg is not on the venv's PATH"
 record_and_draw "$tmp/venv/bin" "$tmp/wheel"
