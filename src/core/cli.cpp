@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "pyfold/command_line.hpp"
 #include "pyfold/diagnostics.hpp"
 #include "pyfold/io.hpp"
 #include "version.hpp"
@@ -13,6 +14,9 @@ namespace pyfold {
 int run_cli(const char* program, const std::function<int()>& body) {
   try {
     return body();
+  } catch (const OptionsTableRequest& request) {
+    std::fputs(request.text.c_str(), stdout);
+    return 0;
   } catch (const BrokenPipe&) {
     return 141;
   } catch (const InputError& e) {

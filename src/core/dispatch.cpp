@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "pyfold/cli.hpp"
+#include "pyfold/command_line.hpp"
 
 namespace pyfold {
 
@@ -86,6 +87,12 @@ int dispatch_subcommand(const char* program, int argc, char** argv) {
       return dispatch_subcommand(program, 3, args);
     }
     std::fputs(help_text().c_str(), stdout);
+    return 0;
+  }
+  if (first == kOptionsTableFlag) {  // for the completion generator: the subcommands, as the table of each tool
+    std::printf("usage\tpyfold SUBCOMMAND [OPTIONS] [ARGS...]\n");
+    std::printf("option\thelp\t-h\t0\t\t\tthis message\noption\tversion\t-V\t0\t\t\tprint the version\n");
+    for (const Subcommand& s : subcommands()) std::printf("subcommand\t%s\t%s\n", s.name, s.summary);
     return 0;
   }
   if (first == "--version" || first == "-V") {

@@ -74,7 +74,7 @@ DiffCommandLine parse_diff_command_line(int argc, const char* const* argv) {
       "Usage: pyfold diff [OPTIONS] BEFORE AFTER > diff.folded\n"
       "Two profiles (any format pyfold collapse reads) to differential folded lines \"STACK BEFORE AFTER\",\n"
       "as difffolded.pl writes them; pyflame-svg draws growth red and shrinkage blue.\n\nOptions");
-  add_standard_options(visible, cli.output, "write here (.gz: gzip) instead of stdout", true)
+  add_standard_options(visible, cli.output, "write here (.gz: gzip) instead of stdout")
     ("normalize,n", po::bool_switch(&o.normalize), "scale BEFORE's counts so both totals match")
     ("strip-hex,s", po::bool_switch(&o.strip_hex), "hex numbers (addresses) become 0x...")
     ("format", po::value(&o.collapse.format)->default_value(o.collapse.format)->value_name("FORMAT"),

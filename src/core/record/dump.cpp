@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "pyfold/command_line.hpp"
 #include "pyfold/frame_text.hpp"
 #include "pyfold/record/cpython/asyncio_tasks.hpp"
 #include "pyfold/record/native/native_sampler.hpp"
@@ -23,11 +24,11 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   DumpCommandLine cli;
   int pid = 0;
   po::options_description visible(
-      "Usage: pyfold dump [--native | --async] [--nonblocking] --pid PID\n"
+      "Usage: pyfold dump [--async] [--native | --native-all] [--nolineno] [--nonblocking] --pid PID\n"
       "Prints the current Python stack of every thread of a running CPython 3.8-3.15 process, innermost frame "
       "first,\nwith each thread's id, name and state (active, idle, gil). The process is stopped for the moment of "
       "the read,\nso that all the stacks are of one instant, and keeps running.\n\nOptions");
-  visible.add_options()("help", "this message")("version", "print the version")(
+  add_help_and_version(visible)(
       "pid,p", po::value(&pid)->value_name("PID"), "the process to read")(
       "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers")(
       "async", po::bool_switch(&cli.options.async),
@@ -40,6 +41,7 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
       "nonblocking", po::bool_switch(&cli.options.nonblocking),
       "never stop the process: read the threads while they run (a stack may be of a moment later than another's; "
       "--native still stops each thread alone)");
+  answer_options_table_request(argc, argv, visible);
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
   po::notify(vm);

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "pyfold/command_line.hpp"
 #include "pyfold/record/recorder.hpp"
 
 namespace po = boost::program_options;
@@ -36,8 +37,7 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
       "       pyfold record [OPTIONS] --pid PID\n"
       "Samples a CPython 3.8-3.15 program from outside its process and writes folded stacks\n"
       "(`func (file:line)` frames, root first, one merged line per stack).\n\nOptions");
-  visible.add_options()
-    ("help", "this message")("version", "print the version")
+  add_help_and_version(visible)
     ("pid,p", po::value(&pid)->value_name("PID"), "attach to a running process (it keeps running afterwards)")
     ("rate,r", po::value(&o.rate)->default_value(o.rate)->value_name("HZ"), "samples per second")
     ("duration,d", po::value(&o.duration)->value_name("SECONDS"), "stop after this long [until the program ends]")
@@ -93,7 +93,6 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
     ("async-mode", po::value(&async_mode)->value_name("running|all"),
      "with --async, the tasks each sample counts: the running one, or all (waiting ones where they await) "
      "[all with --mode wall, running with cpu and gil]");
-
   return visible;
 }
 
@@ -217,6 +216,7 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   RecordOptions& o = cli.options;  // the defaults, shown by --help
   Choices choices;
   const po::options_description visible = option_table(o, choices);
+  answer_options_table_request(argc, argv, visible);
   const SplitArguments split = split_arguments(argc, argv, visible);
   std::vector<const char*> option_argv;
   for (const auto& s : split.options) option_argv.push_back(s.c_str());

@@ -19,9 +19,7 @@ HtmlCommandLine parse_html_command_line(int argc, const char* const* argv) {
       "Folded stacks (FILE..., - or stdin, merged; gzip read by magic bytes; two-count lines: differential) to one\n"
       "self-contained HTML report: flame graph, hot functions, and each source file's lines with their samples.\n\n"
       "Options");
-  visible.add_options()
-    ("help", "this message")("version", "print the version")
-    ("output,o", po::value(&cli.output)->value_name("FILE"), "write here (.gz: gzip) instead of stdout")
+  add_standard_options(visible, cli.output, "write here (.gz: gzip) instead of stdout")
     ("title", po::value(&o.title)->value_name("TEXT"), "the page's title [the first input's file name, or stdin]")
     ("date", po::value(&o.date)->value_name("TEXT"),
      "the profile's date [the header's date: line, else the first input's modification time]")
