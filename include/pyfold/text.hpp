@@ -40,6 +40,10 @@ std::size_t utf8_length(std::string_view text);
 std::size_t utf8_prefix_bytes(std::string_view text, std::size_t code_points);
 
 // printf-style formatting into a string, for the few non-hot numbers we print.
+// Appends raw as a JSON string literal (invalid UTF-8 repaired) that is also inert inside an HTML <script> or an
+// SVG's CDATA: '<', '>' and '&' as \u escapes, so no text of a profile can close the element or open a comment.
+void append_script_json_string(std::string& out, std::string_view raw);
+
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // A number as Perl prints it by default (%.15g): flamegraph.pl's geometry text.
 std::string perl_number(double value);

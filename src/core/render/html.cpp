@@ -21,31 +21,6 @@
 namespace pyfold {
 namespace {
 
-// A JSON string that is also inert inside <script>: '<', '>' and '&' as \u escapes, so no text of the profile can
-// close the element or open a comment.
-void append_json_string(std::string& out, std::string_view raw) {
-  std::string text = sanitize_utf8(raw);
-  out.push_back('"');
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '<': out += "\\u003c"; break;
-      case '>': out += "\\u003e"; break;
-      case '&': out += "\\u0026"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += format("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 // Appends to a string and hands it to the sink in large pieces.
 class Chunked {
@@ -123,11 +98,11 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   Chunked out(sink);
   std::string& s = out.text;
   s += "{\"version\":1,\"title\":";
-  append_json_string(s, info.title);
+  append_script_json_string(s, info.title);
   s += ",\"name\":";
-  append_json_string(s, info.name);
+  append_script_json_string(s, info.name);
   s += ",\"date\":";
-  append_json_string(s, info.date);
+  append_script_json_string(s, info.date);
   s += ",\"inverted\":";
   s += options.inverted ? "true" : "false";
   s += ",\"differential\":";
@@ -138,9 +113,9 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   for (std::size_t i = 0; i < info.header.size(); ++i) {
     if (i) s.push_back(',');
     s.push_back('[');
-    append_json_string(s, info.header[i].first);
+    append_script_json_string(s, info.header[i].first);
     s.push_back(',');
-    append_json_string(s, info.header[i].second);
+    append_script_json_string(s, info.header[i].second);
     s.push_back(']');
   }
   s += "],\n\"files\":[";
@@ -171,22 +146,22 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     const ReportFile& file = data.files[i];
     if (i) s.push_back(',');
     s += "\n{\"path\":";
-    append_json_string(s, file.path);
+    append_script_json_string(s, file.path);
     s += ",\"short\":";
-    append_json_string(s, short_path(labels, file.path));
+    append_script_json_string(s, short_path(labels, file.path));
     const std::string& why = whys[i];
     std::optional<SourceText>& text = texts[i];
     if (text) {
       s += ",\"source\":[";
       for (std::size_t l = 0; l < text->lines.size(); ++l) {
         if (l) s.push_back(',');
-        append_json_string(s, text->lines[l]);
+        append_script_json_string(s, text->lines[l]);
         out.maybe_flush();
       }
       s += "]}";
     } else {
       s += ",\"source\":null,\"why\":";
-      append_json_string(s, why);
+      append_script_json_string(s, why);
       s += "}";
     }
     text.reset();
@@ -196,7 +171,7 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   for (std::size_t i = 0; i < data.functions.size(); ++i) {
     if (i) s.push_back(',');
     s.push_back('[');
-    append_json_string(s, data.functions[i].name);
+    append_script_json_string(s, data.functions[i].name);
     s.push_back(',');
     s += std::to_string(data.functions[i].file);
     s.push_back(']');

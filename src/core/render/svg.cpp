@@ -58,30 +58,6 @@ std::string css_font(const std::string& font) {
   return out.empty() ? "Verdana" : out;
 }
 
-// A JSON string literal that is also safe inside a <script> CDATA section.
-void append_json_string(std::string& out, const std::string& raw) {
-  std::string text = sanitize_utf8(raw);
-  out.push_back('"');
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '<': out += "\\u003c"; break;
-      case '>': out += "\\u003e"; break;
-      case '&': out += "\\u0026"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += format("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 std::string escaped(std::string_view text) {
   std::string out;
@@ -204,13 +180,13 @@ void write_header(std::string& svg, const SvgOptions& options, double image_heig
   svg += kFlamegraphCss;
   svg += "]]></style>\n<script type=\"text/ecmascript\"><![CDATA[\n";
   svg += "var fg_config = {\"nametype\":";
-  append_json_string(svg, options.name_type);
+  append_script_json_string(svg, options.name_type);
   svg += ",\"fontsize\":" + perl_number(options.font_size) + ",\"fontwidth\":" + perl_number(options.font_width) +
          ",\"xpad\":" + perl_number(kXPad) + ",\"width\":" + w +
          ",\"inverted\":" + (options.inverted ? "true" : "false") + ",\"searchcolor\":";
-  append_json_string(svg, options.search_color);
+  append_script_json_string(svg, options.search_color);
   svg += ",\"total\":" + perl_number(total) + ",\"countname\":";
-  append_json_string(svg, options.count_name);
+  append_script_json_string(svg, options.count_name);
   svg += "};\n";
   svg += kFlamegraphJs;
   svg += "]]></script>\n";
