@@ -93,10 +93,8 @@ std::string file_date(const std::vector<std::string>& inputs) {
   return text;
 }
 
-void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInfo& info, const HtmlOptions& options,
-                OutputSink& sink) {
-  Chunked out(sink);
-  std::string& s = out.text;
+// The page's summary: title, name, date, options, the header's lines.
+void write_summary(std::string& s, const ReportData& data, const HtmlPageInfo& info, const HtmlOptions& options) {
   s += "{\"version\":1,\"title\":";
   append_script_json_string(s, info.title);
   s += ",\"name\":";
@@ -118,6 +116,11 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     append_script_json_string(s, info.header[i].second);
     s.push_back(']');
   }
+}
+
+// Each file with its source (hottest first, up to kMaxPageSourceBytes) or why it has none.
+void write_files(Chunked& out, const ReportData& data, const HtmlOptions& options) {
+  std::string& s = out.text;
   s += "],\n\"files\":[";
   PythonLabels labels;
   for (const ReportFile& file : data.files) labels.add(frame_text("f", file.path, 1));
@@ -167,6 +170,11 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     text.reset();
     out.maybe_flush();
   }
+}
+
+// The functions (name, file) and the frames (function and line of each frame id).
+void write_functions_and_frames(Chunked& out, const ReportData& data) {
+  std::string& s = out.text;
   s += "],\n\"functions\":[";
   for (std::size_t i = 0; i < data.functions.size(); ++i) {
     if (i) s.push_back(',');
@@ -186,6 +194,10 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
     s += std::to_string(data.frames[i].line);
     out.maybe_flush();
   }
+}
+
+void write_tree(Chunked& out, const StackTree& tree, const ReportData& data) {
+  std::string& s = out.text;
   // tree: preorder, each node as frame id, number of children, total (and self delta when differential).
   // Integer counts (the usual case) go as varints in base64, which the page decodes many times faster than a JSON
   // array of numbers; fractional counts as a JSON array.
@@ -244,6 +256,15 @@ void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInf
   }
   s += "]}";
   out.flush();
+}
+
+void write_data(const StackTree& tree, const ReportData& data, const HtmlPageInfo& info, const HtmlOptions& options,
+                OutputSink& sink) {
+  Chunked out(sink);
+  write_summary(out.text, data, info, options);
+  write_files(out, data, options);
+  write_functions_and_frames(out, data);
+  write_tree(out, tree, data);
 }
 
 // A sink that escapes nothing but refuses what would end the script element (the data is escaped already; this

@@ -33,29 +33,35 @@ class OnPath {
 
 }  // namespace
 
-ReportData build_report_data(const StackTree& tree) {
-  ReportData data;
-  data.total = tree.total_count();
-  data.differential = tree.differential();
+namespace {
 
-  // Frames -> functions, files and line keys, each interned once.
-  std::unordered_map<std::string, std::uint32_t> file_index, function_index;
+constexpr std::uint32_t kNoLine = 0xffffffffu;
+
+// What build_report_data's steps share: each frame's function, file and line key, each interned once.
+struct FrameTables {
   struct LineKey {
     std::int32_t file;
     std::uint64_t line;
   };
   std::vector<LineKey> line_keys;
   std::vector<LineCounts> line_counts;
+  std::vector<std::uint32_t> frame_line_key;  // kNoLine: the frame has no line
+  std::vector<bool> frame_seen;
+};
+
+// Frames -> functions, files and line keys. Names interned in the order their nodes were made, so the tables follow
+// the tree's order.
+FrameTables intern_frames(const StackTree& tree, ReportData& data) {
+  FrameTables t;
+  std::unordered_map<std::string, std::uint32_t> file_index, function_index;
   std::map<std::pair<std::int32_t, std::uint64_t>, std::uint32_t> line_index;
-  constexpr std::uint32_t kNoLine = 0xffffffffu;
-  std::vector<std::uint32_t> frame_line_key(tree.name_count(), kNoLine);
+  t.frame_line_key.assign(tree.name_count(), kNoLine);
   data.frames.resize(tree.name_count(), ReportData::Frame{0, 0});
-  std::vector<bool> frame_seen(tree.name_count(), false);
-  // Names interned in the order their nodes were made, so the tables follow the tree's order.
+  t.frame_seen.assign(tree.name_count(), false);
   for (StackTree::NodeId node = 1; node < tree.size(); ++node) {
     std::uint32_t id = tree.name_id(node);
-    if (frame_seen[id]) continue;
-    frame_seen[id] = true;
+    if (t.frame_seen[id]) continue;
+    t.frame_seen[id] = true;
     FrameParts fields = split_frame(tree.name(node));
     std::int32_t file = -1;
     if (!fields.file.empty()) {
@@ -71,57 +77,61 @@ ReportData build_report_data(const StackTree& tree) {
     data.frames[id] = ReportData::Frame{fn->second, fields.line};
     if (file >= 0 && fields.line > 0) {
       auto [ln, new_line] =
-          line_index.emplace(std::make_pair(file, fields.line), static_cast<std::uint32_t>(line_keys.size()));
+          line_index.emplace(std::make_pair(file, fields.line), static_cast<std::uint32_t>(t.line_keys.size()));
       if (new_line) {
-        line_keys.push_back(LineKey{file, fields.line});
-        line_counts.emplace_back();
+        t.line_keys.push_back(FrameTables::LineKey{file, fields.line});
+        t.line_counts.emplace_back();
       }
-      frame_line_key[id] = ln->second;
+      t.frame_line_key[id] = ln->second;
     }
   }
+  return t;
+}
 
-  // Subtree deltas: a parent always comes before its children.
+// Each node's subtree delta (differential input): a parent always comes before its children.
+std::vector<double> subtree_deltas(const StackTree& tree) {
   const std::size_t nodes = tree.size();
-  std::vector<double> subtree_delta;
-  if (data.differential) {
-    subtree_delta.assign(nodes, 0);
-    for (StackTree::NodeId node = static_cast<StackTree::NodeId>(nodes - 1); node > 0; --node) {
-      subtree_delta[node] += tree.delta(node);
-      subtree_delta[tree.parent(node)] += subtree_delta[node];
-    }
+  std::vector<double> subtree_delta(nodes, 0);
+  for (StackTree::NodeId node = static_cast<StackTree::NodeId>(nodes - 1); node > 0; --node) {
+    subtree_delta[node] += tree.delta(node);
+    subtree_delta[tree.parent(node)] += subtree_delta[node];
   }
+  return subtree_delta;
+}
 
-  // The preorder, made once: the totals below and the page's tree then read memory in order. Each node's children
-  // are found through a table of where its range starts in the child index (a lookup per node, not a search).
-  {
-    StackTree::ChildIndex children = tree.child_index(StackTree::Order::name);
-    constexpr std::uint32_t kNoChildren = 0xffffffffu;
-    std::vector<std::uint32_t> range_of(nodes, kNoChildren);
-    for (std::uint32_t i = 0; i < children.parents.size(); ++i) range_of[children.parents[i]] = i;
-    auto kids_of = [&](StackTree::NodeId node) -> std::pair<const StackTree::NodeId*, const StackTree::NodeId*> {
-      std::uint32_t i = range_of[node];
-      if (i == kNoChildren) return {nullptr, nullptr};
-      return {children.nodes.data() + children.first[i], children.nodes.data() + children.first[i + 1]};
-    };
-    data.preorder.reserve(nodes > 0 ? nodes - 1 : 0);
-    auto root = kids_of(StackTree::kRoot);
-    data.root_children = static_cast<std::uint32_t>(root.second - root.first);
-    std::vector<StackTree::NodeId> pending;  // last child first
-    for (const StackTree::NodeId* c = root.second; c != root.first;) pending.push_back(*--c);
-    while (!pending.empty()) {
-      StackTree::NodeId node = pending.back();
-      pending.pop_back();
-      auto kids = kids_of(node);
-      data.preorder.push_back(
-          ReportData::Node{tree.name_id(node), static_cast<std::uint32_t>(kids.second - kids.first), tree.total(node)});
-      if (data.differential) data.deltas.push_back(ReportData::Delta{tree.delta(node), subtree_delta[node]});
-      for (const StackTree::NodeId* c = kids.second; c != kids.first;) pending.push_back(*--c);
-    }
+// The preorder, made once: the totals below and the page's tree then read memory in order. Each node's children
+// are found through a table of where its range starts in the child index (a lookup per node, not a search).
+void make_preorder(const StackTree& tree, const std::vector<double>& subtree_delta, ReportData& data) {
+  const std::size_t nodes = tree.size();
+  StackTree::ChildIndex children = tree.child_index(StackTree::Order::name);
+  constexpr std::uint32_t kNoChildren = 0xffffffffu;
+  std::vector<std::uint32_t> range_of(nodes, kNoChildren);
+  for (std::uint32_t i = 0; i < children.parents.size(); ++i) range_of[children.parents[i]] = i;
+  auto kids_of = [&](StackTree::NodeId node) -> std::pair<const StackTree::NodeId*, const StackTree::NodeId*> {
+    std::uint32_t i = range_of[node];
+    if (i == kNoChildren) return {nullptr, nullptr};
+    return {children.nodes.data() + children.first[i], children.nodes.data() + children.first[i + 1]};
+  };
+  data.preorder.reserve(nodes > 0 ? nodes - 1 : 0);
+  auto root = kids_of(StackTree::kRoot);
+  data.root_children = static_cast<std::uint32_t>(root.second - root.first);
+  std::vector<StackTree::NodeId> pending;  // last child first
+  for (const StackTree::NodeId* c = root.second; c != root.first;) pending.push_back(*--c);
+  while (!pending.empty()) {
+    StackTree::NodeId node = pending.back();
+    pending.pop_back();
+    auto kids = kids_of(node);
+    data.preorder.push_back(
+        ReportData::Node{tree.name_id(node), static_cast<std::uint32_t>(kids.second - kids.first), tree.total(node)});
+    if (data.differential) data.deltas.push_back(ReportData::Delta{tree.delta(node), subtree_delta[node]});
+    for (const StackTree::NodeId* c = kids.second; c != kids.first;) pending.push_back(*--c);
   }
+}
 
-  // Totals, each stack once per function, line and file: the path from the root is kept as a stack. A node's self
-  // is its total less its children's: the total is added as self, and each child takes its own total back off.
-  OnPath function_path(data.functions.size()), line_path(line_keys.size()), file_path(data.files.size());
+// Totals, each stack once per function, line and file: the path from the root is kept as a stack. A node's self
+// is its total less its children's: the total is added as self, and each child takes its own total back off.
+void add_totals(ReportData& data, FrameTables& t) {
+  OnPath function_path(data.functions.size()), line_path(t.line_keys.size()), file_path(data.files.size());
   struct OnStack {
     std::uint32_t function, line;
     std::int32_t file;
@@ -142,14 +152,14 @@ ReportData build_report_data(const StackTree& tree) {
       OnStack& up = path.back();
       --up.children_left;
       data.functions[up.function].counts.self -= total;
-      if (up.line != kNoLine) line_counts[up.line].self -= total;
+      if (up.line != kNoLine) t.line_counts[up.line].self -= total;
       if (up.file >= 0) data.files[static_cast<std::size_t>(up.file)].counts.self -= total;
     }
     const ReportData::Frame& frame = data.frames[entry.name];
     ReportFunction& function = data.functions[frame.function];
     const double self_delta = data.differential ? data.deltas[k].self : 0;
     const double subtree = data.differential ? data.deltas[k].subtree : 0;
-    std::uint32_t line = frame_line_key[entry.name];
+    std::uint32_t line = t.frame_line_key[entry.name];
     path.push_back(OnStack{frame.function, line, function.file, entry.children});
     add_counts(function.counts, total, self_delta);
     if (function_path.enter(frame.function)) {
@@ -157,10 +167,10 @@ ReportData build_report_data(const StackTree& tree) {
       function.counts.total_delta += subtree;
     }
     if (line != kNoLine) {
-      add_counts(line_counts[line], total, self_delta);
+      add_counts(t.line_counts[line], total, self_delta);
       if (line_path.enter(line)) {
-        line_counts[line].total += total;
-        line_counts[line].total_delta += subtree;
+        t.line_counts[line].total += total;
+        t.line_counts[line].total_delta += subtree;
       }
     }
     if (function.file >= 0) {
@@ -172,14 +182,17 @@ ReportData build_report_data(const StackTree& tree) {
       }
     }
   }
+}
 
-  for (std::size_t i = 0; i < line_keys.size(); ++i)
-    data.files[static_cast<std::size_t>(line_keys[i].file)].lines[line_keys[i].line] = line_counts[i];
-  // A function's hottest line: of the lines its frames stand at, the one with the largest total.
+// Each line's counts into its file, and each function's hottest line: of the lines its frames stand at, the one
+// with the largest total.
+void store_lines(ReportData& data, const FrameTables& t) {
+  for (std::size_t i = 0; i < t.line_keys.size(); ++i)
+    data.files[static_cast<std::size_t>(t.line_keys[i].file)].lines[t.line_keys[i].line] = t.line_counts[i];
   for (std::uint32_t id = 0; id < data.frames.size(); ++id) {
-    if (!frame_seen[id] || frame_line_key[id] == kNoLine) continue;
+    if (!t.frame_seen[id] || t.frame_line_key[id] == kNoLine) continue;
     ReportFunction& function = data.functions[data.frames[id].function];
-    const LineCounts& candidate = line_counts[frame_line_key[id]];
+    const LineCounts& candidate = t.line_counts[t.frame_line_key[id]];
     std::uint64_t line = data.frames[id].line;
     if (function.hottest_line == 0) {
       function.hottest_line = line;
@@ -189,6 +202,20 @@ ReportData build_report_data(const StackTree& tree) {
     if (candidate.total > best.total || (candidate.total == best.total && line < function.hottest_line))
       function.hottest_line = line;
   }
+}
+
+}  // namespace
+
+ReportData build_report_data(const StackTree& tree) {
+  ReportData data;
+  data.total = tree.total_count();
+  data.differential = tree.differential();
+  FrameTables tables = intern_frames(tree, data);
+  std::vector<double> subtree_delta;
+  if (data.differential) subtree_delta = subtree_deltas(tree);
+  make_preorder(tree, subtree_delta, data);
+  add_totals(data, tables);
+  store_lines(data, tables);
   return data;
 }
 
