@@ -117,4 +117,15 @@ inline SamplingSettings sampling_settings(const RecordOptions& o) {
 // The launched program as messages name it: the script, `-m module`, or the command.
 std::string program_name(const RecordTarget& target);
 
+// How each profile is written and handed on: --format, --on-rotate, the sample type of pprof.
+inline ProfileOutput profile_output(const RecordOptions& options, pid_t pid) {
+  ProfileOutput out;
+  out.format = options.format;
+  out.handoff = options.on_rotate;
+  out.pprof.rate = options.rate;
+  out.pprof.sample_type = options.mode == SampleMode::wall ? "wall" : "cpu";
+  out.pid = pid;
+  return out;
+}
+
 }  // namespace pyfold::record

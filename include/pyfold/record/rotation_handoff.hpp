@@ -19,7 +19,6 @@
 
 namespace pyfold::record {
 
-struct RecordOptions;
 
 // --on-rotate and its companions; each default stated here once (--help shows them).
 struct HandoffOptions {
@@ -46,7 +45,6 @@ struct ProfileOutput {
   PprofProfileInfo pprof;  // the period's sample type and rate; the times are each file's
   pid_t pid = 0;
 };
-ProfileOutput profile_output(const RecordOptions& options, pid_t pid);
 
 // value as one shell word: as it is when it holds only characters no shell treats specially, else in '...'.
 std::string shell_quote(std::string_view value);

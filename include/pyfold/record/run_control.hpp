@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 // What both recording methods (remote, in-process) share to run a program: SIGINT/SIGTERM end recording instead of
 // killing pyfold, and the one module that launches the program, waits for it to be Python, forwards signals,
 // stops it at --duration and reaps it.
@@ -17,6 +18,8 @@ class PythonProcess;
 // The last SIGINT/SIGTERM received while a SignalGuard was alive; 0 for none.
 extern volatile sig_atomic_t g_signal;
 extern volatile sig_atomic_t g_signal_count;  // how many were received
+// True once another signal has come since this call (a second Ctrl-C ends a wait).
+std::function<bool()> signalled_from_now();
 
 class SignalGuard {
  public:

@@ -15,7 +15,7 @@
 
 #include "pyfold/io.hpp"
 #include "pyfold/record/sampling.hpp"
-#include "pyfold/record/rotation_handoff.hpp"  // (issue 25)
+#include "pyfold/record/rotation_handoff.hpp"  //
 
 namespace pyfold::record {
 
@@ -79,13 +79,14 @@ class ProfileWriter : public StackSink {
   // Writes the profile of each interval that has ended (--rotate); a no-op otherwise.
   void rotate_if_due(double monotonic_now);
   // Writes the last (or only) profile.
-  void finish(double monotonic_now);
+  // stop_waiting: ends the wait for --on-rotate's queue early (a second Ctrl-C).
+  void finish(double monotonic_now, const std::function<bool()>& stop_waiting = {});
   std::uint64_t total() const { return total_; }
   const std::vector<std::string>& files() const { return files_; }
   std::vector<FunctionShare> top_self(std::size_t n) const;
-  // (issue 25) --format and --on-rotate: how each profile is written and whom each file is handed to; before start().
+  // --format and --on-rotate: how each profile is written and whom each file is handed to; before start().
   void set_output(const ProfileOutput& output);
-  // (issue 25) What the hand-off did (for the summary's notes), once finish() waited for it.
+  // What the hand-off did (for the summary's notes), once finish() waited for it.
   const std::vector<std::string>& handoff_notes() const { return handoff_notes_; }
 
   // The root frame of a thread: `thread (TID): NAME` with the last name given by name_thread, decided when written.
@@ -113,9 +114,9 @@ class ProfileWriter : public StackSink {
   double start_mono_ = 0, start_wall_ = 0, next_boundary_ = 0;
   std::uint64_t interval_ = 0;
   std::vector<std::string> files_;
-  ProfileOutput output_settings_;               // (issue 25)
-  std::unique_ptr<ProfileHandoff> handoff_;     // (issue 25) with --on-rotate
-  std::vector<std::string> handoff_notes_;      // (issue 25)
+  ProfileOutput output_settings_;               //
+  std::unique_ptr<ProfileHandoff> handoff_;     // with --on-rotate
+  std::vector<std::string> handoff_notes_;      //
 };
 
 // A --rotate file name: {time} the interval's start (UTC, 20261128T064500Z), {start} and {end} in Unix seconds,

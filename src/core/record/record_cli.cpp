@@ -17,7 +17,7 @@ namespace {
 // The text forms of the options that are read into something else, and --pid.
 struct Choices {
   std::string mode = "wall", method = "auto", async_mode;
-  std::string format = "folded";  // (issue 25)
+  std::string format = "folded";  //
   bool async = false;
   int pid = 0;
 };
@@ -45,7 +45,7 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
     ("rotate", po::value(&o.rotate)->value_name("SECONDS"),
      "one profile file every SECONDS while sampling goes on; -o names them with {time} (UTC start, "
      "20261128T064500Z), {start} and {end} (Unix seconds) or {n} (0, 1, ...)")
-    // (issue 25) --format, --on-rotate and its companions: rotation_handoff.hpp
+    // --format, --on-rotate and its companions: rotation_handoff.hpp
     ("format", po::value(&format)->default_value(format)->value_name("folded|pprof"),
      "each profile as folded stacks, or as gzip pprof (profile.proto: the sample period 1/rate, the start time "
      "and duration) for go tool pprof, Grafana Pyroscope, Parca")

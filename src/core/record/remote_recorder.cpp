@@ -494,7 +494,7 @@ void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
   if (never_started && !stop_requested && program->exited() && program->exit_code() != 0) {
     report.program = RecordReport::Program::ended_before_first_line;  // nothing of the program to show
   } else {
-    writer.finish(stopped);
+    writer.finish(stopped, signalled_from_now());
     report.files = writer.files();
     report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());
     report.stack_count = writer.total();

@@ -16,21 +16,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "pyfold/record/record_options.hpp"
 
 extern char** environ;
 
 namespace pyfold::record {
-
-ProfileOutput profile_output(const RecordOptions& options, pid_t pid) {
-  ProfileOutput out;
-  out.format = options.format;
-  out.handoff = options.on_rotate;
-  out.pprof.rate = options.rate;
-  out.pprof.sample_type = options.mode == SampleMode::wall ? "wall" : "cpu";
-  out.pid = pid;
-  return out;
-}
 
 std::string shell_quote(std::string_view value) {
   bool plain = !value.empty();

@@ -22,6 +22,11 @@ namespace pyfold::record {
 volatile sig_atomic_t g_signal = 0;
 volatile sig_atomic_t g_signal_count = 0;
 
+std::function<bool()> signalled_from_now() {
+  const sig_atomic_t signals = g_signal_count;
+  return [signals] { return g_signal_count != signals; };
+}
+
 namespace {
 void on_signal(int signal) {
   g_signal = signal;

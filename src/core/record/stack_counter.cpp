@@ -11,7 +11,6 @@
 
 #include "pyfold/folded.hpp"
 #include "pyfold/frame_text.hpp"
-#include "pyfold/record/run_control.hpp"  // (issue 25) g_signal_count: Ctrl-C again ends the wait for --on-rotate
 
 namespace pyfold::record {
 
@@ -169,7 +168,7 @@ void ProfileWriter::rotate_if_due(double monotonic_now) {
   }
 }
 
-void ProfileWriter::finish(double monotonic_now) {
+void ProfileWriter::finish(double monotonic_now, const std::function<bool()>& stop_waiting) {
   if (rotate_ > 0) {
     rotate_if_due(monotonic_now);
     double start = start_wall_ + rotate_ * static_cast<double>(interval_);
@@ -177,13 +176,11 @@ void ProfileWriter::finish(double monotonic_now) {
   } else {
     write_profile(start_wall_, start_wall_ + (monotonic_now - start_mono_));
   }
-  if (handoff_) {  // (issue 25) the last file is handed on too; wait for the queue (bounded; Ctrl-C ends it)
-    const sig_atomic_t signals = g_signal_count;
-    handoff_notes_.push_back(handoff_->finish([signals] { return g_signal_count != signals; }).text());
-  }
+  if (handoff_)  // the last file is handed on too; wait for the queue (bounded; stop_waiting ends it)
+    handoff_notes_.push_back(handoff_->finish(stop_waiting).text());
 }
 
-void ProfileWriter::set_output(const ProfileOutput& output) {  // (issue 25)
+void ProfileWriter::set_output(const ProfileOutput& output) {  //
   output_settings_ = output;
   if (!output.handoff.command.empty() && rotate_ > 0) handoff_ = std::make_unique<ProfileHandoff>(output.handoff);
 }
@@ -197,7 +194,7 @@ void ProfileWriter::write_profile(double start_wall, double end_wall) {
     append_sanitized(text, t.name);
     return text;
   };
-  if (output_settings_.format == ProfileFormat::pprof) {  // (issue 25) --format pprof: the folded lines, encoded
+  if (output_settings_.format == ProfileFormat::pprof) {  // --format pprof: the folded lines, encoded
     std::string folded;
     auto lines = OutputSink::into_string(folded);
     counter_.write(*lines, thread_text);
@@ -211,7 +208,7 @@ void ProfileWriter::write_profile(double start_wall, double end_wall) {
   out->commit();
   counter_.clear_counts();
   files_.push_back(out->name());
-  if (handoff_)  // (issue 25) complete now: closed and renamed into place
+  if (handoff_)  // complete now: closed and renamed into place
     handoff_->hand_on({name, start_wall, end_wall, expand_profile_name("{time}", start_wall, end_wall, interval_),
                        interval_, output_settings_.pid, output_settings_.pprof.rate});
   ++interval_;

@@ -344,7 +344,7 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
     report.program = RecordReport::Program::ended_before_first_line;  // nothing of the program to show
     return report;
   }
-  writer.finish(stopped);
+  writer.finish(stopped, signalled_from_now());
   report.files = writer.files();
   report.notes.insert(report.notes.end(), writer.handoff_notes().begin(), writer.handoff_notes().end());
   report.stack_count = writer.total();
