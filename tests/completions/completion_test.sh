@@ -49,6 +49,11 @@ offers pyflame-pprof --ver -- --version
 # --pid offers the running Python processes: one started here must be among them, and this shell not.
 python3 -c 'import time; time.sleep(60)' &
 python_pid=$!
+# python3 may be a wrapper (a pyenv shim) that becomes Python a moment later: wait until it has.
+for _ in $(seq 100); do
+  [[ $(readlink "/proc/$python_pid/exe" 2>/dev/null) == */python* ]] && break
+  sleep 0.05
+done
 source "$dir/pyfold"
 COMP_WORDS=(pyfold record --pid ""); COMP_CWORD=3; COMPREPLY=(); _pyfold
 if [[ " ${COMPREPLY[*]} " == *" $python_pid "* && " ${COMPREPLY[*]} " != *" $$ "* ]]; then
