@@ -10,6 +10,7 @@
 
 #include "pyfold/collapse/format.hpp"
 #include "pyfold/collapse/pstats_reader.hpp"
+#include "pyfold/open_table.hpp"
 
 namespace pyfold::collapse::pstats {
 
@@ -53,14 +54,21 @@ class Tree {
   static constexpr const char* kMarkerText[] = {"[caller unknown]", "[ambiguous callers]", "[frames cut]",
                                                 "[pruned]"};
   static constexpr std::uint32_t kNoParent = 0xffffffffu;
-  static constexpr std::uint64_t kEmpty = ~std::uint64_t(0);
   struct Node {
     std::uint32_t parent, key;  // key: a function, or fns.size() + a Marker
     double self, total;
   };
 
+  // (parent, key) → node, the key kept in the slot so that a lookup reads no node.
+  struct ChildSlot {
+    std::uint32_t parent, key, node_plus_one;  // node_plus_one 0: a free slot
+    bool empty() const { return node_plus_one == 0; }
+  };
+  static std::uint64_t child_hash(std::uint32_t parent, std::uint32_t key) {
+    return ((std::uint64_t(parent) << 32 | key) * 0x9E3779B97F4A7C15ULL) >> 20;
+  }
+
   std::uint32_t child(std::uint32_t parent, std::uint32_t key);
-  void grow();
   void lines(double threshold, const std::vector<double>& function_amount);
   void prune_subtree(std::uint32_t top, double threshold, const std::vector<double>& function_amount, double& rest,
                      std::vector<double>& large, std::vector<std::uint32_t>& touched);
@@ -69,7 +77,7 @@ class Tree {
   const std::uint32_t n_;
   std::vector<Node> nodes_;
   const std::size_t max_depth_;
-  std::vector<std::uint64_t> slots_;  // open addressing: (parent, key) → node
+  OpenTable<ChildSlot> children_of_{1 << 12};
   std::vector<std::uint32_t> child_start_, children_;
   std::vector<std::uint32_t> walk_;  // prune_subtree's own stack, kept between calls
 };

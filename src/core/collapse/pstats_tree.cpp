@@ -10,7 +10,6 @@ namespace pyfold::collapse::pstats {
 Tree::Tree(const std::vector<Function>& fns, std::size_t max_depth)
     : fns_(fns), n_(std::uint32_t(fns.size())), max_depth_(max_depth) {
   nodes_.push_back(Node{kNoParent, 0, 0, 0});
-  slots_.assign(1 << 12, kEmpty);
 }
 
 void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
@@ -85,33 +84,16 @@ void Tree::write(const std::vector<long long>& counts, StackSink& sink) const {
   }
 }
 
-// The child of parent with key, made when new: an open-addressing table of (parent, key) → node.
+// The child of parent with key, made when new.
 std::uint32_t Tree::child(std::uint32_t parent, std::uint32_t key) {
-  const std::uint64_t k = (std::uint64_t(parent) << 32) | key;
-  std::size_t mask = slots_.size() - 1;
-  std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
-  for (;; i = (i + 1) & mask) {
-    if (slots_[i] == kEmpty) break;
-    const Node& n = nodes_[std::uint32_t(slots_[i])];
-    if (n.parent == parent && n.key == key) return std::uint32_t(slots_[i]);
-  }
+  ChildSlot* slot = children_of_.probe(child_hash(parent, key),
+                                       [&](const ChildSlot& s) { return s.parent == parent && s.key == key; });
+  if (!slot->empty()) return slot->node_plus_one - 1;
   const std::uint32_t id = std::uint32_t(nodes_.size());
   nodes_.push_back(Node{parent, key, 0, 0});
-  slots_[i] = id;
-  if (nodes_.size() * 2 > slots_.size()) grow();
+  children_of_.occupy(slot, ChildSlot{parent, key, id + 1},
+                      [](const ChildSlot& s) { return child_hash(s.parent, s.key); });
   return id;
-}
-
-void Tree::grow() {
-  std::vector<std::uint64_t> old(slots_.size() * 2, kEmpty);
-  old.swap(slots_);
-  const std::size_t mask = slots_.size() - 1;
-  for (std::uint32_t id = 1; id < nodes_.size(); ++id) {
-    const std::uint64_t k = (std::uint64_t(nodes_[id].parent) << 32) | nodes_[id].key;
-    std::size_t i = std::size_t((k * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
-    while (slots_[i] != kEmpty) i = (i + 1) & mask;
-    slots_[i] = id;
-  }
 }
 
 // Depth-first from the root: a node's own line, its kept children, then one [pruned] line for the others.
