@@ -15,6 +15,7 @@ struct DumpOptions {
   // Read the threads while they run (retried when torn), as py-spy dump --nonblocking; by default the process is
   // stopped for the moment of the read, so that every thread's stack is of one instant.
   bool nonblocking = false;
+  bool locals = false;  // each frame's arguments and local variables, with a short repr (as py-spy dump --locals)
 };
 
 struct DumpCommandLine {

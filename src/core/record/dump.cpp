@@ -12,6 +12,7 @@
 #include "pyfold/command_line.hpp"
 #include "pyfold/frame_text.hpp"
 #include "pyfold/record/cpython/asyncio_tasks.hpp"
+#include "pyfold/record/cpython/object_repr.hpp"
 #include "pyfold/record/native/native_sampler.hpp"
 #include "pyfold/record/cpython/python_process.hpp"
 #include "pyfold/record/os/thread_pauser.hpp"
@@ -24,7 +25,7 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   DumpCommandLine cli;
   int pid = 0;
   po::options_description visible(
-      "Usage: pyfold dump [--async] [--native | --native-all] [--nolineno] [--nonblocking] --pid PID\n"
+      "Usage: pyfold dump [--async] [--native | --native-all] [--locals] [--nolineno] [--nonblocking] --pid PID\n"
       "Prints the current Python stack of every thread of a running CPython 3.8-3.15 process, innermost frame "
       "first,\nwith each thread's id, name and state (active, idle, gil). The process is stopped for the moment of "
       "the read,\nso that all the stacks are of one instant, and keeps running.\n\nOptions");
@@ -38,6 +39,9 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
       "C/C++ frames too, among the Python frames as they nest (each thread stopped alone for the moment)")(
       "native-all", po::bool_switch(&cli.options.native_all),
       "--native keeping every native frame: the interpreter's own and the thread's start")(
+      "locals,l", po::bool_switch(&cli.options.locals),
+      "each frame's arguments and local variables, with a short repr read from memory (no code is run in the "
+      "process)")(
       "nonblocking", po::bool_switch(&cli.options.nonblocking),
       "never stop the process: read the threads while they run (a stack may be of a moment later than another's; "
       "--native still stops each thread alone)");
@@ -80,16 +84,41 @@ void append_thread_header(std::string& out, pid_t pid, PythonProcess& process, c
   out += "\"";
 }
 
+// --locals: a frame's arguments, then its other variables, as py-spy lays them out.
+void append_locals(std::string& out, ObjectRepr* reprs, std::uint64_t frame) {
+  if (!reprs) return;
+  std::string problem;
+  std::vector<LocalVariable> variables = reprs->frame_locals(frame, problem);
+  if (!problem.empty()) {
+    out += "        (" + problem + ")\n";
+    return;
+  }
+  for (bool arguments : {true, false}) {
+    bool first = true;
+    for (const LocalVariable& v : variables) {
+      if (v.argument != arguments) continue;
+      if (first) out += arguments ? "        Arguments:\n" : "        Locals:\n";
+      first = false;
+      out += "            ";
+      append_sanitized(out, v.name);
+      out += ": " + v.repr + "\n";
+    }
+  }
+}
+
 // --native: the Python and native frames of a thread, innermost first.
-void append_merged_frames(std::string& out, const std::vector<MergedFrame>& merged, bool nolineno) {
+void append_merged_frames(std::string& out, const std::vector<MergedFrame>& merged, bool nolineno,
+                          ObjectRepr* reprs) {
   for (auto f = merged.rbegin(); f != merged.rend(); ++f) {
     out += "    ";
     if (f->python) {
       append_frame_text(out, f->python->code->name, f->python->code->filename, nolineno ? 0 : f->python->line);
+      out += '\n';
+      append_locals(out, reprs, f->python->address);
     } else {
       append_frame_text(out, f->native->name, f->native->module, 0);
+      out += '\n';
     }
-    out += '\n';
   }
 }
 
@@ -142,11 +171,14 @@ int dump_stacks(const DumpOptions& options) {
   ThreadStack native_thread;
   std::vector<MergedFrame> merged;
   std::string out = process_header(options.pid, *process);
+  std::unique_ptr<ObjectRepr> reprs;
+  if (options.locals) reprs = std::make_unique<ObjectRepr>(process->memory(), process->runtime());
   auto write_frames = [&](const std::vector<FrameRef>& frames) {
     for (const FrameRef& f : frames) {
       out += "    ";
       append_frame_text(out, f.code->name, f.code->filename, options.nolineno ? 0 : f.line);
       out += '\n';
+      append_locals(out, reprs.get(), f.address);
     }
   };
   for (std::size_t i = 0; i < stacks.size(); ++i) {
@@ -176,7 +208,7 @@ int dump_stacks(const DumpOptions& options) {
       native_problem = native->sample(native_thread, stopped, merged);
     }
     if (native && !native_problem) {
-      append_merged_frames(out, merged, options.nolineno);
+      append_merged_frames(out, merged, options.nolineno, reprs.get());
       continue;
     }
     write_frames(t.frames);

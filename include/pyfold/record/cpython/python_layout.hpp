@@ -23,6 +23,11 @@ struct GeneratedLayout {
   int dictkeys_nentries, dictkeys_indices, dictvalues_values, type_dictoffset, type_flags, type_basicsize,
       heaptype_cached_keys;
   int long_size, long_digits;
+  // dump --locals: a frame's local slots and their names (<= 3.10: co_varnames, co_cellvars, co_freevars; 3.11+:
+  // co_localsplusnames and co_localspluskinds), and the objects it shows.
+  int frame_localsplus, code_varnames, code_cellvars, code_freevars, code_localsplusnames, code_localspluskinds;
+  int code_argcount, code_kwonlyargcount, var_size, type_name, tuple_items, list_items, float_value;
+  int set_used, set_mask, set_table, cell_ref;
 };
 
 // Byte positions of the _Py_DebugOffsets fields the recorder reads (gen_python_layouts.py's DEBUG_OFFSETS); one

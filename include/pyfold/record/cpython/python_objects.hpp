@@ -20,6 +20,12 @@ struct PythonRuntime {
   std::uint64_t runtime = 0;  // &_PyRuntime
   std::uint64_t code_type = 0, unicode_type = 0, bytes_type = 0, long_type = 0;  // &PyCode_Type, ... (long: 0 if unknown)
   std::uint64_t coro_type = 0, gen_type = 0;  // &PyCoro_Type, &PyGen_Type (--async; 0 if unknown)
+  // dump --locals: the objects and types it names (0 when the symbol is absent); set_dummy is the address of
+  // _PySet_Dummy, the pointer to the key of deleted set entries.
+  struct Objects {
+    std::uint64_t none = 0, bool_type = 0, float_type = 0, list_type = 0, tuple_type = 0, dict_type = 0,
+                  set_type = 0, frozenset_type = 0, cell_type = 0, set_dummy = 0;
+  } objects;
   int minor() const { return layout.offsets.minor; }
 };
 
@@ -27,6 +33,8 @@ class PythonObjects {
  public:
   PythonObjects(MemoryReader& memory, const PythonRuntime& runtime) : memory_(memory), rt_(runtime) {}
   bool read_string(std::uint64_t address, std::string& out);  // a str, as UTF-8 (lone surrogates -> U+FFFD)
+  // Its first max_chars characters at most; length: how many it has.
+  bool read_string_prefix(std::uint64_t address, std::uint64_t max_chars, std::string& out, std::uint64_t& length);
   bool read_bytes(std::uint64_t address, std::string& out);   // a bytes object's contents
   bool read_int(std::uint64_t address, std::uint64_t& value);  // a non-negative int below 2**90
   // (key, value) pointers of a dict.

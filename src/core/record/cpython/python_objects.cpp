@@ -43,6 +43,12 @@ bool read_header(MemoryReader& memory, const PythonRuntime& rt, std::uint64_t ad
 }  // namespace
 
 bool PythonObjects::read_string(std::uint64_t address, std::string& out) {
+  std::uint64_t length;
+  return read_string_prefix(address, kMaxStringLength, out, length);
+}
+
+bool PythonObjects::read_string_prefix(std::uint64_t address, std::uint64_t max_chars, std::string& out,
+                                       std::uint64_t& total) {
   const GeneratedLayout& o = rt_.layout.offsets;
   unsigned char header[128];
   if (!read_header(memory_, rt_, address, header, o.unicode_compact_size, rt_.unicode_type)) return false;
@@ -52,6 +58,8 @@ bool PythonObjects::read_string(std::uint64_t address, std::string& out) {
   unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
   if (!compact || (kind != 1 && kind != 2 && kind != 4) || length > kMaxStringLength || (ascii && kind != 1))
     return false;
+  total = length;
+  length = std::min(length, max_chars);
   std::vector<unsigned char> data(length * kind);
   int at = ascii ? o.unicode_ascii_size : o.unicode_compact_size;
   if (length && !memory_.read(address + at, data.data(), data.size())) return false;

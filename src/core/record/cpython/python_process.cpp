@@ -222,6 +222,19 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (auto long_type = elf->symbol("PyLong_Type")) rt.long_type = bias + long_type->value;
     if (auto coro_type = elf->symbol("PyCoro_Type")) rt.coro_type = bias + coro_type->value;
     if (auto gen_type = elf->symbol("PyGen_Type")) rt.gen_type = bias + gen_type->value;
+    auto object_at = [&](const char* name, std::uint64_t& out) {
+      if (auto s = elf->symbol(name)) out = bias + s->value;
+    };
+    object_at("_Py_NoneStruct", rt.objects.none);
+    object_at("PyBool_Type", rt.objects.bool_type);
+    object_at("PyFloat_Type", rt.objects.float_type);
+    object_at("PyList_Type", rt.objects.list_type);
+    object_at("PyTuple_Type", rt.objects.tuple_type);
+    object_at("PyDict_Type", rt.objects.dict_type);
+    object_at("PySet_Type", rt.objects.set_type);
+    object_at("PyFrozenSet_Type", rt.objects.frozenset_type);
+    object_at("PyCell_Type", rt.objects.cell_type);
+    object_at("_PySet_Dummy", rt.objects.set_dummy);
     if (elf->symbol("_Py_RefTotal"))
       throw AttachError(AttachError::Kind::unsupported,
                         m->path + " is a debug build of CPython (Py_REF_DEBUG): not supported");

@@ -102,6 +102,35 @@ def object_probes(minor):
     p["heaptype_cached_keys"] = "offsetof(PyHeapTypeObject, ht_cached_keys)"
     p["long_size"] = "offsetof(PyLongObject, long_value.lv_tag)" if minor >= 12 else "offsetof(PyVarObject, ob_size)"
     p["long_digits"] = "offsetof(PyLongObject, long_value.ob_digit)" if minor >= 12 else "offsetof(PyLongObject, ob_digit)"
+    p.update(locals_probes(minor))
+    return p
+
+
+def locals_probes(minor):
+    """What `dump --locals` needs: a frame's local slots, the code object's names for them, and the objects it shows
+    (type names, tuples, lists, floats, sets, cells)."""
+    p = {}
+    if minor <= 10:
+        p["frame_localsplus"] = "offsetof(PyFrameObject, f_localsplus)"
+        p["code_varnames"] = "offsetof(PyCodeObject, co_varnames)"
+        p["code_cellvars"] = "offsetof(PyCodeObject, co_cellvars)"
+        p["code_freevars"] = "offsetof(PyCodeObject, co_freevars)"
+    else:
+        p["frame_localsplus"] = "offsetof(_PyInterpreterFrame, localsplus)"
+        p["code_localsplusnames"] = "offsetof(PyCodeObject, co_localsplusnames)"
+        p["code_localspluskinds"] = "offsetof(PyCodeObject, co_localspluskinds)"
+    p["code_flags"] = "offsetof(PyCodeObject, co_flags)"
+    p["code_argcount"] = "offsetof(PyCodeObject, co_argcount)"
+    p["code_kwonlyargcount"] = "offsetof(PyCodeObject, co_kwonlyargcount)"
+    p["var_size"] = "offsetof(PyVarObject, ob_size)"
+    p["type_name"] = "offsetof(PyTypeObject, tp_name)"
+    p["tuple_items"] = "offsetof(PyTupleObject, ob_item)"
+    p["list_items"] = "offsetof(PyListObject, ob_item)"
+    p["float_value"] = "offsetof(PyFloatObject, ob_fval)"
+    p["set_used"] = "offsetof(PySetObject, used)"
+    p["set_mask"] = "offsetof(PySetObject, mask)"
+    p["set_table"] = "offsetof(PySetObject, table)"
+    p["cell_ref"] = "offsetof(PyCellObject, ob_ref)"
     return p
 
 FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_holder", "runtime_tstate_current",
@@ -113,7 +142,11 @@ FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_h
           "bytes_size", "bytes_sval", "unicode_length", "unicode_state", "unicode_ascii_size", "unicode_compact_size",
           "interp_modules", "module_dict", "dict_keys", "dict_values", "dictkeys_size", "dictkeys_index_bytes",
           "dictkeys_kind", "dictkeys_nentries", "dictkeys_indices", "dictvalues_values", "type_dictoffset", "type_flags",
-          "type_basicsize", "heaptype_cached_keys", "long_size", "long_digits"]
+          "type_basicsize", "heaptype_cached_keys", "long_size", "long_digits",
+          # dump --locals
+          "frame_localsplus", "code_varnames", "code_cellvars", "code_freevars", "code_localsplusnames",
+          "code_localspluskinds", "code_argcount", "code_kwonlyargcount", "var_size", "type_name", "tuple_items",
+          "list_items", "float_value", "set_used", "set_mask", "set_table", "cell_ref"]
 
 # 3.13+: positions of _Py_DebugOffsets' fields (all uint64_t) that the recorder reads. 3.14 keeps these names and adds
 # others between them, so each version gets its own row of positions.
@@ -144,7 +177,8 @@ HEADERS = {
          "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
     12: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_interp.h", "internal/pycore_frame.h",
          "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
-    13: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h"],
+    13: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h",
+         "internal/pycore_frame.h"],
     # pycore_runtime.h includes pycore_debug_offsets.h, where 3.14 moved _Py_DebugOffsets.
     14: ["Python.h", "internal/pycore_runtime.h", "internal/pycore_dict.h", "internal/pycore_moduleobject.h",
          "internal/pycore_frame.h"],

@@ -56,6 +56,23 @@ const GeneratedLayout kGeneratedLayouts[] = {
     872,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    360,  // frame_localsplus
+    72,  // code_varnames
+    88,  // code_cellvars
+    80,  // code_freevars
+    -1,  // code_localsplusnames
+    -1,  // code_localspluskinds
+    16,  // code_argcount
+    24,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    24,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
   },
   {9,  // 3.9
     32,  // runtime_interpreters_head
@@ -107,6 +124,23 @@ const GeneratedLayout kGeneratedLayouts[] = {
     864,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    360,  // frame_localsplus
+    72,  // code_varnames
+    88,  // code_cellvars
+    80,  // code_freevars
+    -1,  // code_localsplusnames
+    -1,  // code_localspluskinds
+    16,  // code_argcount
+    24,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    24,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
   },
   {10,  // 3.10
     32,  // runtime_interpreters_head
@@ -158,6 +192,23 @@ const GeneratedLayout kGeneratedLayouts[] = {
     872,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    352,  // frame_localsplus
+    72,  // code_varnames
+    88,  // code_cellvars
+    80,  // code_freevars
+    -1,  // code_localsplusnames
+    -1,  // code_localspluskinds
+    16,  // code_argcount
+    24,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    24,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
   },
   {11,  // 3.11
     40,  // runtime_interpreters_head
@@ -209,6 +260,23 @@ const GeneratedLayout kGeneratedLayouts[] = {
     872,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    72,  // frame_localsplus
+    -1,  // code_varnames
+    -1,  // code_cellvars
+    -1,  // code_freevars
+    96,  // code_localsplusnames
+    104,  // code_localspluskinds
+    56,  // code_argcount
+    64,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    24,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
   },
   {12,  // 3.12
     40,  // runtime_interpreters_head
@@ -260,6 +328,23 @@ const GeneratedLayout kGeneratedLayouts[] = {
     880,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    72,  // frame_localsplus
+    -1,  // code_varnames
+    -1,  // code_cellvars
+    -1,  // code_freevars
+    96,  // code_localsplusnames
+    104,  // code_localspluskinds
+    52,  // code_argcount
+    60,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    24,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
   },
 };
 const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);
@@ -350,7 +435,7 @@ const GeneratedLayout kConstants313 = {13,
     -1,  // frame_owner
     -1,  // frame_size
     -1,  // code_firstlineno
-    -1,  // code_flags
+    48,  // code_flags
     -1,  // code_filename
     -1,  // code_name
     -1,  // code_qualname
@@ -378,6 +463,23 @@ const GeneratedLayout kConstants313 = {13,
     880,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    72,  // frame_localsplus
+    -1,  // code_varnames
+    -1,  // code_cellvars
+    -1,  // code_freevars
+    96,  // code_localsplusnames
+    104,  // code_localspluskinds
+    52,  // code_argcount
+    60,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    24,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
 };
 
 // Byte positions of _Py_DebugOffsets' fields in CPython 3.14.
@@ -452,7 +554,7 @@ const GeneratedLayout kConstants314 = {14,
     -1,  // frame_owner
     -1,  // frame_size
     -1,  // code_firstlineno
-    -1,  // code_flags
+    48,  // code_flags
     -1,  // code_filename
     -1,  // code_name
     -1,  // code_qualname
@@ -480,6 +582,23 @@ const GeneratedLayout kConstants314 = {14,
     880,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    80,  // frame_localsplus
+    -1,  // code_varnames
+    -1,  // code_cellvars
+    -1,  // code_freevars
+    96,  // code_localsplusnames
+    104,  // code_localspluskinds
+    52,  // code_argcount
+    60,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    32,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
 };
 
 // Byte positions of _Py_DebugOffsets' fields in CPython 3.15.
@@ -554,7 +673,7 @@ const GeneratedLayout kConstants315 = {15,
     -1,  // frame_owner
     -1,  // frame_size
     -1,  // code_firstlineno
-    -1,  // code_flags
+    48,  // code_flags
     -1,  // code_filename
     -1,  // code_name
     -1,  // code_qualname
@@ -582,6 +701,23 @@ const GeneratedLayout kConstants315 = {15,
     888,  // heaptype_cached_keys
     16,  // long_size
     24,  // long_digits
+    80,  // frame_localsplus
+    -1,  // code_varnames
+    -1,  // code_cellvars
+    -1,  // code_freevars
+    96,  // code_localsplusnames
+    104,  // code_localspluskinds
+    52,  // code_argcount
+    60,  // code_kwonlyargcount
+    16,  // var_size
+    24,  // type_name
+    32,  // tuple_items
+    24,  // list_items
+    16,  // float_value
+    24,  // set_used
+    32,  // set_mask
+    40,  // set_table
+    16,  // cell_ref
 };
 
 }  // namespace pyfold::record
