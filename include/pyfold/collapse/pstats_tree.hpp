@@ -11,6 +11,7 @@
 #include "pyfold/collapse/format.hpp"
 #include "pyfold/collapse/pstats_reader.hpp"
 #include "pyfold/open_table.hpp"
+#include "pyfold/text.hpp"
 
 namespace pyfold::collapse::pstats {
 
@@ -65,7 +66,7 @@ class Tree {
     bool empty() const { return node_plus_one == 0; }
   };
   static std::uint64_t child_hash(std::uint32_t parent, std::uint32_t key) {
-    return ((std::uint64_t(parent) << 32 | key) * 0x9E3779B97F4A7C15ULL) >> 20;
+    return mix64(std::uint64_t(parent) << 32 | key);
   }
 
   std::uint32_t child(std::uint32_t parent, std::uint32_t key);
@@ -80,6 +81,7 @@ class Tree {
   OpenTable<ChildSlot> children_of_{1 << 12};
   std::vector<std::uint32_t> child_start_, children_;
   std::vector<std::uint32_t> walk_;  // prune_subtree's own stack, kept between calls
+  std::vector<std::uint32_t> keys_, last_keys_, last_nodes_;  // add's keys root first; the previous stack's
 };
 
 }  // namespace pyfold::collapse::pstats

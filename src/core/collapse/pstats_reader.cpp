@@ -77,6 +77,7 @@ class Reader {
     if (callers.type != Type::dict) doc_.fail(callers.offset, "a pstats callers entry is a dict");
     const ValueId* edges = doc_.items(callers);
     double counted_calls = 0;  // int callers: calls from other functions
+    functions[f].callers.reserve(functions[f].callers.size() + callers.size);
     bool counted = false;
     for (std::uint32_t e = 0; e < callers.size; ++e) {
       std::uint32_t caller = function_for_key(edges[2 * e]);

@@ -27,6 +27,9 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
   for (std::uint32_t f = 0; f < n; ++f)
     node_room_[f] = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
   caller_start_.assign(n + 1, 0);
+  std::size_t edges = 0;
+  for (const Function& fn : fns_) edges += fn.callers.size();
+  callers_.reserve(edges);
   for (std::uint32_t f = 0; f < n; ++f) {
     for (const Edge& e : fns_[f].callers)
       // An edge known by its calls only has no time to keep to: its callee's and caller's cumtime still hold.

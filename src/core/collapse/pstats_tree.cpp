@@ -13,16 +13,25 @@ Tree::Tree(const std::vector<Function>& fns, std::size_t max_depth)
 }
 
 void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
-  std::uint32_t node = 0;
+  // The keys root first: the marker on top, the frames kept nearest the root, the cut marker, the leaf.
+  keys_.clear();
   std::size_t depth = length;
-  if (top == Top::caller_unknown) node = child(node, n_ + kCallerUnknown), ++depth;
-  if (top == Top::ambiguous) node = child(node, n_ + kAmbiguous), ++depth;
+  if (top == Top::caller_unknown) keys_.push_back(n_ + kCallerUnknown), ++depth;
+  if (top == Top::ambiguous) keys_.push_back(n_ + kAmbiguous), ++depth;
   const std::size_t above = depth - length;
   std::size_t keep = length - 1;  // frames above the leaf, root side first
   if (depth > max_depth_) keep = max_depth_ >= above + 2 ? max_depth_ - above - 2 : 0;
-  for (std::size_t k = 0; k < keep; ++k) node = child(node, leaf_first[length - 1 - k]);
-  if (depth > max_depth_) node = child(node, n_ + kFramesCut);
-  node = child(node, leaf_first[0]);
+  for (std::size_t k = 0; k < keep; ++k) keys_.push_back(leaf_first[length - 1 - k]);
+  if (depth > max_depth_) keys_.push_back(n_ + kFramesCut);
+  keys_.push_back(leaf_first[0]);
+  // Stacks placed one after the other often share their root side (about half the frames on a large dump): that
+  // part of the previous stack's nodes is reused without a lookup.
+  std::size_t same = 0;
+  while (same < keys_.size() && same < last_keys_.size() && keys_[same] == last_keys_[same]) ++same;
+  last_nodes_.resize(same);
+  std::uint32_t node = same ? last_nodes_[same - 1] : 0;
+  for (std::size_t k = same; k < keys_.size(); ++k) last_nodes_.push_back(node = child(node, keys_[k]));
+  std::swap(keys_, last_keys_);
   nodes_[node].self += amount;
 }
 
