@@ -36,6 +36,10 @@ class Rebuild {
     double weight, room;  // room: the edge's cumtime not yet used
     double ct, nc;        // the edge's cumtime and calls
   };
+  struct Step {
+    std::uint32_t func, depth, via;  // via: the caller entry that led here (kNone at the leaf)
+    double amount;
+  };
   struct Option {
     bool is_root;
     std::uint32_t caller;  // index into callers_ (not for the root option)
@@ -43,6 +47,7 @@ class Rebuild {
     bool repeat;  // its edge is already on the path
   };
 
+  void push(std::uint32_t func, std::uint32_t via);
   void pop();
   std::uint32_t first_with_room(std::uint32_t c);
   void take_room(std::uint32_t c, double amount);
@@ -66,6 +71,7 @@ class Rebuild {
   std::vector<std::uint32_t> on_path_, edge_on_path_;  // how often each function and caller entry is on the path
   std::vector<std::uint32_t> path_, via_;
   std::vector<Option> options_found_;
+  std::vector<Step> todo_;  // place's steps not yet taken
   std::vector<std::uint32_t> next_with_room_;  // per caller entry: itself, or a later entry (its room is used up)
 };
 

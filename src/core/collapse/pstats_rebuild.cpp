@@ -47,7 +47,7 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
 
 // An edge whose room is used up is skipped by every later small amount (amounts are > 0 and rooms only shrink):
 // next_with_room_ links past such edges, shortened as it is followed (most scans used to step over them).
-std::uint32_t Rebuild::first_with_room(std::uint32_t c) {
+inline std::uint32_t Rebuild::first_with_room(std::uint32_t c) {
   while (next_with_room_[c] != c) {
     next_with_room_[c] = next_with_room_[next_with_room_[c]];
     c = next_with_room_[c];
@@ -55,33 +55,47 @@ std::uint32_t Rebuild::first_with_room(std::uint32_t c) {
   return c;
 }
 
-void Rebuild::take_room(std::uint32_t c, double amount) {
+inline void Rebuild::take_room(std::uint32_t c, double amount) {
   callers_[c].room -= amount;
   if (callers_[c].room <= 0) next_with_room_[c] = c + 1;
 }
 
 void Rebuild::place(std::uint32_t f, double amount) {
-  struct Step {
-    std::uint32_t func, depth, via;  // via: the caller entry that led here (kNone at the leaf)
-    double amount;
-  };
-  std::vector<Step> todo{Step{f, 0, kNone, amount}};
-  while (!todo.empty()) {
-    const Step s = todo.back();
-    todo.pop_back();
+  todo_.assign(1, Step{f, 0, kNone, amount});
+  while (!todo_.empty()) {
+    Step s = todo_.back();
+    todo_.pop_back();
     while (path_.size() > s.depth) pop();
-    path_.push_back(s.func);
-    via_.push_back(s.via);
-    ++on_path_[s.func];
-    if (s.via != kNone) ++edge_on_path_[s.via];
-    share(s.func, s.amount);
-    for (auto o = options_found_.rbegin(); o != options_found_.rend(); ++o)
-      if (o->given > 0 && !o->is_root) todo.push_back(Step{callers_[o->caller].func, s.depth + 1, o->caller, o->given});
+    for (;;) {
+      push(s.func, s.via);
+      // A small amount climbs whole through one caller at a time (most steps): straight on, without a todo entry.
+      if (s.amount < threshold_ && !options_.exact && path_.size() < kMaxClimb) {
+        options_found_.clear();
+        if (place_small_whole(s.func, s.amount, per_call_bound(true))) {
+          if (options_found_.empty()) break;  // on a stack under the root
+          s.via = options_found_.front().caller;
+          s.func = callers_[s.via].func;
+          continue;
+        }
+      }
+      share(s.func, s.amount);
+      for (auto o = options_found_.rbegin(); o != options_found_.rend(); ++o)
+        if (o->given > 0 && !o->is_root)
+          todo_.push_back(Step{callers_[o->caller].func, std::uint32_t(path_.size()), o->caller, o->given});
+      break;
+    }
   }
   while (!path_.empty()) pop();
 }
 
-void Rebuild::pop() {
+inline void Rebuild::push(std::uint32_t func, std::uint32_t via) {
+  path_.push_back(func);
+  via_.push_back(via);
+  ++on_path_[func];
+  if (via != kNone) ++edge_on_path_[via];
+}
+
+inline void Rebuild::pop() {
   --on_path_[path_.back()];
   if (via_.back() != kNone) --edge_on_path_[via_.back()];
   path_.pop_back();
@@ -91,7 +105,7 @@ void Rebuild::pop() {
 // One call is not split between activations: a caller whose calls to x took less in all than one call of the edge
 // below (x → the path's next function) takes on average could not have made it (the script's exec and the nested
 // exec of an import: the module body's one call takes longer than all nested execs together).
-double Rebuild::per_call_bound(bool call_rule) const {
+inline double Rebuild::per_call_bound(bool call_rule) const {
   if (!call_rule || by_calls_ || via_.back() == kNone) return 0;
   const Caller& below = callers_[via_.back()];
   return below.ct / std::max(1.0, below.nc) * (1 - 1e-9);
@@ -120,7 +134,7 @@ void Rebuild::share(std::uint32_t x, double amount, bool call_rule) {
 // Small amounts (most of them) go whole to one option: the heaviest caller not yet on the path with room for it
 // (callers are sorted heaviest first, so the scan mostly stops at once), or the root if that is heavier. False when
 // neither has room.
-bool Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call) {
+inline bool Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call) {
   double best_weight = -1;
   std::uint32_t best = kNone;
   const std::uint32_t end = caller_start_[x + 1];
