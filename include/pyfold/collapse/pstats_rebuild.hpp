@@ -31,10 +31,19 @@ class Rebuild {
   static constexpr std::size_t kMaxClimb = 1024;
   static constexpr std::uint32_t kMaxRepeat = 4;
 
+  // What a step of the climb reads sits together: per caller entry and per function, one record each.
   struct Caller {
     std::uint32_t func;
-    double weight, room;  // room: the edge's cumtime not yet used
-    double ct, nc;        // the edge's cumtime and calls
+    std::uint32_t on_path;         // how often this edge is on the path
+    std::uint32_t next_with_room;  // itself, or a later entry (its room is used up)
+    double weight, room;           // room: the edge's cumtime not yet used
+    double ct, nc;                 // the edge's cumtime and calls
+    double per_call;               // the call rule's bound for the callers above this edge (0: none)
+  };
+  struct Fn {
+    std::uint32_t caller_start, caller_end;  // its entries in callers_, heaviest first
+    std::uint32_t on_path;                   // how often it is on the path
+    double root_weight, root_room, node_room;
   };
   struct Step {
     std::uint32_t func, depth, via;  // via: the caller entry that led here (kNone at the leaf)
@@ -65,14 +74,11 @@ class Rebuild {
   const PstatsOptions& options_;
   const double threshold_;
   const bool by_calls_;
-  std::vector<double> root_weight_, root_room_, node_room_;
-  std::vector<std::uint32_t> caller_start_;
-  std::vector<Caller> callers_;
-  std::vector<std::uint32_t> on_path_, edge_on_path_;  // how often each function and caller entry is on the path
+  std::vector<Fn> fn_;
+  std::vector<Caller> callers_;  // and one more entry past the end, without weight, where the links stop
   std::vector<std::uint32_t> path_, via_;
   std::vector<Option> options_found_;
   std::vector<Step> todo_;  // place's steps not yet taken
-  std::vector<std::uint32_t> next_with_room_;  // per caller entry: itself, or a later entry (its room is used up)
 };
 
 }  // namespace pyfold::collapse::pstats

@@ -13,51 +13,53 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
       threshold_(threshold),
       by_calls_(options.weight == PstatsOptions::Weight::calls) {
   const std::uint32_t n = g.size();
-  root_weight_.assign(n, 0);
-  root_room_.assign(n, 0);
+  fn_.assign(n, Fn{0, 0, 0, 0, 0, 0});
   for (const Root& r : roots) {
     if (r.replaced) continue;
-    root_weight_[r.func] += by_calls_ ? r.calls : r.weight;
+    fn_[r.func].root_weight += by_calls_ ? r.calls : r.weight;
   }
   // A whisker of slack so float sums that equal a budget are not turned away.
   auto room_of = [&](double budget) { return by_calls_ ? kFree : budget * (1 + 1e-9) + 1e-12; };
-  for (std::uint32_t f = 0; f < n; ++f) root_room_[f] = root_weight_[f] > 0 ? room_of(root_weight_[f]) : 0;
-  node_room_.resize(n);
+  for (std::uint32_t f = 0; f < n; ++f) fn_[f].root_room = fn_[f].root_weight > 0 ? room_of(fn_[f].root_weight) : 0;
   // (With --weight calls: no budget, but a function never called, the profile module's fake root, is on no stack.)
   for (std::uint32_t f = 0; f < n; ++f)
-    node_room_[f] = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
-  caller_start_.assign(n + 1, 0);
+    fn_[f].node_room = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
   std::size_t edges = 0;
   for (const Function& fn : fns_) edges += fn.callers.size();
-  callers_.reserve(edges);
+  callers_.reserve(edges + 1);
   for (std::uint32_t f = 0; f < n; ++f) {
-    for (const Edge& e : fns_[f].callers)
+    fn_[f].caller_start = std::uint32_t(callers_.size());
+    for (const Edge& e : fns_[f].callers) {
+      if (e.caller == f) continue;
       // An edge known by its calls only has no time to keep to: its callee's and caller's cumtime still hold.
-      if (e.caller != f)
-        callers_.push_back(Caller{e.caller, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, e.nc});
-    caller_start_[f + 1] = std::uint32_t(callers_.size());
-    std::sort(callers_.begin() + caller_start_[f], callers_.end(),
+      // One call is not split between activations: a caller whose calls to f took less in all than one call of
+      // this edge takes on average could not have made it (the script's exec and the nested exec of an import: the
+      // module body's one call takes longer than all nested execs together).
+      const double per_call = by_calls_ ? 0 : e.ct / std::max(1.0, e.nc) * (1 - 1e-9);
+      callers_.push_back(
+          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, e.nc, per_call});
+    }
+    fn_[f].caller_end = std::uint32_t(callers_.size());
+    std::sort(callers_.begin() + fn_[f].caller_start, callers_.end(),
               [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
   }
-  on_path_.assign(n, 0);
-  edge_on_path_.assign(callers_.size(), 0);
-  next_with_room_.resize(callers_.size() + 1);
-  for (std::uint32_t c = 0; c <= callers_.size(); ++c) next_with_room_[c] = c;
+  callers_.push_back(Caller{0, 0, 0, 0, 0, 0, 0, 0});
+  for (std::uint32_t c = 0; c < callers_.size(); ++c) callers_[c].next_with_room = c;
 }
 
 // An edge whose room is used up is skipped by every later small amount (amounts are > 0 and rooms only shrink):
-// next_with_room_ links past such edges, shortened as it is followed (most scans used to step over them).
+// next_with_room links past such edges, shortened as it is followed (most scans used to step over them).
 inline std::uint32_t Rebuild::first_with_room(std::uint32_t c) {
-  while (next_with_room_[c] != c) {
-    next_with_room_[c] = next_with_room_[next_with_room_[c]];
-    c = next_with_room_[c];
+  while (callers_[c].next_with_room != c) {
+    callers_[c].next_with_room = callers_[callers_[c].next_with_room].next_with_room;
+    c = callers_[c].next_with_room;
   }
   return c;
 }
 
 inline void Rebuild::take_room(std::uint32_t c, double amount) {
   callers_[c].room -= amount;
-  if (callers_[c].room <= 0) next_with_room_[c] = c + 1;
+  if (callers_[c].room <= 0) callers_[c].next_with_room = c + 1;
 }
 
 void Rebuild::place(std::uint32_t f, double amount) {
@@ -91,24 +93,21 @@ void Rebuild::place(std::uint32_t f, double amount) {
 inline void Rebuild::push(std::uint32_t func, std::uint32_t via) {
   path_.push_back(func);
   via_.push_back(via);
-  ++on_path_[func];
-  if (via != kNone) ++edge_on_path_[via];
+  ++fn_[func].on_path;
+  if (via != kNone) ++callers_[via].on_path;
 }
 
 inline void Rebuild::pop() {
-  --on_path_[path_.back()];
-  if (via_.back() != kNone) --edge_on_path_[via_.back()];
+  --fn_[path_.back()].on_path;
+  if (via_.back() != kNone) --callers_[via_.back()].on_path;
   path_.pop_back();
   via_.pop_back();
 }
 
-// One call is not split between activations: a caller whose calls to x took less in all than one call of the edge
-// below (x → the path's next function) takes on average could not have made it (the script's exec and the nested
-// exec of an import: the module body's one call takes longer than all nested execs together).
+// The call rule's bound at the top of the path: that of the edge below (see the constructor).
 inline double Rebuild::per_call_bound(bool call_rule) const {
-  if (!call_rule || by_calls_ || via_.back() == kNone) return 0;
-  const Caller& below = callers_[via_.back()];
-  return below.ct / std::max(1.0, below.nc) * (1 - 1e-9);
+  if (!call_rule || via_.back() == kNone) return 0;
+  return callers_[via_.back()].per_call;
 }
 
 // Shares `amount` at the top of the current path (x) between its options; the root's share and what is left
@@ -137,29 +136,31 @@ void Rebuild::share(std::uint32_t x, double amount, bool call_rule) {
 inline bool Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call) {
   double best_weight = -1;
   std::uint32_t best = kNone;
-  const std::uint32_t end = caller_start_[x + 1];
-  for (std::uint32_t c = first_with_room(caller_start_[x]); c < end; c = first_with_room(c + 1)) {
+  Fn& fx = fn_[x];
+  const std::uint32_t end = fx.caller_end;
+  for (std::uint32_t c = first_with_room(fx.caller_start); c < end; c = first_with_room(c + 1)) {
     const Caller& caller = callers_[c];
     if (caller.weight <= 0) break;
     // In time, weight is the edge's cumtime: sorted heaviest first, no later caller meets the call rule either.
     if (caller.ct < per_call) break;
-    if (edge_on_path_[c]) continue;
-    const double room = std::min(caller.room, on_path_[caller.func] ? kFree : node_room_[caller.func]);
+    if (caller.on_path) continue;
+    const Fn& above = fn_[caller.func];
+    const double room = std::min(caller.room, above.on_path ? kFree : above.node_room);
     if (room < amount) continue;
     best_weight = by_calls_ ? caller.weight : std::min(caller.weight, room);
     best = c;
     break;
   }
-  const bool root_fits = root_weight_[x] > 0 && root_weight_[x] >= per_call && root_room_[x] >= amount;
-  if (root_fits && (by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x])) >= best_weight) {
-    root_room_[x] -= amount;
+  const bool root_fits = fx.root_weight > 0 && fx.root_weight >= per_call && fx.root_room >= amount;
+  if (root_fits && (by_calls_ ? fx.root_weight : std::min(fx.root_weight, fx.root_room)) >= best_weight) {
+    fx.root_room -= amount;
     emit(amount, Top::root);
     return true;
   }
   if (best == kNone) return false;
-  Caller& caller = callers_[best];
   take_room(best, amount);
-  if (!on_path_[caller.func]) node_room_[caller.func] -= amount;
+  Fn& above = fn_[callers_[best].func];
+  if (!above.on_path) above.node_room -= amount;
   options_found_.push_back(Option{false, best, 0, 0, amount, false});
   return true;
 }
@@ -167,24 +168,25 @@ inline bool Rebuild::place_small_whole(std::uint32_t x, double amount, double pe
 // The options at x (the root, the callers) into options_found_; true when one was left out for the call rule.
 bool Rebuild::collect_options(std::uint32_t x, double per_call) {
   bool skipped = false;
-  if (root_weight_[x] > 0) {
-    if (root_weight_[x] >= per_call) {
+  const Fn& fx = fn_[x];
+  if (fx.root_weight > 0) {
+    if (fx.root_weight >= per_call) {
       options_found_.push_back(
-          Option{true, 0, by_calls_ ? root_weight_[x] : std::min(root_weight_[x], root_room_[x]), root_room_[x], 0,
-                 false});
+          Option{true, 0, by_calls_ ? fx.root_weight : std::min(fx.root_weight, fx.root_room), fx.root_room, 0, false});
     } else {
       skipped = true;
     }
   }
   if (path_.size() >= kMaxClimb) return skipped;
-  for (std::uint32_t c = caller_start_[x]; c < caller_start_[x + 1]; ++c) {
+  for (std::uint32_t c = fx.caller_start; c < fx.caller_end; ++c) {
     const Caller& caller = callers_[c];
     // A function or an edge already on the path (recursion drawn as it ran, e.g. the nested imports' exec) already
     // holds this amount in its cumtime; an edge at most kMaxRepeat times, so that a cycle ends.
     if (caller.weight <= 0) break;  // sorted heaviest first: no later caller has weight either
-    if (edge_on_path_[c] >= kMaxRepeat) continue;
-    const double edge_room = edge_on_path_[c] ? kFree : caller.room;
-    const double node_room = on_path_[caller.func] ? kFree : node_room_[caller.func];
+    if (caller.on_path >= kMaxRepeat) continue;
+    const double edge_room = caller.on_path ? kFree : caller.room;
+    const Fn& above = fn_[caller.func];
+    const double node_room = above.on_path ? kFree : above.node_room;
     if (caller.ct < per_call) {  // and every later caller too (sorted by weight, in time its cumtime)
       skipped = true;
       break;
@@ -192,7 +194,7 @@ bool Rebuild::collect_options(std::uint32_t x, double per_call) {
     const double room = std::min(edge_room, node_room);
     // The edge's cumtime not yet drawn: where the dump still has time to explain (free on a recursion).
     options_found_.push_back(
-        Option{false, c, by_calls_ ? caller.weight : std::min(caller.weight, room), room, 0, edge_on_path_[c] > 0});
+        Option{false, c, by_calls_ ? caller.weight : std::min(caller.weight, room), room, 0, caller.on_path > 0});
   }
   return skipped;
 }
@@ -216,12 +218,12 @@ void Rebuild::hand_out(std::uint32_t x, double amount) {
   for (Option& o : options_found_) {
     if (o.given <= 0) continue;
     if (o.is_root) {
-      root_room_[x] -= o.given;
+      fn_[x].root_room -= o.given;
       emit(o.given, Top::root);
     } else {
-      Caller& caller = callers_[o.caller];
       if (!o.repeat) take_room(o.caller, o.given);
-      if (!on_path_[caller.func]) node_room_[caller.func] -= o.given;
+      Fn& above = fn_[callers_[o.caller].func];
+      if (!above.on_path) above.node_room -= o.given;
     }
   }
   if (left > 0) {
