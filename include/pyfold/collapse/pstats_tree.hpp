@@ -60,16 +60,18 @@ class Tree {
     double self, total;
   };
 
-  // (parent, key) → node, the key kept in the slot so that a lookup reads no node.
+  // (parent, key) → node, the key kept in the slot so that a lookup reads no node. A slot is placed by the hash of
+  // its path's keys (root first), not by the parent's id: all the slots a stack will probe are known before the
+  // walk, and fetched at once instead of one cache miss after the other.
   struct ChildSlot {
     std::uint32_t parent, key, node_plus_one;  // node_plus_one 0: a free slot
     bool empty() const { return node_plus_one == 0; }
   };
-  static std::uint64_t child_hash(std::uint32_t parent, std::uint32_t key) {
-    return mix64(std::uint64_t(parent) << 32 | key);
+  static std::uint64_t path_hash(std::uint64_t parent_hash, std::uint32_t key) {
+    return mix64(parent_hash + (std::uint64_t(key) + 1) * 0x9E3779B97F4A7C15ULL);
   }
 
-  std::uint32_t child(std::uint32_t parent, std::uint32_t key);
+  std::uint32_t child(std::uint32_t parent, std::uint32_t key, std::uint64_t hash);
   void lines(double threshold, const std::vector<double>& function_amount);
   void prune_subtree(std::uint32_t top, double threshold, const std::vector<double>& function_amount, double& rest,
                      std::vector<double>& large, std::vector<std::uint32_t>& touched);
@@ -77,11 +79,13 @@ class Tree {
   const std::vector<Function>& fns_;
   const std::uint32_t n_;
   std::vector<Node> nodes_;
+  std::vector<std::uint64_t> path_hash_;  // per node
   const std::size_t max_depth_;
   OpenTable<ChildSlot> children_of_{1 << 12};
   std::vector<std::uint32_t> child_start_, children_;
   std::vector<std::uint32_t> walk_;  // prune_subtree's own stack, kept between calls
   std::vector<std::uint32_t> keys_, last_keys_, last_nodes_;  // add's keys root first; the previous stack's
+  std::vector<std::uint64_t> hashes_;                         // add's path hashes
 };
 
 }  // namespace pyfold::collapse::pstats

@@ -10,6 +10,7 @@ namespace pyfold::collapse::pstats {
 Tree::Tree(const std::vector<Function>& fns, std::size_t max_depth)
     : fns_(fns), n_(std::uint32_t(fns.size())), max_depth_(max_depth) {
   nodes_.push_back(Node{kNoParent, 0, 0, 0});
+  path_hash_.push_back(0);
 }
 
 void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
@@ -30,7 +31,13 @@ void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, dou
   while (same < keys_.size() && same < last_keys_.size() && keys_[same] == last_keys_[same]) ++same;
   last_nodes_.resize(same);
   std::uint32_t node = same ? last_nodes_[same - 1] : 0;
-  for (std::size_t k = same; k < keys_.size(); ++k) last_nodes_.push_back(node = child(node, keys_[k]));
+  hashes_.clear();
+  for (std::uint64_t h = path_hash_[node]; hashes_.size() < keys_.size() - same;) {
+    h = path_hash(h, keys_[same + hashes_.size()]);
+    children_of_.prefetch(h);
+    hashes_.push_back(h);
+  }
+  for (std::size_t k = same; k < keys_.size(); ++k) last_nodes_.push_back(node = child(node, keys_[k], hashes_[k - same]));
   std::swap(keys_, last_keys_);
   nodes_[node].self += amount;
 }
@@ -94,14 +101,15 @@ void Tree::write(const std::vector<long long>& counts, StackSink& sink) const {
 }
 
 // The child of parent with key, made when new.
-std::uint32_t Tree::child(std::uint32_t parent, std::uint32_t key) {
-  ChildSlot* slot = children_of_.probe(child_hash(parent, key),
-                                       [&](const ChildSlot& s) { return s.parent == parent && s.key == key; });
+std::uint32_t Tree::child(std::uint32_t parent, std::uint32_t key, std::uint64_t hash) {
+  ChildSlot* slot =
+      children_of_.probe(hash, [&](const ChildSlot& s) { return s.parent == parent && s.key == key; });
   if (!slot->empty()) return slot->node_plus_one - 1;
   const std::uint32_t id = std::uint32_t(nodes_.size());
   nodes_.push_back(Node{parent, key, 0, 0});
+  path_hash_.push_back(hash);
   children_of_.occupy(slot, ChildSlot{parent, key, id + 1},
-                      [](const ChildSlot& s) { return child_hash(s.parent, s.key); });
+                      [&](const ChildSlot& s) { return path_hash_[s.node_plus_one - 1]; });
   return id;
 }
 
