@@ -37,7 +37,7 @@ class Rebuild {
     std::uint32_t on_path;         // how often this edge is on the path
     std::uint32_t next_with_room;  // itself, or a later entry (its room is used up)
     double weight, room;           // room: the edge's cumtime not yet used
-    double ct, nc;                 // the edge's cumtime and calls
+    double ct;                     // the edge's cumtime
     double per_call;               // the call rule's bound for the callers above this edge (0: none)
   };
   struct Fn {

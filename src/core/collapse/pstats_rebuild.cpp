@@ -37,13 +37,13 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
       // module body's one call takes longer than all nested execs together).
       const double per_call = by_calls_ ? 0 : e.ct / std::max(1.0, e.nc) * (1 - 1e-9);
       callers_.push_back(
-          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, e.nc, per_call});
+          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, per_call});
     }
     fn_[f].caller_end = std::uint32_t(callers_.size());
     std::sort(callers_.begin() + fn_[f].caller_start, callers_.end(),
               [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
   }
-  callers_.push_back(Caller{0, 0, 0, 0, 0, 0, 0, 0});
+  callers_.push_back(Caller{0, 0, 0, 0, 0, 0, 0});
   for (std::uint32_t c = 0; c < callers_.size(); ++c) callers_[c].next_with_room = c;
 }
 
