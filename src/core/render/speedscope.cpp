@@ -12,6 +12,7 @@
 
 #include "pyfold/folded.hpp"
 #include "pyfold/line_reader.hpp"
+#include "pyfold/open_table.hpp"
 #include "pyfold/stack_ids.hpp"
 #include "pyfold/string_table.hpp"
 #include "pyfold/text.hpp"
@@ -114,8 +115,15 @@ struct SpeedscopeBuilder::State {
     std::uint64_t line;
   };
   std::vector<Frame> frames;
-  StringTable texts;                        // frame text -> text id
-  std::vector<std::uint32_t> frame_of_text;  // text id -> frame index
+  // Frame text -> frame index. Not a StringTable: the text itself is never needed again (the frame keeps its name
+  // and file), and the slot gives the frame in one read. Two texts are the same when their lengths and 128-bit
+  // hashes are (as in StringTable).
+  struct TextSlot {
+    Hash128 hash;
+    std::uint32_t length, frame_plus_one;  // frame_plus_one 0: a free slot
+    bool empty() const { return frame_plus_one == 0; }
+  };
+  OpenTable<TextSlot> by_text{1 << 12};
   // "name\0file\0line" -> frame index: two texts that split the same way are one frame.
   StringTable by_fields;
 
@@ -135,12 +143,16 @@ struct SpeedscopeBuilder::State {
   StackIds<std::uint32_t> stack_frames;  // the frame indices of a stack (without its root frames)
 
   std::uint32_t intern(std::string_view text) {
-    StringTable::Id id = texts.intern(text);
-    if (id < frame_of_text.size()) return frame_of_text[id];
+    const Hash128 hash = hash128(text);
+    TextSlot* slot =
+        by_text.probe(hash.low, [&](const TextSlot& t) { return t.hash == hash && t.length == text.size(); });
+    if (!slot->empty()) return slot->frame_plus_one - 1;
+    if (text.size() > 0xffffffffu) throw std::length_error("frame text longer than 4 GB");
     OutputFrame fields = output_frame(text);
     StringTable::Id frame = by_fields.intern(fields.function_key() + '\0' + std::to_string(fields.line));
     if (frame == frames.size()) frames.push_back(Frame{std::move(fields.name), std::move(fields.file), fields.line});
-    frame_of_text.push_back(frame);
+    by_text.occupy(slot, TextSlot{hash, std::uint32_t(text.size()), frame + 1},
+                   [](const TextSlot& t) { return t.hash.low; });
     return frame;
   }
 
