@@ -118,17 +118,10 @@ Applicable pstats_applicable(std::string_view head) {
 
 PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, StackSink& sink) {
   PstatsReport report;
-  // A mapped file is copied once; other input is read straight into the string, which grows by doubling.
-  std::string bytes(input.mapped());
-  if (bytes.empty()) {
-    std::size_t size = 0;
-    for (;;) {
-      if (size == bytes.size()) bytes.resize(std::max<std::size_t>(1 << 16, 2 * size));
-      const std::size_t got = input.read(bytes.data() + size, bytes.size() - size);
-      if (got == 0) break;
-      size += got;
-    }
-    bytes.resize(size);
+  std::string bytes;
+  {
+    char buffer[1 << 16];
+    while (std::size_t got = input.read(buffer, sizeof buffer)) bytes.append(buffer, got);
   }
   const marshal::Document doc(std::move(bytes), input.name());
   const std::vector<Function> fns = read_functions(doc);
