@@ -81,7 +81,7 @@ class Tree {
   std::vector<Node> nodes_;
   std::vector<std::uint64_t> path_hash_;  // per node
   const std::size_t max_depth_;
-  OpenTable<ChildSlot> children_of_{1 << 12};
+  OpenTable<ChildSlot> children_of_;
   std::vector<std::uint32_t> child_start_, children_;
   std::vector<std::uint32_t> walk_;  // prune_subtree's own stack, kept between calls
   std::vector<std::uint32_t> keys_, last_keys_, last_nodes_;  // add's keys root first; the previous stack's
