@@ -119,6 +119,7 @@ Applicable pstats_applicable(std::string_view head) {
 PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, StackSink& sink) {
   PstatsReport report;
   std::string bytes;
+  bytes.reserve(input.mapped().size());  // a mapped file's size: one allocation, no copies as the string grows
   {
     char buffer[1 << 16];
     while (std::size_t got = input.read(buffer, sizeof buffer)) bytes.append(buffer, got);
