@@ -8,6 +8,7 @@
 #include <set>
 
 #include "marshal_builder.hpp"
+#include "pyfold/collapse/pstats_tree.hpp"
 #include "pyfold/diagnostics.hpp"
 
 using namespace pyfold;
@@ -563,4 +564,41 @@ TEST_CASE("pstats: an empty dump gives no stacks", "[pstats]") {
   auto r = run(b.out);
   CHECK(r.sink.lines.empty());
   CHECK(r.report.warnings.empty());
+}
+
+TEST_CASE("pstats tree: a stack reuses only the previous stack's nodes of the same keys (tops and cuts apart)",
+          "[pstats]") {
+  using pstats::Function;
+  using pstats::Top;
+  std::vector<Function> fns(4);
+  const char* names[] = {"a", "b", "c", "d"};
+  for (std::size_t f = 0; f < fns.size(); ++f) fns[f].file = "f.py", fns[f].name = names[f], fns[f].line = 1;
+  const std::uint32_t a = 0, b = 1, c = 2, d = 3;
+  auto lines_of = [&](pstats::Tree& tree) {
+    tree.finish(0, std::vector<double>(fns.size(), 0));
+    std::vector<long long> counts;
+    for (const auto& line : tree.out) counts.push_back(std::llround(line.amount));
+    Collect sink;
+    tree.write(counts, sink);
+    return sink.lines;
+  };
+  using Lines = std::vector<std::pair<std::string, double>>;
+
+  pstats::Tree tree(fns, 100);
+  const std::uint32_t cba[] = {c, b, a}, dba[] = {d, b, a};
+  tree.add(cba, 3, Top::root, 1);
+  tree.add(cba, 3, Top::caller_unknown, 2);  // the same frames under a marker: other nodes
+  tree.add(dba, 3, Top::root, 4);            // shares a;b with the first stack, not with the second
+  tree.add(cba, 3, Top::root, 8);            // the first stack's node again
+  CHECK(lines_of(tree) == Lines{{"a (f.py:1);b (f.py:1);c (f.py:1)", 9},
+                                {"a (f.py:1);b (f.py:1);d (f.py:1)", 4},
+                                {"[caller unknown];a (f.py:1);b (f.py:1);c (f.py:1)", 2}});
+
+  pstats::Tree cut(fns, 3);
+  const std::uint32_t dcba[] = {d, c, b, a};
+  cut.add(dcba, 4, Top::root, 1);  // deeper than 3: a;[frames cut];d
+  cut.add(cba, 3, Top::root, 2);   // shares a only
+  cut.add(dcba, 4, Top::root, 4);
+  CHECK(lines_of(cut) ==
+        Lines{{"a (f.py:1);[frames cut];d (f.py:1)", 5}, {"a (f.py:1);b (f.py:1);c (f.py:1)", 2}});
 }
