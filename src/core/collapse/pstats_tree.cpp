@@ -15,8 +15,9 @@ Tree::Tree(const std::vector<Function>& fns, std::size_t max_depth)
   const std::size_t expected = std::min<std::size_t>(8 * fns.size() + 16, std::size_t{1} << 22);
   nodes_.reserve(expected);
   path_hash_.reserve(expected);
-  // The child table too: it then does not grow on such a dump (four times otherwise, each move a cache miss).
-  children_of_.reset(OpenTable<ChildSlot>::capacity_for(std::min<std::size_t>(expected, std::size_t{1} << 20)));
+  // The child table for six per function: it then does not grow on such a dump (four times otherwise, each move a
+  // cache miss); it is faulted in whole, so it is not sized for more.
+  children_of_.reset(OpenTable<ChildSlot>::capacity_for(std::min<std::size_t>(6 * fns.size() + 16, 1 << 20)));
   path_hash_.push_back(0);
 }
 
@@ -44,7 +45,8 @@ void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, dou
     children_of_.prefetch(h);
     hashes_.push_back(h);
   }
-  for (std::size_t k = same; k < keys_.size(); ++k) last_nodes_.push_back(node = child(node, keys_[k], hashes_[k - same]));
+  for (std::size_t k = same; k < keys_.size(); ++k)
+    last_nodes_.push_back(node = child(node, keys_[k], hashes_[k - same]));
   std::swap(keys_, last_keys_);
   nodes_[node].self += amount;
 }
