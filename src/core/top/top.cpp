@@ -172,7 +172,7 @@ class View {
         break;
       case '/':
         overlay_.typing_filter = true;
-        overlay_.typed = view_.filter_text;
+        overlay_.typed.clear();  // (an empty one clears the filter)
         break;
       default: break;  // KEY_RESIZE and the rest: drawn again
     }

@@ -15,12 +15,18 @@ constexpr int kNameMin = 24;  // the name's room before a column is dropped
 constexpr int kShare = 8, kSeconds = 9, kPid = 8;
 const char* const kKeys = "q quit  o/i/n sort own/total/name  w window  p pause  t thread  / filter";
 
+// A name in width columns: `func (file)` keeps the function whole and the end of the file's path (its name), the
+// path's start elided; a function longer than the room keeps its start.
 std::string fit(const std::string& text, int width) {
-  if (width <= 0) return "";
-  if (static_cast<int>(text.size()) <= width) return text;
-  if (width <= 3) return text.substr(0, static_cast<std::size_t>(width));
-  // A long name keeps its end (the function and its file), its start elided.
-  return "..." + text.substr(text.size() - static_cast<std::size_t>(width - 3));
+  const std::size_t room = static_cast<std::size_t>(std::max(width, 0));
+  if (text.size() <= room) return text;
+  const std::size_t open = text.rfind(" (");
+  const std::size_t keep_file = 12;  // "(..." and a file name's last characters, at the least
+  if (open != std::string::npos && text.back() == ')' && open + 2 + keep_file <= room) {
+    const std::size_t tail = room - open - 5;  // after "func (..."
+    return text.substr(0, open) + " (..." + text.substr(text.size() - tail);
+  }
+  return text.substr(0, room);
 }
 
 void put(int y, int x, const std::string& text, int width) {
