@@ -17,13 +17,14 @@
 namespace pyfold::top {
 
 enum class SortBy { own, total, name };
+constexpr std::uint32_t kAllThreads = UINT32_MAX;  // (a thread's root may be frame id 0)
 enum class Window { all, last };  // everything since the start, or the last interval
 
 // What the user chose to see.
 struct ViewState {
   SortBy sort = SortBy::own;
   Window window = Window::all;
-  std::uint32_t thread = 0;  // a thread's root frame id; 0: all threads
+  std::uint32_t thread = kAllThreads;  // or a thread's root frame id
   bool paused = false;
   std::string filter_text;          // `/`: a regular expression rows' names must match ("" none)
   std::optional<std::regex> filter;
@@ -61,7 +62,7 @@ struct Table {
 };
 
 struct ThreadChoice {
-  std::uint32_t root = 0;  // 0: all threads
+  std::uint32_t root = kAllThreads;  // or a thread's root frame id
   std::string name;        // `thread (TID): NAME`
   pid_t pid = 0;
   double share = 0;        // of the stacks since the start

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+struct screen;  // <curses.h>'s SCREEN
+
 #include "pyfold/top/top_model.hpp"
 
 namespace pyfold::top {
@@ -30,6 +32,7 @@ class TopScreen {
   void draw(const Table& table, const ViewState& view, const Overlay& overlay);
 
  private:
+  struct screen* screen_ = nullptr;  // ncurses' SCREEN
   bool open_ = false, colors_ = false;
 };
 

@@ -57,7 +57,7 @@ Table TopModel::table(const ViewState& view) const {
   for (const auto& [thread, n] : counts.thread_stacks)
     if (n) ++t.threads;
   t.thread = "all threads";
-  if (view.thread) {
+  if (view.thread != kAllThreads) {
     auto it = texts_.find(view.thread);
     t.thread = it != texts_.end() ? it->second : "thread ?";
     auto n = counts.thread_stacks.find(view.thread);
@@ -70,7 +70,7 @@ Table TopModel::table(const ViewState& view) const {
   std::unordered_map<std::uint32_t, std::string> names;  // frame id -> row name
   for (const auto& [key, tally] : counts.rows) {
     const std::uint32_t thread = key_thread(key);
-    if (view.thread && thread != view.thread) continue;
+    if (view.thread != kAllThreads && thread != view.thread) continue;
     auto name = names.find(key_frame(key));
     if (name == names.end()) {
       auto text = texts_.find(key_frame(key));
@@ -109,7 +109,7 @@ Table TopModel::table(const ViewState& view) const {
 
 std::vector<ThreadChoice> TopModel::threads() const {
   std::vector<ThreadChoice> out;
-  out.push_back({0, "all threads", 0, 1});
+  out.push_back({kAllThreads, "all threads", 0, 1});
   for (const auto& [thread, n] : all_.thread_stacks) {
     auto text = texts_.find(thread);
     auto pid = thread_pids_.find(thread);

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 
 namespace pyfold::top {
 
@@ -50,7 +52,14 @@ Columns fit_columns(int width, bool subprocesses) {
 }
 
 TopScreen::TopScreen() {
-  if (!initscr()) throw std::runtime_error("cannot start the terminal's full-screen mode (TERM?)");
+  // newterm, not initscr: a terminal it does not know is an error to report, not an exit.
+  screen_ = newterm(nullptr, stdout, stdin);
+  if (!screen_) {
+    const char* term = std::getenv("TERM");
+    throw std::runtime_error(std::string("cannot draw on this terminal (TERM=") + (term ? term : "") +
+                             "): set TERM, or pipe the output for plain tables");
+  }
+  set_term(screen_);
   open_ = true;
   cbreak();
   noecho();
@@ -70,6 +79,8 @@ void TopScreen::close() {
   open_ = false;
   curs_set(1);
   endwin();
+  delscreen(screen_);
+  screen_ = nullptr;
   std::fflush(stdout);
 }
 
@@ -147,7 +158,7 @@ void TopScreen::draw(const Table& t, const ViewState& view, const Overlay& overl
     for (int i = 0; i < rows && top + i < threads.size(); ++i) {
       const ThreadChoice& choice = threads[top + i];
       std::snprintf(line, sizeof line, "%6.1f%%  ", 100 * choice.share);
-      std::string text = (choice.root ? std::string(line) : std::string("         ")) + choice.name;
+      std::string text = (choice.root != kAllThreads ? std::string(line) : std::string("         ")) + choice.name;
       text.resize(static_cast<std::size_t>(std::max(width, 0)), ' ');
       if (top + i == overlay.picked) attron(A_REVERSE);
       put(first_row + i, 0, text, width);
