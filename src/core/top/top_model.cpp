@@ -81,8 +81,10 @@ Table TopModel::table(const ViewState& view) const {
     r.own += tally.own;
     r.total += tally.total;
   }
-  // Each thread's sample lasts the window's seconds over its samples.
-  const double per_stack = t.samples ? t.seconds / static_cast<double>(t.samples) : 0;
+  // Each thread's sample lasts the window's seconds over its process's samples (with --subprocesses the samples
+  // are counted a process each: shared evenly among the processes seen, the best guess without a count each).
+  const double processes = sampled_.subprocesses ? static_cast<double>(std::max<std::size_t>(1, t.processes)) : 1;
+  const double per_stack = t.samples ? processes * t.seconds / static_cast<double>(t.samples) : 0;
   const double stacks = static_cast<double>(t.stacks);
   for (const auto& [key, tally] : rows) {
     if (view.filter && !std::regex_search(key.second, *view.filter)) continue;
