@@ -6,6 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include <unistd.h>
+
 #include "pyfold/frame_text.hpp"
 #include "pyfold/record/os/process_tree.hpp"
 
@@ -19,10 +21,28 @@ std::string row_name(const std::string& frame_text, bool lines) {
   return out;
 }
 
+namespace {
+
+// The in-process method does not read the version: the interpreter's file name tells it (`python3.11`), or "".
+std::string version_of_exe(pid_t pid) {
+  char path[4096];
+  const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  const ssize_t n = readlink(link.c_str(), path, sizeof path - 1);
+  if (n <= 0) return "";
+  const std::string exe(path, static_cast<std::size_t>(n));
+  const std::string name = exe.substr(exe.rfind('/') + 1);
+  const std::size_t digits = name.find_first_of("0123456789");
+  if (name.rfind("python", 0) != 0 || digits == std::string::npos || name.find('.', digits) == std::string::npos)
+    return "";
+  return name.substr(digits);
+}
+
+}  // namespace
+
 void TopModel::update(Taken&& taken, double cpu_seconds, double now) {
   for (auto& [id, text] : taken.texts) texts_[id] = std::move(text);
   for (const auto& [thread, pid] : taken.thread_pids) thread_pids_[thread] = pid;
-  for (const auto& [pid, version] : taken.processes) processes_[pid] = version;
+  for (const auto& [pid, version] : taken.processes) processes_[pid] = version.empty() ? version_of_exe(pid) : version;
   Figures f{taken.progress.samples, taken.progress.not_recorded, taken.progress.seconds, cpu_seconds, now};
   if (intervals_ == 0) start_ = before_ = Figures{0, 0, 0, start_cpu_, now - taken.progress.seconds};
   else before_ = now_;
