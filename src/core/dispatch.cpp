@@ -17,6 +17,7 @@ namespace pyfold {
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> list = {
       {"record", "sample a running Python program from outside into folded stacks"},
+      {"top", "watch live where a running Python program spends its time"},
       {"dump", "print the current stack of every thread of a Python process, once"},
       {"collapse", "pstats, perf script, austin, py-spy, speedscope to folded stacks; merge, filter"},
       {"diff", "compare two profiles as differential folded stacks"},

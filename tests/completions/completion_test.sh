@@ -36,7 +36,8 @@ offers pyfold record --nat -- --native --native-all
 offers pyfold record --mode "" -- wall cpu gil
 offers pyfold record --mode = c -- cpu
 offers pyfold record --method "" -- remote inprocess auto
-offers pyfold "" -- record dump collapse diff help
+offers pyfold "" -- record top dump collapse diff help
+offers pyfold top --win -- --window
 offers pyfold help d -- dump diff
 offers pyfold-record --nat -- --native --native-all
 offers pyfold dump --as -- --async

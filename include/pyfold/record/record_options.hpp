@@ -102,6 +102,13 @@ struct RecordReport {
 // Live progress, on a terminal.
 using ProgressCallback = std::function<void(const RecordProgress&)>;
 
+// pyfold top's view of a recording: its sink takes the stacks (the profile's writer then writes nothing), and the
+// launched program's output goes elsewhere (the view owns the terminal).
+struct LiveView {
+  StackSink* sink = nullptr;
+  int program_output_fd = -1;  // the launched program's stdout and stderr; -1: as pyfold record sets them
+};
+
 // What the sampler of either method samples by.
 inline SamplingSettings sampling_settings(const RecordOptions& o) {
   SamplingSettings s;

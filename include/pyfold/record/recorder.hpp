@@ -1,7 +1,9 @@
 #pragma once
 // pyfold record: its command line, the choice of method (remote_recorder.hpp, inprocess/launcher.hpp), the summary.
+#include <functional>
 #include <string>
 
+#include "pyfold/command_line.hpp"
 #include "pyfold/record/record_options.hpp"
 
 namespace pyfold::record {
@@ -17,9 +19,23 @@ struct RecordCommandLine {
 // the program. Throws boost::program_options::error or std::invalid_argument.
 RecordCommandLine parse_record_command_line(int argc, const char* const* argv);
 
+// Another command that samples as pyfold record does (pyfold top): its usage (the table's caption), its own options
+// (added after record's), and what --help prints after the table.
+struct SamplingCommand {
+  std::string usage;
+  std::function<void(boost::program_options::options_description&)> add_options;
+  std::string help_end;
+};
+// Parses that command's arguments with pyfold record's options that change what is sampled (--pid, --rate, --mode,
+// --subprocesses, --blocking, --nonblocking, --native, --native-all, --include-startup, --python, --method,
+// --async, --async-mode; not its output's), the same split at the program and the same checks.
+RecordCommandLine parse_sampling_command_line(int argc, const char* const* argv, const SamplingCommand& command);
+
 // Records until the program ends, Ctrl-C/SIGTERM, or --duration, and writes every sample recorded. Throws
 // AttachError, IoError and std::invalid_argument (options that do not go together).
-RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress = {});
+// live: pyfold top's view takes the stacks instead of a profile.
+RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress = {},
+                    const LiveView* live = nullptr);
 
 // The summary pyfold record prints on stderr (without --quiet); the top of the self times (on a terminal).
 std::string summary_text(const RecordReport& report);

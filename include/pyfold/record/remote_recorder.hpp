@@ -7,6 +7,7 @@ namespace pyfold::record {
 
 // Records target from outside until it ends, Ctrl-C/SIGTERM or --duration. Throws AttachError, IoError and
 // std::invalid_argument.
-RecordReport record_remote(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress);
+RecordReport record_remote(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress,
+                           const LiveView* live = nullptr);
 
 }  // namespace pyfold::record

@@ -37,6 +37,14 @@ struct LaunchSetup {
   bool stdout_to_stderr = false;  // pyfold's standard output carries the folded stacks
   std::vector<std::pair<int, int>> pass_fds;  // (fd, as_fd): fd is the program's as_fd (not closed on exec)
   std::vector<std::pair<std::string, std::string>> environment;  // added to pyfold's
+
+  // The program's stdout and stderr both go to fd (pyfold top's view owns the terminal); -1 leaves them.
+  void output_to(int fd) {
+    if (fd < 0) return;
+    stdout_to_stderr = false;
+    pass_fds.push_back({fd, 1});
+    pass_fds.push_back({fd, 2});
+  }
 };
 
 // Why recording stopped while the program still runs.

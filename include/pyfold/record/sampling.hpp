@@ -108,14 +108,26 @@ struct RecordProgress {
   double seconds = 0;
 };
 
-// Where counted stacks go: the folded profile (ProfileWriter), a live view. A stack is frame ids (of the sink's
-// frame table), root first.
+// The text of a frame id as the profile would write it now (a thread's root with the thread's latest name).
+class FrameTexts {
+ public:
+  virtual ~FrameTexts() = default;
+  virtual std::string frame_text(std::uint32_t id) const = 0;
+};
+
+// Where counted stacks go: the folded profile (ProfileWriter), a live view (pyfold top). A stack is frame ids (of
+// the sink's frame table), root first. Every call comes from the sampler's thread.
 class StackSink {
  public:
   virtual ~StackSink() = default;
   virtual void add(const std::vector<std::uint32_t>& stack, std::uint64_t count) = 0;
-  // The figures so far, twice a second while recording.
+  // The figures so far, every figures_interval() seconds while recording.
   virtual void figures(const RecordProgress& progress) { (void)progress; }
+  virtual double figures_interval() const { return 0.5; }
+  // Where the ids' texts are, before the first add (valid while recording).
+  virtual void texts(const FrameTexts& texts) { (void)texts; }
+  // A process is sampled from now: its PID and Python version ("" when the method does not read it).
+  virtual void process(pid_t pid, const std::string& python_version) { (void)pid, (void)python_version; }
 };
 
 }  // namespace pyfold::record

@@ -65,17 +65,23 @@ struct FunctionShare {
 // Where pyfold record's profile goes: one file (or standard output), or with rotate > 0 one file per interval,
 // named from a template (see expand_profile_name). Owns the counter, the threads' root frames and the functions'
 // self counts; shared by both recording methods.
-class ProfileWriter : public StackSink {
+class ProfileWriter : public StackSink, public FrameTexts {
  public:
   // rotate: seconds per profile, 0 for one profile. Throws std::invalid_argument for a template that cannot
   // name each interval apart.
   ProfileWriter(std::string output, bool timeline, double rotate);
   StackCounter& counter() { return counter_; }
+  // pyfold top: every stack, the figures and the processes go to live instead, and no profile is written.
+  void show_live(StackSink* live);
   // Fails now (IoError) if the output cannot be created: before a program is launched.
   void check_output() const;
   void start(double monotonic_now);  // the first interval starts
   // Adds count samples of the stack to the profile of the interval open now.
   void add(const std::vector<std::uint32_t>& stack, std::uint64_t count = 1) override;
+  void figures(const RecordProgress& progress) override;
+  double figures_interval() const override { return live_ ? live_->figures_interval() : 0.5; }
+  void process(pid_t pid, const std::string& python_version) override;
+  std::string frame_text(std::uint32_t id) const override;
   // Writes the profile of each interval that has ended (--rotate); a no-op otherwise.
   void rotate_if_due(double monotonic_now);
   // Writes the last (or only) profile.
@@ -104,6 +110,7 @@ class ProfileWriter : public StackSink {
   };
   void write_profile(double start_wall, double end_wall);
   std::string output_;
+  StackSink* live_ = nullptr;  // pyfold top's view
   double rotate_;
   StackCounter counter_;
   std::vector<Thread> threads_;

@@ -63,15 +63,16 @@ MethodChoice choose_method(const RecordOptions& options, const RecordTarget& tar
 
 }  // namespace
 
-RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress) {
+RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress,
+                    const LiveView* live) {
   check_rate(options.rate);
   if (target.pid && options.method == RecordMethod::inprocess)
     throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
   if (options.native && options.method == RecordMethod::inprocess)
     throw std::invalid_argument("--native reads the program from outside: not with --method inprocess");
   const MethodChoice choice = choose_method(options, target);
-  if (!choice.inprocess) return record_remote(options, target, progress);
-  RecordReport report = record_inprocess(options, target, progress);
+  if (!choice.inprocess) return record_remote(options, target, progress, live);
+  RecordReport report = record_inprocess(options, target, progress, live);
   if (!choice.note.empty()) report.notes.insert(report.notes.begin(), choice.note);
   return report;
 }

@@ -22,8 +22,9 @@ struct Choices {
   int pid = 0;
 };
 
-// pyfold record's options, read into o and c; the defaults are o's, shown by --help.
-po::options_description option_table(RecordOptions& o, Choices& c) {
+// pyfold record's options, read into o and c; the defaults are o's, shown by --help. other: another command that
+// samples the same way (pyfold top): only the options that change what is sampled, then its own.
+po::options_description option_table(RecordOptions& o, Choices& c, const SamplingCommand* other = nullptr) {
   std::string& mode = c.mode;
   std::string& method = c.method;
   std::string& async_mode = c.async_mode;
@@ -31,15 +32,17 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
   int& pid = c.pid;
   std::string& format = c.format;
   po::options_description visible(
-      "Usage: pyfold record [OPTIONS] script.py [ARGS...]\n"
-      "       pyfold record [OPTIONS] -m MODULE [ARGS...]\n"
-      "       pyfold record [OPTIONS] -- COMMAND [ARGS...]\n"
-      "       pyfold record [OPTIONS] --pid PID\n"
-      "Samples a CPython 3.8-3.15 program from outside its process and writes folded stacks\n"
-      "(`func (file:line)` frames, root first, one merged line per stack).\n\nOptions");
+      other ? other->usage
+            : "Usage: pyfold record [OPTIONS] script.py [ARGS...]\n"
+              "       pyfold record [OPTIONS] -m MODULE [ARGS...]\n"
+              "       pyfold record [OPTIONS] -- COMMAND [ARGS...]\n"
+              "       pyfold record [OPTIONS] --pid PID\n"
+              "Samples a CPython 3.8-3.15 program from outside its process and writes folded stacks\n"
+              "(`func (file:line)` frames, root first, one merged line per stack).\n\nOptions");
   add_help_and_version(visible)
     ("pid,p", po::value(&pid)->value_name("PID"), "attach to a running process (it keeps running afterwards)")
-    ("rate,r", po::value(&o.rate)->default_value(o.rate)->value_name("HZ"), "samples per second")
+    ("rate,r", po::value(&o.rate)->default_value(o.rate)->value_name("HZ"), "samples per second");
+  if (!other) visible.add_options()
     ("duration,d", po::value(&o.duration)->value_name("SECONDS"), "stop after this long [until the program ends]")
     ("output,o", po::value(&o.output)->value_name("FILE"), "write here (.gz: gzip) [stdout]")
     ("rotate", po::value(&o.rotate)->value_name("SECONDS"),
@@ -57,31 +60,40 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
     ("on-rotate-queue", po::value(&o.on_rotate.queue)->default_value(o.on_rotate.queue)->value_name("N"),
      "files that may wait while a command runs; a file beyond them is not handed on (kept, and reported)")
     ("on-rotate-wait", po::value(&o.on_rotate.wait)->default_value(o.on_rotate.wait)->value_name("SECONDS"),
-     "at the end, wait this long for the commands of the files queued; then the one running is stopped")
+     "at the end, wait this long for the commands of the files queued; then the one running is stopped");
+  visible.add_options()
     ("mode", po::value(&mode)->default_value(mode)->value_name("wall|cpu|gil"),
-     "wall: every thread at every sample; cpu: running threads only; gil: the GIL holder only")
-    ("threads", po::bool_switch(&o.threads), "a root frame per thread: `thread (TID): NAME`")
+     "wall: every thread at every sample; cpu: running threads only; gil: the GIL holder only");
+  if (!other) visible.add_options()
+    ("threads", po::bool_switch(&o.threads), "a root frame per thread: `thread (TID): NAME`");
+  visible.add_options()
     ("subprocesses", po::bool_switch(&o.subprocesses),
-     "also sample Python child processes, under a root frame `process PID:\"cmdline\"`")
+     "also sample Python child processes, under a root frame `process PID:\"cmdline\"`");
+  if (!other) visible.add_options()
     ("function", po::bool_switch(&o.function), "aggregate by function (its first line)")
     ("nolineno", po::bool_switch(&o.nolineno), "no line numbers")
-    ("timeline", po::bool_switch(&o.timeline), "samples in time order, repeats merged (for flame charts)")
+    ("timeline", po::bool_switch(&o.timeline), "samples in time order, repeats merged (for flame charts)");
+  visible.add_options()
     ("blocking", po::bool_switch(&o.blocking), "pause the threads while reading them (exact stacks, slower)")
     ("nonblocking", po::bool_switch(&o.nonblocking),
      "read the threads while they run, from another CPU: the least cost to the program, but on code that calls "
      "every 50-100 ns time moves between neighbouring functions (by default the sampler reads the thread holding "
-     "the GIL while it is off its CPU)")
+     "the GIL while it is off its CPU)");
+  if (!other) visible.add_options()
     ("check-reads", po::bool_switch(&o.check_reads),
      "test the default method: read each sample again with the program stopped, at the same instant, and say in "
-     "the summary how many reads differed (slow: for testing pyfold)")
+     "the summary how many reads differed (slow: for testing pyfold)");
+  visible.add_options()
     ("native", po::bool_switch(&o.native),
      "C/C++ frames too (extensions, libraries, system calls), merged with the Python frames; each sampled thread "
      "is stopped alone for the moment its native stack is unwound")
     ("native-all", po::bool_switch(&o.native_all),
      "--native keeping every native frame: the interpreter's own between Python frames and the thread's start")
     ("include-startup", po::bool_switch(&o.include_startup),
-     "keep the interpreter's start-up (what runs before the script's or module's first line; left out by default)")
-    ("quiet,q", po::bool_switch(&o.quiet), "no summary or progress on stderr")
+     "keep the interpreter's start-up (what runs before the script's or module's first line; left out by default)");
+  if (!other) visible.add_options()
+    ("quiet,q", po::bool_switch(&o.quiet), "no summary or progress on stderr");
+  visible.add_options()
     ("python", po::value(&o.python)->default_value(o.python)->value_name("PATH"),
      "interpreter for script.py and -m")
     ("method", po::value(&method)->default_value(method)->value_name("remote|inprocess|auto"),
@@ -93,6 +105,7 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
     ("async-mode", po::value(&async_mode)->value_name("running|all"),
      "with --async, the tasks each sample counts: the running one, or all (waiting ones where they await) "
      "[all with --mode wall, running with cpu and gil]");
+  if (other && other->add_options) other->add_options(visible);
   return visible;
 }
 
@@ -211,11 +224,13 @@ RecordTarget make_target(int pid, const SplitArguments& split, const std::string
 
 }  // namespace
 
-RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
+namespace {
+
+RecordCommandLine parse_command_line(int argc, const char* const* argv, const SamplingCommand* other) {
   RecordCommandLine cli;
   RecordOptions& o = cli.options;  // the defaults, shown by --help
   Choices choices;
-  const po::options_description visible = option_table(o, choices);
+  const po::options_description visible = option_table(o, choices, other);
   answer_options_table_request(argc, argv, visible);
   const SplitArguments split = split_arguments(argc, argv, visible);
   std::vector<const char*> option_argv;
@@ -226,18 +241,29 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   po::notify(vm);
   std::ostringstream help;
   help << visible
-       << "\nOn Ctrl-C, SIGTERM, --duration or the program's exit, every sample recorded is written; pyfold exits\n"
-          "with the launched program's exit code. A program that ends before its own first line (a missing script or\n"
-          "module) writes no profile. See pyfold-record(1).\n";
+       << (other ? other->help_end
+                 : "\nOn Ctrl-C, SIGTERM, --duration or the program's exit, every sample recorded is written; pyfold "
+                   "exits\nwith the launched program's exit code. A program that ends before its own first line (a "
+                   "missing script or\nmodule) writes no profile. See pyfold-record(1).\n");
   cli.help_text = help.str();
   cli.help = vm.count("help") > 0;
   cli.version = vm.count("version") > 0;
   if (cli.help || cli.version) return cli;
   apply_choices(choices, o);
   check_options(o, choices.async, vm.count("rotate") > 0);
-  apply_output_choices(choices, vm, o);
+  if (!other) apply_output_choices(choices, vm, o);
   cli.target = make_target(choices.pid, split, o.python);
   return cli;
+}
+
+}  // namespace
+
+RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
+  return parse_command_line(argc, argv, nullptr);
+}
+
+RecordCommandLine parse_sampling_command_line(int argc, const char* const* argv, const SamplingCommand& command) {
+  return parse_command_line(argc, argv, &command);
 }
 
 namespace {

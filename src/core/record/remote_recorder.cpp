@@ -75,6 +75,7 @@ class Recorder {
     std::string sanitized;
     append_sanitized(sanitized, root);
     t.root_frame = counter_.intern(sanitized);
+    writer_.process(t.pid, t.python->version());
     watched_.insert(t.pid);
     targets_.push_back(std::move(t));
   }
@@ -431,7 +432,7 @@ bool sample_until_done(Recorder& recorder, ProfileWriter& writer, LaunchedProgra
                        double start) {
   DeadlineTimer timer(options.rate, start);
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
-  double next_scan = start, next_progress = start + 0.5, next_poll = start;
+  double next_scan = start, next_progress = start + writer.figures_interval(), next_poll = start;
   bool duration_ended = false;
   while (!g_signal && recorder.has_targets() && !(program && program->exited())) {
     sleep_until(timer.deadline());
@@ -461,7 +462,7 @@ bool sample_until_done(Recorder& recorder, ProfileWriter& writer, LaunchedProgra
       const RecordProgress figures{report.samples, not_recorded, now - start};
       writer.figures(figures);
       if (progress) progress(figures);
-      next_progress = now + 0.5;
+      next_progress = now + writer.figures_interval();
     }
     timer.advance();
   }
@@ -509,15 +510,17 @@ void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
 }  // namespace
 
 RecordReport record_remote(const RecordOptions& options, const RecordTarget& target,
-                           const ProgressCallback& progress) {
+                           const ProgressCallback& progress, const LiveView* live) {
   RecordReport report;
   ProfileWriter writer(options.output, options.timeline, options.rotate);
+  writer.show_live(live ? live->sink : nullptr);
   writer.check_output();  // fail before launching anything
   SignalGuard guard;
   std::unique_ptr<LaunchedProgram> program;
   if (!target.command.empty()) {
     LaunchSetup setup;
     setup.stdout_to_stderr = options.output.empty() || options.output == "-";  // stdout carries the stacks
+    if (live) setup.output_to(live->program_output_fd);
     program = std::make_unique<LaunchedProgram>(target.command, setup);
     report.program = RecordReport::Program::exited;
     report.command = program_name(target);

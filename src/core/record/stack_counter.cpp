@@ -141,7 +141,13 @@ ProfileWriter::ProfileWriter(std::string output, bool timeline, double rotate)
   if (rotate_ < 1) throw std::invalid_argument("--rotate must be at least 1 second");
 }
 
+void ProfileWriter::show_live(StackSink* live) {
+  live_ = live;
+  if (live_) live_->texts(*this);
+}
+
 void ProfileWriter::check_output() const {
+  if (live_) return;
   // A sink that is never committed leaves nothing behind; it proves the directory takes our file.
   std::string name = rotate_ > 0 ? expand_profile_name(output_, wall_seconds(), wall_seconds(), 0) : output_;
   OutputSink::open(name);
@@ -154,12 +160,30 @@ void ProfileWriter::start(double monotonic_now) {
 }
 
 void ProfileWriter::add(const std::vector<std::uint32_t>& stack, std::uint64_t count) {
-  counter_.add(stack, count);
   total_ += count;
+  if (live_) return live_->add(stack, count);  // counted there only: nothing is written
+  counter_.add(stack, count);
   if (!stack.empty()) self_[stack.back()] += count;
 }
 
+void ProfileWriter::figures(const RecordProgress& progress) {
+  if (live_) live_->figures(progress);
+}
+
+void ProfileWriter::process(pid_t pid, const std::string& python_version) {
+  if (live_) live_->process(pid, python_version);
+}
+
+std::string ProfileWriter::frame_text(std::uint32_t id) const {
+  auto thread = thread_of_root_.find(id);
+  if (thread == thread_of_root_.end()) return counter_.text(id);
+  std::string text = threads_[thread->second].label;
+  append_sanitized(text, threads_[thread->second].name);
+  return text;
+}
+
 void ProfileWriter::rotate_if_due(double monotonic_now) {
+  if (live_) return;
   // Every sample belongs to the interval open when it is added: each is written once, in one file.
   while (monotonic_now >= next_boundary_) {
     double start = start_wall_ + rotate_ * static_cast<double>(interval_);
@@ -169,6 +193,7 @@ void ProfileWriter::rotate_if_due(double monotonic_now) {
 }
 
 void ProfileWriter::finish(double monotonic_now, const std::function<bool()>& stop_waiting) {
+  if (live_) return;
   if (rotate_ > 0) {
     rotate_if_due(monotonic_now);
     double start = start_wall_ + rotate_ * static_cast<double>(interval_);

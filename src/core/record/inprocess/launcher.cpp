@@ -202,7 +202,7 @@ struct Bootstrapped {
   double start = 0;
 };
 
-Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarget& target) {
+Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarget& target, int program_output_fd) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
   // --async is read by the bootstrap in Python (the tasks are Python objects); otherwise the native sampler.
@@ -217,6 +217,7 @@ Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarge
   LaunchSetup setup;
   setup.stdout_to_stderr = options.output.empty() || options.output == "-";
   setup.pass_fds = {{fds[1], kSampleFd}};
+  setup.output_to(program_output_fd);
   if (agent >= 0) setup.pass_fds.push_back({agent, kAgentFd});
   setup.environment = {{"PYFOLD_INPROCESS", bootstrap_settings(options, agent >= 0)}};
 
@@ -242,7 +243,7 @@ bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, Sampl
                   double start) {
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
   bool stop_requested = false;
-  double next_progress = start + 0.5;
+  double next_progress = start + writer.figures_interval();
   char buffer[1 << 16];
   for (;;) {
     pollfd p{fd, POLLIN, 0};
@@ -272,7 +273,7 @@ bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, Sampl
       const RecordProgress figures{writer.total(), 0, now - start};
       writer.figures(figures);
       if (progress) progress(figures);
-      next_progress = now + 0.5;
+      next_progress = now + writer.figures_interval();
     }
   }
   return stop_requested;
@@ -313,15 +314,17 @@ void add_sampler_notes(const SamplerStreamParser& lines, RecordReport& report) {
 }  // namespace
 
 RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& target,
-                              const ProgressCallback& progress) {
+                              const ProgressCallback& progress, const LiveView* live) {
   check_inprocess(options, target);
   RecordReport report;
   report.method = "in-process";
   ProfileWriter writer(options.output, options.timeline, options.rotate);
+  writer.show_live(live ? live->sink : nullptr);
   writer.check_output();  // fail before launching anything
   SignalGuard guard;
-  Bootstrapped launched = launch_bootstrapped(options, target);
+  Bootstrapped launched = launch_bootstrapped(options, target, live ? live->program_output_fd : -1);
   LaunchedProgram& program = *launched.program;
+  writer.process(program.pid(), "");  // (the version is the sampler's to know)
   const double start = launched.start;
   report.program = RecordReport::Program::exited;
   report.command = program_name(target);
