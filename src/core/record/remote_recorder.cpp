@@ -113,6 +113,9 @@ class Recorder {
       for (pid_t child : children_of(pid))
         if (!watched_.count(child)) fresh.push_back(child);
     }
+    if (program_)  // orphans of the launched tree re-parented to pyfold, daemons that left it
+      for (pid_t pid : program_->tree())
+        if (!watched_.count(pid)) fresh.push_back(pid);
     for (pid_t child : fresh) {
       watched_.insert(child);  // watched even when not Python (yet): a wrapper's children are found next time
       pending_.insert(child);
@@ -480,10 +483,12 @@ void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
   report.retries_with_thread_stopped = recorder.retries_with_thread_stopped();
   // Write everything first, then deal with the program: a program told to stop may take its time.
   const bool stop_requested = duration_ended || g_signal;
+  const StopCause cause = duration_ended           ? StopCause::duration
+                          : g_signal == SIGTERM    ? StopCause::sigterm
+                          : g_signal               ? StopCause::sigint
+                                                   : StopCause::exited;
   if (program && stop_requested && !program->exited()) {
-    program->request_stop(duration_ended ? StopCause::duration
-                          : g_signal == SIGTERM ? StopCause::sigterm
-                                                : StopCause::sigint);
+    program->request_stop(cause);  // the program (and its tree) starts ending while the profile is written
     if (duration_ended) report.program = RecordReport::Program::stopped;
   } else if (program) {
     // It is ending by itself (its process has gone, or exec'd something that is not Python): how it ended decides
@@ -501,7 +506,7 @@ void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
     report.top_self = writer.top_self(5);
   }
   if (program) {
-    program->wait();
+    program->end(cause);  // and whatever it left running
     report.exit_code = program->exit_code();
   }
 }
