@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""End-to-end tests of what pyfold does to the processes it did not write (issue 23 parts 1 and 2):
+- nothing left running: a launched program with multiprocessing children, and one whose shell starts grandchildren
+  (a background job that ignores SIGINT, one that leaves the group with setsid, a double-forked daemon), recorded
+  until --duration, SIGINT to pyfold alone, SIGTERM, or an early error: afterwards no process of the launched tree is
+  alive, and with --subprocesses every one of them was sampled before the end; both methods; an attached --pid and
+  its children are never signalled; a program on pyfold's terminal reads it and gets its Ctrl-C;
+- wrapper PIDs: a shell over Python given to --pid: dump and record name the Python child (exit 3);
+  --subprocesses reads it, also one that starts two seconds later.
+The cleanup checks run on one interpreter (3.12 when present), one quick check on every interpreter.
+
+Usage: procs_test.py PYFOLD_RECORD PYFOLD_DUMP"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import TARGETS, check, finish, interpreters, parse_folded, running
+
+RECORD, DUMP = (os.path.abspath(a) for a in sys.argv[1:3])
+TMP = tempfile.mkdtemp(prefix="pyfold-procs-e2e-")
+FAMILY = os.path.join(TARGETS, "family.py")
+MEMBERS = {"pool": ("parent", "child0", "child1"), "shell": ("parent", "background", "setsid", "daemon")}
+
+
+def alive(pid):
+    """True while pid runs (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def left_running(folder):
+    """The processes whose command line names folder (every process of a family does) that still run."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if folder in cmdline and alive(int(entry)):
+            out.append(f"{entry}: {cmdline}")
+    return out
+
+
+def kill_family(folder):
+    for line in left_running(folder):
+        try:
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def wait_for_pids(folder, names, p, seconds=20):
+    """{name: pid} once every member wrote its PID file (asserts they all did while pyfold ran)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        files = {n: os.path.join(folder, n + ".pid") for n in names}
+        if all(os.path.exists(f) for f in files.values()):
+            return {n: int(open(f).read()) for n, f in files.items()}
+        assert p.poll() is None, f"pyfold ended early ({p.returncode}): {p.stderr.read().decode()[-2000:]}"
+        time.sleep(0.05)
+    raise AssertionError(f"not every process of the family started in {seconds} s: {os.listdir(folder)}")
+
+
+def record_family(python, mode, end, method="remote", subprocesses=True):
+    """Records `family.py MODE` until end ("duration", "sigint", "sigterm"); asserts pyfold's exit code, that no
+    process of the family is left and (--subprocesses) that each was sampled. Returns pyfold's stderr."""
+    folder = tempfile.mkdtemp(dir=TMP, prefix=f"{mode}-{end}-")
+    out = os.path.join(folder, "out.folded")
+    args = [RECORD, "-o", out, "--method", method, "--python", python]
+    args += ["--subprocesses"] if subprocesses else []
+    args += ["-d", "4"] if end == "duration" else []
+    p = subprocess.Popen(args + [FAMILY, mode, folder], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=TMP)
+    try:
+        pids = wait_for_pids(folder, MEMBERS[mode], p)
+        if end != "duration":
+            time.sleep(1.0)  # every process sampled a while
+            os.kill(p.pid, signal.SIGINT if end == "sigint" else signal.SIGTERM)
+        err = p.communicate(timeout=30)[1].decode(errors="replace")
+        left = left_running(folder)
+        assert not left, f"left running after pyfold ended: {left}"
+        want = {"duration": 0, "sigint": 128 + signal.SIGINT, "sigterm": 128 + signal.SIGTERM}[end]
+        assert p.returncode == want, (p.returncode, want, err[-2000:])
+        if subprocesses:
+            stacks = parse_folded(open(out).read(), bare=("process ",))
+            counts = {}
+            for frames, count in stacks:
+                m = re.match(r"process (\d+):", frames[0][0])
+                if m and any(f[0] in ("parent_wait", "child_wait", "leaf_wait") for f in frames):
+                    counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + count
+            missed = [n for n, pid in pids.items() if counts.get(pid, 0) < 5]
+            assert not missed, f"not sampled: {missed} ({pids}, {counts})"
+        else:
+            assert os.path.getsize(out) > 0, err
+        return err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        kill_family(folder)
+
+
+def cleanup_checks(label, python, minor):
+    for mode in ("pool", "shell"):
+        for end in ("duration", "sigint", "sigterm"):
+            @check(f"{label}: {mode} family, ended by {end}: nothing left running, every process sampled")
+            def _():
+                record_family(python, mode, end)
+
+    for end in ("duration", "sigint"):
+        @check(f"{label}: --method inprocess, shell family, ended by {end}: nothing left running")
+        def _():
+            record_family(python, "shell", end, method="inprocess", subprocesses=False)
+
+    @check(f"{label}: an error after launch (--async from outside before 3.14): the shell's children end too")
+    def _():
+        if minor >= 14:
+            return  # (3.14+ reads --async from outside: no error to make)
+        folder = tempfile.mkdtemp(dir=TMP, prefix="error-")
+        me = f"'{python}' '{FAMILY}' leaf '{folder}'"
+        script = f"{me} one & {me} two & while [ ! -e '{folder}/two.pid' ]; do sleep 0.05; done; exec {me} three"
+        try:
+            r = subprocess.run([RECORD, "--method", "remote", "--async", "-o", os.path.join(folder, "out"), "--",
+                                "sh", "-c", script], capture_output=True, text=True, timeout=60)
+            assert r.returncode == 1 and "--async" in r.stderr, (r.returncode, r.stderr[-2000:])
+            assert os.path.exists(os.path.join(folder, "one.pid")), os.listdir(folder)
+            left = left_running(folder)
+            assert not left, f"left running after pyfold's error: {left}"
+        finally:
+            kill_family(folder)
+
+    @check(f"{label}: --pid: the attached process and its children are never signalled")
+    def _():
+        folder = tempfile.mkdtemp(dir=TMP, prefix="attached-")
+        with running([python, FAMILY, "pool", folder], ready=None, stdout=subprocess.DEVNULL) as target:
+            end = time.time() + 20
+            while len([f for f in os.listdir(folder) if f.endswith(".pid")]) < 3 and time.time() < end:
+                time.sleep(0.05)
+            pids = [int(open(os.path.join(folder, f)).read()) for f in os.listdir(folder) if f.endswith(".pid")]
+            for how in ("duration", "sigint", "sigterm"):
+                p = subprocess.Popen([RECORD, "--subprocesses", "--pid", str(target.pid)] +
+                                     (["-d", "0.5"] if how == "duration" else []),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                time.sleep(0.7)
+                if how != "duration":
+                    p.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
+                err = p.communicate(timeout=30)[1].decode()
+                assert p.returncode == 0, (how, p.returncode, err[-1000:])
+                time.sleep(0.2)
+                dead = [pid for pid in pids if not alive(pid)]
+                assert len(pids) == 3 and not dead, (how, pids, dead)
+        kill_family(folder)
+
+    @check(f"{label}: on pyfold's terminal the program reads it and gets Ctrl-C; the terminal comes back to pyfold")
+    def _():
+        terminal_check(python)
+
+
+def terminal_check(python):
+    """pyfold started as the leader of a session whose terminal is a pty (as a shell's foreground job): the program
+    reads a line typed at the terminal (it is the foreground group, not stopped by SIGTTIN), Ctrl-C typed there
+    ends it (pyfold writes its samples and exits 130), and pyfold is the foreground group again afterwards."""
+    import pty
+    master, slave = pty.openpty()
+    name = os.ttyname(slave)
+    program = ("import sys, time\nprint('name?', flush=True)\nline = sys.stdin.readline().strip()\n"
+               "print('got ' + line, flush=True)\nwhile True:\n    time.sleep(0.01)\n")
+    script = os.path.join(TMP, "asks.py")
+    open(script, "w").write(program)
+    out = os.path.join(TMP, "terminal.folded")
+    # The session's leader opens the pty (it becomes the controlling terminal, the leader's group its foreground
+    # group), runs pyfold in that group and, once it has ended, reports the terminal's foreground group.
+    leader = (f"import os, subprocess\nos.setsid()\nfd = os.open({name!r}, os.O_RDWR)\n"
+              f"code = subprocess.call([{RECORD!r}, '-o', {out!r}, '--python', {python!r}, {script!r}], stdin=fd, "
+              "stdout=fd, stderr=fd)\n"
+              "print('EXIT', code, 'FOREGROUND', os.tcgetpgrp(fd) == os.getpgrp(), flush=True)\n")
+    r = subprocess.Popen([sys.executable, "-c", leader], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    seen = b""
+    try:
+        seen = read_until(master, b"name?", seen)
+        os.write(master, b"pyfold\n")
+        seen = read_until(master, b"got pyfold", seen)
+        time.sleep(0.5)
+        os.write(master, b"\x03")  # Ctrl-C
+        stdout, stderr = r.communicate(timeout=30)
+    finally:
+        if r.poll() is None:
+            r.kill()
+        os.close(master)
+        os.close(slave)
+    assert stdout.decode().strip() == "EXIT 130 FOREGROUND True", (stdout, stderr, seen[-1000:])
+    assert sum(c for _, c in parse_folded(open(out).read())) > 0, "no samples written"
+
+
+def read_until(fd, want, seen, seconds=20):
+    end = time.time() + seconds
+    while want not in seen:
+        assert time.time() < end, f"no {want!r} on the terminal: {seen[-1000:]!r}"
+        try:
+            seen += os.read(fd, 4096)
+        except OSError:
+            raise AssertionError(f"terminal closed before {want!r}: {seen[-1000:]!r}")
+    return seen
+
+
+found = interpreters()
+if found:
+    main = next((p for p in found if p.label == "3.12"), found[-1])
+    cleanup_checks(main.label, main.path, main.minor)
+    for python in found:
+        if python is not main:
+            @check(f"{python.label}: shell family, ended by --duration: nothing left running, every process sampled")
+            def _():
+                record_family(python.path, "shell", "duration")
+shutil.rmtree(TMP, ignore_errors=True)
+finish(skip_reason="no CPython found: nothing tested")
