@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,7 +76,8 @@ class LaunchedProgram {
   // then signals the program's process group and the tree's processes outside it as a terminal would, politely
   // first: SIGINT (SIGTERM when pyfold got SIGTERM), SIGTERM a second later, SIGKILL two seconds after that; a
   // signal to pyfold meanwhile takes the next step at once. Returns when no process of the tree is left (each
-  // reaped that was pyfold's child). Safe to call again.
+  // reaped that was pyfold's child). StopCause::exited waits for the program to end by itself first (a signal to
+  // pyfold meanwhile begins the ending). Safe to call again.
   void end(StopCause cause);
 
  private:
@@ -104,5 +106,24 @@ class LaunchedProgram {
 // process of the family execs or exits (a pyenv shim runs several short commands, then execs Python) are retried
 // for a bounded time; one that lasts is thrown (AttachError).
 std::unique_ptr<PythonProcess> wait_for_python(LaunchedProgram& program);
+
+// A Python process below a PID that is not Python (a shell, `uv run`, a pyenv shim, a supervisor).
+struct PythonDescendant {
+  pid_t pid = 0;
+  std::string version;      // "3.12"
+  std::string interpreter;  // the file that holds its runtime
+  std::string command_line;
+};
+
+// The initialised CPython processes among pid's descendants (not pid itself), in tree order.
+std::vector<PythonDescendant> python_descendants(pid_t pid);
+
+// --pid names a process that is not Python but has Python descendants: the message names them (PID, interpreter,
+// command line) and says what to do; the binaries exit with kExitPythonDescendants.
+class PythonDescendantsOnly : public std::runtime_error {
+ public:
+  PythonDescendantsOnly(pid_t pid, const std::vector<PythonDescendant>& descendants, const char* subprocesses_hint);
+};
+constexpr int kExitPythonDescendants = 3;
 
 }  // namespace pyfold::record

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 
 #include "pyfold/io.hpp"
@@ -305,6 +306,14 @@ void LaunchedProgram::end(StopCause cause) {
   if (ended_ || pid_ == 0) return;
   take_terminal_back();
   sig_atomic_t seen = g_signal_count;
+  // Ending by itself: it has all the time it needs, until a signal to pyfold says to end it.
+  while (cause == StopCause::exited && step_ == 0 && !poll()) {
+    if (g_signal_count != seen) {
+      seen = g_signal_count;
+      start_ending(g_signal == SIGTERM ? StopCause::sigterm : StopCause::sigint);
+    }
+    usleep(2000);
+  }
   poll();
   if (!exited_ || !live_tree().empty()) {
     start_ending(cause);
@@ -362,6 +371,42 @@ std::unique_ptr<PythonProcess> wait_for_python(LaunchedProgram& program) {
   }
   return nullptr;
 }
+
+std::vector<PythonDescendant> python_descendants(pid_t pid) {
+  std::vector<PythonDescendant> found;
+  std::vector<pid_t> tree = descendants_of({pid});
+  for (std::size_t i = 1; i < tree.size(); ++i) {
+    try {
+      auto python = PythonProcess::attach(tree[i]);
+      if (!python->initialized()) continue;
+      found.push_back({tree[i], python->version(), python->runtime_file(), command_line_of(tree[i])});
+    } catch (const AttachError&) {
+      // not Python, gone, or not readable: not one to name
+    }
+  }
+  return found;
+}
+
+namespace {
+std::string descendants_message(pid_t pid, const std::vector<PythonDescendant>& descendants, const char* hint) {
+  std::string comm;
+  {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    std::getline(in, comm);
+  }
+  std::string text = "PID " + std::to_string(pid) + (comm.empty() ? "" : " (" + comm + ")") +
+                     " is not a Python process, but its descendants are:";
+  for (const PythonDescendant& d : descendants)
+    text += "\n  PID " + std::to_string(d.pid) + ": CPython " + d.version + " (" + d.interpreter + "): " +
+            d.command_line;
+  text += "\n" + std::string("give one of them to --pid") + hint;
+  return text;
+}
+}  // namespace
+
+PythonDescendantsOnly::PythonDescendantsOnly(pid_t pid, const std::vector<PythonDescendant>& descendants,
+                                             const char* subprocesses_hint)
+    : std::runtime_error(descendants_message(pid, descendants, subprocesses_hint)) {}
 
 std::string program_name(const RecordTarget& target) {
   const auto& c = target.command;
