@@ -10,6 +10,7 @@
 The cleanup checks run on one interpreter (3.12 when present), one quick check on every interpreter.
 
 Usage: procs_test.py PYFOLD_RECORD PYFOLD_DUMP"""
+import contextlib
 import os
 import re
 import shutil
@@ -214,10 +215,93 @@ def read_until(fd, want, seen, seconds=20):
     return seen
 
 
+def wrapper_checks(label, python, main):
+    sleeper = os.path.join(TARGETS, "sleeper.py")
+
+    @check(f"{label}: dump --pid of a shell over Python names the child (PID, interpreter, command line), exit 3; "
+           "--subprocesses dumps it")
+    def _():
+        with shell_over(f"'{python}' '{sleeper}'; true") as shell:
+            child = wait_for_child(shell.pid)
+            r = subprocess.run([DUMP, "--pid", str(shell.pid)], capture_output=True, text=True, timeout=30)
+            assert r.returncode == 3 and r.stdout == "", (r.returncode, r.stdout, r.stderr)
+            named = re.search(rf"^  PID {child}: CPython 3\.(\d+) \((.+)\): (.+)$", r.stderr, re.M)
+            assert named and f"PID {shell.pid} (sh) is not a Python process" in r.stderr, r.stderr
+            assert named.group(3).endswith(sleeper) and "--subprocesses" in r.stderr, r.stderr
+            r = subprocess.run([DUMP, "--subprocesses", "--pid", str(shell.pid)], capture_output=True, text=True,
+                               timeout=30)
+            assert r.returncode == 0 and f"Process {child}:" in r.stdout and "nap (" in r.stdout, (r.returncode,
+                                                                                                   r.stdout, r.stderr)
+
+    if not main:
+        return
+
+    @check(f"{label}: record --pid of a shell over Python names the child (exit 3); --subprocesses samples it, and "
+           "the shell is never signalled")
+    def _():
+        with shell_over(f"'{python}' '{sleeper}'; true") as shell:
+            child = wait_for_child(shell.pid)
+            r = subprocess.run([RECORD, "-d", "0.5", "--pid", str(shell.pid)], capture_output=True, text=True,
+                               timeout=30)
+            assert r.returncode == 3 and r.stdout == "" and f"  PID {child}: CPython" in r.stderr, (r.returncode,
+                                                                                                    r.stderr)
+            r = subprocess.run([RECORD, "-d", "1", "--subprocesses", "--pid", str(shell.pid)], capture_output=True,
+                               text=True, timeout=30)
+            assert r.returncode == 0, (r.returncode, r.stderr)
+            roots = sampled_roots(r.stdout, "nap")
+            assert roots.get(child, 0) > 100, (roots, r.stderr[-1000:])
+            assert shell.poll() is None and alive(child), "the attached shell or its child was signalled"
+
+    @check(f"{label}: record --pid WRAPPER --subprocesses follows a Python child that starts 2 s later")
+    def _():
+        with shell_over(f"echo READY; sleep 2; '{python}' '{sleeper}'; true") as shell:
+            r = subprocess.run([RECORD, "-d", "5", "--subprocesses", "--pid", str(shell.pid)], capture_output=True,
+                               text=True, timeout=30)
+            assert r.returncode == 0, (r.returncode, r.stderr)
+            roots = sampled_roots(r.stdout, "nap")
+            assert len(roots) == 1 and list(roots.values())[0] > 100, (roots, r.stderr[-1000:])
+
+
+@contextlib.contextmanager
+def shell_over(command):
+    """A shell running command (which prints READY) for the length of a with block; it and its children are
+    killed at its end."""
+    with running(["sh", "-c", command], ready="stdout", start_new_session=True) as shell:
+        try:
+            yield shell
+        finally:
+            os.killpg(shell.pid, signal.SIGKILL)
+
+
+def wait_for_child(pid, seconds=20):
+    """The PID of pid's one child once it is Python (pyfold dump says so), for a shell over Python."""
+    end = time.time() + seconds
+    while time.time() < end:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+        if children:
+            r = subprocess.run([DUMP, "--nonblocking", "--pid", children[0]], capture_output=True, text=True)
+            if r.returncode == 0:
+                return int(children[0])
+        time.sleep(0.05)
+    raise AssertionError(f"no Python child of {pid} in {seconds} s")
+
+
+def sampled_roots(folded, function):
+    """{PID: samples} of the `process PID:` roots whose stacks hold function."""
+    roots = {}
+    for frames, count in parse_folded(folded, bare=("process ",)):
+        m = re.match(r"process (\d+):", frames[0][0])
+        if m and any(f[0] == function for f in frames):
+            roots[int(m.group(1))] = roots.get(int(m.group(1)), 0) + count
+    return roots
+
+
 found = interpreters()
 if found:
     main = next((p for p in found if p.label == "3.12"), found[-1])
     cleanup_checks(main.label, main.path, main.minor)
+    for python in found:
+        wrapper_checks(python.label, python.path, python is main)
     for python in found:
         if python is not main:
             @check(f"{python.label}: shell family, ended by --duration: nothing left running, every process sampled")
