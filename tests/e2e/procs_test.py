@@ -140,6 +140,23 @@ def cleanup_checks(label, python, minor):
         finally:
             kill_family(folder)
 
+    @check(f"{label}: pyfold SIGKILLed: the program's whole group dies with it (PR_SET_PDEATHSIG and the guard)")
+    def _():
+        folder = tempfile.mkdtemp(dir=TMP, prefix="sigkill-")
+        p = subprocess.Popen([RECORD, "-o", os.path.join(folder, "out"), "--python", python, FAMILY, "pool", folder],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for_pids(folder, MEMBERS["pool"], p)
+            p.kill()
+            p.wait()
+            end = time.time() + 5
+            while left_running(folder) and time.time() < end:
+                time.sleep(0.05)
+            left = left_running(folder)
+            assert not left, f"left running after pyfold was killed: {left}"
+        finally:
+            kill_family(folder)
+
     @check(f"{label}: --pid: the attached process and its children are never signalled")
     def _():
         folder = tempfile.mkdtemp(dir=TMP, prefix="attached-")

@@ -62,7 +62,7 @@ class LaunchedProgram {
 
   pid_t pid() const { return pid_; }
   // Reaps the program without blocking; takes the next step of an ending that request_stop() began once it is due;
-  // every 50 ms, notes the tree's processes and reaps those pyfold adopted. True once the program has exited.
+  // every 250 ms, notes the tree's processes and reaps those pyfold adopted. True once the program has exited.
   bool poll();
   // The processes of its tree at the last poll() but the program itself: its descendants, and those that left it
   // (an orphan re-parented to pyfold, a daemon).

@@ -62,7 +62,8 @@ po::options_description option_table(RecordOptions& o, Choices& c) {
      "wall: every thread at every sample; cpu: running threads only; gil: the GIL holder only")
     ("threads", po::bool_switch(&o.threads), "a root frame per thread: `thread (TID): NAME`")
     ("subprocesses", po::bool_switch(&o.subprocesses),
-     "also sample Python child processes, under a root frame `process PID:\"cmdline\"`")
+     "also sample Python child processes, under a root frame `process PID:\"cmdline\"` (with --pid of a "
+     "process that is not Python: its Python descendants, also those it starts later)")
     ("function", po::bool_switch(&o.function), "aggregate by function (its first line)")
     ("nolineno", po::bool_switch(&o.nolineno), "no line numbers")
     ("timeline", po::bool_switch(&o.timeline), "samples in time order, repeats merged (for flame charts)")
@@ -228,7 +229,8 @@ RecordCommandLine parse_record_command_line(int argc, const char* const* argv) {
   help << visible
        << "\nOn Ctrl-C, SIGTERM, --duration or the program's exit, every sample recorded is written; pyfold exits\n"
           "with the launched program's exit code. A program that ends before its own first line (a missing script or\n"
-          "module) writes no profile. See pyfold-record(1).\n";
+          "module) writes no profile. Then the launched program and every process it started are ended (SIGINT,\n"
+          "SIGTERM, SIGKILL); a --pid process never is. See pyfold-record(1).\n";
   cli.help_text = help.str();
   cli.help = vm.count("help") > 0;
   cli.version = vm.count("version") > 0;

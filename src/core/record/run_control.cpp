@@ -64,7 +64,7 @@ constexpr double kSigintGrace = 1.0;
 constexpr double kSigtermGrace = 2.0;
 // How long to wait for processes after SIGKILL (one in uninterruptible sleep dies when it wakes).
 constexpr double kKilledWait = 5.0;
-constexpr double kLookInterval = 0.05;
+constexpr double kLookInterval = 0.25;  // (each look reads every thread's children file: not at the sampling rate)
 
 // The terminal pyfold's standard input is, when pyfold's group is its foreground group; -1 otherwise.
 int foreground_terminal() {
