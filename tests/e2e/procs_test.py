@@ -13,6 +13,7 @@ Usage: procs_test.py PYFOLD_RECORD PYFOLD_DUMP"""
 import contextlib
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -179,37 +180,62 @@ def cleanup_checks(label, python, minor):
                 assert len(pids) == 3 and not dead, (how, pids, dead)
         kill_family(folder)
 
-    @check(f"{label}: on pyfold's terminal the program reads it and gets Ctrl-C; the terminal comes back to pyfold")
+    @check(f"{label}: on pyfold's terminal the program reads it, Ctrl-Z stops the job and fg resumes it, Ctrl-C "
+           "ends it; the terminal comes back to pyfold")
     def _():
         terminal_check(python)
 
 
 def terminal_check(python):
-    """pyfold started as the leader of a session whose terminal is a pty (as a shell's foreground job): the program
-    reads a line typed at the terminal (it is the foreground group, not stopped by SIGTTIN), Ctrl-C typed there
-    ends it (pyfold writes its samples and exits 130), and pyfold is the foreground group again afterwards."""
+    """pyfold run by a stand-in shell as its foreground job on a pty: the program reads a line typed at the terminal
+    (its group is the foreground group, so it is not stopped by SIGTTIN); Ctrl-Z stops the program and pyfold's job
+    (the shell sees the job stopped) and `fg` resumes both, the program reading the terminal again; Ctrl-C ends the
+    program (pyfold writes its samples and exits 130) and the job's group has the terminal again afterwards."""
     import pty
     master, slave = pty.openpty()
     name = os.ttyname(slave)
-    program = ("import sys, time\nprint('name?', flush=True)\nline = sys.stdin.readline().strip()\n"
-               "print('got ' + line, flush=True)\nwhile True:\n    time.sleep(0.01)\n")
+    program = ("import sys, time\nfor ask in ('name?', 'again?'):\n    print(ask, flush=True)\n"
+               "    print('got ' + sys.stdin.readline().strip(), flush=True)\nwhile True:\n    time.sleep(0.01)\n")
     script = os.path.join(TMP, "asks.py")
     open(script, "w").write(program)
     out = os.path.join(TMP, "terminal.folded")
-    # The session's leader opens the pty (it becomes the controlling terminal, the leader's group its foreground
-    # group), runs pyfold in that group and, once it has ended, reports the terminal's foreground group.
-    leader = (f"import os, subprocess\nos.setsid()\nfd = os.open({name!r}, os.O_RDWR)\n"
-              f"code = subprocess.call([{RECORD!r}, '-o', {out!r}, '--python', {python!r}, {script!r}], stdin=fd, "
-              "stdout=fd, stderr=fd)\n"
-              "print('EXIT', code, 'FOREGROUND', os.tcgetpgrp(fd) == os.getpgrp(), flush=True)\n")
-    r = subprocess.Popen([sys.executable, "-c", leader], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    # The shell: leads a session whose controlling terminal is the pty, starts pyfold in a group of its own made
+    # the foreground group (in the child before exec, as shells do), continues it in the foreground when it stops,
+    # and once it has ended says whether the job's group has the terminal.
+    shell = f"""import os, signal, subprocess
+os.setsid()
+fd = os.open({name!r}, os.O_RDWR)
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+def job():
+    os.setpgid(0, 0)
+    os.tcsetpgrp(fd, os.getpid())
+    signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+p = subprocess.Popen([{RECORD!r}, '-o', {out!r}, '--python', {python!r}, {script!r}], stdin=fd, stdout=fd, stderr=fd,
+                     preexec_fn=job)
+while True:
+    _, status = os.waitpid(p.pid, os.WUNTRACED)
+    if os.WIFSTOPPED(status):
+        print('STOPPED', flush=True)
+        os.tcsetpgrp(fd, p.pid)
+        os.killpg(p.pid, signal.SIGCONT)
+        continue
+    print('EXIT', os.waitstatus_to_exitcode(status) % 256, 'FOREGROUND', os.tcgetpgrp(fd) == p.pid, flush=True)
+    break
+"""
+    r = subprocess.Popen([sys.executable, "-c", shell], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     seen = b""
     try:
         seen = read_until(master, b"name?", seen)
         os.write(master, b"pyfold\n")
-        seen = read_until(master, b"got pyfold", seen)
-        time.sleep(0.5)
+        seen = read_until(master, b"again?", seen)
+        time.sleep(0.3)
+        os.write(master, b"\x1a")  # Ctrl-Z
+        assert select.select([r.stdout], [], [], 20)[0] and r.stdout.readline() == b"STOPPED\n", \
+            f"the shell did not see its job stopped: {seen[-1000:]!r}"
+        os.write(master, b"fg\n")
+        seen = read_until(master, b"got fg", seen)
+        time.sleep(0.3)
         os.write(master, b"\x03")  # Ctrl-C
         stdout, stderr = r.communicate(timeout=30)
     finally:

@@ -200,9 +200,10 @@ void LaunchedProgram::take_terminal_back() {
 }
 
 void LaunchedProgram::stopped_by_terminal() {
-  // As a shell sees it, the job is pyfold: it stops too, with the terminal given back; `fg` continues it here.
+  // As a shell sees it, the job is pyfold's group (pyfold, and the rest of a pipeline such as pyflame-svg): it
+  // stops as if Ctrl-Z had reached it, with the terminal given back; `fg` continues pyfold here.
   if (tcgetpgrp(terminal_) == pid_) give_terminal(terminal_, getpgrp());
-  kill(getpid(), SIGSTOP);
+  kill(0, SIGTSTP);
   if (tcgetpgrp(terminal_) == getpgrp()) give_terminal(terminal_, pid_);  // (after `bg` it stays in the background)
   kill(-pid_, SIGCONT);
 }
