@@ -6,6 +6,7 @@
 
 #include "pyfold/cli.hpp"
 #include "pyfold/record/recorder.hpp"
+#include "pyfold/record/run_control.hpp"
 
 int main(int argc, char** argv) {
   return pyfold::run_cli("pyfold-record", [&] {
@@ -22,7 +23,13 @@ int main(int argc, char** argv) {
                      p.seconds);
       };
     }
-    rec::RecordReport report = rec::record(cli.options, cli.target, progress);  // AttachError: its message, exit 1
+    rec::RecordReport report;
+    try {
+      report = rec::record(cli.options, cli.target, progress);  // AttachError: its message, exit 1
+    } catch (const rec::PythonDescendantsOnly& e) {
+      std::fprintf(stderr, "pyfold-record: %s\n", e.what());
+      return rec::kExitPythonDescendants;
+    }
     if (terminal) std::fputs("\r\033[K", stderr);
     std::string problem = rec::problem_text(report);
     if (!problem.empty()) std::fprintf(stderr, "pyfold-record: %s\n", problem.c_str());

@@ -15,6 +15,8 @@ struct DumpOptions {
   // Read the threads while they run (retried when torn), as py-spy dump --nonblocking; by default the process is
   // stopped for the moment of the read, so that every thread's stack is of one instant.
   bool nonblocking = false;
+  // The Python descendants of the process too (needed when the process itself is not Python: a shell, a shim).
+  bool subprocesses = false;
   bool locals = false;  // each frame's arguments and local variables, with a short repr (as py-spy dump --locals)
 };
 
@@ -26,7 +28,8 @@ struct DumpCommandLine {
 
 DumpCommandLine parse_dump_command_line(int argc, const char* const* argv);
 
-// Writes the dump to stdout. Throws AttachError when the process cannot be read; returns the exit code.
+// Writes the dump to stdout. Throws AttachError when the process cannot be read; returns the exit code
+// (kExitPythonDescendants when the process is not Python but its descendants are, named on stderr).
 int dump_stacks(const DumpOptions& options);
 
 }  // namespace pyfold::record

@@ -3,6 +3,7 @@
 #include "pyfold/record/dump.hpp"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 #include "pyfold/record/native/native_sampler.hpp"
 #include "pyfold/record/cpython/python_process.hpp"
 #include "pyfold/record/os/thread_pauser.hpp"
+#include "pyfold/record/run_control.hpp"
 
 namespace po = boost::program_options;
 
@@ -25,10 +27,13 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
   DumpCommandLine cli;
   int pid = 0;
   po::options_description visible(
-      "Usage: pyfold dump [--async] [--native | --native-all] [--locals] [--nolineno] [--nonblocking] --pid PID\n"
+      "Usage: pyfold dump [--async] [--native | --native-all] [--locals] [--nolineno] [--nonblocking] "
+      "[--subprocesses] --pid PID\n"
       "Prints the current Python stack of every thread of a running CPython 3.8-3.15 process, innermost frame "
       "first,\nwith each thread's id, name and state (active, idle, gil). The process is stopped for the moment of "
-      "the read,\nso that all the stacks are of one instant, and keeps running.\n\nOptions");
+      "the read,\nso that all the stacks are of one instant, and keeps running. A PID that is not Python but has "
+      "Python\ndescendants (a shell, a shim, a supervisor) is refused with their PIDs (exit status 3), or read "
+      "with --subprocesses.\n\nOptions");
   add_help_and_version(visible)(
       "pid,p", po::value(&pid)->value_name("PID"), "the process to read")(
       "nolineno", po::bool_switch(&cli.options.nolineno), "no line numbers")(
@@ -42,6 +47,8 @@ DumpCommandLine parse_dump_command_line(int argc, const char* const* argv) {
       "locals,l", po::bool_switch(&cli.options.locals),
       "each frame's arguments and local variables, with a short repr read from memory (no code is run in the "
       "process)")(
+      "subprocesses,s", po::bool_switch(&cli.options.subprocesses),
+      "the Python descendants of the process too, one after another (also of a PID that is not Python itself)")(
       "nonblocking", po::bool_switch(&cli.options.nonblocking),
       "never stop the process: read the threads while they run (a stack may be of a moment later than another's; "
       "--native still stops each thread alone)");
@@ -124,16 +131,18 @@ void append_merged_frames(std::string& out, const std::vector<MergedFrame>& merg
 
 }  // namespace
 
-int dump_stacks(const DumpOptions& options) {
-  auto process = PythonProcess::attach(options.pid);
+namespace {
+
+// One process's dump into out; the exit code (a message on stderr when it is not 0).
+int dump_process(pid_t pid, PythonProcess& process, const DumpOptions& options, std::string& out) {
   std::unique_ptr<AsyncioTasks> tasks;
   if (options.async) {
-    if (!AsyncioTasks::supported(process->runtime())) {
+    if (!AsyncioTasks::supported(process.runtime())) {
       std::fprintf(stderr, "pyfold-dump: --async reads asyncio tasks from CPython 3.14 and 3.15 only; PID %d runs %s\n",
-                   options.pid, process->version().c_str());
+                   pid, process.version().c_str());
       return 1;
     }
-    tasks = std::make_unique<AsyncioTasks>(process->memory(), process->runtime(), process->walker(), options.pid);
+    tasks = std::make_unique<AsyncioTasks>(process.memory(), process.runtime(), process.walker(), pid);
     tasks->find_offsets();  // before the read: the walker copies each thread's running task with its frames
   }
   std::vector<ThreadStack> stacks;
@@ -142,37 +151,37 @@ int dump_stacks(const DumpOptions& options) {
   const char* tasks_problem = nullptr;
   // The states first (a stopped thread reads 't'), then every thread stopped until all is read (the destructor
   // lets them go on every path). A process that cannot be stopped (ptrace refused) is read while it runs.
-  ThreadStatReader stat(options.pid);
+  ThreadStatReader stat(pid);
   std::map<pid_t, char> states;
-  ThreadPauser pauser(options.pid);
+  ThreadPauser pauser(pid);
   bool stopped = false;
   if (!options.nonblocking) {
-    for (pid_t tid : task_ids(options.pid)) states[tid] = stat.state(tid);
+    for (pid_t tid : task_ids(pid)) states[tid] = stat.state(tid);
     stopped = pauser.pause();
   }
   for (int attempt = 0; attempt < 100 && result == PythonProcess::Read::torn; ++attempt) {
-    result = process->read_stacks(stacks);
+    result = process.read_stacks(stacks);
     if (result == PythonProcess::Read::ok && tasks && (tasks_problem = tasks->read(stacks, AsyncMode::all, thread_tasks)))
       result = PythonProcess::Read::torn;
   }
   if (result == PythonProcess::Read::gone) {
-    std::fprintf(stderr, "pyfold-dump: process %d exited\n", options.pid);
+    std::fprintf(stderr, "pyfold-dump: process %d exited\n", pid);
     return 1;
   }
   if (result == PythonProcess::Read::torn) {
     std::fprintf(stderr, "pyfold-dump: no consistent stack after 100 reads (%s)\n",
-                 tasks_problem ? tasks_problem : process->last_torn_reason().c_str());
+                 tasks_problem ? tasks_problem : process.last_torn_reason().c_str());
     return 1;
   }
   // --native: each thread unwound with its Python frames read again at that moment (stopped alone for it with
   // --nonblocking).
   std::unique_ptr<NativeSampler> native;
-  if (options.native) native = std::make_unique<NativeSampler>(*process, options.native_all);
+  if (options.native) native = std::make_unique<NativeSampler>(process, options.native_all);
   ThreadStack native_thread;
   std::vector<MergedFrame> merged;
-  std::string out = process_header(options.pid, *process);
+  out += process_header(pid, process);
   std::unique_ptr<ObjectRepr> reprs;
-  if (options.locals) reprs = std::make_unique<ObjectRepr>(process->memory(), process->runtime());
+  if (options.locals) reprs = std::make_unique<ObjectRepr>(process.memory(), process.runtime());
   auto write_frames = [&](const std::vector<FrameRef>& frames) {
     for (const FrameRef& f : frames) {
       out += "    ";
@@ -185,7 +194,7 @@ int dump_stacks(const DumpOptions& options) {
     const ThreadStack& t = stacks[i];
     auto known = states.find(t.tid);
     const char state = known != states.end() ? known->second : t.tid ? stat.state(t.tid) : '?';
-    append_thread_header(out, options.pid, *process, t, state);
+    append_thread_header(out, pid, process, t, state);
     if (tasks && thread_tasks[i].asyncio) {
       // Each task that awaits no other task: its chain, innermost first, then the tasks awaiting it.
       const ThreadTasks& async = thread_tasks[i];
@@ -215,8 +224,44 @@ int dump_stacks(const DumpOptions& options) {
     if (native_problem) out += std::string("    (") + native_problem + ")\n";
   }
   pauser.resume();
-  std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
+}
+
+}  // namespace
+
+int dump_stacks(const DumpOptions& options) {
+  std::unique_ptr<PythonProcess> process;
+  std::vector<PythonDescendant> descendants;
+  try {
+    process = PythonProcess::attach(options.pid);
+  } catch (const AttachError& e) {
+    if (e.kind() != AttachError::Kind::not_python) throw;
+    descendants = python_descendants(options.pid);
+    if (descendants.empty()) throw;
+    if (!options.subprocesses) {
+      std::fprintf(stderr, "pyfold-dump: %s\n",
+                   PythonDescendantsOnly(options.pid, descendants, ", or add --subprocesses to dump them all").what());
+      return kExitPythonDescendants;
+    }
+  }
+  if (process && options.subprocesses) descendants = python_descendants(options.pid);
+  std::string out;
+  int code = 0;
+  if (process) code = dump_process(options.pid, *process, options, out);
+  for (const PythonDescendant& d : descendants) {
+    // Each read alone; one that has gone meanwhile is said and skipped.
+    std::unique_ptr<PythonProcess> child;
+    try {
+      child = PythonProcess::attach(d.pid);
+    } catch (const AttachError& e) {
+      std::fprintf(stderr, "pyfold-dump: PID %d: %s\n", d.pid, e.what());
+      continue;
+    }
+    if (!out.empty()) out += "\n";
+    code = std::max(code, dump_process(d.pid, *child, options, out));
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return code;
 }
 
 }  // namespace pyfold::record

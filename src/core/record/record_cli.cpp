@@ -68,7 +68,8 @@ po::options_description option_table(RecordOptions& o, Choices& c, const Samplin
     ("threads", po::bool_switch(&o.threads), "a root frame per thread: `thread (TID): NAME`");
   visible.add_options()
     ("subprocesses", po::bool_switch(&o.subprocesses),
-     "also sample Python child processes, under a root frame `process PID:\"cmdline\"`");
+     "also sample Python child processes, under a root frame `process PID:\"cmdline\"` (with --pid of a "
+     "process that is not Python: its Python descendants, also those it starts later)");
   if (!other) visible.add_options()
     ("function", po::bool_switch(&o.function), "aggregate by function (its first line)")
     ("nolineno", po::bool_switch(&o.nolineno), "no line numbers")
@@ -244,7 +245,8 @@ RecordCommandLine parse_command_line(int argc, const char* const* argv, const Sa
        << (other ? other->help_end
                  : "\nOn Ctrl-C, SIGTERM, --duration or the program's exit, every sample recorded is written; pyfold "
                    "exits\nwith the launched program's exit code. A program that ends before its own first line (a "
-                   "missing script or\nmodule) writes no profile. See pyfold-record(1).\n");
+                   "missing script or\nmodule) writes no profile. Then the launched program and every process it "
+                   "started are ended (SIGINT,\nSIGTERM, SIGKILL); a --pid process never is. See pyfold-record(1).\n");
   cli.help_text = help.str();
   cli.help = vm.count("help") > 0;
   cli.version = vm.count("version") > 0;

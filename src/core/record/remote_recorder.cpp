@@ -114,6 +114,9 @@ class Recorder {
       for (pid_t child : children_of(pid))
         if (!watched_.count(child)) fresh.push_back(child);
     }
+    if (program_)  // orphans of the launched tree re-parented to pyfold, daemons that left it
+      for (pid_t pid : program_->tree())
+        if (!watched_.count(pid)) fresh.push_back(pid);
     for (pid_t child : fresh) {
       watched_.insert(child);  // watched even when not Python (yet): a wrapper's children are found next time
       pending_.insert(child);
@@ -128,6 +131,16 @@ class Recorder {
   }
 
   void watch(pid_t pid) { watched_.insert(pid); }
+  // --pid of a process that is not Python, with --subprocesses: recording goes on while it runs, for the Python
+  // descendants it may start.
+  void watch_wrapper(pid_t pid) {
+    wrapper_ = pid;
+    watch(pid);
+  }
+  bool wrapper_running() const {
+    ProcessIds ids;
+    return wrapper_ && process_ids(wrapper_, ids) && ids.state != 'Z';
+  }
   bool has_targets() const { return !targets_.empty(); }
   bool past_startup() const { return startup_.started(); }
   std::uint64_t reads() const {
@@ -389,6 +402,7 @@ class Recorder {
   StartupFilter startup_;
   std::vector<Target> targets_;
   std::set<pid_t> watched_, pending_;
+  pid_t wrapper_ = 0;
   std::set<std::uint32_t> os_named_;
   std::vector<ThreadStack> stacks_, check_stacks_;
   std::vector<ThreadTasks> tasks_;
@@ -401,9 +415,26 @@ class Recorder {
 
 // The first target: the launched program once it is Python, or the process given by --pid. False when there is
 // nothing to record (report.program says why).
-bool attach_first(Recorder& recorder, LaunchedProgram* program, const RecordTarget& target, RecordReport& report) {
+bool attach_first(Recorder& recorder, LaunchedProgram* program, const RecordTarget& target,
+                  const RecordOptions& options, RecordReport& report) {
   if (!program) {
-    recorder.add_target(target.pid, false);
+    try {
+      recorder.add_target(target.pid, false);
+    } catch (const AttachError& e) {
+      if (e.kind() != AttachError::Kind::not_python) throw;
+      if (!options.subprocesses) {
+        std::vector<PythonDescendant> found = python_descendants(target.pid);
+        if (found.empty()) throw;
+        throw PythonDescendantsOnly(target.pid, found,
+                                    ", or add --subprocesses to record them all (also those it starts later)");
+      }
+      // A wrapper (a shell, a shim, a supervisor): its Python descendants are read, those there now and those it
+      // starts, while it runs.
+      recorder.watch_wrapper(target.pid);
+      recorder.scan_children();
+      report.notes.push_back("PID " + std::to_string(target.pid) +
+                             " is not Python: its Python descendants were recorded (--subprocesses)");
+    }
     return true;
   }
   recorder.watch(program->pid());
@@ -434,7 +465,7 @@ bool sample_until_done(Recorder& recorder, ProfileWriter& writer, LaunchedProgra
   const double end = options.duration > 0 ? start + options.duration : INFINITY;
   double next_scan = start, next_progress = start + writer.figures_interval(), next_poll = start;
   bool duration_ended = false;
-  while (!g_signal && recorder.has_targets() && !(program && program->exited())) {
+  while (!g_signal && (recorder.has_targets() || recorder.wrapper_running()) && !(program && program->exited())) {
     sleep_until(timer.deadline());
     if (g_signal) break;
     double now = monotonic_seconds();
@@ -481,10 +512,12 @@ void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
   report.retries_with_thread_stopped = recorder.retries_with_thread_stopped();
   // Write everything first, then deal with the program: a program told to stop may take its time.
   const bool stop_requested = duration_ended || g_signal;
+  const StopCause cause = duration_ended           ? StopCause::duration
+                          : g_signal == SIGTERM    ? StopCause::sigterm
+                          : g_signal               ? StopCause::sigint
+                                                   : StopCause::exited;
   if (program && stop_requested && !program->exited()) {
-    program->request_stop(duration_ended ? StopCause::duration
-                          : g_signal == SIGTERM ? StopCause::sigterm
-                                                : StopCause::sigint);
+    program->request_stop(cause);  // the program (and its tree) starts ending while the profile is written
     if (duration_ended) report.program = RecordReport::Program::stopped;
   } else if (program) {
     // It is ending by itself (its process has gone, or exec'd something that is not Python): how it ended decides
@@ -502,7 +535,7 @@ void finish(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
     report.top_self = writer.top_self(5);
   }
   if (program) {
-    program->wait();
+    program->end(cause);  // and whatever it left running
     report.exit_code = program->exit_code();
   }
 }
@@ -526,7 +559,7 @@ RecordReport record_remote(const RecordOptions& options, const RecordTarget& tar
     report.command = program_name(target);
   }
   Recorder recorder(options, writer, report, program.get());
-  if (!attach_first(recorder, program.get(), target, report)) return report;
+  if (!attach_first(recorder, program.get(), target, options, report)) return report;
   const double start = monotonic_seconds();
   writer.set_output(profile_output(options, program ? program->pid() : target.pid));  // --format, --on-rotate
   writer.start(start);

@@ -336,7 +336,12 @@ RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& 
       read_samples(launched.samples_fd, program, writer, lines, options, report, progress, start);
   close(launched.samples_fd);
   const double stopped = monotonic_seconds();
-  program.wait();
+  // The program and whatever it left running end (the ending began at the stop; a program that exited by itself may
+  // have left processes).
+  program.end(!stop_requested                                     ? StopCause::exited
+              : report.program == RecordReport::Program::stopped ? StopCause::duration
+              : g_signal == SIGTERM                              ? StopCause::sigterm
+                                                                 : StopCause::sigint);
   report.exit_code = program.exit_code();
   report.elapsed = stopped - start;
   count_totals(lines, report);

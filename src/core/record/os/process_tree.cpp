@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
 
 #include "pyfold/io.hpp"
@@ -27,6 +29,31 @@ std::vector<pid_t> children_of(pid_t pid) {
   }
   closedir(dir);
   return out;
+}
+
+std::vector<pid_t> descendants_of(const std::vector<pid_t>& roots, std::size_t limit) {
+  std::vector<pid_t> out;
+  std::set<pid_t> seen;
+  for (pid_t pid : roots)
+    if (seen.insert(pid).second) out.push_back(pid);
+  for (std::size_t i = 0; i < out.size() && out.size() < limit; ++i)
+    for (pid_t child : children_of(out[i]))
+      if (out.size() < limit && seen.insert(child).second) out.push_back(child);
+  return out;
+}
+
+bool process_ids(pid_t pid, ProcessIds& ids) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "PID (COMM) STATE PPID PGRP SESSION ...": COMM may hold spaces and parentheses, so after its last ')'.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream fields(stat.substr(close + 1));
+  long parent = 0, group = 0, session = 0;
+  if (!(fields >> ids.state >> parent >> group >> session)) return false;
+  ids.parent = static_cast<pid_t>(parent), ids.group = static_cast<pid_t>(group);
+  ids.session = static_cast<pid_t>(session);
+  return true;
 }
 
 std::string command_line_of(pid_t pid) {
