@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "pyfold/record/cpython/thread_names.hpp"
 #include "snapshot_file.hpp"
 
 using namespace pyfold::record;
@@ -37,8 +38,9 @@ std::string walk(testing::Snapshot& s, StackWalker::Read* result = nullptr, std:
   if (result) *result = r;
   if (reason) *reason = walker.last_torn_reason();
   ThreadNames names(s.memory, s.runtime);
+  names.update(stacks);
   std::vector<std::string> thread_names;
-  for (const ThreadStack& t : stacks) thread_names.push_back(names.name(t.thread_id, 0));
+  for (const ThreadStack& t : stacks) thread_names.push_back(names.name(t));
   return r == StackWalker::Read::ok ? testing::format_stacks(stacks, thread_names) : std::string();
 }
 

@@ -85,7 +85,7 @@ void append_thread_header(std::string& out, pid_t pid, PythonProcess& process, c
   const bool active = state == 'R' || t.holds_gil;
   out += "\nThread " + std::to_string(t.tid) + " (" + (active ? "active" : "idle") + (t.holds_gil ? "+gil" : "") +
          "): \"";
-  std::string name = process.python_thread_name(t.thread_id);
+  std::string name = process.thread_names().name(t);
   if (name.empty() && t.tid) name = thread_name(pid, t.tid);
   append_sanitized(out, name);
   out += "\"";
@@ -175,6 +175,7 @@ int dump_process(pid_t pid, PythonProcess& process, const DumpOptions& options, 
   }
   // --native: each thread unwound with its Python frames read again at that moment (stopped alone for it with
   // --nonblocking).
+  process.thread_names().update(stacks);
   std::unique_ptr<NativeSampler> native;
   if (options.native) native = std::make_unique<NativeSampler>(process, options.native_all);
   ThreadStack native_thread;

@@ -230,6 +230,9 @@ class Recorder {
         if (t.gil_tid != 0 && targets_.size() == 1) t.off_cpu->follow(t.gil_tid);
       }
     }
+    // Names as close to the read as can be (under --blocking, with the program still stopped): a thread that ends
+    // meanwhile cannot be named any more, and its ident may already be a new thread's.
+    if (options_.threads && result == PythonProcess::Read::ok) t.python->thread_names().update(stacks_);
     if (pauser) pauser->resume();
     if (result == PythonProcess::Read::gone) return false;
     ++report_.samples;
@@ -381,14 +384,12 @@ class Recorder {
   std::uint32_t thread_frame(Target& t, const ThreadStack& thread) {
     std::uint64_t key = thread.tid ? static_cast<std::uint64_t>(thread.tid) : thread.thread_id;
     std::uint32_t root = writer_.thread_root(t.pid, key, thread_label(thread.tid, thread.thread_id));
-    if (!writer_.named_by_python(root)) {
-      std::string name = t.python->python_thread_name(thread.thread_id);  // misses are re-read sparingly
-      if (!name.empty()) {
-        writer_.name_thread(root, name, true);
-      } else if (!os_named_.count(root) && thread.tid) {
-        writer_.name_thread(root, thread_name(t.pid, thread.tid), false);
-        os_named_.insert(root);
-      }
+    const std::string& name = t.python->thread_names().name(thread);
+    if (!name.empty()) {
+      writer_.name_thread(root, name, true);
+    } else if (!writer_.named_by_python(root) && !os_named_.count(root) && thread.tid) {
+      writer_.name_thread(root, thread_name(t.pid, thread.tid), false);
+      os_named_.insert(root);
     }
     return root;
   }

@@ -251,7 +251,7 @@ std::uint32_t ProfileWriter::thread_root(pid_t pid, std::uint64_t key, const std
 
 void ProfileWriter::name_thread(std::uint32_t root, const std::string& name, bool from_python) {
   Thread& t = threads_[thread_of_root_.at(root)];
-  if (t.from_python && !from_python) return;
+  if ((t.from_python && !from_python) || (t.from_python == from_python && t.name == name)) return;
   t.name = name;
   t.from_python = from_python;
 }

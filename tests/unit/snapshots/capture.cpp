@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
       StackWalker walker(recording, snapshot.runtime, pid);
       result = walker.read_stacks(stacks);
       ThreadNames thread_names(recording, snapshot.runtime);
-      for (const ThreadStack& t : stacks) names.push_back(thread_names.name(t.thread_id, 0));
+      thread_names.update(stacks);
+      for (const ThreadStack& t : stacks) names.push_back(thread_names.name(t));
       if (result != StackWalker::Read::ok) throw std::runtime_error("the stacks could not be read");
       snapshot.stacks = testing::format_stacks(stacks, names);  // while the walker (its code objects) lives
     }  // the threads run again here

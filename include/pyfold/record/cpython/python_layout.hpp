@@ -28,6 +28,7 @@ struct GeneratedLayout {
   int frame_localsplus, code_varnames, code_cellvars, code_freevars, code_localsplusnames, code_localspluskinds;
   int code_argcount, code_kwonlyargcount, var_size, type_name, tuple_items, list_items, float_value;
   int set_used, set_mask, set_table, cell_ref;
+  int tstate_id;  // PyThreadState.id: a counter, never reused within an interpreter (thread names are kept by it)
 };
 
 // Byte positions of the _Py_DebugOffsets fields the recorder reads (gen_python_layouts.py's DEBUG_OFFSETS); one

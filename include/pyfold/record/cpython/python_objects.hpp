@@ -1,11 +1,9 @@
 #pragma once
-// Reading Python objects out of another process's memory: strings, bytes, small ints, dicts, instance attributes,
-// and, from them, the names threading gives its threads. Every read is checked (types, sizes) and a failure is a
+// Reading Python objects out of another process's memory: strings, bytes, small ints, dicts, instance attributes. Every read is checked (types, sizes) and a failure is a
 // false or empty result, never a crash: the objects may change while they are read.
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,31 +38,15 @@ class PythonObjects {
   // (key, value) pointers of a dict.
   bool dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
   std::uint64_t dict_get(std::uint64_t dict, std::string_view key);  // 0 when absent
-  std::uint64_t attribute(std::uint64_t object, std::string_view name);  // from the instance dict; 0 when absent
+  // From the instance dict; 0 when absent. slot: where the value's pointer is (its dict entry or inline value), to
+  // see later whether the attribute was set again.
+  std::uint64_t attribute(std::uint64_t object, std::string_view name, std::uint64_t* slot = nullptr);
 
  private:
   bool keys_items(std::uint64_t keys, std::uint64_t values,
-                  std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
+                  std::vector<std::pair<std::uint64_t, std::uint64_t>>& items, std::vector<std::uint64_t>* slots = nullptr);
   MemoryReader& memory_;
   const PythonRuntime& rt_;
-};
-
-// threading.Thread names by ident (threading.get_ident()), read from threading._active.
-class ThreadNames {
- public:
-  ThreadNames(MemoryReader& memory, const PythonRuntime& runtime) : memory_(memory), rt_(runtime), objects_(memory, runtime) {}
-  // The name, or "" when there is none (yet) or it cannot be read. now: the caller's sample number; a miss
-  // re-reads _active at most once every 100 samples.
-  std::string name(std::uint64_t ident, std::uint64_t now);
-
- private:
-  void read_all();
-  MemoryReader& memory_;
-  const PythonRuntime& rt_;
-  PythonObjects objects_;
-  std::unordered_map<std::uint64_t, std::string> names_;
-  std::uint64_t active_dict_ = 0, read_at_ = 0;
-  bool tried_ = false;
 };
 
 }  // namespace pyfold::record

@@ -14,6 +14,7 @@
 #include "pyfold/record/os/process_memory.hpp"
 #include "pyfold/record/cpython/python_objects.hpp"
 #include "pyfold/record/cpython/stack_walker.hpp"
+#include "pyfold/record/cpython/thread_names.hpp"
 
 namespace pyfold::record {
 
@@ -52,10 +53,8 @@ class PythonProcess {
   std::uint64_t retries_with_thread_stopped() const { return walker_.retries_with_thread_stopped(); }
   void stop_thread_as_last_resort(bool on) { walker_.stop_thread_as_last_resort(on); }
   const std::string& last_torn_reason() const { return walker_.last_torn_reason(); }
-  // The name of the threading.Thread whose ident (threading.get_ident(), ThreadStack::thread_id) this is, read from
-  // threading._active; "" when there is none (yet) or it cannot be read. Misses re-read _active at most every
-  // 100 samples.
-  std::string python_thread_name(std::uint64_t ident) { return names_.name(ident, walker_.samples()); }
+  // threading's names of the threads: update() after read_stacks, then name() of each (see ThreadNames).
+  ThreadNames& thread_names() { return names_; }
 
  private:
   PythonProcess(pid_t pid, const PythonRuntime& runtime)

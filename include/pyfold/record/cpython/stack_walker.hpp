@@ -53,6 +53,9 @@ struct ThreadStack {
   std::uint64_t tstate = 0;
   std::uint64_t interp = 0;     // the interpreter it belongs to
   std::uint64_t thread_id = 0;  // threading.get_ident()
+  // The thread state's unique id (PyThreadState.id): tells a new thread from an ended one whose thread state,
+  // ident and stack it reuses.
+  std::uint64_t serial = 0;
   pid_t tid = 0;                // native thread id (0 when unknown)
   bool holds_gil = false;
   std::vector<FrameRef> frames;  // innermost first
@@ -157,7 +160,7 @@ class StackWalker {
   const char* read_again(ThreadStack& stack, std::uint64_t& next);  // one more read of a thread, planned afresh
   const char* resolve_codes(ThreadStack& out);
   CodeInfo* new_code_info(std::uint64_t code, const unsigned char* header);
-  pid_t tid_of(std::uint64_t tstate, std::uint64_t thread_id);
+  pid_t tid_of(std::uint64_t tstate, std::uint64_t serial, std::uint64_t thread_id);
   Read fail(const char* reason);
   static const char* const kListChanged;  // read_thread: the thread state is gone or moved
 
@@ -199,7 +202,11 @@ class StackWalker {
   std::vector<unsigned char> headers_;
   std::vector<MemoryRange> ranges_;
   int tid_offset_ = -1;  // <= 3.10: offset of the kernel tid in glibc's struct pthread
-  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, pid_t>> tids_;  // thread_id -> (tstate, tid)
+  struct KnownTid {
+    std::uint64_t tstate, serial;
+    pid_t tid;
+  };
+  std::unordered_map<std::uint64_t, KnownTid> tids_;  // thread_id -> the thread state it was read for, and the tid
 };
 
 }  // namespace pyfold::record

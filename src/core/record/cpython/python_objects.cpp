@@ -1,4 +1,4 @@
-// Python objects read from outside: strings, bytes, ints, dicts, attributes, thread names.
+// Python objects read from outside: strings, bytes, ints, dicts, attributes.
 #include "pyfold/record/cpython/python_objects.hpp"
 
 #include <algorithm>
@@ -128,9 +128,11 @@ bool PythonObjects::dict_items(std::uint64_t dict, std::vector<std::pair<std::ui
 }
 
 bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
-                               std::vector<std::pair<std::uint64_t, std::uint64_t>>& items) {
+                               std::vector<std::pair<std::uint64_t, std::uint64_t>>& items,
+                               std::vector<std::uint64_t>* slots) {
   const GeneratedLayout& o = rt_.layout.offsets;
   items.clear();
+  if (slots) slots->clear();
   unsigned char h[64];
   if (!memory_.read(keys, h, static_cast<std::size_t>(o.dictkeys_indices))) return false;
   std::uint64_t size, index_bytes, entry_size = 24, key_at = 8;
@@ -149,19 +151,22 @@ bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
   std::vector<unsigned char> table(static_cast<std::size_t>(entries) * entry_size);
   if (entries && !memory_.read(keys + o.dictkeys_indices + index_bytes, table.data(), table.size())) return false;
   std::vector<std::uint64_t> split(values ? static_cast<std::size_t>(entries) : 0);
-  if (values && entries &&
-      !memory_.read(values + std::max(o.dictvalues_values, 0), split.data(), split.size() * 8))
-    return false;
+  const std::uint64_t split_at = values + static_cast<std::uint64_t>(std::max(o.dictvalues_values, 0));
+  if (values && entries && !memory_.read(split_at, split.data(), split.size() * 8)) return false;
   for (std::int64_t i = 0; i < entries; ++i) {
-    std::uint64_t key = u64_at(table.data(), static_cast<int>(i * entry_size + key_at));
-    std::uint64_t value = values ? split[static_cast<std::size_t>(i)]
-                                 : u64_at(table.data(), static_cast<int>(i * entry_size + key_at + 8));
-    if (key) items.emplace_back(key, value);
+    const std::uint64_t entry = static_cast<std::uint64_t>(i) * entry_size + key_at;
+    std::uint64_t key = u64_at(table.data(), static_cast<int>(entry));
+    std::uint64_t value = values ? split[static_cast<std::size_t>(i)] : u64_at(table.data(), static_cast<int>(entry + 8));
+    if (!key) continue;
+    items.emplace_back(key, value);
+    if (slots)
+      slots->push_back(values ? split_at + 8 * static_cast<std::uint64_t>(i)
+                              : keys + o.dictkeys_indices + index_bytes + entry + 8);
   }
   return true;
 }
 
-std::uint64_t PythonObjects::attribute(std::uint64_t object, std::string_view name) {
+std::uint64_t PythonObjects::attribute(std::uint64_t object, std::string_view name, std::uint64_t* slot) {
   const GeneratedLayout& o = rt_.layout.offsets;
   constexpr std::uint64_t kManagedDict = 1 << 4, kInlineValues = 1 << 2;
   std::uint64_t type = 0;
@@ -193,53 +198,22 @@ std::uint64_t PythonObjects::attribute(std::uint64_t object, std::string_view na
     }
   }
   std::vector<std::pair<std::uint64_t, std::uint64_t>> items;
+  std::vector<std::uint64_t> slots;
   if (dict) {
-    if (!dict_items(dict, items)) return 0;
-  } else if (!values || !cached_keys || !keys_items(cached_keys, values, items)) {
+    std::uint64_t keys = 0, dict_values = 0;
+    if (!memory_.read_value(dict + o.dict_keys, keys) || !memory_.read_value(dict + o.dict_values, dict_values) ||
+        !keys_items(keys, dict_values, items, &slots))
+      return 0;
+  } else if (!values || !cached_keys || !keys_items(cached_keys, values, items, &slots)) {
     return 0;
   }
   std::string text;
-  for (const auto& [k, v] : items)
-    if (v && read_string(k, text) && text == name) return v;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (items[i].second && read_string(items[i].first, text) && text == name) {
+      if (slot) *slot = slots[i];
+      return items[i].second;
+    }
   return 0;
-}
-
-std::string ThreadNames::name(std::uint64_t ident, std::uint64_t now) {
-  auto it = names_.find(ident);
-  if (it != names_.end()) return it->second;
-  if (!tried_ || now >= read_at_ + 100) {
-    tried_ = true;
-    read_at_ = now;
-    read_all();
-    it = names_.find(ident);
-    if (it != names_.end()) return it->second;
-  }
-  return std::string();
-}
-
-void ThreadNames::read_all() {
-  const GeneratedLayout& o = rt_.layout.offsets;
-  if (active_dict_ == 0) {  // sys.modules["threading"].__dict__["_active"], found once
-    std::uint64_t interp = 0, modules = 0;
-    if (!memory_.read_value(rt_.runtime + o.runtime_interpreters_head, interp) || interp == 0 ||
-        !memory_.read_value(interp + o.interp_modules, modules))
-      return;
-    std::uint64_t threading = objects_.dict_get(modules, "threading"), globals = 0;
-    if (!threading || !memory_.read_value(threading + o.module_dict, globals)) return;
-    active_dict_ = objects_.dict_get(globals, "_active");
-    if (!active_dict_) return;
-  }
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> threads;
-  if (!objects_.dict_items(active_dict_, threads)) {
-    active_dict_ = 0;
-    return;
-  }
-  for (const auto& [key, thread] : threads) {
-    std::uint64_t ident = 0;
-    std::string name;
-    std::uint64_t name_object = objects_.attribute(thread, "_name");
-    if (objects_.read_int(key, ident) && name_object && objects_.read_string(name_object, name)) names_[ident] = name;
-  }
 }
 
 }  // namespace pyfold::record

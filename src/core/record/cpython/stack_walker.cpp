@@ -22,7 +22,7 @@ StackWalker::StackWalker(MemoryReader& memory, const PythonRuntime& runtime, pid
   code_read_size_ = max_offset({rt_.layout.object_type, o.code_firstlineno, o.code_flags, o.code_filename,
                                 o.code_name, o.code_qualname, o.code_linetable});
   tstate_read_size_ = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
-                                  o.tstate_native_thread_id, rt_.layout.tstate_base_frame});
+                                  o.tstate_native_thread_id, rt_.layout.tstate_base_frame, o.tstate_id});
 }
 
 bool StackWalker::layout_fits(const Layout& layout) {
@@ -31,7 +31,7 @@ bool StackWalker::layout_fits(const Layout& layout) {
   int code = max_offset({layout.object_type, o.code_firstlineno, o.code_flags, o.code_filename, o.code_name,
                          o.code_qualname, o.code_linetable});
   int tstate = max_offset({o.tstate_next, o.tstate_interp, o.tstate_frame, o.tstate_thread_id,
-                           o.tstate_native_thread_id, layout.tstate_base_frame});
+                           o.tstate_native_thread_id, layout.tstate_base_frame, o.tstate_id});
   return frame <= kFrameBuffer && tstate <= 4096 && code <= 256 && o.unicode_compact_size <= 128 &&
          o.unicode_state + 4 <= o.unicode_ascii_size && o.bytes_sval <= 64 &&
          o.unicode_length + 8 <= o.unicode_compact_size && o.bytes_size + 8 <= o.bytes_sval &&

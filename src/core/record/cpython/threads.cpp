@@ -64,7 +64,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
         if (t >= kMaxThreads) return fail("too many thread states");
         if (used == stacks.size()) stacks.emplace_back();
         ThreadStack& stack = stacks[used++];
-        stack = ThreadStack{{}, {}, {}, {}, {}, std::move(stack.frames), {}};
+        stack = ThreadStack{{}, {}, {}, {}, {}, {}, std::move(stack.frames), {}};
         std::uint64_t next = 0;
         const char* problem = nullptr;
         ++rank_;
@@ -105,7 +105,7 @@ StackWalker::Read StackWalker::read_stacks(std::vector<ThreadStack>& stacks) {
       // <= 3.10: the tid's place in struct pthread is learnt from the main thread, which comes last in the list.
       stacks.resize(used);
       for (ThreadStack& t : stacks)
-        if (t.tid == 0 && t.thread_id != 0 && tid_offset_ >= 0) t.tid = tid_of(t.tstate, t.thread_id);
+        if (t.tid == 0 && t.thread_id != 0 && tid_offset_ >= 0) t.tid = tid_of(t.tstate, t.serial, t.thread_id);
       return Read::ok;
     }
     if (attempt + 1 >= kReadsPerThread) return fail(list_problem);
@@ -154,11 +154,12 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
   for (int i = 0; i < 2; ++i) out.words[i] = thread_words_[i] >= 0 ? u64_at(t, thread_words_[i]) : 0;
   out.interp = interp;
   out.thread_id = u64_at(t, o.tstate_thread_id);
+  out.serial = o.tstate_id >= 0 ? u64_at(t, o.tstate_id) : 0;
   std::uint64_t frame = u64_at(t, o.tstate_frame);
   // 3.15+: the frame the thread state embeds, where every walk of the thread's chain ends.
   const std::uint64_t base_frame = layout.tstate_base_frame >= 0 ? u64_at(t, layout.tstate_base_frame) : 0;
   out.tid = o.tstate_native_thread_id >= 0 ? static_cast<pid_t>(u64_at(t, o.tstate_native_thread_id) & 0xffffffff)
-                                           : tid_of(tstate, out.thread_id);
+                                           : tid_of(tstate, out.serial, out.thread_id);
   if (o.cframe_current_frame >= 0) {  // 3.11, 3.12: tstate -> cframe (on the C stack) -> current frame
     if (frame == 0) return nullptr;
     cframe_at_ = frame + o.cframe_current_frame;
@@ -186,12 +187,14 @@ const char* StackWalker::read_thread(std::uint64_t tstate, std::uint64_t interp,
 
 // Walks the frame chain from frame (innermost first) into raw_ and walked_; nullptr, or why the walk is not a
 // whole stack.
-pid_t StackWalker::tid_of(std::uint64_t tstate, std::uint64_t thread_id) {
+pid_t StackWalker::tid_of(std::uint64_t tstate, std::uint64_t serial, std::uint64_t thread_id) {
   // <= 3.10: thread_id is glibc's pthread_t (the address of its struct pthread), whose tid field we locate once:
-  // the offset where the main thread's struct holds the process id (glibc 2.36 x86-64: 720).
+  // the offset where the main thread's struct holds the process id (glibc 2.36 x86-64: 720). A new thread may get
+  // an ended one's pthread_t and thread state both: the tid is kept for that thread state's serial only.
   if (thread_id == 0) return 0;
   auto known = tids_.find(thread_id);
-  if (known != tids_.end() && known->second.first == tstate) return known->second.second;
+  if (known != tids_.end() && known->second.tstate == tstate && known->second.serial == serial)
+    return known->second.tid;
   if (tid_offset_ < 0) {
     int values[512];
     if (!memory_.read(thread_id, values, sizeof values)) return 0;
@@ -204,7 +207,7 @@ pid_t StackWalker::tid_of(std::uint64_t tstate, std::uint64_t thread_id) {
   int tid = 0;
   if (!memory_.read_value(thread_id + tid_offset_, tid)) return 0;
   if (tids_.size() > 4 * kMaxThreads) tids_.clear();
-  tids_[thread_id] = {tstate, tid};
+  tids_[thread_id] = {tstate, serial, tid};
   return tid;
 }
 

@@ -132,6 +132,7 @@ void SelfSampler::sample() {
     return;
   }
   out_.clear();
+  if (settings_.threads) python_->thread_names().update(stacks_);
   for (const ThreadStack& thread : stacks_) {
     if (!counted_in_mode(settings_.mode, thread, [&] { return thread.tid ? stat_.state(thread.tid) : '?'; }))
       continue;
@@ -167,7 +168,7 @@ const std::string& SelfSampler::frame_text(const FrameRef& frame) {
 }
 
 std::string SelfSampler::thread_root(const ThreadStack& thread) {
-  std::string name = python_->python_thread_name(thread.thread_id);
+  std::string name = python_->thread_names().name(thread);
   if (name.empty() && thread.tid) name = thread_name(pid_, thread.tid);
   std::string root = thread_label(thread.tid, 0);  // by TID only (the bootstrap's roots are so)
   append_sanitized(root, name);

@@ -102,6 +102,8 @@ def object_probes(minor):
     p["heaptype_cached_keys"] = "offsetof(PyHeapTypeObject, ht_cached_keys)"
     p["long_size"] = "offsetof(PyLongObject, long_value.lv_tag)" if minor >= 12 else "offsetof(PyVarObject, ob_size)"
     p["long_digits"] = "offsetof(PyLongObject, long_value.ob_digit)" if minor >= 12 else "offsetof(PyLongObject, ob_digit)"
+    # The thread state's unique id (a counter, never reused): what a thread's cached name is kept by.
+    p["tstate_id"] = "offsetof(PyThreadState, id)"
     p.update(locals_probes(minor))
     return p
 
@@ -146,7 +148,9 @@ FIELDS = ["runtime_interpreters_head", "runtime_gil_locked", "runtime_gil_last_h
           # dump --locals
           "frame_localsplus", "code_varnames", "code_cellvars", "code_freevars", "code_localsplusnames",
           "code_localspluskinds", "code_argcount", "code_kwonlyargcount", "var_size", "type_name", "tuple_items",
-          "list_items", "float_value", "set_used", "set_mask", "set_table", "cell_ref"]
+          "list_items", "float_value", "set_used", "set_mask", "set_table", "cell_ref",
+          # thread names
+          "tstate_id"]
 
 # 3.13+: positions of _Py_DebugOffsets' fields (all uint64_t) that the recorder reads. 3.14 keeps these names and adds
 # others between them, so each version gets its own row of positions.

@@ -73,6 +73,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    256,  // tstate_id
   },
   {9,  // 3.9
     32,  // runtime_interpreters_head
@@ -141,6 +142,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    256,  // tstate_id
   },
   {10,  // 3.10
     32,  // runtime_interpreters_head
@@ -209,6 +211,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    256,  // tstate_id
   },
   {11,  // 3.11
     40,  // runtime_interpreters_head
@@ -277,6 +280,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    240,  // tstate_id
   },
   {12,  // 3.12
     40,  // runtime_interpreters_head
@@ -345,6 +349,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    224,  // tstate_id
   },
 };
 const std::size_t kGeneratedLayoutCount = sizeof(kGeneratedLayouts) / sizeof(kGeneratedLayouts[0]);
@@ -480,6 +485,7 @@ const GeneratedLayout kConstants313 = {13,
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    224,  // tstate_id
 };
 
 // Byte positions of _Py_DebugOffsets' fields in CPython 3.14.
@@ -599,6 +605,7 @@ const GeneratedLayout kConstants314 = {14,
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    224,  // tstate_id
 };
 
 // Byte positions of _Py_DebugOffsets' fields in CPython 3.15.
@@ -718,6 +725,7 @@ const GeneratedLayout kConstants315 = {15,
     32,  // set_mask
     40,  // set_table
     16,  // cell_ref
+    248,  // tstate_id
 };
 
 }  // namespace pyfold::record

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""End-to-end tests of thread names (issue 23 part 4): on every interpreter and by both methods, `record --threads`
+of tests/e2e/targets/named_thread_churn.py, which starts and joins 50 short threads one after another (each named
+by the program; every other one renamed once running), then runs a ThreadPoolExecutor with thread_name_prefix, and
+writes each thread's native id and final name to a file. Every thread root in the folded output must carry the
+name the program gave that thread (new threads reuse the ended ones' idents, stacks and thread states), and nearly
+every thread must have a root. Also: --blocking over threads that start and end all the time ends (a thread that
+exits while it is being stopped must not hang the sampler).
+
+Usage: threads_test.py PYFOLD_RECORD"""
+import os
+import re
+import sys
+import tempfile
+
+from harness import TARGETS, check, finish, interpreters, parse_folded, run
+
+RECORD = os.path.abspath(sys.argv[1])
+TMP = tempfile.mkdtemp(prefix="pyfold-threads-e2e-")
+CHURN = os.path.join(TARGETS, "named_thread_churn.py")
+ROOT = re.compile(r"^thread \((\d+)\): (.*)$")
+
+
+def thread_roots(folded):
+    """{tid: name} of the thread roots of a folded profile."""
+    roots = {}
+    for frames, _ in parse_folded(folded, bare=("thread (",)):
+        m = ROOT.match(frames[0][0])
+        assert m, frames[0]
+        roots[int(m.group(1))] = m.group(2)
+    return roots
+
+
+def root_samples(folded):
+    """{tid: samples under that thread root}."""
+    counts = {}
+    for frames, count in parse_folded(folded, bare=("thread (",)):
+        tid = int(ROOT.match(frames[0][0]).group(1))
+        counts[tid] = counts.get(tid, 0) + count
+    return counts
+
+
+def given_names(path):
+    """{native id: the name the program gave that thread} (a thread notes its name once it is final)."""
+    names = {}
+    with open(path) as f:
+        for line in f:
+            tid, name = line.rstrip("\n").split(" ", 1)
+            names[int(tid)] = name
+    return names
+
+
+def names_right(label, python, method):
+    @check(f"{label}: --threads: every root of 50 short threads in turn and a thread pool carries the name the "
+           f"program gave its thread ({method})")
+    def _():
+        out_file = os.path.join(TMP, f"{label}-{method}.names")
+        code, out, err = run([RECORD, "--method", method, "--python", python, "--threads", "--rate", "500", CHURN,
+                              out_file], timeout=120, cwd=TMP)
+        assert code == 0, (code, err)
+        given, roots, samples = given_names(out_file), thread_roots(out), root_samples(out)
+        assert len(given) == 55, f"the program noted {len(given)} threads, not 55"
+        wrong = {tid: (name, given.get(tid)) for tid, name in roots.items() if given.get(tid) != name}
+        # A thread whose only sample was read as it ended, when pyfold (on a loaded machine) came to its name after
+        # it was gone, has no name left to read: its root keeps the OS name (or none). Never another thread's.
+        late = {tid for tid, (name, _) in wrong.items() if name not in set(given.values()) and samples[tid] == 1}
+        if late:
+            print(f"# {label} ({method}): {len(late)} thread(s) sampled once, named after they ended: {sorted(late)}")
+        wrong = {tid: v for tid, v in wrong.items() if tid not in late}
+        assert not wrong, f"{len(wrong)}/{len(roots)} roots misnamed (root name, given name): {sorted(wrong.items())[:8]}"
+        # Each thread spins 40 ms: at 500 Hz all are sampled, but a loaded machine may miss a few.
+        assert len(roots) >= 45, f"{len(roots)} of 55 threads have a root: {sorted(set(given) - set(roots))}"
+        print(f"# {label} ({method}): {len(roots)}/55 threads sampled, all named as the program named them")
+
+
+def blocking_ends(label, python):
+    @check(f"{label}: --blocking over threads that start and end all the time ends")
+    def _():
+        # (A thread may be sampled only before threading knows it: its root then has the OS name; names_right
+        # checks the names.)
+        target = os.path.join(TARGETS, "thread_churn.py")
+        code, out, err = run([RECORD, "--blocking", "--python", python, "--threads", "--rate", "1000", target, "1.5"],
+                             timeout=60, cwd=TMP)
+        assert code == 0, (code, err)
+        assert len(thread_roots(out)) > 10, out[:300]
+
+
+for interpreter in interpreters():
+    for method in ("remote", "inprocess"):
+        names_right(interpreter.label, interpreter.path, method)
+    blocking_ends(interpreter.label, interpreter.path)
+
+finish()
