@@ -50,12 +50,13 @@ MethodChoice choose_method(const RecordOptions& options, const RecordTarget& tar
       return choice;
     }
   }
-  if (!can_read_child_memory()) {
+  std::string why;
+  if (!can_read_child_memory(&why)) {
     if (options.native)
-      throw std::invalid_argument("--native needs to read the program from outside, which this machine refuses "
-                                  "(ptrace rules or seccomp)");
-    choice.note = "this machine refuses to read another process's memory (ptrace rules or seccomp); sampled from "
-                  "inside the program instead (--method inprocess)";
+      throw std::invalid_argument("--native needs to read the program from outside, which this machine refuses: " +
+                                  why);
+    choice.note = "reading the program from outside was refused (pyfold tried it on a child of its own: " + why +
+                  "); sampled from inside the program instead (--method inprocess)";
     choice.inprocess = true;
   }
   return choice;

@@ -80,14 +80,21 @@ class Recorder {
     targets_.push_back(std::move(t));
   }
 
-  // Attaches a process if it is (already) Python; true when it was added.
+  // Attaches a process if it is (already) Python; true when it was added, or (quiet_errors) when it is given up:
+  // one that refuses to be read for longer than an exec takes is said in the summary, with why.
   bool add_target(pid_t pid, bool quiet_errors) {
     try {
       add_target(PythonProcess::attach(pid));
       return true;
-    } catch (const AttachError&) {
-      if (quiet_errors) return false;
-      throw;
+    } catch (const AttachError& e) {
+      if (!quiet_errors) throw;
+      if (e.kind() != AttachError::Kind::permission) return false;
+      const double now = monotonic_seconds();
+      const double since = refusing_since_.emplace(pid, now).first->second;
+      if (now - since < kChildRefusalSeconds) return false;
+      report_.notes.push_back("PID " + std::to_string(pid) + " (" + command_line_of(pid) +
+                              ") not recorded: " + e.what());
+      return true;
     }
   }
 
@@ -405,6 +412,8 @@ class Recorder {
   std::set<pid_t> watched_, pending_;
   pid_t wrapper_ = 0;
   std::set<std::uint32_t> os_named_;
+  std::map<pid_t, double> refusing_since_;  // --subprocesses: children whose reads are refused, since when
+  static constexpr double kChildRefusalSeconds = 2.0;  // an exec refuses reads for a moment
   std::vector<ThreadStack> stacks_, check_stacks_;
   std::vector<ThreadTasks> tasks_;
   ThreadStack native_thread_;          // --native: the thread's stack read while it was stopped

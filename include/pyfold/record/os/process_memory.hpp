@@ -76,10 +76,11 @@ class RecordingMemory : public MemoryReader {
   SnapshotMemory captured_;
 };
 
-// The message for a refused read (EPERM/EACCES), naming the ways to get ptrace rights.
+// The message for a refused read (EPERM/EACCES): why, from /proc, and what to do (ptrace_access.hpp).
 std::string permission_advice(pid_t pid);
 
-// Whether this process may read a child's memory: tried on a throwaway forked child (process_vm_readv).
-bool can_read_child_memory();
+// Whether this process may read a child's memory: tried on a throwaway forked child (process_vm_readv). why: when
+// it may not, the reason (ptrace_access.hpp's diagnosis of that child).
+bool can_read_child_memory(std::string* why = nullptr);
 
 }  // namespace pyfold::record

@@ -47,8 +47,13 @@ std::vector<Mapping> read_maps(pid_t pid) {
     if (consumed > 0 && static_cast<std::size_t>(consumed) < line.size()) m.path = line.substr(consumed);
     if (!m.path.empty() && m.path[0] == '/') maps.push_back(std::move(m));
   }
-  if (maps.empty() && in.bad())
-    throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+  if (maps.empty()) {  // a refused read of the maps reads as an empty file through a stream
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    char byte;
+    const bool refused = fd >= 0 && read(fd, &byte, 1) < 0 && (errno == EACCES || errno == EPERM);
+    if (fd >= 0) close(fd);
+    if (refused || in.bad()) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+  }
   return maps;
 }
 
@@ -184,12 +189,16 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
   std::vector<const Mapping*> candidates = candidate_files(pid, maps);
 
   ProcessMemory memory(pid);
+  bool refused = false;  // a file could not be opened through /proc/PID/root: no ptrace rights
   for (const Mapping* m : candidates) {
     PythonRuntime rt;
     std::string version, runtime_file;
     std::string path = file_path(pid, *m);
     auto elf = ElfFile::open(path);
-    if (!elf) continue;
+    if (!elf) {
+      if (access(path.c_str(), R_OK) != 0 && (errno == EACCES || errno == EPERM)) refused = true;
+      continue;
+    }
     auto runtime = elf->symbol("_PyRuntime");
     if (!runtime) runtime = elf->section(".PyRuntime");
     if (!runtime) {
@@ -257,6 +266,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->runtime_file_ = runtime_file;
     return process;
   }
+  if (refused) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
   throw AttachError(AttachError::Kind::not_python,
                     "PID " + std::to_string(pid) + " is not a Python process (no _PyRuntime in any mapped file)");
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "pyfold/record/os/process_memory.hpp"
+#include "pyfold/record/os/ptrace_access.hpp"
 
 namespace pyfold::record {
 
@@ -53,15 +54,10 @@ std::size_t ProcessMemory::read_many(const MemoryRange* ranges, std::size_t coun
 }
 
 std::string permission_advice(pid_t pid) {
-  return "cannot read the memory of PID " + std::to_string(pid) +
-         " (permission refused). Reading another process needs ptrace rights: let pyfold start the program "
-         "(`pyfold record -- python3 app.py`), or run as root or grant the capability "
-         "(`sudo setcap cap_sys_ptrace+ep $(which pyfold-record)`), or set kernel.yama.ptrace_scope to 0 "
-         "(/proc/sys/kernel/yama/ptrace_scope); in a container add `--cap-add SYS_PTRACE`. Setuid or non-dumpable "
-         "targets always need CAP_SYS_PTRACE.";
+  return refusal_message(pid, diagnose_refusal(pid, read_ptrace_facts(pid)));
 }
 
-bool can_read_child_memory() {
+bool can_read_child_memory(std::string* why) {
   static volatile std::uint64_t probe = 0x70796661756c74ULL;  // at the same address in a forked child
   pid_t child = fork();
   if (child < 0) return true;  // cannot tell: let the remote method report what goes wrong
@@ -73,6 +69,7 @@ bool can_read_child_memory() {
   iovec local{&value, sizeof value};
   iovec remote{const_cast<std::uint64_t*>(&probe), sizeof probe};
   ssize_t got = process_vm_readv(child, &local, 1, &remote, 1, 0);
+  if (got < 0 && why) *why = diagnose_refusal(child, read_ptrace_facts(child)).why;
   kill(child, SIGKILL);
   while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
   }
