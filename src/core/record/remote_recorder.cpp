@@ -253,7 +253,11 @@ class Recorder {
           t.python = std::move(again);
           t.python->stop_thread_as_last_resort(!options_.blocking);
           if (options_.native) t.native = std::make_unique<NativeSampler>(*t.python, options_.native_all);
-        } catch (const AttachError&) {
+        } catch (const AttachError& e) {
+          // A process that stopped letting itself be read (it made itself non-dumpable, changed its user) is said.
+          if (e.kind() == AttachError::Kind::permission)
+            report_.notes.push_back("PID " + std::to_string(t.pid) + " (" + command_line_of(t.pid) +
+                                    ") not recorded from then on: " + e.what());
           return false;
         }
       }
