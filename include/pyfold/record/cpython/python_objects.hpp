@@ -35,14 +35,21 @@ class PythonObjects {
   bool read_string_prefix(std::uint64_t address, std::uint64_t max_chars, std::string& out, std::uint64_t& length);
   bool read_bytes(std::uint64_t address, std::string& out);   // a bytes object's contents
   bool read_int(std::uint64_t address, std::uint64_t& value);  // a non-negative int below 2**90
+  // Several ints in one batched read; ok[i]: values[i] was read. Returns how many were.
+  std::size_t read_ints(const std::uint64_t* addresses, std::size_t count, std::uint64_t* values, bool* ok);
   // (key, value) pointers of a dict.
   bool dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
   std::uint64_t dict_get(std::uint64_t dict, std::string_view key);  // 0 when absent
-  // From the instance dict; 0 when absent. slot: where the value's pointer is (its dict entry or inline value), to
+  // From the instance dict (a name of at most 32 ASCII characters); 0 when absent. slot: where the value's pointer is (its dict entry or inline value), to
   // see later whether the attribute was set again.
   std::uint64_t attribute(std::uint64_t object, std::string_view name, std::uint64_t* slot = nullptr);
+  // Several attributes (names of at most 32 ASCII characters) from one walk of the instance dict, its keys read in one batch: values[i]
+  // (0 when absent) and slots[i] of names[i]. Returns how many were found.
+  std::size_t attributes(std::uint64_t object, const std::string_view* names, std::size_t count,
+                         std::uint64_t* values, std::uint64_t* slots = nullptr);
 
  private:
+  bool decode_int(const unsigned char* bytes, std::uint64_t& value) const;
   bool keys_items(std::uint64_t keys, std::uint64_t values,
                   std::vector<std::pair<std::uint64_t, std::uint64_t>>& items, std::vector<std::uint64_t>* slots = nullptr);
   MemoryReader& memory_;

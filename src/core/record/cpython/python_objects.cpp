@@ -9,6 +9,8 @@ namespace pyfold::record {
 namespace {
 constexpr std::uint64_t kMaxStringLength = 1 << 16;
 constexpr std::uint64_t kMaxBytesLength = 1 << 22;
+constexpr std::size_t kShortKey = 32;
+constexpr std::size_t kInlineChars = 64;  // read_string_prefix: bytes of characters read with the header  // attributes(): names up to this long are compared from one batched read
 
 std::uint64_t u64_at(const unsigned char* p, int offset) {
   std::uint64_t v;
@@ -50,8 +52,15 @@ bool PythonObjects::read_string(std::uint64_t address, std::string& out) {
 bool PythonObjects::read_string_prefix(std::uint64_t address, std::uint64_t max_chars, std::string& out,
                                        std::uint64_t& total) {
   const GeneratedLayout& o = rt_.layout.offsets;
-  unsigned char header[128];
-  if (!read_header(memory_, rt_, address, header, o.unicode_compact_size, rt_.unicode_type)) return false;
+  // The header and, for a short string, its characters in one read (exactly the header if the object ends near
+  // unmapped memory).
+  unsigned char header[128 + kInlineChars];
+  const int header_size = o.unicode_compact_size;
+  int have = header_size + static_cast<int>(kInlineChars);
+  if (!read_header(memory_, rt_, address, header, have, rt_.unicode_type)) {
+    have = header_size;
+    if (!read_header(memory_, rt_, address, header, header_size, rt_.unicode_type)) return false;
+  }
   std::uint64_t length = u64_at(header, o.unicode_length);
   std::uint32_t state;
   std::memcpy(&state, header + o.unicode_state, sizeof state);
@@ -62,7 +71,11 @@ bool PythonObjects::read_string_prefix(std::uint64_t address, std::uint64_t max_
   length = std::min(length, max_chars);
   std::vector<unsigned char> data(length * kind);
   int at = ascii ? o.unicode_ascii_size : o.unicode_compact_size;
-  if (length && !memory_.read(address + at, data.data(), data.size())) return false;
+  if (at + data.size() <= static_cast<std::size_t>(have)) {
+    if (!data.empty()) std::memcpy(data.data(), header + at, data.size());
+  } else if (length && !memory_.read(address + at, data.data(), data.size())) {
+    return false;
+  }
   out.clear();
   for (std::uint64_t i = 0; i < length; ++i) {
     std::uint32_t c = kind == 1 ? data[i]
@@ -90,7 +103,26 @@ bool PythonObjects::read_bytes(std::uint64_t address, std::string& out) {
 bool PythonObjects::read_int(std::uint64_t address, std::uint64_t& value) {
   const GeneratedLayout& o = rt_.layout.offsets;
   unsigned char b[64];
-  if (!memory_.read(address, b, static_cast<std::size_t>(o.long_digits) + 12)) return false;
+  return memory_.read(address, b, static_cast<std::size_t>(o.long_digits) + 12) && decode_int(b, value);
+}
+
+std::size_t PythonObjects::read_ints(const std::uint64_t* addresses, std::size_t count, std::uint64_t* values,
+                                     bool* ok) {
+  const std::size_t size = static_cast<std::size_t>(rt_.layout.offsets.long_digits) + 12;
+  std::vector<unsigned char> bytes(count * size);
+  std::vector<MemoryRange> ranges(count);
+  for (std::size_t i = 0; i < count; ++i) ranges[i] = {addresses[i], bytes.data() + i * size, size};
+  std::size_t read = memory_.read_many(ranges.data(), count), good = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    // Past the first range that could not be read whole (an int at the end of a mapping): one by one.
+    ok[i] = i < read ? decode_int(bytes.data() + i * size, values[i]) : read_int(addresses[i], values[i]);
+    good += ok[i];
+  }
+  return good;
+}
+
+bool PythonObjects::decode_int(const unsigned char* b, std::uint64_t& value) const {
+  const GeneratedLayout& o = rt_.layout.offsets;
   if (rt_.long_type == 0 || u64_at(b, rt_.layout.object_type) != rt_.long_type) return false;
   std::int64_t size = static_cast<std::int64_t>(u64_at(b, o.long_size));
   std::uint64_t digits;
@@ -122,9 +154,10 @@ std::uint64_t PythonObjects::dict_get(std::uint64_t dict, std::string_view key) 
 
 bool PythonObjects::dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items) {
   const GeneratedLayout& o = rt_.layout.offsets;
-  std::uint64_t keys = 0, values = 0;
-  if (!memory_.read_value(dict + o.dict_keys, keys) || !memory_.read_value(dict + o.dict_values, values)) return false;
-  return keys_items(keys, values, items);
+  const int first = std::min(o.dict_keys, o.dict_values), span = std::max(o.dict_keys, o.dict_values) + 8 - first;
+  unsigned char b[64];
+  if (first < 0 || span > 64 || !memory_.read(dict + first, b, static_cast<std::size_t>(span))) return false;
+  return keys_items(u64_at(b, o.dict_keys - first), u64_at(b, o.dict_values - first), items);
 }
 
 bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
@@ -167,15 +200,28 @@ bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
 }
 
 std::uint64_t PythonObjects::attribute(std::uint64_t object, std::string_view name, std::uint64_t* slot) {
+  std::uint64_t value = 0;
+  attributes(object, &name, 1, &value, slot);
+  return value;
+}
+
+std::size_t PythonObjects::attributes(std::uint64_t object, const std::string_view* names, std::size_t count,
+                                      std::uint64_t* found_values, std::uint64_t* slots) {
+  for (std::size_t i = 0; i < count; ++i) found_values[i] = 0;
   const GeneratedLayout& o = rt_.layout.offsets;
   constexpr std::uint64_t kManagedDict = 1 << 4, kInlineValues = 1 << 2;
   std::uint64_t type = 0;
   if (!memory_.read_value(object + rt_.layout.object_type, type)) return 0;
-  std::int64_t dict_offset = 0;
-  std::uint64_t flags = 0, cached_keys = 0;
-  if (!memory_.read_value(type + o.type_dictoffset, dict_offset) || !memory_.read_value(type + o.type_flags, flags) ||
-      !memory_.read_value(type + o.heaptype_cached_keys, cached_keys))
-    return 0;
+  // The type's fields in one read: dict offset, flags, cached keys (a heap type's), basic size.
+  const int first = std::min({o.type_dictoffset, o.type_flags, o.heaptype_cached_keys, o.type_basicsize});
+  const int last = std::max({o.type_dictoffset, o.type_flags, o.heaptype_cached_keys, o.type_basicsize}) + 8;
+  if (first < 0 || last - first > 4096) return 0;
+  std::vector<unsigned char> fields(static_cast<std::size_t>(last - first));
+  if (!memory_.read(type + first, fields.data(), fields.size())) return 0;
+  const std::int64_t dict_offset = static_cast<std::int64_t>(u64_at(fields.data(), o.type_dictoffset - first));
+  const std::uint64_t flags = u64_at(fields.data(), o.type_flags - first),
+                      cached_keys = u64_at(fields.data(), o.heaptype_cached_keys - first);
+  const std::int64_t type_basicsize = static_cast<std::int64_t>(u64_at(fields.data(), o.type_basicsize - first));
   std::uint64_t dict = 0, values = 0;
   if (o.minor <= 10 || !(flags & kManagedDict)) {
     if (dict_offset <= 0 || !memory_.read_value(object + static_cast<std::uint64_t>(dict_offset), dict)) return 0;
@@ -190,30 +236,56 @@ std::uint64_t PythonObjects::attribute(std::uint64_t object, std::string_view na
   } else {  // 3.13+: managed dict at -3 words, else values inline after the object (at tp_basicsize)
     if (!memory_.read_value(object - 24, dict)) return 0;
     if (!dict && (flags & kInlineValues)) {
-      std::int64_t basicsize = 0;
-      if (!memory_.read_value(type + o.type_basicsize, basicsize) || basicsize < 16 || basicsize > (1 << 16) ||
-          basicsize % 8 != 0)
-        return 0;
+      const std::int64_t basicsize = type_basicsize;
+      if (basicsize < 16 || basicsize > (1 << 16) || basicsize % 8 != 0) return 0;
       values = object + static_cast<std::uint64_t>(basicsize);
     }
   }
   std::vector<std::pair<std::uint64_t, std::uint64_t>> items;
-  std::vector<std::uint64_t> slots;
+  std::vector<std::uint64_t> item_slots;
   if (dict) {
-    std::uint64_t keys = 0, dict_values = 0;
-    if (!memory_.read_value(dict + o.dict_keys, keys) || !memory_.read_value(dict + o.dict_values, dict_values) ||
-        !keys_items(keys, dict_values, items, &slots))
+    const int first = std::min(o.dict_keys, o.dict_values), span = std::max(o.dict_keys, o.dict_values) + 8 - first;
+    unsigned char b[64];
+    if (first < 0 || span > 64 || !memory_.read(dict + first, b, static_cast<std::size_t>(span)) ||
+        !keys_items(u64_at(b, o.dict_keys - first), u64_at(b, o.dict_values - first), items, &item_slots))
       return 0;
-  } else if (!values || !cached_keys || !keys_items(cached_keys, values, items, &slots)) {
+  } else if (!values || !cached_keys || !keys_items(cached_keys, values, items, &item_slots)) {
     return 0;
   }
+  // The keys' headers and first characters in one read: attribute names are short ASCII strings.
+  const GeneratedLayout& lo = rt_.layout.offsets;
+  const std::size_t head = static_cast<std::size_t>(lo.unicode_ascii_size) + kShortKey;
+  std::vector<unsigned char> bytes(items.size() * head);
+  std::vector<MemoryRange> ranges(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) ranges[i] = {items[i].first, bytes.data() + i * head, head};
+  const std::size_t read = memory_.read_many(ranges.data(), ranges.size());
+  std::size_t found = 0;
   std::string text;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    if (items[i].second && read_string(items[i].first, text) && text == name) {
-      if (slot) *slot = slots[i];
-      return items[i].second;
+  for (std::size_t i = 0; i < items.size() && found < count; ++i) {
+    if (!items[i].second) continue;
+    std::string_view key;
+    if (i < read) {
+      const unsigned char* b = bytes.data() + i * head;
+      std::uint32_t state;
+      std::memcpy(&state, b + lo.unicode_state, sizeof state);
+      const std::uint64_t length = u64_at(b, lo.unicode_length);
+      if (u64_at(b, rt_.layout.object_type) != rt_.unicode_type || !((state >> 5) & 1) || !((state >> 6) & 1) ||
+          length > kShortKey)
+        continue;  // not a short ASCII str: none of the names
+      key = std::string_view(reinterpret_cast<const char*>(b + lo.unicode_ascii_size), length);
+    } else if (read_string(items[i].first, text)) {  // the key ends near unmapped memory: alone
+      key = text;
+    } else {
+      continue;
     }
-  return 0;
+    for (std::size_t n = 0; n < count; ++n)
+      if (!found_values[n] && key == names[n]) {
+        found_values[n] = items[i].second;
+        if (slots) slots[n] = item_slots[i];
+        ++found;
+      }
+  }
+  return found;
 }
 
 }  // namespace pyfold::record

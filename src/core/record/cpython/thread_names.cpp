@@ -2,6 +2,8 @@
 #include "pyfold/record/cpython/thread_names.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <string_view>
 
 namespace pyfold::record {
 
@@ -9,6 +11,9 @@ namespace {
 // A known name is read in full again this often (in updates), besides on a rename seen in its slot: a slot left
 // behind when the Thread's dict grew may keep the old pointer.
 constexpr std::uint64_t kFullReadEvery = 64;
+// Known names are checked for a rename every this many updates (one batched read of their slots): a rename is
+// seen within as many samples, at a quarter of the reads.
+constexpr std::uint64_t kRenameCheckEvery = 4;
 // A thread threading does not know (yet) is looked up at each of its first updates, then again after 2, 4, ...
 // updates, at most this many.
 constexpr std::uint64_t kEagerLookups = 16, kMaxLookupGap = 64;
@@ -33,7 +38,8 @@ void ThreadNames::update(const std::vector<ThreadStack>& stacks) {
     e.tid = t.tid;
     // A thread without frames has left Thread._bootstrap, whose frame kept its Thread alive: its name stays.
     if (e.thread) {
-      if (!t.frames.empty()) checked_.push_back(&e);
+      if (!t.frames.empty() && (updates_ % kRenameCheckEvery == 0 || e.named_at + 1 == updates_))
+        checked_.push_back(&e);
     }
     else if (updates_ >= e.next_try) wanted_.push_back(&e);
   }
@@ -95,9 +101,12 @@ void ThreadNames::look_up(std::vector<Entry*>& wanted) {
   const bool dicts = find_dicts();
   if (dicts) {
     if (objects_.dict_items(active_, items)) {
-      std::uint64_t ident = 0;
-      for (const auto& [key, thread] : items)
-        if (thread && objects_.read_int(key, ident)) give(ident, thread);
+      std::vector<std::uint64_t> keys(items.size()), idents(items.size());
+      std::unique_ptr<bool[]> ok(new bool[items.size()]);
+      for (std::size_t i = 0; i < items.size(); ++i) keys[i] = items[i].first;
+      objects_.read_ints(keys.data(), keys.size(), idents.data(), ok.get());  // one read for every ident
+      for (std::size_t i = 0; i < items.size(); ++i)
+        if (items[i].second && ok[i]) give(idents[i], items[i].second);
     } else {
       active_ = limbo_ = 0;  // found again next time
     }
@@ -122,15 +131,17 @@ bool ThreadNames::read_name(Entry& e) {
   e.named_at = updates_;
   // The Thread must be this thread's (Thread._native_id, set as it starts): not an ended thread's, nor whatever
   // took its memory since.
+  static const std::string_view kNames[] = {"_name", "_native_id"};
+  std::uint64_t values[2] = {0, 0}, slots[2] = {0, 0};
+  objects_.attributes(e.thread, kNames, 2, values, slots);
+  const std::uint64_t object = values[0];
   if (e.tid) {
     std::uint64_t native_id = 0;
-    const std::uint64_t id_object = objects_.attribute(e.thread, "_native_id");
-    if (!id_object || !objects_.read_int(id_object, native_id) || native_id != static_cast<std::uint64_t>(e.tid))
+    if (!values[1] || !objects_.read_int(values[1], native_id) || native_id != static_cast<std::uint64_t>(e.tid))
       return false;
   }
-  std::uint64_t slot = 0;
+  const std::uint64_t slot = slots[0];
   std::string name;
-  const std::uint64_t object = objects_.attribute(e.thread, "_name", &slot);
   if (!object || !objects_.read_string(object, name)) return false;  // keeps the name read before
   e.slot = slot;
   e.name_object = object;
