@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """The cost of thread names per sample: pyfold record --threads --nonblocking attached (--pid) to a many-thread
 program (tests/bench/many_threads.py: 40 named threads waiting 12 frames deep, and the main thread starting and
-joining a short named thread every 10 ms), on each interpreter; pyfold's own CPU time (user + system, from wait4:
+joining a short named thread every --churn-ms milliseconds, default 10, 0 for none), on each interpreter; pyfold's own CPU time (user + system, from wait4:
 attached, it has no child) divided by the samples it took, and the reads per sample it reports. --nonblocking: the
 default method stops the program for the samples whose GIL holder ran on another CPU (ptrace of every thread), whose
 share varies from run to run with the scheduling and would drown what naming costs; --stops keeps them. With
 --before PATH (an older pyfold-record), each round runs both on the same program in turn, A B A B, and the ratio
 after/before is taken pair by pair; medians over the rounds.
 
-Usage: tests/bench/thread_names_bench.py [--rounds N] [--seconds S] [--rate HZ] [--before PATH] [--stops]
+Usage: tests/bench/thread_names_bench.py [--rounds N] [--seconds S] [--rate HZ] [--before PATH] [--stops] [--churn-ms MS]
                                          [--pyfold-record PATH] [--python PATH ...]
 """
 import argparse
@@ -30,6 +30,7 @@ ap.add_argument("--seconds", type=float, default=2.0)
 ap.add_argument("--rate", type=int, default=200)
 ap.add_argument("--before", help="an older pyfold-record to compare with")
 ap.add_argument("--stops", action="store_true", help="the default method (stops included), not --nonblocking")
+ap.add_argument("--churn-ms", type=float, default=10, help="a short thread every this many ms (0: none)")
 ap.add_argument("--pyfold-record", default=os.path.join(REPO, "build", "src", "pyfold-record"))
 ap.add_argument("--python", action="append", help="interpreters (default: every one tests/pythons finds)")
 args = ap.parse_args()
@@ -56,12 +57,13 @@ if args.python:
 else:
     found = [(p.label, p.path) for p in pythons.find()]
 print(f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.rounds} rounds of {args.seconds} s at "
-      f"{args.rate} Hz, pyfold record --threads --pid{'' if args.stops else ' --nonblocking'}, 41 threads + one "
-      f"started every 10 ms")
+      f"{args.rate} Hz, pyfold record --threads --pid{'' if args.stops else ' --nonblocking'}, 41 threads" +
+      (f" + one started every {args.churn_ms:g} ms" if args.churn_ms else ""))
 print(f"{'python':20s} {'ms/sample':>10s} {'reads':>6s}" +
       (f" {'before ms':>10s} {'reads':>6s} {'after/before':>13s}" if args.before else ""))
 for label, python in found:
-    program = subprocess.Popen([python, os.path.join(HERE, "many_threads.py")], stdout=subprocess.PIPE)
+    program = subprocess.Popen([python, os.path.join(HERE, "many_threads.py"), str(args.churn_ms)],
+                               stdout=subprocess.PIPE)
     try:
         assert program.stdout.readline().strip() == b"READY"
         after, before, ratios = [], [], []

@@ -10,7 +10,8 @@ namespace {
 constexpr std::uint64_t kMaxStringLength = 1 << 16;
 constexpr std::uint64_t kMaxBytesLength = 1 << 22;
 constexpr std::size_t kShortKey = 32;
-constexpr std::size_t kInlineChars = 64;  // read_string_prefix: bytes of characters read with the header  // attributes(): names up to this long are compared from one batched read
+constexpr std::size_t kInlineChars = 64;
+constexpr std::size_t kKeysFirstRead = 1024;  // keys_items: bytes of a dict's keys object read at once  // read_string_prefix: bytes of characters read with the header  // attributes(): names up to this long are compared from one batched read
 
 std::uint64_t u64_at(const unsigned char* p, int offset) {
   std::uint64_t v;
@@ -166,8 +167,16 @@ bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
   const GeneratedLayout& o = rt_.layout.offsets;
   items.clear();
   if (slots) slots->clear();
-  unsigned char h[64];
-  if (!memory_.read(keys, h, static_cast<std::size_t>(o.dictkeys_indices))) return false;
+  // The header and, for a small dict, its indices and entries in one read (exactly the header if the keys object
+  // ends near unmapped memory).
+  unsigned char first[kKeysFirstRead];
+  std::size_t have = sizeof first;
+  if (o.dictkeys_indices > 64) return false;
+  if (!memory_.read(keys, first, have)) {
+    have = static_cast<std::size_t>(o.dictkeys_indices);
+    if (!memory_.read(keys, first, have)) return false;
+  }
+  const unsigned char* h = first;
   std::uint64_t size, index_bytes, entry_size = 24, key_at = 8;
   std::int64_t entries;
   std::memcpy(&entries, h + o.dictkeys_nentries, 8);
@@ -182,7 +191,12 @@ bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
   }
   if (entries < 0 || static_cast<std::uint64_t>(entries) > size || size > (1u << 20)) return false;
   std::vector<unsigned char> table(static_cast<std::size_t>(entries) * entry_size);
-  if (entries && !memory_.read(keys + o.dictkeys_indices + index_bytes, table.data(), table.size())) return false;
+  const std::uint64_t table_at = static_cast<std::uint64_t>(o.dictkeys_indices) + index_bytes;
+  if (table_at + table.size() <= have) {
+    if (!table.empty()) std::memcpy(table.data(), first + table_at, table.size());
+  } else if (entries && !memory_.read(keys + table_at, table.data(), table.size())) {
+    return false;
+  }
   std::vector<std::uint64_t> split(values ? static_cast<std::size_t>(entries) : 0);
   const std::uint64_t split_at = values + static_cast<std::uint64_t>(std::max(o.dictvalues_values, 0));
   if (values && entries && !memory_.read(split_at, split.data(), split.size() * 8)) return false;
@@ -210,8 +224,20 @@ std::size_t PythonObjects::attributes(std::uint64_t object, const std::string_vi
   for (std::size_t i = 0; i < count; ++i) found_values[i] = 0;
   const GeneratedLayout& o = rt_.layout.offsets;
   constexpr std::uint64_t kManagedDict = 1 << 4, kInlineValues = 1 << 2;
+  // The object's words around its start in one read: the type, and where its dict or values pointer is (<= 3.10:
+  // at tp_dictoffset, most often just after the header; 3.11+: 3 and 4 words before the object).
+  constexpr int kBefore = 32, kAfter = 64;
+  unsigned char around[kBefore + kAfter];
+  const bool near = memory_.read(object - kBefore, around, sizeof around);
+  auto word_at = [&](std::int64_t offset, std::uint64_t& out) {
+    if (near && offset >= -kBefore && offset + 8 <= kAfter) {
+      out = u64_at(around, static_cast<int>(offset + kBefore));
+      return true;
+    }
+    return memory_.read_value(object + static_cast<std::uint64_t>(offset), out);
+  };
   std::uint64_t type = 0;
-  if (!memory_.read_value(object + rt_.layout.object_type, type)) return 0;
+  if (!word_at(rt_.layout.object_type, type)) return 0;
   // The type's fields in one read: dict offset, flags, cached keys (a heap type's), basic size.
   const int first = std::min({o.type_dictoffset, o.type_flags, o.heaptype_cached_keys, o.type_basicsize});
   const int last = std::max({o.type_dictoffset, o.type_flags, o.heaptype_cached_keys, o.type_basicsize}) + 8;
@@ -224,17 +250,17 @@ std::size_t PythonObjects::attributes(std::uint64_t object, const std::string_vi
   const std::int64_t type_basicsize = static_cast<std::int64_t>(u64_at(fields.data(), o.type_basicsize - first));
   std::uint64_t dict = 0, values = 0;
   if (o.minor <= 10 || !(flags & kManagedDict)) {
-    if (dict_offset <= 0 || !memory_.read_value(object + static_cast<std::uint64_t>(dict_offset), dict)) return 0;
+    if (dict_offset <= 0 || !word_at(dict_offset, dict)) return 0;
   } else if (o.minor == 11) {  // dict at -3 words, or values at -4 with the type's cached keys
-    if (!memory_.read_value(object - 24, dict)) return 0;
-    if (!dict && !memory_.read_value(object - 32, values)) return 0;
+    if (!word_at(-24, dict)) return 0;
+    if (!dict && !word_at(-32, values)) return 0;
   } else if (o.minor == 12) {  // one word at -3: a dict, or the values pointer minus 1 (bit 0 set)
     std::uint64_t dict_or_values = 0;
-    if (!memory_.read_value(object - 24, dict_or_values)) return 0;
+    if (!word_at(-24, dict_or_values)) return 0;
     if (dict_or_values & 1) values = dict_or_values + 1;
     else dict = dict_or_values;
   } else {  // 3.13+: managed dict at -3 words, else values inline after the object (at tp_basicsize)
-    if (!memory_.read_value(object - 24, dict)) return 0;
+    if (!word_at(-24, dict)) return 0;
     if (!dict && (flags & kInlineValues)) {
       const std::int64_t basicsize = type_basicsize;
       if (basicsize < 16 || basicsize > (1 << 16) || basicsize % 8 != 0) return 0;

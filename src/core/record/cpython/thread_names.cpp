@@ -9,8 +9,9 @@ namespace pyfold::record {
 
 namespace {
 // A known name is read in full again this often (in updates), besides on a rename seen in its slot: a slot left
-// behind when the Thread's dict grew may keep the old pointer.
-constexpr std::uint64_t kFullReadEvery = 64;
+// behind when the Thread's dict grew (an attribute added after the start) may keep the old pointer. Rare: each full
+// read costs about eight reads a thread.
+constexpr std::uint64_t kFullReadEvery = 1024;
 // Known names are checked for a rename every this many updates (one batched read of their slots): a rename is
 // seen within as many samples, at a quarter of the reads.
 constexpr std::uint64_t kRenameCheckEvery = 4;
