@@ -39,6 +39,7 @@ class ThreadNames {
     std::size_t operator()(const Key& k) const { return k.serial * 0x9e3779b97f4a7c15ull ^ k.interp; }
   };
   struct Entry {
+    Key key{0, 0};
     std::uint64_t ident = 0;        // threading.get_ident() of the thread
     pid_t tid = 0;                  // its native id (0: unknown)
     std::uint64_t thread = 0;       // its threading.Thread (0: not found yet)
@@ -65,6 +66,8 @@ class ThreadNames {
   std::vector<MemoryRange> ranges_;
   std::vector<std::uint64_t> slot_values_;
   std::vector<Entry*> checked_, wanted_;
+  std::vector<Entry*> order_;           // the last update's entries, in the order of its stacks
+  mutable std::size_t next_asked_ = 0;  // the one name() is likely asked for next
 };
 
 }  // namespace pyfold::record

@@ -30,19 +30,23 @@ void ThreadNames::update(const std::vector<ThreadStack>& stacks) {
   ++updates_;
   checked_.clear();
   wanted_.clear();
+  order_.clear();
+  next_asked_ = 0;
   for (const ThreadStack& t : stacks) {
     Entry& e = entries_[key_of(t)];
+    order_.push_back(&e);
     if (e.seen == updates_) continue;
     if (e.seen && e.ident != t.thread_id) e = Entry{};  // not the thread the entry was made for
+    e.key = key_of(t);
     e.seen = updates_;
     e.ident = t.thread_id;
     e.tid = t.tid;
     // A thread without frames has left Thread._bootstrap, whose frame kept its Thread alive: its name stays.
-    if (e.thread) {
-      if (!t.frames.empty() && (updates_ % kRenameCheckEvery == 0 || e.named_at + 1 == updates_))
-        checked_.push_back(&e);
+    if (!e.thread) {
+      if (updates_ >= e.next_try) wanted_.push_back(&e);
+    } else if (!t.frames.empty() && (updates_ % kRenameCheckEvery == 0 || e.named_at + 1 == updates_)) {
+      checked_.push_back(&e);  // (and once right after it was named: a thread often renames itself as it starts)
     }
-    else if (updates_ >= e.next_try) wanted_.push_back(&e);
   }
   if (!checked_.empty()) {  // a rename sets the slot to another str: one read of every known slot
     ranges_.resize(checked_.size());
@@ -63,7 +67,14 @@ void ThreadNames::update(const std::vector<ThreadStack>& stacks) {
 }
 
 const std::string& ThreadNames::name(const ThreadStack& thread) const {
-  auto it = entries_.find(key_of(thread));
+  // Asked in the order of the update's stacks, as callers do (some threads skipped): no hashing then.
+  const Key key = key_of(thread);
+  for (std::size_t i = next_asked_; i < order_.size() && i < next_asked_ + 8; ++i)
+    if (order_[i]->key == key) {
+      next_asked_ = i + 1;
+      return order_[i]->ident == thread.thread_id ? order_[i]->name : kNoName;
+    }
+  auto it = entries_.find(key);
   return it != entries_.end() && it->second.ident == thread.thread_id ? it->second.name : kNoName;
 }
 
