@@ -13,15 +13,17 @@ import fcntl
 import os
 import pty
 import re
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import threading
 import time
 
-from harness import TARGETS, check, finish, interpreters, parse_folded, running
+from harness import TARGETS, check, finish, interpreters, parse_folded, running, write
 
 try:
     import pyte
@@ -448,6 +450,70 @@ def _():
     assert header["mode"] == "wall" and header["threads"] == "2", header
     three, one = total_of(rows, "three_parts"), total_of(rows, "one_part")
     near(100 * three / (three + one), 75, 5, "three_parts of three_parts + one_part")
+
+
+def native_inprocess():
+    """Whether --method inprocess samples with pyfold's native sampler (not in a sanitizer build: no agent)."""
+    r = subprocess.run([RECORD, "--method", "inprocess", "-o", os.devnull, "--", PYTHON, "-c", "pass"],
+                       capture_output=True, text=True, timeout=30)
+    return "read by pyfold's native sampler" in r.stderr
+
+
+@check("both methods: the header's samples are the sampler's ticks (in wall mode each tick counts both threads' "
+       "stacks), the rate achieved at most the rate asked")
+def _():
+    for method in ("remote", "inprocess"):
+        r = subprocess.run([TOP, "--interval", "0.5", "--method", method, WORKLOAD, "2.5"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, (method, r.stderr)
+        tables = parse_tables(r.stdout)
+        for header, _ in tables:
+            samples, stacks = int(header["samples"]), int(header["stacks"])
+            assert float(header["achieved"]) <= 1100, f"{method}: {float(header['achieved'])} Hz achieved of 1000"
+            # (the figures are taken every 20 ms, the stacks as they come: a few ticks apart)
+            assert samples > 100 and 1.85 <= stacks / samples <= 2.1, f"{method}: {stacks} stacks of {samples} samples"
+        seconds = float(tables[-1][0]["seconds"])
+        assert 2.3 <= seconds <= 2.9, f"{method}: {seconds} s for a 2.5 s program"
+
+
+@check("a Python that takes a second to start: --once's table is a whole interval from the first sample, at the "
+       "rate asked (both methods)")
+def _():
+    site = tempfile.mkdtemp()
+    write(os.path.join(site, "sitecustomize.py"), "import time\ntime.sleep(1)\n")
+    try:
+        for method in ("remote", "inprocess"):
+            r = subprocess.run([TOP, "--once", "--interval", "1", "--method", method, WORKLOAD, "10"],
+                               capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=site))
+            assert r.returncode == 0, (method, r.stderr)
+            (header, rows), = parse_tables(r.stdout)
+            seconds, achieved = float(header["seconds"]), float(header["achieved"])
+            assert 0.95 <= seconds <= 1.3, f"{method}: a table of {seconds} s for a 1 s interval"
+            assert 600 <= achieved <= 1100, f"{method}: {achieved} Hz achieved of 1000"
+            assert total_of(rows, "three_parts") > 0, f"{method}: no three_parts in {rows}"
+    finally:
+        shutil.rmtree(site)
+
+
+@check("the header moves on every interval while no stack is counted (--mode cpu, a sleeping program; both "
+       "methods)")
+def _():
+    native = native_inprocess()
+    folder = tempfile.mkdtemp()
+    sleeps = write(os.path.join(folder, "sleeps.py"), "import time\ntime.sleep(3)\n")
+    for method in ("remote", "inprocess"):
+        r = subprocess.run([TOP, "--interval", "0.5", "--mode", "cpu", "--method", method, sleeps],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (method, r.stderr)
+        tables = parse_tables(r.stdout)
+        assert len(tables) >= 4, f"{method}: {len(tables)} tables in 3 s at 0.5 s"
+        seconds = [float(h["seconds"]) for h, _ in tables]
+        samples = [int(h["samples"]) for h, _ in tables]
+        assert all(b - a > 0.3 for a, b in zip(seconds, seconds[1:-1])), f"{method}: seconds {seconds}"
+        # (the in-process method without its native sampler ticks on the program's CPU time: none while it sleeps)
+        if method == "remote" or native:
+            assert all(b - a > 200 for a, b in zip(samples, samples[1:-1])), f"{method}: samples {samples}"
+    shutil.rmtree(folder)
 
 
 @check("--once against pyfold record over the same seconds (--mode cpu): one table, the same shares")

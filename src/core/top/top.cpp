@@ -109,8 +109,22 @@ class View {
     }
   }
 
+  // Waits for the first figures (a Python slow to start, a program not yet Python); the first interval's end, or
+  // -1 when the recording ended first.
+  double first_interval_end() {
+    for (;;) {
+      const double started = counts_.sampling_started();
+      if (started >= 0) return started + options_.interval;
+      if (wait_done(0.01)) return -1;
+    }
+  }
+
   void run_plain() {
-    double next = record::monotonic_seconds() + options_.interval;
+    double next = first_interval_end();  // every table (--once's too) a whole interval from the first sample
+    if (next < 0) {  // nothing sampled: the one table, empty
+      take();
+      return print_table();
+    }
     for (;;) {
       const bool ended = wait_done(std::max(0.0, next - record::monotonic_seconds()));
       take();
@@ -132,9 +146,10 @@ class View {
   void run_screen() {
     TopScreen screen;
     set_escdelay(25);
-    double next = record::monotonic_seconds() + options_.interval;
+    double next = -1;  // the next refresh: an interval after the first sample, then every interval
     bool dirty = true;
     while (!done()) {
+      if (next < 0 && counts_.sampling_started() >= 0) next = counts_.sampling_started() + options_.interval;
       if (dirty) screen.draw(model_.table(view_), view_, overlay_);
       dirty = false;
       const int key = screen.key(50);
@@ -143,7 +158,7 @@ class View {
         screen.close();  // the terminal is given back at once; the program's end may take a moment
         return end_recording();
       }
-      if (record::monotonic_seconds() >= next) {
+      if (next >= 0 && record::monotonic_seconds() >= next) {
         next += options_.interval;
         if (!view_.paused) take(), dirty = true;  // (paused: the sink keeps counting; taken on resuming)
         if (next < record::monotonic_seconds()) next = record::monotonic_seconds() + options_.interval;
