@@ -454,8 +454,10 @@ def _():
 
 def native_inprocess():
     """Whether --method inprocess samples with pyfold's native sampler (not in a sanitizer build: no agent)."""
-    r = subprocess.run([RECORD, "--method", "inprocess", "-o", os.devnull, "--", PYTHON, "-c", "pass"],
-                       capture_output=True, text=True, timeout=30)
+    with tempfile.NamedTemporaryFile("w", suffix=".py") as script:
+        r = subprocess.run([RECORD, "--method", "inprocess", "-o", os.devnull, script.name], capture_output=True,
+                           text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
     return "read by pyfold's native sampler" in r.stderr
 
 
