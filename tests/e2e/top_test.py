@@ -370,6 +370,46 @@ def _():
         s.close()
 
 
+def processes_with(argument):
+    """The PIDs of the processes with argument on their command line."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if argument.encode() in f.read().split(b"\0"):
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+@check("SIGTERM during start-up (the view drawn, the method still being chosen): pyfold top ends, the launched "
+       "program too, the terminal restored")
+def _():
+    folder = tempfile.mkdtemp()
+    # An interpreter slow to answer: --async asks its version before choosing the method, so the SIGTERM comes
+    # before the recording's own guard is in place
+    slow = write(os.path.join(folder, "slowpython"), f"#!/bin/sh\nsleep 1.5\nexec {shutil.which(PYTHON)} \"$@\"\n")
+    os.chmod(slow, 0o755)
+    tag = "31.4159"  # the workload's seconds: its command line's mark
+    s = Session(["--async", "--python", slow, WORKLOAD, tag])
+    try:
+        s.wait_for(lambda lines: "q quit" in lines[-1], what="the view")
+        s.proc.send_signal(signal.SIGTERM)
+        status = s.wait_exit(8)
+        assert status == 0, f"exit status {status}; the screen:\n{s.text()}"
+        s.assert_restored()
+        end = time.time() + 3
+        while processes_with(tag) and time.time() < end:
+            time.sleep(0.1)
+        assert not processes_with(tag), "the launched program still runs"
+    finally:
+        s.close()
+        for pid in processes_with(tag):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(folder)
+
+
 @check("the program ends: pyfold top ends with its exit code, the terminal restored, the end said")
 def _():
     s = Session(["--", PYTHON, "-c", "import time, sys\nt = time.time()\nwhile time.time() < t + 1.5: pass\n"

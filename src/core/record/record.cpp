@@ -8,6 +8,7 @@
 #include "pyfold/record/os/process_memory.hpp"
 #include "pyfold/record/recorder.hpp"
 #include "pyfold/record/remote_recorder.hpp"
+#include "pyfold/record/run_control.hpp"
 
 namespace pyfold::record {
 
@@ -65,6 +66,7 @@ MethodChoice choose_method(const RecordOptions& options, const RecordTarget& tar
 
 RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress,
                     const LiveView* live) {
+  SignalGuard guard;  // from the start: a Ctrl-C or SIGTERM while the method is chosen still ends the recording
   check_rate(options.rate);
   if (target.pid && options.method == RecordMethod::inprocess)
     throw std::invalid_argument("--pid attaches from outside: it has no in-process method");

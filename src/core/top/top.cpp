@@ -99,14 +99,12 @@ class View {
 
   void take() { model_.update(counts_.take(), cpu_seconds(), record::monotonic_seconds()); }
 
-  // q (or --once's table, or an error): the recording is ended as SIGTERM ends it (the launched program too);
-  // again every half second until it has (a first signal may come before the recording's handlers are in place).
+  // q (or --once's table, or an error): the recording is ended as SIGTERM ends it (the launched program too).
   void end_recording() {
     quit_ = true;
-    while (!done()) {
-      kill(getpid(), SIGTERM);
-      if (wait_done(0.5)) break;
-    }
+    kill(getpid(), SIGTERM);  // (run_top's guard catches it, whenever it comes)
+    std::unique_lock<std::mutex> lock(mutex_);
+    ended_.wait(lock, [&] { return done_; });
   }
 
   // Waits for the first figures (a Python slow to start, a program not yet Python); the first interval's end, or
@@ -256,13 +254,15 @@ int open_program_output(const std::string& path) {
 }  // namespace
 
 int run_top(const TopCommandLine& cli) {
+  // From the start: a SIGTERM or Ctrl-C during start-up still ends the launched program and gives the terminal
+  // back (record()'s own guards nest in this one and keep what it caught); q's SIGTERM comes here too.
+  record::SignalGuard guard;
   const record::RecordCommandLine& rec = cli.record;
   const bool screen = !cli.top.once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
   LiveCounts counts(rec.options.subprocesses);
   record::LiveView live;
   live.sink = &counts;
   if (screen && !rec.target.command.empty()) live.program_output_fd = open_program_output(cli.top.program_output);
-  record::SignalGuard guard;  // q's SIGTERM and a Ctrl-C before the recording's own handlers are in place
   sigset_t winch, old;
   sigemptyset(&winch);
   sigaddset(&winch, SIGWINCH);
