@@ -455,6 +455,32 @@ def _():
         s.close()
 
 
+@check("options that do not go together: a usage error (exit 2) before anything is drawn or printed")
+def _():
+    with running([PYTHON, WORKLOAD]) as target:
+        bad = [(["--once", "--method", "inprocess", "--", PYTHON, WORKLOAD], "not -- COMMAND"),
+               (["--method", "inprocess", "--", PYTHON, WORKLOAD], "not -- COMMAND"),
+               (["--method", "inprocess", "--pid", str(target.pid)], "no in-process method"),
+               (["--method", "inprocess", "--subprocesses", WORKLOAD], "--subprocesses needs the remote method"),
+               (["--method", "inprocess", "--nonblocking", WORKLOAD], "--nonblocking needs the remote method"),
+               (["--method", "inprocess", "--native", WORKLOAD], "--native reads the program from outside"),
+               (["--program-output", os.devnull, "--pid", str(target.pid)], "not with --pid")]
+        for args, message in bad:
+            r = subprocess.run([TOP] + args, capture_output=True, text=True, timeout=30)
+            assert r.returncode == 2 and r.stdout == "", (args, r.returncode, r.stdout)
+            assert r.stderr.startswith("pyfold-top: ") and message in r.stderr, (args, r.stderr)
+        s = Session(["--method", "inprocess", "--", PYTHON, WORKLOAD])  # on a terminal: no screen drawn
+        try:
+            assert s.wait_exit(10) == 2
+            time.sleep(0.1)
+            assert b"\x1b[?1049h" not in s.raw, f"the alternate screen was entered: {bytes(s.raw)[:200]!r}"
+            s.wait_for(lambda lines: "pyfold-top: the in-process method starts Python itself" in lines[0],
+                       what="the usage error")
+        finally:
+            s.close()
+        assert target.poll() is None
+
+
 def parse_tables(text):
     """[(header {key: value}, [(own%, total%, own s, total s, name)])] of plain tables."""
     tables = []

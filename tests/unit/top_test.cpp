@@ -202,4 +202,7 @@ TEST_CASE("top command line: record's options of what is sampled, top's own, and
   CHECK_THROWS_WITH(parse_top_command_line(5, interval), "--interval must be 0.1 to 3600 seconds");
   const char* nothing[] = {"pyfold-top"};
   CHECK_THROWS(parse_top_command_line(1, nothing));
+  const char* program_output[] = {"pyfold-top", "--program-output", "out.txt", "--pid", "7"};
+  CHECK_THROWS_WITH(parse_top_command_line(5, program_output),
+                    "--program-output is a launched program's: not with --pid");
 }

@@ -258,11 +258,17 @@ int run_top(const TopCommandLine& cli) {
   // back (record()'s own guards nest in this one and keep what it caught); q's SIGTERM comes here too.
   record::SignalGuard guard;
   const record::RecordCommandLine& rec = cli.record;
+  // Options that do not go together are a usage error before anything is drawn or printed; the method chosen once
+  // (--method auto probes the machine, --async asks the interpreter its version).
+  record::RecordOptions options = rec.options;
+  options.method = record::choose_method(options, rec.target).inprocess ? record::RecordMethod::inprocess
+                                                                         : record::RecordMethod::remote;
   const bool screen = !cli.top.once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
   LiveCounts counts(rec.options.subprocesses);
   record::LiveView live;
   live.sink = &counts;
-  if (screen && !rec.target.command.empty()) live.program_output_fd = open_program_output(cli.top.program_output);
+  if (!rec.target.command.empty() && (screen || !cli.top.program_output.empty()))
+    live.program_output_fd = open_program_output(cli.top.program_output);
   sigset_t winch, old;
   sigemptyset(&winch);
   sigaddset(&winch, SIGWINCH);
@@ -272,7 +278,7 @@ int run_top(const TopCommandLine& cli) {
   record::RecordReport report;
   std::exception_ptr error;
   try {
-    report = record::record(rec.options, rec.target, {}, &live);
+    report = record::record(options, rec.target, {}, &live);
   } catch (...) {
     error = std::current_exception();
   }

@@ -40,10 +40,12 @@ constexpr int kAgentFd = 4;   // the native sampler's library, which the bootstr
 // fuzzer builds.
 extern "C" const unsigned char pyfold_agent_so[], pyfold_agent_so_end[];
 
+bool has_agent() { return pyfold_agent_so_end - pyfold_agent_so > 0; }
+
 // The agent library in a memory file for the program to load; -1 when there is none (then the bootstrap samples
 // from Python's signal handler).
 int agent_file() {
-  if (pyfold_agent_so_end - pyfold_agent_so <= 0) return -1;
+  if (!has_agent()) return -1;
   int fd = static_cast<int>(memfd_create("libpyfold-agent.so", MFD_CLOEXEC));
   if (fd < 0) return -1;
   const std::size_t size = static_cast<std::size_t>(pyfold_agent_so_end - pyfold_agent_so);
@@ -219,9 +221,6 @@ class SamplerStreamParser {
 
 }  // namespace
 
-namespace {
-
-// What the in-process method cannot do: only the remote method does it.
 void check_inprocess(const RecordOptions& options, const RecordTarget& target) {
   if (target.pid) throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
   if (!target.python_program)
@@ -231,7 +230,14 @@ void check_inprocess(const RecordOptions& options, const RecordTarget& target) {
   if (options.blocking) throw std::invalid_argument("--blocking needs the remote method");
   if (options.nonblocking) throw std::invalid_argument("--nonblocking needs the remote method");
   if (options.check_reads) throw std::invalid_argument("--check-reads needs the remote method");
+  if (options.mode == SampleMode::gil && (options.async != AsyncSampling::off || !has_agent()))
+    throw std::invalid_argument("--mode gil with the in-process method needs its native sampler" +
+                                std::string(options.async != AsyncSampling::off
+                                                ? ", which does not read --async"
+                                                : ": this pyfold has none (a sanitizer build)"));
 }
+
+namespace {
 
 // The program started under the bootstrap: the end of the pipe its samples come from, and when it was started.
 struct Bootstrapped {
@@ -245,11 +251,10 @@ Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarge
   if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
   // --async is read by the bootstrap in Python (the tasks are Python objects); otherwise the native sampler.
   const int agent = options.async == AsyncSampling::off ? agent_file() : -1;
-  if (agent < 0 && options.mode == SampleMode::gil)
-    throw std::invalid_argument("--mode gil with the in-process method needs its native sampler" +
-                                std::string(options.async != AsyncSampling::off
-                                                ? ", which does not read --async"
-                                                : ": this pyfold has none (a sanitizer build), or no memory file"));
+  if (agent < 0 && options.mode == SampleMode::gil) {
+    close(fds[0]), close(fds[1]);
+    throw IoError("--mode gil with the in-process method needs its native sampler: no memory file for it");
+  }
   std::vector<std::string> args = {target.command[0], "-c", kInprocessBootstrap};
   args.insert(args.end(), target.command.begin() + 1, target.command.end());
   LaunchSetup setup;
