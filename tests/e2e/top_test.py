@@ -87,7 +87,7 @@ class Session:
     """pyfold top on a pty of its own (its controlling terminal: Ctrl-C and resizes reach it as they would a user's),
     everything it writes fed to a pyte screen and kept raw."""
 
-    def __init__(self, args, rows=40, cols=120, term="xterm-256color"):
+    def __init__(self, args, rows=40, cols=120, term="xterm-256color", env=None):
         self.master, self.slave = pty.openpty()
         set_size(self.slave, rows, cols)
         self.modes = termios.tcgetattr(self.slave)
@@ -95,7 +95,7 @@ class Session:
         self.stream = Stream(self.screen)
         self.raw = bytearray()
         self.lock = threading.Lock()
-        env = dict(os.environ, TERM=term)
+        env = dict(os.environ, TERM=term, **(env or {}))
         env.pop("COLUMNS", None), env.pop("LINES", None)
         self.proc = subprocess.Popen([TOP] + args, stdin=self.slave, stdout=self.slave, stderr=self.slave, env=env,
                                      start_new_session=True,
@@ -440,6 +440,57 @@ def _():
         assert s.proc.poll() is None
     finally:
         s.close()
+
+
+LONG_NAME = "ein_sehr_langer_funktionsname_über_alles_" * 3 + "長い関数名" * 4  # 140 columns
+WIDE_NAME = "長い関数名" * 12  # 120 columns, 2 each
+
+
+@check("long rows in 80 columns: names (UTF-8, wide characters), the command line (a tab, a newline) and the "
+       "filter line longer than 120 columns; nothing wraps, each character where it belongs, in C.UTF-8 and in C")
+def _():
+    folder = tempfile.mkdtemp()
+    script = write(os.path.join(folder, "long_names.py"), f"""import sys, time
+def {LONG_NAME}():
+    return sum(range(20000))
+def {WIDE_NAME}():
+    return sum(range(10000))
+def short():
+    return sum(range(5000))
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    {LONG_NAME}()
+    {WIDE_NAME}()
+    short()
+""")
+    args = ["--", PYTHON, script, "60", "an argument\twith a tab and\na newline", "ü" * 60, "x" * 60]
+    pattern = "(" + "|".join(["ein_sehr_langer", "nothing_like_this_" * 6]) + ")"
+    # (in C, each byte that is not ASCII is a '?')
+    for locale, long_shown, wide_shown in (("C.UTF-8", LONG_NAME[:35], WIDE_NAME[:20]),
+                                           ("C", LONG_NAME[:30] + "??ber_alles", "?" * 40)):
+        s = Session(args, rows=30, cols=80, env={"LC_ALL": locale})
+        try:
+            s.wait_for(lambda lines: any(long_shown in line for line in lines[4:]) and
+                       any(wide_shown in line for line in lines[4:]), what=f"the long rows ({locale})")
+
+            def unwrapped(lines, last):
+                assert len(lines[0]) >= 79 and lines[0].startswith("pyfold top  PID"), f"line 0: {lines[0]!r}"
+                assert lines[1].startswith("wall "), f"line 1: {lines[1]!r}"
+                assert lines[2].startswith("since the start"), f"line 2: {lines[2]!r}"
+                assert lines[3].split()[0] == "OWN%", f"line 3: {lines[3]!r}"
+                for line in lines[4:-1]:
+                    assert not line.strip() or ROW.match(line), f"not a row: {line!r}; the screen:\n{s.text()}"
+                assert lines[-1].startswith(last), f"the last line: {lines[-1]!r}"
+            unwrapped(s.lines(), "q quit")
+            s.key("/" + pattern)  # the prompt shows the end of what is typed
+            s.wait_for(lambda lines: lines[-1].rstrip().endswith(pattern[-40:]), what="the filter prompt")
+            s.key("\r")
+            s.wait_for(lambda lines: "filter: /(" in lines[2] and len(s.rows()) == 1, what="the filter applied")
+            unwrapped(s.lines(), "q quit")
+            assert long_shown in next(iter(s.rows())), s.rows()
+        finally:
+            s.close()
+    shutil.rmtree(folder)
 
 
 @check("a terminal without colours (TERM=vt100): the same rows, readable")
