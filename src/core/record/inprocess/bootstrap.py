@@ -121,9 +121,9 @@ class Sampler:
             now = self.monotonic()
             if lines or now >= self.progress_at + 0.02:
                 self.progress_at = now
-                lines.append("#pyfold-progress ticks=%d not_recorded=%d startup=%d%s\n" % (
-                    self.ticks, self.error_ticks, self.startup_ticks,
-                    "" if self.kept_at is None else " kept_us=%d" % (self.kept_at * 1e6)))
+                # (its figures count from its start: startup=0 kept_us=0, as the first line said)
+                lines.append("#pyfold-progress ticks=%d not_recorded=%d startup=0 kept_us=0\n" % (
+                    self.ticks, self.error_ticks))
                 self.write("".join(lines))
         except Exception:  # the handler runs inside the program: it must never raise there
             self.errors += 1
@@ -148,8 +148,6 @@ class Sampler:
             if not self.started and not self.keep_startup:
                 self.startup_ticks += count
                 return []
-        if self.kept_at is None:  # the first sample past the start-up
-            self.kept_at = max(0.0, self.monotonic() - self.start_time)
         # Not threading.enumerate(): it takes threading's lock, which the interrupted main thread may hold (in
         # Thread.start or join), and the handler would wait for itself forever. A copy of the dict is atomic.
         threads = getattr(threading, "_active", {}).copy()
@@ -341,10 +339,12 @@ class Sampler:
         self.clock = time.process_time if self.mode == "cpu" else time.monotonic
         self.last, self.carry = self.clock(), 0.0
         # When sampling started, on CLOCK_MONOTONIC (time.monotonic's, pyfold's too): pyfold's live figures count
-        # the seconds from here, not from the launch.
-        self.monotonic, self.progress_at, self.kept_at = time.monotonic, 0.0, None
+        # the seconds from here, not from the launch. What is left of the start-up is runpy finding the target, a
+        # few ms: the program's own time starts here too (in cpu mode a sleeping program gets no tick to tell).
+        self.monotonic, self.progress_at = time.monotonic, 0.0
         self.start_time = self.monotonic()
-        self.write("#pyfold-start monotonic=%.6f\n" % self.start_time)
+        self.write("#pyfold-start monotonic=%.6f\n#pyfold-progress ticks=0 not_recorded=0 startup=0 kept_us=0\n"
+                   % self.start_time)
         which = signal.ITIMER_PROF if self.mode == "cpu" else signal.ITIMER_REAL
         signum = signal.SIGPROF if self.mode == "cpu" else signal.SIGALRM
         signal.signal(signum, self.on_signal)
