@@ -383,28 +383,47 @@ def processes_with(argument):
     return found
 
 
-@check("SIGTERM during start-up (the view drawn, the method still being chosen): pyfold top ends, the launched "
-       "program too, the terminal restored")
+@check("SIGTERM during start-up: while the method is chosen (nothing started, nothing drawn) and while the program "
+       "becomes Python (it is ended); pyfold top ends with exit status 0, the terminal as it was")
 def _():
     folder = tempfile.mkdtemp()
-    # An interpreter slow to answer: --async asks its version before choosing the method, so the SIGTERM comes
-    # before the recording's own guard is in place
-    slow = write(os.path.join(folder, "slowpython"), f"#!/bin/sh\nsleep 1.5\nexec {shutil.which(PYTHON)} \"$@\"\n")
+    # An interpreter slow to answer and to start; --async asks it its version (`-c`) before choosing the method
+    mark = os.path.join(folder, "asked")
+    slow = write(os.path.join(folder, "slowpython"), f"""#!/bin/sh
+case "$2" in
+    "import sys; print"*) touch {mark} ;;
+    *) touch {mark}.started ;;
+esac
+sleep 1.5
+exec {shutil.which(PYTHON)} "$@"
+""")
     os.chmod(slow, 0o755)
     tag = "31.4159"  # the workload's seconds: its command line's mark
-    s = Session(["--async", "--python", slow, WORKLOAD, tag])
     try:
-        s.wait_for(lambda lines: "q quit" in lines[-1], what="the view")
-        s.proc.send_signal(signal.SIGTERM)
-        status = s.wait_exit(8)
-        assert status == 0, f"exit status {status}; the screen:\n{s.text()}"
-        s.assert_restored()
-        end = time.time() + 3
-        while processes_with(tag) and time.time() < end:
-            time.sleep(0.1)
-        assert not processes_with(tag), "the launched program still runs"
+        for when in (mark, mark + ".started"):
+            s = Session(["--async", "--python", slow, WORKLOAD, tag])
+            try:
+                end = time.time() + 10
+                while not os.path.exists(when) and time.time() < end:
+                    time.sleep(0.01)
+                assert os.path.exists(when), f"{when} never made"
+                s.proc.send_signal(signal.SIGTERM)
+                status = s.wait_exit(8)
+                assert status == 0, f"exit status {status}; the screen:\n{s.text()}"
+                if b"\x1b[?1049h" in s.raw or when != mark:
+                    s.assert_restored()
+                else:  # nothing drawn
+                    assert termios.tcgetattr(s.slave)[3] == s.modes[3], "tty modes changed"
+                end = time.time() + 3
+                while processes_with(tag) and time.time() < end:
+                    time.sleep(0.1)
+                assert not processes_with(tag), f"the launched program still runs (SIGTERM after {when})"
+            finally:
+                s.close()
+                for made in (mark, mark + ".started"):
+                    if os.path.exists(made):
+                        os.remove(made)
     finally:
-        s.close()
         for pid in processes_with(tag):
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(folder)

@@ -263,6 +263,7 @@ int run_top(const TopCommandLine& cli) {
   record::RecordOptions options = rec.options;
   options.method = record::choose_method(options, rec.target).inprocess ? record::RecordMethod::inprocess
                                                                          : record::RecordMethod::remote;
+  if (record::g_signal) return 0;  // SIGTERM or Ctrl-C meanwhile: nothing is started, nothing drawn
   const bool screen = !cli.top.once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
   LiveCounts counts(rec.options.subprocesses);
   record::LiveView live;
