@@ -28,4 +28,10 @@ struct Function {
 // it made where its callers' edges have room (see the .cpp). Throws InputError on a malformed dump.
 std::vector<Function> read_functions(const marshal::Document& doc);
 
+// The steps both readers (this one and pstats_direct) share. share_counted_times: after a key's callers are read,
+// its int callers' times as their share of fn's (counted_calls: that key's int calls from other functions).
+// finish_functions: once all are read, duplicate callers merged and cumtimes raised toward the calls made.
+void share_counted_times(Function& fn, std::uint32_t f, double counted_calls);
+void finish_functions(std::vector<Function>& functions);
+
 }  // namespace pyfold::collapse::pstats

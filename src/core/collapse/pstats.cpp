@@ -10,12 +10,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 #include "pyfold/collapse/marshal.hpp"
+#include "pyfold/collapse/pstats_direct.hpp"
 #include "pyfold/collapse/pstats_graph.hpp"
 #include "pyfold/collapse/pstats_reader.hpp"
 #include "pyfold/collapse/pstats_rebuild.hpp"
 #include "pyfold/collapse/pstats_tree.hpp"
+#include "pyfold/diagnostics.hpp"
 #include "pyfold/text.hpp"
 
 namespace pyfold::collapse {
@@ -118,14 +121,18 @@ Applicable pstats_applicable(std::string_view head) {
 
 PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, StackSink& sink) {
   PstatsReport report;
-  std::string bytes;
-  bytes.reserve(input.mapped().size());  // a mapped file's size: one allocation, no copies as the string grows
-  {
+  const std::string& source = input.name();
+  // A mapped file is read in place; other inputs (standard input, gzip) are read whole first.
+  std::string read_bytes;
+  std::string_view bytes = input.mapped();
+  if (bytes.empty()) {
     char buffer[1 << 16];
-    while (std::size_t got = input.read(buffer, sizeof buffer)) bytes.append(buffer, got);
+    while (std::size_t got = input.read(buffer, sizeof buffer)) read_bytes.append(buffer, got);
+    bytes = read_bytes;
   }
-  const marshal::Document doc(std::move(bytes), input.name());
-  const std::vector<Function> fns = read_functions(doc);
+  std::vector<Function> fns;
+  std::optional<marshal::Document> doc;  // the generic reader's, for any other dump (the functions view its bytes)
+  if (!read_functions_direct(bytes, fns)) fns = read_functions(doc.emplace(std::string(bytes), source));
   const Graph graph(fns);
   const bool by_calls = options.weight == PstatsOptions::Weight::calls;
   const double factor = units_per_second(options.unit);
@@ -135,11 +142,11 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc, cc_total += std::max(0.0, fn.cc);
   // Counts are 64-bit integers: refuse totals no profile reaches (a corrupt number) rather than overflow.
   if (tt_total * factor > 1e17 || nc_total > 1e17 || root_total * factor > 1e17)
-    doc.fail(0, "times or call counts too large to count (total tottime " + format("%g", tt_total) + " s, " +
-                    format("%g", nc_total) + " calls)");
+    throw InputError(source + ": offset 0: times or call counts too large to count (total tottime " +
+                     format("%g", tt_total) + " s, " + format("%g", nc_total) + " calls)");
   if (std::fabs(root_total - tt_total) > 0.01 * tt_total && std::fabs(root_total - tt_total) * factor > 1)
     report.warnings.push_back(
-        doc.source() + ": the roots' cumulative time (" + seconds_text(root_total) +
+        source + ": the roots' cumulative time (" + seconds_text(root_total) +
         ") differs from the sum of tottime (" + seconds_text(tt_total) +
         "): threads (Python 3.12+) or code that calls sys.setprofile; every function keeps its tottime");
 
@@ -160,7 +167,7 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   for (std::uint32_t f : order) rebuild.place(f, amount_of(f));
 
   if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)
-    report.warnings.push_back(doc.source() + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +
+    report.warnings.push_back(source + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +
                               "% of the " + (by_calls ? "calls" : "self time") +
                               " could not be placed under a caller within the dump's edge times: drawn under "
                               "[caller unknown]");

@@ -1,0 +1,340 @@
+// A pstats dump of the usual shape → function table, straight from the marshal bytes (see the header). It gives
+// exactly what the generic reader gives: functions numbered in the same order (the keys first, then the callers
+// that are no key), numbers summed in the same order, the same steps after (pstats_reader's share_counted_times
+// and finish_functions). Every read is bounds-checked; anything outside the shape stops it (the generic reader
+// then takes over from the start).
+#include "pyfold/collapse/pstats_direct.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "pyfold/open_table.hpp"
+#include "pyfold/text.hpp"
+
+namespace pyfold::collapse::pstats {
+
+namespace {
+
+constexpr unsigned char kFlagRef = 0x80;
+constexpr std::uint32_t kNone = 0xffffffffu;
+
+struct Unsupported {};  // thrown where the shape ends; caught by read_functions_direct
+
+class DirectReader {
+ public:
+  explicit DirectReader(std::string_view bytes)
+      : data_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()) {
+    strings_by_text_.reset(1024);
+    keys_by_ids_.reset(1024);
+  }
+
+  void read(std::vector<Function>& functions) {
+    if (size_ == 0 || size_ > std::numeric_limits<std::uint32_t>::max() - 1) throw Unsupported{};
+    open('{');
+    for (;;) {
+      if ((peek() & ~kFlagRef) == '0') break;
+      Entry entry;
+      entry.key = key();
+      tuple_of(5);
+      entry.cc = number();
+      entry.nc = number();
+      entry.tt = number();
+      entry.ct = number();
+      entry.edge_begin = std::uint32_t(edges_.size());
+      open('{');
+      while ((peek() & ~kFlagRef) != '0') {
+        RawEdge e;
+        e.key = key();
+        caller_value(e.edge);
+        edges_.push_back(e);
+      }
+      ++pos_;
+      entry.edge_end = std::uint32_t(edges_.size());
+      entries_.push_back(entry);
+    }
+    build(functions);
+  }
+
+ private:
+  struct Ref {
+    enum Kind : std::uint8_t { unfinished, other, string, number, key } kind;
+    std::uint32_t id;  // string or key
+    double value;      // number
+  };
+  struct StringSlot {
+    std::uint64_t hash;
+    std::uint32_t offset, length, id_plus_one;
+    bool empty() const { return id_plus_one == 0; }
+  };
+  struct KeyText {
+    std::uint32_t file, name;  // string ids
+    std::int64_t line;
+  };
+  struct KeySlot {
+    KeyText key;
+    std::uint32_t id_plus_one;
+    bool empty() const { return id_plus_one == 0; }
+  };
+  struct Entry {
+    std::uint32_t key;
+    double cc, nc, tt, ct;
+    std::uint32_t edge_begin, edge_end;
+  };
+  struct RawEdge {
+    std::uint32_t key;
+    Edge edge;  // edge.caller set once functions are numbered
+  };
+
+  void need(std::size_t n) const {
+    if (size_ - pos_ < n) throw Unsupported{};
+  }
+  unsigned char peek() const {
+    need(1);
+    return data_[pos_];
+  }
+  unsigned char u8() {
+    need(1);
+    return data_[pos_++];
+  }
+  std::int32_t i32() {
+    need(4);
+    std::uint32_t v = std::uint32_t(data_[pos_]) | std::uint32_t(data_[pos_ + 1]) << 8 |
+                      std::uint32_t(data_[pos_ + 2]) << 16 | std::uint32_t(data_[pos_ + 3]) << 24;
+    pos_ += 4;
+    return static_cast<std::int32_t>(v);
+  }
+  double f64() {
+    need(8);
+    std::uint64_t bits = 0;
+    for (int k = 7; k >= 0; --k) bits = bits << 8 | data_[pos_ + k];
+    pos_ += 8;
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    return d;
+  }
+  const Ref& ref() {
+    const std::int32_t index = i32();
+    if (index < 0 || std::size_t(index) >= refs_.size()) throw Unsupported{};
+    return refs_[std::size_t(index)];
+  }
+
+  // A dict (its items follow); a flagged one takes a ref slot no ref may use here.
+  void open(char code) {
+    const unsigned char byte = u8();
+    if ((byte & ~kFlagRef) != code) throw Unsupported{};
+    if (byte & kFlagRef) refs_.push_back(Ref{Ref::other, 0, 0});
+  }
+  // A tuple of n items: returns the ref slot it took (kNone when not flagged).
+  std::uint32_t tuple_of(std::uint32_t n) { return tuple_where(tuple_size(), n); }
+  std::uint32_t tuple_where(std::pair<std::uint32_t, bool> size, std::uint32_t n) {
+    if (size.first != n) throw Unsupported{};
+    if (!size.second) return kNone;
+    refs_.push_back(Ref{Ref::unfinished, 0, 0});
+    return std::uint32_t(refs_.size() - 1);
+  }
+  // A tuple's size and flag ('(' or ')'); anything else stops.
+  std::pair<std::uint32_t, bool> tuple_size() {
+    const unsigned char byte = u8();
+    const unsigned char code = byte & ~kFlagRef;
+    std::uint32_t n;
+    if (code == ')') {
+      n = u8();
+    } else if (code == '(') {
+      const std::int32_t v = i32();
+      if (v < 0) throw Unsupported{};
+      n = std::uint32_t(v);
+    } else {
+      throw Unsupported{};
+    }
+    if (n > size_ - pos_) throw Unsupported{};
+    return {n, (byte & kFlagRef) != 0};
+  }
+
+  // An int, a float, a boolean, or a ref to an int or float; finite.
+  double number() {
+    const unsigned char byte = u8();
+    double d;
+    switch (byte & ~kFlagRef) {
+      case 'i': d = double(i32()); break;
+      case 'g':
+        d = f64();
+        if (!std::isfinite(d)) throw Unsupported{};
+        break;
+      case 'F': return 0;  // singletons take no ref slot
+      case 'T': return 1;
+      case 'r': {
+        const Ref& r = ref();
+        if (r.kind != Ref::number) throw Unsupported{};
+        return r.value;
+      }
+      default: throw Unsupported{};
+    }
+    if (byte & kFlagRef) refs_.push_back(Ref{Ref::number, 0, d});
+    return d;
+  }
+
+  // A string (any kind but Python 2's string refs) or a ref to one: its id, equal for equal texts.
+  std::uint32_t string() {
+    const unsigned char byte = u8();
+    std::uint32_t length;
+    switch (byte & ~kFlagRef) {
+      case 'z':
+      case 'Z': length = u8(); break;
+      case 'a':
+      case 'A':
+      case 'u':
+      case 't':
+      case 's': {
+        const std::int32_t v = i32();
+        if (v < 0) throw Unsupported{};
+        length = std::uint32_t(v);
+        break;
+      }
+      case 'r': {
+        const Ref& r = ref();
+        if (r.kind != Ref::string) throw Unsupported{};
+        return r.id;
+      }
+      default: throw Unsupported{};
+    }
+    need(length);
+    const std::uint32_t id = intern(std::uint32_t(pos_), length);
+    pos_ += length;
+    if (byte & kFlagRef) refs_.push_back(Ref{Ref::string, id, 0});
+    return id;
+  }
+
+  std::uint32_t intern(std::uint32_t offset, std::uint32_t length) {
+    const std::string_view text(reinterpret_cast<const char*>(data_) + offset, length);
+    const std::uint64_t hash = hash_bytes(text);
+    StringSlot* slot = strings_by_text_.probe(hash, [&](const StringSlot& s) {
+      return s.hash == hash && s.length == length && std::memcmp(data_ + s.offset, text.data(), length) == 0;
+    });
+    if (!slot->empty()) return slot->id_plus_one - 1;
+    const std::uint32_t id = std::uint32_t(strings_.size());
+    strings_.push_back(text);
+    strings_by_text_.occupy(slot, StringSlot{hash, offset, length, id + 1},
+                            [](const StringSlot& s) { return s.hash; });
+    return id;
+  }
+
+  // A (file, line, name) tuple or a ref to one: its key id.
+  std::uint32_t key() {
+    if ((peek() & ~kFlagRef) == 'r') {
+      ++pos_;
+      const Ref& r = ref();
+      if (r.kind != Ref::key) throw Unsupported{};
+      return r.id;
+    }
+    const std::uint32_t slot = tuple_of(3);
+    KeyText k;
+    k.file = string();
+    const double line = number();
+    if (std::fabs(line) > 1e15) throw Unsupported{};
+    k.line = std::llround(line);
+    k.name = string();  // a code object (`python -m profile -o`) stops here
+    const std::uint64_t hash = mix64((std::uint64_t(k.file) << 32 | k.name) ^ std::uint64_t(k.line) * 0x9E3779B97F4A7C15ULL);
+    auto same = [&](const KeySlot& s) { return s.key.file == k.file && s.key.name == k.name && s.key.line == k.line; };
+    KeySlot* found = keys_by_ids_.probe(hash, same);
+    std::uint32_t id;
+    if (found->empty()) {
+      id = std::uint32_t(keys_.size());
+      keys_.push_back(k);
+      keys_by_ids_.occupy(found, KeySlot{k, id + 1}, [&](const KeySlot& s) {
+        return mix64((std::uint64_t(s.key.file) << 32 | s.key.name) ^ std::uint64_t(s.key.line) * 0x9E3779B97F4A7C15ULL);
+      });
+    } else {
+      id = found->id_plus_one - 1;
+    }
+    if (slot != kNone) refs_[slot] = Ref{Ref::key, id, 0};
+    return id;
+  }
+
+  // A caller's value: (nc, cc, tt, ct), 4k numbers summed, or an int call count (ct -1 until shared out).
+  void caller_value(Edge& e) {
+    e = Edge{0, 0, 0, 0, 0};
+    const unsigned char code = peek() & ~kFlagRef;
+    if (code != ')' && code != '(') {
+      e.nc = e.cc = std::max(0.0, number());
+      e.ct = -1;
+      return;
+    }
+    const auto size = tuple_size();
+    if (size.first == 0 || size.first % 4 != 0) throw Unsupported{};
+    const std::uint32_t slot = tuple_where(size, size.first);
+    for (std::uint32_t k = 0; k < size.first; k += 4) {
+      e.nc += number();
+      e.cc += number();
+      e.tt += std::max(0.0, number());
+      e.ct += std::max(0.0, number());
+    }
+    if (slot != kNone) refs_[slot].kind = Ref::other;
+  }
+
+  // The functions as the generic reader numbers them: the dict's keys in order, then the callers no key names in
+  // the order they are met; numbers summed and edges read in the same order.
+  void build(std::vector<Function>& functions) {
+    std::vector<std::uint32_t> function_of(keys_.size(), kNone);
+    functions.clear();
+    functions.reserve(keys_.size());
+    auto function_for = [&](std::uint32_t key) {
+      std::uint32_t& f = function_of[key];
+      if (f == kNone) {
+        f = std::uint32_t(functions.size());
+        functions.emplace_back();
+        functions.back().file = strings_[keys_[key].file];
+        functions.back().name = strings_[keys_[key].name];
+        functions.back().line = keys_[key].line;
+      }
+      return f;
+    };
+    for (const Entry& entry : entries_) {
+      Function& fn = functions[function_for(entry.key)];
+      fn.cc += entry.cc;
+      fn.nc += entry.nc;
+      fn.tt += std::max(0.0, entry.tt);  // the profile module's bias calibration can make times negative
+      fn.ct += std::max(0.0, entry.ct);
+    }
+    for (const Entry& entry : entries_) {
+      const std::uint32_t f = function_of[entry.key];
+      double counted_calls = 0;
+      for (std::uint32_t k = entry.edge_begin; k < entry.edge_end; ++k) {
+        Edge e = edges_[k].edge;
+        e.caller = function_for(edges_[k].key);
+        if (e.ct < 0 && e.caller != f) counted_calls += e.nc;
+        functions[f].callers.push_back(e);
+      }
+      share_counted_times(functions[f], f, counted_calls);
+    }
+  }
+
+  const unsigned char* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+  std::vector<Ref> refs_;
+  std::vector<std::string_view> strings_;
+  OpenTable<StringSlot> strings_by_text_;
+  std::vector<KeyText> keys_;
+  OpenTable<KeySlot> keys_by_ids_;
+  std::vector<Entry> entries_;
+  std::vector<RawEdge> edges_;
+};
+
+}  // namespace
+
+bool read_functions_direct(std::string_view bytes, std::vector<Function>& functions) {
+  try {
+    DirectReader reader(bytes);
+    reader.read(functions);
+  } catch (const Unsupported&) {
+    functions.clear();
+    return false;
+  }
+  finish_functions(functions);
+  return true;
+}
+
+}  // namespace pyfold::collapse::pstats
