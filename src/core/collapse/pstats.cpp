@@ -157,14 +157,18 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   Tree tree(fns, options.max_depth);
   Rebuild rebuild(graph, roots, options, threshold, tree);
   // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
-  std::vector<std::uint32_t> order;
-  for (std::uint32_t f = 0; f < fns.size(); ++f)
-    if ((by_calls ? fns[f].cc : fns[f].tt) > 0) order.push_back(f);
   auto amount_of = [&](std::uint32_t f) { return by_calls ? fns[f].cc : fns[f].tt; };
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return amount_of(a) != amount_of(b) ? amount_of(a) > amount_of(b) : a < b;
+  struct Placed {
+    double amount;
+    std::uint32_t func;
+  };
+  std::vector<Placed> order;  // the amounts beside their functions: the sort reads no Function
+  for (std::uint32_t f = 0; f < fns.size(); ++f)
+    if (amount_of(f) > 0) order.push_back(Placed{amount_of(f), f});
+  std::sort(order.begin(), order.end(), [](const Placed& a, const Placed& b) {
+    return a.amount != b.amount ? a.amount > b.amount : a.func < b.func;
   });
-  for (std::uint32_t f : order) rebuild.place(f, amount_of(f));
+  for (const Placed& p : order) rebuild.place(p.func, p.amount);
 
   if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)
     report.warnings.push_back(source + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +

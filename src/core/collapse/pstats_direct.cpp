@@ -33,27 +33,38 @@ class DirectReader {
 
   void read(std::vector<Function>& functions) {
     if (size_ == 0 || size_ > std::numeric_limits<std::uint32_t>::max() - 1) throw Unsupported{};
+    // Room for what a dump of this size holds (about 150 bytes a key, 30 an object with a ref slot): a vector that
+    // doubles writes each of its sizes to fresh pages, and a page fault costs more than the bytes in it.
+    refs_.reserve(size_ / 24 + 16);
+    by_key_.reserve(size_ / 100 + 16);
     open('{');
-    for (;;) {
-      if ((peek() & ~kFlagRef) == '0') break;
-      Entry entry;
-      entry.key = key();
+    while ((peek() & ~kFlagRef) != '0') {
+      const std::uint32_t k = key();
       tuple_of(5);
-      entry.cc = number();
-      entry.nc = number();
-      entry.tt = number();
-      entry.ct = number();
-      entry.edge_begin = std::uint32_t(edges_.size());
+      const double cc = number(), nc = number(), tt = number(), ct = number();
+      Function& fn = by_key_[k];
+      fn.cc += cc;
+      fn.nc += nc;
+      fn.tt += std::max(0.0, tt);  // the profile module's bias calibration can make times negative
+      fn.ct += std::max(0.0, ct);
+      const std::uint32_t begin = std::uint32_t(fn.callers.size());
+      double counted_calls = 0;  // int callers: calls from other functions
+      bool counted = false;
       open('{');
       while ((peek() & ~kFlagRef) != '0') {
-        RawEdge e;
-        e.key = key();
-        caller_value(e.edge);
-        edges_.push_back(e);
+        Edge e;
+        e.caller = key();  // a key id until build() numbers the functions
+        caller_value(e);
+        if (e.ct < 0) {
+          counted = true;
+          if (e.caller != k) counted_calls += e.nc;
+        }
+        by_key_[k].callers.push_back(e);  // (key() may have moved the functions)
       }
       ++pos_;
-      entry.edge_end = std::uint32_t(edges_.size());
-      entries_.push_back(entry);
+      const std::uint32_t end = std::uint32_t(by_key_[k].callers.size());
+      entries_.push_back(EntryRange{k, begin, end});
+      if (counted) counted_.push_back(Counted{k, begin, end, counted_calls});
     }
     build(functions);
   }
@@ -78,14 +89,12 @@ class DirectReader {
     std::uint32_t id_plus_one;
     bool empty() const { return id_plus_one == 0; }
   };
-  struct Entry {
-    std::uint32_t key;
-    double cc, nc, tt, ct;
-    std::uint32_t edge_begin, edge_end;
+  struct EntryRange {  // an entry of the dict: its key, and where its callers are in that function's list
+    std::uint32_t key, begin, end;
   };
-  struct RawEdge {
-    std::uint32_t key;
-    Edge edge;  // edge.caller set once functions are numbered
+  struct Counted {  // an entry with int callers, shared out once its function's numbers are all read
+    std::uint32_t key, begin, end;
+    double counted_calls;
   };
 
   void need(std::size_t n) const {
@@ -243,6 +252,10 @@ class DirectReader {
     if (found->empty()) {
       id = std::uint32_t(keys_.size());
       keys_.push_back(k);
+      by_key_.emplace_back();
+      by_key_.back().file = strings_[k.file];
+      by_key_.back().name = strings_[k.name];
+      by_key_.back().line = k.line;
       keys_by_ids_.occupy(found, KeySlot{k, id + 1}, [&](const KeySlot& s) {
         return mix64((std::uint64_t(s.key.file) << 32 | s.key.name) ^ std::uint64_t(s.key.line) * 0x9E3779B97F4A7C15ULL);
       });
@@ -255,7 +268,7 @@ class DirectReader {
 
   // A caller's value: (nc, cc, tt, ct), 4k numbers summed, or an int call count (ct -1 until shared out).
   void caller_value(Edge& e) {
-    e = Edge{0, 0, 0, 0, 0};
+    e = Edge{e.caller, 0, 0, 0, 0};
     const unsigned char code = peek() & ~kFlagRef;
     if (code != ')' && code != '(') {
       e.nc = e.cc = std::max(0.0, number());
@@ -275,39 +288,23 @@ class DirectReader {
   }
 
   // The functions as the generic reader numbers them: the dict's keys in order, then the callers no key names in
-  // the order they are met; numbers summed and edges read in the same order.
+  // the order they are met (entries in order, each one's callers in order).
   void build(std::vector<Function>& functions) {
+    for (const Counted& c : counted_)  // key ids on both sides still: the same comparisons
+      share_counted_times(by_key_[c.key], c.key, c.counted_calls, c.begin, c.end);
     std::vector<std::uint32_t> function_of(keys_.size(), kNone);
-    functions.clear();
-    functions.reserve(keys_.size());
-    auto function_for = [&](std::uint32_t key) {
-      std::uint32_t& f = function_of[key];
-      if (f == kNone) {
-        f = std::uint32_t(functions.size());
-        functions.emplace_back();
-        functions.back().file = strings_[keys_[key].file];
-        functions.back().name = strings_[keys_[key].name];
-        functions.back().line = keys_[key].line;
+    std::uint32_t next = 0;
+    for (const EntryRange& e : entries_)
+      if (function_of[e.key] == kNone) function_of[e.key] = next++;
+    for (const EntryRange& e : entries_)
+      for (std::uint32_t k = e.begin; k < e.end; ++k) {
+        std::uint32_t& f = function_of[by_key_[e.key].callers[k].caller];
+        if (f == kNone) f = next++;
       }
-      return f;
-    };
-    for (const Entry& entry : entries_) {
-      Function& fn = functions[function_for(entry.key)];
-      fn.cc += entry.cc;
-      fn.nc += entry.nc;
-      fn.tt += std::max(0.0, entry.tt);  // the profile module's bias calibration can make times negative
-      fn.ct += std::max(0.0, entry.ct);
-    }
-    for (const Entry& entry : entries_) {
-      const std::uint32_t f = function_of[entry.key];
-      double counted_calls = 0;
-      for (std::uint32_t k = entry.edge_begin; k < entry.edge_end; ++k) {
-        Edge e = edges_[k].edge;
-        e.caller = function_for(edges_[k].key);
-        if (e.ct < 0 && e.caller != f) counted_calls += e.nc;
-        functions[f].callers.push_back(e);
-      }
-      share_counted_times(functions[f], f, counted_calls);
+    functions.resize(by_key_.size());
+    for (std::uint32_t k = 0; k < by_key_.size(); ++k) {
+      for (Edge& e : by_key_[k].callers) e.caller = function_of[e.caller];
+      functions[function_of[k]] = std::move(by_key_[k]);
     }
   }
 
@@ -319,8 +316,9 @@ class DirectReader {
   OpenTable<StringSlot> strings_by_text_;
   std::vector<KeyText> keys_;
   OpenTable<KeySlot> keys_by_ids_;
-  std::vector<Entry> entries_;
-  std::vector<RawEdge> edges_;
+  std::vector<Function> by_key_;  // numbered by key id
+  std::vector<EntryRange> entries_;
+  std::vector<Counted> counted_;
 };
 
 }  // namespace

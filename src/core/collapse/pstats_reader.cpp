@@ -16,8 +16,9 @@ namespace pyfold::collapse::pstats {
 // proportion to the calls. Recursive calls from the function itself are left out of the proportion, because the
 // callee's cumtime counts outermost calls only (gprof2dot divides by all calls, which gives a recursive function's
 // outside caller a tiny share of its time).
-void share_counted_times(Function& fn, std::uint32_t f, double counted_calls) {
-  for (Edge& e : fn.callers) {
+void share_counted_times(Function& fn, std::uint32_t f, double counted_calls, std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    Edge& e = fn.callers[i];
     if (e.ct >= 0) continue;
     double denominator = e.caller == f ? fn.nc : counted_calls;
     double share = denominator > 0 ? std::min(1.0, e.nc / denominator) : 0;
@@ -92,14 +93,15 @@ class Reader {
     if (callers.type != Type::dict) doc_.fail(callers.offset, "a pstats callers entry is a dict");
     const ValueId* edges = doc_.items(callers);
     double counted_calls = 0;  // int callers: calls from other functions
-    functions[f].callers.reserve(functions[f].callers.size() + callers.size);
+    const std::size_t begin = functions[f].callers.size();
+    functions[f].callers.reserve(begin + callers.size);
     for (std::uint32_t e = 0; e < callers.size; ++e) {
       std::uint32_t caller = function_for_key(edges[2 * e]);
       Edge edge_value = edge(caller, edges[2 * e + 1]);
       if (edge_value.ct < 0 && caller != f) counted_calls += edge_value.nc;
       functions[f].callers.push_back(edge_value);
     }
-    share_counted_times(functions[f], f, counted_calls);
+    share_counted_times(functions[f], f, counted_calls, begin, functions[f].callers.size());
   }
 
   double number(ValueId id) const {
