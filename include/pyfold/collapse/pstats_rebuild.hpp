@@ -27,6 +27,7 @@ class Rebuild {
  private:
   static constexpr double kFree = 1e300;  // the room of what has no budget
   static constexpr std::uint32_t kNone = 0xffffffffu;
+  static constexpr std::uint32_t kNoRoom = 0xfffffffeu;  // place_small_whole: no option has room
   // Longest path climbed: a cycle whose heaviest way round is free (all its edges already on the path) stops here.
   static constexpr std::size_t kMaxClimb = 1024;
   static constexpr std::uint32_t kMaxRepeat = 4;
@@ -62,7 +63,7 @@ class Rebuild {
   void take_room(std::uint32_t c, double amount);
   double per_call_bound(bool call_rule) const;
   void share(std::uint32_t x, double amount, bool call_rule = true);
-  bool place_small_whole(std::uint32_t x, double amount, double per_call);
+  std::uint32_t place_small_whole(std::uint32_t x, double amount, double per_call);
   bool collect_options(std::uint32_t x, double per_call);
   void hand_out(std::uint32_t x, double amount);
   double water_fill(double amount);
