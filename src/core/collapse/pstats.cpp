@@ -3,8 +3,9 @@
 // through its callers in proportion to the edges' cumtime within budgets (no edge or function drawn with more than
 // its cumtime), so every function's self time is exact; the stacks merged into a tree, small subtrees pruned to a
 // "[pruned]" child, and integer counts whose sum is exactly Σ tottime in the unit. pyfold-collapse(1) says what the
-// result guarantees. The steps live apart: pstats_reader (dump → functions), pstats_graph (callees, roots),
-// pstats_rebuild (the placing), pstats_tree (merging, pruning, lines).
+// result guarantees. The steps live apart: pstats_direct (the usual dump → functions, straight from its bytes),
+// pstats_reader (any other dump, through marshal's generic reader), pstats_graph (callees, roots), pstats_rebuild
+// (the placing), pstats_tree (merging, pruning, lines).
 #include "pyfold/collapse/pstats.hpp"
 
 #include <algorithm>
