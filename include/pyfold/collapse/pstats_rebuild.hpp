@@ -37,9 +37,10 @@ class Rebuild {
     std::uint32_t func;
     std::uint32_t on_path;         // how often this edge is on the path
     std::uint32_t next_with_room;  // itself, or a later entry (its room is used up)
-    double weight, room;           // room: the edge's cumtime not yet used
-    double ct;                     // the edge's cumtime
-    double per_call;               // the call rule's bound for the callers above this edge (0: none)
+    double weight;                 // the edge's cumtime (its calls with --weight calls)
+    double room;                   // its cumtime not yet used
+    double per_call;               // the call rule's bound for the callers above this edge (0: none, as with --weight
+                                   // calls: weight then stands for the cumtime in the rule's tests, which never fail)
   };
   struct Fn {
     std::uint32_t caller_start, caller_end;  // its entries in callers_, heaviest first

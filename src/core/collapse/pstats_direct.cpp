@@ -84,6 +84,9 @@ class DirectReader {
     std::uint32_t file, name;  // string ids
     std::int64_t line;
   };
+  static std::uint64_t key_hash(const KeyText& k) {
+    return mix64((std::uint64_t(k.file) << 32 | k.name) ^ std::uint64_t(k.line) * 0x9E3779B97F4A7C15ULL);
+  }
   struct KeySlot {
     KeyText key;
     std::uint32_t id_plus_one;
@@ -245,7 +248,7 @@ class DirectReader {
     if (std::fabs(line) > 1e15) throw Unsupported{};
     k.line = std::llround(line);
     k.name = string();  // a code object (`python -m profile -o`) stops here
-    const std::uint64_t hash = mix64((std::uint64_t(k.file) << 32 | k.name) ^ std::uint64_t(k.line) * 0x9E3779B97F4A7C15ULL);
+    const std::uint64_t hash = key_hash(k);
     auto same = [&](const KeySlot& s) { return s.key.file == k.file && s.key.name == k.name && s.key.line == k.line; };
     KeySlot* found = keys_by_ids_.probe(hash, same);
     std::uint32_t id;
@@ -256,9 +259,7 @@ class DirectReader {
       by_key_.back().file = strings_[k.file];
       by_key_.back().name = strings_[k.name];
       by_key_.back().line = k.line;
-      keys_by_ids_.occupy(found, KeySlot{k, id + 1}, [&](const KeySlot& s) {
-        return mix64((std::uint64_t(s.key.file) << 32 | s.key.name) ^ std::uint64_t(s.key.line) * 0x9E3779B97F4A7C15ULL);
-      });
+      keys_by_ids_.occupy(found, KeySlot{k, id + 1}, [](const KeySlot& s) { return key_hash(s.key); });
     } else {
       id = found->id_plus_one - 1;
     }

@@ -37,13 +37,13 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
       // module body's one call takes longer than all nested execs together).
       const double per_call = by_calls_ ? 0 : e.ct / std::max(1.0, e.nc) * (1 - 1e-9);
       callers_.push_back(
-          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, per_call});
+          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), per_call});
     }
     fn_[f].caller_end = std::uint32_t(callers_.size());
     std::sort(callers_.begin() + fn_[f].caller_start, callers_.end(),
               [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
   }
-  callers_.push_back(Caller{0, 0, 0, 0, 0, 0, 0});
+  callers_.push_back(Caller{0, 0, 0, 0, 0, 0});
   for (std::uint32_t c = 0; c < callers_.size(); ++c) callers_[c].next_with_room = c;
 }
 
@@ -148,7 +148,7 @@ inline std::uint32_t Rebuild::place_small_whole(std::uint32_t x, double amount, 
     const Caller& caller = callers_[c];
     if (caller.weight <= 0) break;
     // In time, weight is the edge's cumtime: sorted heaviest first, no later caller meets the call rule either.
-    if (caller.ct < per_call) break;
+    if (caller.weight < per_call) break;
     if (caller.on_path) continue;
     const Fn& above = fn_[caller.func];
     const double room = std::min(caller.room, above.on_path ? kFree : above.node_room);
@@ -192,7 +192,7 @@ bool Rebuild::collect_options(std::uint32_t x, double per_call) {
     const double edge_room = caller.on_path ? kFree : caller.room;
     const Fn& above = fn_[caller.func];
     const double node_room = above.on_path ? kFree : above.node_room;
-    if (caller.ct < per_call) {  // and every later caller too (sorted by weight, in time its cumtime)
+    if (caller.weight < per_call) {  // and every later caller too (sorted by weight, in time its cumtime)
       skipped = true;
       break;
     }
