@@ -13,15 +13,17 @@ import fcntl
 import os
 import pty
 import re
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import threading
 import time
 
-from harness import TARGETS, check, finish, interpreters, parse_folded, running
+from harness import TARGETS, check, finish, interpreters, parse_folded, running, write
 
 try:
     import pyte
@@ -85,7 +87,7 @@ class Session:
     """pyfold top on a pty of its own (its controlling terminal: Ctrl-C and resizes reach it as they would a user's),
     everything it writes fed to a pyte screen and kept raw."""
 
-    def __init__(self, args, rows=40, cols=120, term="xterm-256color"):
+    def __init__(self, args, rows=40, cols=120, term="xterm-256color", env=None):
         self.master, self.slave = pty.openpty()
         set_size(self.slave, rows, cols)
         self.modes = termios.tcgetattr(self.slave)
@@ -93,7 +95,7 @@ class Session:
         self.stream = Stream(self.screen)
         self.raw = bytearray()
         self.lock = threading.Lock()
-        env = dict(os.environ, TERM=term)
+        env = dict(os.environ, TERM=term, **(env or {}))
         env.pop("COLUMNS", None), env.pop("LINES", None)
         self.proc = subprocess.Popen([TOP] + args, stdin=self.slave, stdout=self.slave, stderr=self.slave, env=env,
                                      start_new_session=True,
@@ -368,6 +370,65 @@ def _():
         s.close()
 
 
+def processes_with(argument):
+    """The PIDs of the processes with argument on their command line."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if argument.encode() in f.read().split(b"\0"):
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+@check("SIGTERM during start-up: while the method is chosen (nothing started, nothing drawn) and while the program "
+       "becomes Python (it is ended); pyfold top ends with exit status 0, the terminal as it was")
+def _():
+    folder = tempfile.mkdtemp()
+    # An interpreter slow to answer and to start; --async asks it its version (`-c`) before choosing the method
+    mark = os.path.join(folder, "asked")
+    slow = write(os.path.join(folder, "slowpython"), f"""#!/bin/sh
+case "$2" in
+    "import sys; print"*) touch {mark} ;;
+    *) touch {mark}.started ;;
+esac
+sleep 1.5
+exec {shutil.which(PYTHON)} "$@"
+""")
+    os.chmod(slow, 0o755)
+    tag = "31.4159"  # the workload's seconds: its command line's mark
+    try:
+        for when in (mark, mark + ".started"):
+            s = Session(["--async", "--python", slow, WORKLOAD, tag])
+            try:
+                end = time.time() + 10
+                while not os.path.exists(when) and time.time() < end:
+                    time.sleep(0.01)
+                assert os.path.exists(when), f"{when} never made"
+                s.proc.send_signal(signal.SIGTERM)
+                status = s.wait_exit(8)
+                assert status == 0, f"exit status {status}; the screen:\n{s.text()}"
+                if b"\x1b[?1049h" in s.raw or when != mark:
+                    s.assert_restored()
+                else:  # nothing drawn
+                    assert termios.tcgetattr(s.slave)[3] == s.modes[3], "tty modes changed"
+                end = time.time() + 3
+                while processes_with(tag) and time.time() < end:
+                    time.sleep(0.1)
+                assert not processes_with(tag), f"the launched program still runs (SIGTERM after {when})"
+            finally:
+                s.close()
+                for made in (mark, mark + ".started"):
+                    if os.path.exists(made):
+                        os.remove(made)
+    finally:
+        for pid in processes_with(tag):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(folder)
+
+
 @check("the program ends: pyfold top ends with its exit code, the terminal restored, the end said")
 def _():
     s = Session(["--", PYTHON, "-c", "import time, sys\nt = time.time()\nwhile time.time() < t + 1.5: pass\n"
@@ -400,6 +461,57 @@ def _():
         s.close()
 
 
+LONG_NAME = "ein_sehr_langer_funktionsname_über_alles_" * 3 + "長い関数名" * 4  # 140 columns
+WIDE_NAME = "長い関数名" * 12  # 120 columns, 2 each
+
+
+@check("long rows in 80 columns: names (UTF-8, wide characters), the command line (a tab, a newline) and the "
+       "filter line longer than 120 columns; nothing wraps, each character where it belongs, in C.UTF-8 and in C")
+def _():
+    folder = tempfile.mkdtemp()
+    script = write(os.path.join(folder, "long_names.py"), f"""import sys, time
+def {LONG_NAME}():
+    return sum(range(20000))
+def {WIDE_NAME}():
+    return sum(range(10000))
+def short():
+    return sum(range(5000))
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    {LONG_NAME}()
+    {WIDE_NAME}()
+    short()
+""")
+    args = ["--", PYTHON, script, "60", "an argument\twith a tab and\na newline", "ü" * 60, "x" * 60]
+    pattern = "(" + "|".join(["ein_sehr_langer", "nothing_like_this_" * 6]) + ")"
+    # (in C, each byte that is not ASCII is a '?')
+    for locale, long_shown, wide_shown in (("C.UTF-8", LONG_NAME[:35], WIDE_NAME[:20]),
+                                           ("C", LONG_NAME[:30] + "??ber_alles", "?" * 40)):
+        s = Session(args, rows=30, cols=80, env={"LC_ALL": locale})
+        try:
+            s.wait_for(lambda lines: any(long_shown in line for line in lines[4:]) and
+                       any(wide_shown in line for line in lines[4:]), what=f"the long rows ({locale})")
+
+            def unwrapped(lines, last):
+                assert len(lines[0]) >= 79 and lines[0].startswith("pyfold top  PID"), f"line 0: {lines[0]!r}"
+                assert lines[1].startswith("wall "), f"line 1: {lines[1]!r}"
+                assert lines[2].startswith("since the start"), f"line 2: {lines[2]!r}"
+                assert lines[3].split()[0] == "OWN%", f"line 3: {lines[3]!r}"
+                for line in lines[4:-1]:
+                    assert not line.strip() or ROW.match(line), f"not a row: {line!r}; the screen:\n{s.text()}"
+                assert lines[-1].startswith(last), f"the last line: {lines[-1]!r}"
+            unwrapped(s.lines(), "q quit")
+            s.key("/" + pattern)  # the prompt shows the end of what is typed
+            s.wait_for(lambda lines: lines[-1].rstrip().endswith(pattern[-40:]), what="the filter prompt")
+            s.key("\r")
+            s.wait_for(lambda lines: "filter: /(" in lines[2] and len(s.rows()) == 1, what="the filter applied")
+            unwrapped(s.lines(), "q quit")
+            assert long_shown in next(iter(s.rows())), s.rows()
+        finally:
+            s.close()
+    shutil.rmtree(folder)
+
+
 @check("a terminal without colours (TERM=vt100): the same rows, readable")
 def _():
     s = Session(["--", PYTHON, WORKLOAD, "60"], term="vt100")
@@ -411,6 +523,32 @@ def _():
         assert s.wait_exit(3) == 0
     finally:
         s.close()
+
+
+@check("options that do not go together: a usage error (exit 2) before anything is drawn or printed")
+def _():
+    with running([PYTHON, WORKLOAD]) as target:
+        bad = [(["--once", "--method", "inprocess", "--", PYTHON, WORKLOAD], "not -- COMMAND"),
+               (["--method", "inprocess", "--", PYTHON, WORKLOAD], "not -- COMMAND"),
+               (["--method", "inprocess", "--pid", str(target.pid)], "no in-process method"),
+               (["--method", "inprocess", "--subprocesses", WORKLOAD], "--subprocesses needs the remote method"),
+               (["--method", "inprocess", "--nonblocking", WORKLOAD], "--nonblocking needs the remote method"),
+               (["--method", "inprocess", "--native", WORKLOAD], "--native reads the program from outside"),
+               (["--program-output", os.devnull, "--pid", str(target.pid)], "not with --pid")]
+        for args, message in bad:
+            r = subprocess.run([TOP] + args, capture_output=True, text=True, timeout=30)
+            assert r.returncode == 2 and r.stdout == "", (args, r.returncode, r.stdout)
+            assert r.stderr.startswith("pyfold-top: ") and message in r.stderr, (args, r.stderr)
+        s = Session(["--method", "inprocess", "--", PYTHON, WORKLOAD])  # on a terminal: no screen drawn
+        try:
+            assert s.wait_exit(10) == 2
+            time.sleep(0.1)
+            assert b"\x1b[?1049h" not in s.raw, f"the alternate screen was entered: {bytes(s.raw)[:200]!r}"
+            s.wait_for(lambda lines: "pyfold-top: the in-process method starts Python itself" in lines[0],
+                       what="the usage error")
+        finally:
+            s.close()
+        assert target.poll() is None
 
 
 def parse_tables(text):
@@ -448,6 +586,82 @@ def _():
     assert header["mode"] == "wall" and header["threads"] == "2", header
     three, one = total_of(rows, "three_parts"), total_of(rows, "one_part")
     near(100 * three / (three + one), 75, 5, "three_parts of three_parts + one_part")
+
+
+def native_inprocess():
+    """Whether --method inprocess samples with pyfold's native sampler (not in a sanitizer build: no agent)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py") as script:
+        r = subprocess.run([RECORD, "--method", "inprocess", "-o", os.devnull, script.name], capture_output=True,
+                           text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return "read by pyfold's native sampler" in r.stderr
+
+
+# The samplers: remote, in-process (its native sampler, but in a sanitizer build), in-process by the signal handler
+# it falls back to (a Python without ctypes); each with what it adds to PYTHONPATH.
+NO_CTYPES = os.path.join(TARGETS, "no_ctypes")
+SAMPLERS = (("remote", "remote", []), ("inprocess", "inprocess", []), ("inprocess (no ctypes)", "inprocess", [NO_CTYPES]))
+
+
+def python_path(*folders):
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(folders))
+
+
+@check("every sampler: the header's samples are the sampler's ticks (in wall mode each tick counts both threads' "
+       "stacks), the rate achieved at most the rate asked")
+def _():
+    for method, option, path in SAMPLERS:
+        r = subprocess.run([TOP, "--interval", "0.5", "--method", option, WORKLOAD, "2.5"], capture_output=True,
+                           text=True, timeout=60, env=python_path(*path))
+        assert r.returncode == 0, (method, r.stderr)
+        tables = parse_tables(r.stdout)
+        for header, _ in tables:
+            samples, stacks = int(header["samples"]), int(header["stacks"])
+            assert float(header["achieved"]) <= 1100, f"{method}: {float(header['achieved'])} Hz achieved of 1000"
+            # (the figures are taken every 20 ms, the stacks as they come: a few ticks apart)
+            assert samples > 100 and 1.85 <= stacks / samples <= 2.1, f"{method}: {stacks} stacks of {samples} samples"
+        seconds = float(tables[-1][0]["seconds"])
+        assert 2.3 <= seconds <= 2.9, f"{method}: {seconds} s for a 2.5 s program"
+
+
+@check("a Python that takes a second to start: --once's table is a whole interval from the first sample, at the "
+       "rate asked (every sampler)")
+def _():
+    site = tempfile.mkdtemp()
+    write(os.path.join(site, "sitecustomize.py"), "import time\ntime.sleep(1)\n")
+    try:
+        for method, option, path in SAMPLERS:
+            r = subprocess.run([TOP, "--once", "--interval", "1", "--method", option, WORKLOAD, "10"],
+                               capture_output=True, text=True, timeout=60, env=python_path(site, *path))
+            assert r.returncode == 0, (method, r.stderr)
+            (header, rows), = parse_tables(r.stdout)
+            seconds, achieved = float(header["seconds"]), float(header["achieved"])
+            assert 0.95 <= seconds <= 1.3, f"{method}: a table of {seconds} s for a 1 s interval"
+            assert 600 <= achieved <= 1100, f"{method}: {achieved} Hz achieved of 1000"
+            assert total_of(rows, "three_parts") > 0, f"{method}: no three_parts in {rows}"
+    finally:
+        shutil.rmtree(site)
+
+
+@check("the header moves on every interval while no stack is counted (--mode cpu, a sleeping program; every "
+       "sampler)")
+def _():
+    native = native_inprocess()
+    folder = tempfile.mkdtemp()
+    sleeps = write(os.path.join(folder, "sleeps.py"), "import time\ntime.sleep(3)\n")
+    for method, option, path in SAMPLERS:
+        r = subprocess.run([TOP, "--interval", "0.5", "--mode", "cpu", "--method", option, sleeps],
+                           capture_output=True, text=True, timeout=60, env=python_path(*path))
+        assert r.returncode == 0, (method, r.stderr)
+        tables = parse_tables(r.stdout)
+        assert len(tables) >= 4, f"{method}: {len(tables)} tables in 3 s at 0.5 s"
+        seconds = [float(h["seconds"]) for h, _ in tables]
+        samples = [int(h["samples"]) for h, _ in tables]
+        assert all(b - a > 0.3 for a, b in zip(seconds, seconds[1:-1])), f"{method}: seconds {seconds}"
+        # (the in-process method without its native sampler ticks on the program's CPU time: none while it sleeps)
+        if method == "remote" or (method == "inprocess" and native):
+            assert all(b - a > 200 for a, b in zip(samples, samples[1:-1])), f"{method}: samples {samples}"
+    shutil.rmtree(folder)
 
 
 @check("--once against pyfold record over the same seconds (--mode cpu): one table, the same shares")

@@ -16,6 +16,7 @@
 using namespace pyfold::top;
 using pyfold::record::ProfileWriter;
 using pyfold::record::RecordProgress;
+using pyfold::record::monotonic_seconds;
 
 namespace {
 
@@ -59,7 +60,7 @@ const Row* find(const Table& t, const std::string& name) {
 TEST_CASE("top: ProfileWriter::show_live hands every stack to the view and writes no profile") {
   Recording r;
   r.sample(30, 10, 40);
-  r.writer.figures(RecordProgress{40, 2, 0.04});
+  r.writer.figures(RecordProgress{40, 2, 0.04, 0, 0});
   Taken taken = r.counts.take();
   CHECK(taken.counts.stacks == 80);
   CHECK(taken.counts.thread_stacks[r.main_thread] == 40);
@@ -78,15 +79,31 @@ TEST_CASE("top: ProfileWriter::show_live hands every stack to the view and write
   CHECK(r.writer.files().empty());
 }
 
+TEST_CASE("top: the figures count from the program's first sample kept, the start-up left out") {
+  Recording r;
+  r.writer.figures(RecordProgress{500, 0, 0.5, 500, -1});  // the interpreter starting: nothing of the program yet
+  CHECK(r.counts.sampling_started() < 0);
+  CHECK(r.counts.take().progress.samples == 0);
+  const double before = monotonic_seconds();
+  r.writer.figures(RecordProgress{1700, 3, 1.7, 700, 0.7});  // a second after the start-up (700 ticks) ended
+  const double after = monotonic_seconds();
+  Taken taken = r.counts.take();
+  CHECK(taken.progress.samples == 1000);
+  CHECK(taken.progress.not_recorded == 3);
+  CHECK(taken.progress.seconds == Approx(1.0));
+  CHECK(r.counts.sampling_started() >= before - 1.0);
+  CHECK(r.counts.sampling_started() <= after - 1.0);
+}
+
 TEST_CASE("top: the rows of a window, a thread, a sort and a filter; the plain table") {
   Recording r;
   Sampled sampled;
   TopModel model(sampled, 0);
   r.sample(30, 10, 40);
-  r.writer.figures(RecordProgress{40, 0, 1});
+  r.writer.figures(RecordProgress{40, 0, 1, 0, 0});
   model.update(r.counts.take(), 0.1, 10);
   r.sample(3, 1, 4);
-  r.writer.figures(RecordProgress{44, 0, 2});
+  r.writer.figures(RecordProgress{44, 0, 2, 0, 0});
   model.update(r.counts.take(), 0.2, 11);
 
   ViewState view;
@@ -185,4 +202,7 @@ TEST_CASE("top command line: record's options of what is sampled, top's own, and
   CHECK_THROWS_WITH(parse_top_command_line(5, interval), "--interval must be 0.1 to 3600 seconds");
   const char* nothing[] = {"pyfold-top"};
   CHECK_THROWS(parse_top_command_line(1, nothing));
+  const char* program_output[] = {"pyfold-top", "--program-output", "out.txt", "--pid", "7"};
+  CHECK_THROWS_WITH(parse_top_command_line(5, program_output),
+                    "--program-output is a launched program's: not with --pid");
 }

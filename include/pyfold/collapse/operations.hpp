@@ -7,11 +7,12 @@
 #include <regex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "pyfold/collapse/format.hpp"
 #include "pyfold/io.hpp"
+#include "pyfold/open_table.hpp"
+#include "pyfold/text.hpp"
 
 namespace pyfold::collapse {
 
@@ -49,8 +50,15 @@ class StackTable : public StackSink {
     std::string stack;
     double count;
   };
+  // A stack's entry by its text: equal when the lengths and 128-bit hashes are (as in string_table.hpp).
+  struct Slot {
+    Hash128 hash;
+    std::size_t entry_plus_one;  // 0: free
+    std::size_t length;
+    bool empty() const { return entry_plus_one == 0; }
+  };
   std::deque<Entry> entries_;
-  std::unordered_map<std::string_view, std::size_t> index_;
+  OpenTable<Slot> index_{1024};
   double total_ = 0;
   bool adjacent_only_;
 };

@@ -27,6 +27,7 @@ class Rebuild {
  private:
   static constexpr double kFree = 1e300;  // the room of what has no budget
   static constexpr std::uint32_t kNone = 0xffffffffu;
+  static constexpr std::uint32_t kNoRoom = 0xfffffffeu;  // place_small_whole: no option has room
   // Longest path climbed: a cycle whose heaviest way round is free (all its edges already on the path) stops here.
   static constexpr std::size_t kMaxClimb = 1024;
   static constexpr std::uint32_t kMaxRepeat = 4;
@@ -36,9 +37,10 @@ class Rebuild {
     std::uint32_t func;
     std::uint32_t on_path;         // how often this edge is on the path
     std::uint32_t next_with_room;  // itself, or a later entry (its room is used up)
-    double weight, room;           // room: the edge's cumtime not yet used
-    double ct;                     // the edge's cumtime
-    double per_call;               // the call rule's bound for the callers above this edge (0: none)
+    double weight;                 // the edge's cumtime (its calls with --weight calls)
+    double room;                   // its cumtime not yet used
+    double per_call;               // the call rule's bound for the callers above this edge (0: none, as with --weight
+                                   // calls: weight then stands for the cumtime in the rule's tests, which never fail)
   };
   struct Fn {
     std::uint32_t caller_start, caller_end;  // its entries in callers_, heaviest first
@@ -62,7 +64,7 @@ class Rebuild {
   void take_room(std::uint32_t c, double amount);
   double per_call_bound(bool call_rule) const;
   void share(std::uint32_t x, double amount, bool call_rule = true);
-  bool place_small_whole(std::uint32_t x, double amount, double per_call);
+  std::uint32_t place_small_whole(std::uint32_t x, double amount, double per_call);
   bool collect_options(std::uint32_t x, double per_call);
   void hand_out(std::uint32_t x, double amount);
   double water_fill(double amount);

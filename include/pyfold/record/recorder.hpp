@@ -31,6 +31,16 @@ struct SamplingCommand {
 // --async, --async-mode; not its output's), the same split at the program and the same checks.
 RecordCommandLine parse_sampling_command_line(int argc, const char* const* argv, const SamplingCommand& command);
 
+// Which method records the target: the one asked for, or with --method auto the remote one unless this machine
+// refuses it or --async needs the tasks of a CPython before 3.14 (then a note says why). Throws
+// std::invalid_argument for options that do not go together with it: record() asks it first, and pyfold top before
+// it draws anything.
+struct MethodChoice {
+  bool inprocess = false;
+  std::string note;
+};
+MethodChoice choose_method(const RecordOptions& options, const RecordTarget& target);
+
 // Records until the program ends, Ctrl-C/SIGTERM, or --duration, and writes every sample recorded. Throws
 // AttachError, IoError and std::invalid_argument (options that do not go together).
 // live: pyfold top's view takes the stacks instead of a profile.

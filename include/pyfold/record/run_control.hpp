@@ -22,10 +22,13 @@ extern volatile sig_atomic_t g_signal_count;  // how many were received
 // True once another signal has come since this call (a second Ctrl-C ends a wait).
 std::function<bool()> signalled_from_now();
 
+// Guards nest (pyfold top's around record()'s, record()'s around its method's): an inner one keeps what the outer
+// one caught, and gives back the outer one's handlers. Main thread only.
 class SignalGuard {
  public:
-  SignalGuard();  // installs the handlers (no SA_RESTART: sleeps and reads wake up) and clears g_signal
-  ~SignalGuard();  // restores the previous ones
+  // Installs the handlers (no SA_RESTART: sleeps and reads wake up); the outermost also clears g_signal.
+  SignalGuard();
+  ~SignalGuard();  // restores the previous ones (an outer guard's, or what was there before the outermost)
   SignalGuard(const SignalGuard&) = delete;
   SignalGuard& operator=(const SignalGuard&) = delete;
 

@@ -77,6 +77,7 @@ class StartupFilter {
   // False for a sample of the start-up that is left out.
   bool keep(const std::vector<ThreadStack>& stacks);
   bool started() const { return started_; }
+  bool keeping() const { return started_ || keep_; }  // samples are kept from now
 
  private:
   StartupRule rule_;
@@ -102,10 +103,14 @@ bool counted_in_mode(SampleMode mode, const ThreadStack& thread, State state) {
 // unknown but its ident is known.
 std::string thread_label(pid_t tid, std::uint64_t thread_id);
 
-// What a sampler reports on its way: samples taken, of them not recorded, seconds since it started.
+// What a sampler reports on its way: samples taken, of them not recorded, seconds since it started; of the samples,
+// those left out as the interpreter's start-up, and when the first was kept (seconds since it started, -1 before):
+// pyfold top counts the program's own samples and time from there.
 struct RecordProgress {
   std::uint64_t samples = 0, not_recorded = 0;
   double seconds = 0;
+  std::uint64_t startup = 0;
+  double first_kept = -1;
 };
 
 // The text of a frame id as the profile would write it now (a thread's root with the thread's latest name).

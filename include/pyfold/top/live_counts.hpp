@@ -4,6 +4,7 @@
 // takes what was counted since it last looked.
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -38,7 +39,7 @@ struct Counts {
 // What the view takes each interval.
 struct Taken {
   Counts counts;  // since the last take
-  record::RecordProgress progress;  // the sampler's figures, the latest
+  record::RecordProgress progress;  // the sampler's figures, the latest, from the first sample kept
   std::vector<std::pair<std::uint32_t, std::string>> texts;  // frame texts new or changed since the last take
   std::unordered_map<std::uint32_t, pid_t> thread_pids;  // new threads' processes
   std::vector<std::pair<pid_t, std::string>> processes;  // new processes (PID, Python version)
@@ -56,6 +57,9 @@ class LiveCounts : public record::StackSink {
   void process(pid_t pid, const std::string& python_version) override;
   // On the view's thread.
   Taken take();
+  // When the program's first sample was kept (the monotonic clock; the figures' seconds and samples count from
+  // there), or -1 before: the view's intervals start there, not at the launch.
+  double sampling_started() const { return started_.load(); }
 
  private:
   void learn_text(std::uint32_t id);
@@ -66,6 +70,7 @@ class LiveCounts : public record::StackSink {
   std::unordered_map<std::uint32_t, std::string> thread_names_;  // thread root -> text last given
   double names_read_ = -1;                                       // when the threads' names were last read
   pid_t last_pid_ = 0;                                           // without --subprocesses: the one process
+  std::atomic<double> started_{-1};
   std::mutex mutex_;                                             // guards taken_
   Taken taken_;
 };

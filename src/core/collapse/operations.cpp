@@ -18,12 +18,15 @@ void StackTable::add(std::string_view stack, double count) {
     total_ += count;
     return;
   }
-  auto found = index_.find(stack);
-  if (found != index_.end()) {
-    entries_[found->second].count += count;
+  // One hash of the stack's bytes finds it and, when new, files it (a large input's stacks are megabytes of text).
+  const Hash128 hash = hash128(stack);
+  Slot* slot = index_.probe(hash.low, [&](const Slot& s) { return s.hash == hash && s.length == stack.size(); });
+  if (!slot->empty()) {
+    entries_[slot->entry_plus_one - 1].count += count;
   } else {
     entries_.push_back({std::string(stack), count});
-    index_.emplace(entries_.back().stack, entries_.size() - 1);
+    index_.occupy(slot, Slot{hash, entries_.size(), stack.size()},
+                  [](const Slot& s) { return s.hash.low; });
   }
   total_ += count;
 }

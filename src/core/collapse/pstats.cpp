@@ -3,19 +3,23 @@
 // through its callers in proportion to the edges' cumtime within budgets (no edge or function drawn with more than
 // its cumtime), so every function's self time is exact; the stacks merged into a tree, small subtrees pruned to a
 // "[pruned]" child, and integer counts whose sum is exactly Σ tottime in the unit. pyfold-collapse(1) says what the
-// result guarantees. The steps live apart: pstats_reader (dump → functions), pstats_graph (callees, roots),
-// pstats_rebuild (the placing), pstats_tree (merging, pruning, lines).
+// result guarantees. The steps live apart: pstats_direct (the usual dump → functions, straight from its bytes),
+// pstats_reader (any other dump, through marshal's generic reader), pstats_graph (callees, roots), pstats_rebuild
+// (the placing), pstats_tree (merging, pruning, lines).
 #include "pyfold/collapse/pstats.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 #include "pyfold/collapse/marshal.hpp"
+#include "pyfold/collapse/pstats_direct.hpp"
 #include "pyfold/collapse/pstats_graph.hpp"
 #include "pyfold/collapse/pstats_reader.hpp"
 #include "pyfold/collapse/pstats_rebuild.hpp"
 #include "pyfold/collapse/pstats_tree.hpp"
+#include "pyfold/diagnostics.hpp"
 #include "pyfold/text.hpp"
 
 namespace pyfold::collapse {
@@ -118,14 +122,18 @@ Applicable pstats_applicable(std::string_view head) {
 
 PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, StackSink& sink) {
   PstatsReport report;
-  std::string bytes;
-  bytes.reserve(input.mapped().size());  // a mapped file's size: one allocation, no copies as the string grows
-  {
+  const std::string& source = input.name();
+  // A mapped file is read in place; other inputs (standard input, gzip) are read whole first.
+  std::string read_bytes;
+  std::string_view bytes = input.mapped();
+  if (bytes.empty()) {
     char buffer[1 << 16];
-    while (std::size_t got = input.read(buffer, sizeof buffer)) bytes.append(buffer, got);
+    while (std::size_t got = input.read(buffer, sizeof buffer)) read_bytes.append(buffer, got);
+    bytes = read_bytes;
   }
-  const marshal::Document doc(std::move(bytes), input.name());
-  const std::vector<Function> fns = read_functions(doc);
+  std::vector<Function> fns;
+  std::optional<marshal::Document> doc;  // the generic reader's, for any other dump (the functions view its bytes)
+  if (!read_functions_direct(bytes, fns)) fns = read_functions(doc.emplace(std::string(bytes), source));
   const Graph graph(fns);
   const bool by_calls = options.weight == PstatsOptions::Weight::calls;
   const double factor = units_per_second(options.unit);
@@ -135,11 +143,11 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc, cc_total += std::max(0.0, fn.cc);
   // Counts are 64-bit integers: refuse totals no profile reaches (a corrupt number) rather than overflow.
   if (tt_total * factor > 1e17 || nc_total > 1e17 || root_total * factor > 1e17)
-    doc.fail(0, "times or call counts too large to count (total tottime " + format("%g", tt_total) + " s, " +
-                    format("%g", nc_total) + " calls)");
+    throw InputError(source + ": offset 0: times or call counts too large to count (total tottime " +
+                     format("%g", tt_total) + " s, " + format("%g", nc_total) + " calls)");
   if (std::fabs(root_total - tt_total) > 0.01 * tt_total && std::fabs(root_total - tt_total) * factor > 1)
     report.warnings.push_back(
-        doc.source() + ": the roots' cumulative time (" + seconds_text(root_total) +
+        source + ": the roots' cumulative time (" + seconds_text(root_total) +
         ") differs from the sum of tottime (" + seconds_text(tt_total) +
         "): threads (Python 3.12+) or code that calls sys.setprofile; every function keeps its tottime");
 
@@ -150,17 +158,21 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   Tree tree(fns, options.max_depth);
   Rebuild rebuild(graph, roots, options, threshold, tree);
   // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
-  std::vector<std::uint32_t> order;
-  for (std::uint32_t f = 0; f < fns.size(); ++f)
-    if ((by_calls ? fns[f].cc : fns[f].tt) > 0) order.push_back(f);
   auto amount_of = [&](std::uint32_t f) { return by_calls ? fns[f].cc : fns[f].tt; };
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return amount_of(a) != amount_of(b) ? amount_of(a) > amount_of(b) : a < b;
+  struct Placed {
+    double amount;
+    std::uint32_t func;
+  };
+  std::vector<Placed> order;  // the amounts beside their functions: the sort reads no Function
+  for (std::uint32_t f = 0; f < fns.size(); ++f)
+    if (amount_of(f) > 0) order.push_back(Placed{amount_of(f), f});
+  std::sort(order.begin(), order.end(), [](const Placed& a, const Placed& b) {
+    return a.amount != b.amount ? a.amount > b.amount : a.func < b.func;
   });
-  for (std::uint32_t f : order) rebuild.place(f, amount_of(f));
+  for (const Placed& p : order) rebuild.place(p.func, p.amount);
 
   if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)
-    report.warnings.push_back(doc.source() + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +
+    report.warnings.push_back(source + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +
                               "% of the " + (by_calls ? "calls" : "self time") +
                               " could not be placed under a caller within the dump's edge times: drawn under "
                               "[caller unknown]");

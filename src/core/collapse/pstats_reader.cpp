@@ -12,6 +12,22 @@
 
 namespace pyfold::collapse::pstats {
 
+// An int caller value is a call count only (the profile module, 3.15 sampling): its times are the callee's in
+// proportion to the calls. Recursive calls from the function itself are left out of the proportion, because the
+// callee's cumtime counts outermost calls only (gprof2dot divides by all calls, which gives a recursive function's
+// outside caller a tiny share of its time).
+void share_counted_times(Function& fn, std::uint32_t f, double counted_calls, std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    Edge& e = fn.callers[i];
+    if (e.ct >= 0) continue;
+    double denominator = e.caller == f ? fn.nc : counted_calls;
+    double share = denominator > 0 ? std::min(1.0, e.nc / denominator) : 0;
+    e.tt = fn.tt * share;
+    e.ct = fn.ct * share;
+    e.counted = true;
+  }
+}
+
 namespace {
 
 using marshal::Document;
@@ -77,31 +93,15 @@ class Reader {
     if (callers.type != Type::dict) doc_.fail(callers.offset, "a pstats callers entry is a dict");
     const ValueId* edges = doc_.items(callers);
     double counted_calls = 0;  // int callers: calls from other functions
-    functions[f].callers.reserve(functions[f].callers.size() + callers.size);
-    bool counted = false;
+    const std::size_t begin = functions[f].callers.size();
+    functions[f].callers.reserve(begin + callers.size);
     for (std::uint32_t e = 0; e < callers.size; ++e) {
       std::uint32_t caller = function_for_key(edges[2 * e]);
       Edge edge_value = edge(caller, edges[2 * e + 1]);
-      if (edge_value.ct < 0) {
-        counted = true;
-        if (caller != f) counted_calls += edge_value.nc;
-      }
+      if (edge_value.ct < 0 && caller != f) counted_calls += edge_value.nc;
       functions[f].callers.push_back(edge_value);
     }
-    // An int caller value is a call count only (the profile module, 3.15 sampling): its times are the callee's in
-    // proportion to the calls. Recursive calls from the function itself are left out of the proportion, because
-    // the callee's cumtime counts outermost calls only (gprof2dot divides by all calls, which gives a recursive
-    // function's outside caller a tiny share of its time).
-    if (!counted) return;
-    Function& fn = functions[f];
-    for (Edge& e : fn.callers) {
-      if (e.ct >= 0) continue;
-      double denominator = e.caller == f ? fn.nc : counted_calls;
-      double share = denominator > 0 ? std::min(1.0, e.nc / denominator) : 0;
-      e.tt = fn.tt * share;
-      e.ct = fn.ct * share;
-      e.counted = true;
-    }
+    share_counted_times(functions[f], f, counted_calls, begin, functions[f].callers.size());
   }
 
   double number(ValueId id) const {
@@ -188,6 +188,10 @@ class Reader {
   std::vector<double> key_line_;
 };
 
+}  // namespace
+
+namespace {
+
 // Merged dumps may name a caller twice (duplicate keys): one edge per caller.
 void merge_duplicate_callers(std::vector<Function>& functions) {
   for (Function& fn : functions) {
@@ -242,11 +246,15 @@ void raise_cumtime_to_calls(std::vector<Function>& functions) {
 
 }  // namespace
 
+void finish_functions(std::vector<Function>& functions) {
+  merge_duplicate_callers(functions);
+  raise_cumtime_to_calls(functions);
+}
+
 std::vector<Function> read_functions(const Document& doc) {
   Reader reader(doc);
   reader.read();
-  merge_duplicate_callers(reader.functions);
-  raise_cumtime_to_calls(reader.functions);
+  finish_functions(reader.functions);
   return std::move(reader.functions);
 }
 

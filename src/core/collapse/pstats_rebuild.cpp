@@ -37,13 +37,13 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
       // module body's one call takes longer than all nested execs together).
       const double per_call = by_calls_ ? 0 : e.ct / std::max(1.0, e.nc) * (1 - 1e-9);
       callers_.push_back(
-          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), e.ct, per_call});
+          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), per_call});
     }
     fn_[f].caller_end = std::uint32_t(callers_.size());
     std::sort(callers_.begin() + fn_[f].caller_start, callers_.end(),
               [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
   }
-  callers_.push_back(Caller{0, 0, 0, 0, 0, 0, 0});
+  callers_.push_back(Caller{0, 0, 0, 0, 0, 0});
   for (std::uint32_t c = 0; c < callers_.size(); ++c) callers_[c].next_with_room = c;
 }
 
@@ -72,11 +72,11 @@ void Rebuild::place(std::uint32_t f, double amount) {
       push(s.func, s.via);
       // A small amount climbs whole through one caller at a time (most steps): straight on, without a todo entry.
       if (s.amount < threshold_ && !options_.exact && path_.size() < kMaxClimb) {
-        options_found_.clear();
-        if (place_small_whole(s.func, s.amount, per_call_bound(true))) {
-          if (options_found_.empty()) break;  // on a stack under the root
-          s.via = options_found_.front().caller;
-          s.func = callers_[s.via].func;
+        const std::uint32_t c = place_small_whole(s.func, s.amount, per_call_bound(true));
+        if (c == kNone) break;  // on a stack under the root
+        if (c != kNoRoom) {
+          s.via = c;
+          s.func = callers_[c].func;
           continue;
         }
       }
@@ -115,8 +115,13 @@ inline double Rebuild::per_call_bound(bool call_rule) const {
 void Rebuild::share(std::uint32_t x, double amount, bool call_rule) {
   options_found_.clear();
   const double per_call = per_call_bound(call_rule);
-  if (amount < threshold_ && !options_.exact && path_.size() < kMaxClimb && place_small_whole(x, amount, per_call))
-    return;
+  if (amount < threshold_ && !options_.exact && path_.size() < kMaxClimb) {
+    const std::uint32_t c = place_small_whole(x, amount, per_call);
+    if (c != kNoRoom) {
+      if (c != kNone) options_found_.push_back(Option{false, c, 0, 0, amount, false});
+      return;
+    }
+  }
   const bool skipped = collect_options(x, per_call);
   if (options_found_.empty() && skipped && per_call > 0) {  // no caller fits the rule: take them all
     share(x, amount, false);
@@ -131,9 +136,10 @@ void Rebuild::share(std::uint32_t x, double amount, bool call_rule) {
 }
 
 // Small amounts (most of them) go whole to one option: the heaviest caller not yet on the path with room for it
-// (callers are sorted heaviest first, so the scan mostly stops at once), or the root if that is heavier. False when
-// neither has room.
-inline bool Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call) {
+// (callers are sorted heaviest first, so the scan mostly stops at once), or the root if that is heavier. Returns the
+// caller entry taken, kNone for the root (the stack is made), kNoRoom when neither has room. (The small steps are
+// most steps: the chosen caller is handed back in a register, not as an Option.)
+inline std::uint32_t Rebuild::place_small_whole(std::uint32_t x, double amount, double per_call) {
   double best_weight = -1;
   std::uint32_t best = kNone;
   Fn& fx = fn_[x];
@@ -142,7 +148,7 @@ inline bool Rebuild::place_small_whole(std::uint32_t x, double amount, double pe
     const Caller& caller = callers_[c];
     if (caller.weight <= 0) break;
     // In time, weight is the edge's cumtime: sorted heaviest first, no later caller meets the call rule either.
-    if (caller.ct < per_call) break;
+    if (caller.weight < per_call) break;
     if (caller.on_path) continue;
     const Fn& above = fn_[caller.func];
     const double room = std::min(caller.room, above.on_path ? kFree : above.node_room);
@@ -155,14 +161,13 @@ inline bool Rebuild::place_small_whole(std::uint32_t x, double amount, double pe
   if (root_fits && (by_calls_ ? fx.root_weight : std::min(fx.root_weight, fx.root_room)) >= best_weight) {
     fx.root_room -= amount;
     emit(amount, Top::root);
-    return true;
+    return kNone;
   }
-  if (best == kNone) return false;
+  if (best == kNone) return kNoRoom;
   take_room(best, amount);
   Fn& above = fn_[callers_[best].func];
   if (!above.on_path) above.node_room -= amount;
-  options_found_.push_back(Option{false, best, 0, 0, amount, false});
-  return true;
+  return best;
 }
 
 // The options at x (the root, the callers) into options_found_; true when one was left out for the call rule.
@@ -187,7 +192,7 @@ bool Rebuild::collect_options(std::uint32_t x, double per_call) {
     const double edge_room = caller.on_path ? kFree : caller.room;
     const Fn& above = fn_[caller.func];
     const double node_room = above.on_path ? kFree : above.node_room;
-    if (caller.ct < per_call) {  // and every later caller too (sorted by weight, in time its cumtime)
+    if (caller.weight < per_call) {  // and every later caller too (sorted by weight, in time its cumtime)
       skipped = true;
       break;
     }

@@ -8,6 +8,7 @@
 #include "pyfold/record/os/process_memory.hpp"
 #include "pyfold/record/recorder.hpp"
 #include "pyfold/record/remote_recorder.hpp"
+#include "pyfold/record/run_control.hpp"
 
 namespace pyfold::record {
 
@@ -26,20 +27,8 @@ int python_minor(const std::string& python) {
   return minor;
 }
 
-// Which method records a launched target: the one asked for, or with --method auto the remote one unless this
-// machine refuses it or --async needs the tasks of a CPython before 3.14 (then a note says why).
-struct MethodChoice {
-  bool inprocess = false;
-  std::string note;
-};
-
-MethodChoice choose_method(const RecordOptions& options, const RecordTarget& target) {
+MethodChoice choose_automatic(const RecordOptions& options, const RecordTarget& target) {
   MethodChoice choice;
-  if (target.pid || options.method == RecordMethod::remote) return choice;
-  if (options.method == RecordMethod::inprocess) {
-    choice.inprocess = true;
-    return choice;
-  }
   // --async before 3.14: only from inside (the remote method needs 3.14's published task offsets).
   if (options.async != AsyncSampling::off && target.python_program) {
     int minor = python_minor(target.command[0]);
@@ -64,13 +53,22 @@ MethodChoice choose_method(const RecordOptions& options, const RecordTarget& tar
 
 }  // namespace
 
-RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress,
-                    const LiveView* live) {
+MethodChoice choose_method(const RecordOptions& options, const RecordTarget& target) {
   check_rate(options.rate);
   if (target.pid && options.method == RecordMethod::inprocess)
     throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
   if (options.native && options.method == RecordMethod::inprocess)
     throw std::invalid_argument("--native reads the program from outside: not with --method inprocess");
+  MethodChoice choice;
+  if (options.method == RecordMethod::inprocess) choice.inprocess = true;
+  else if (options.method == RecordMethod::automatic && !target.pid) choice = choose_automatic(options, target);
+  if (choice.inprocess) check_inprocess(options, target);
+  return choice;
+}
+
+RecordReport record(const RecordOptions& options, const RecordTarget& target, const ProgressCallback& progress,
+                    const LiveView* live) {
+  SignalGuard guard;  // from the start: a Ctrl-C or SIGTERM while the method is chosen still ends the recording
   const MethodChoice choice = choose_method(options, target);
   if (!choice.inprocess) return record_remote(options, target, progress, live);
   RecordReport report = record_inprocess(options, target, progress, live);

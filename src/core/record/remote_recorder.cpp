@@ -150,6 +150,7 @@ class Recorder {
   }
   bool has_targets() const { return !targets_.empty(); }
   bool past_startup() const { return startup_.started(); }
+  double first_kept() const { return first_kept_; }  // when the first sample past the start-up was kept, or -1
   std::uint64_t reads() const {
     std::uint64_t n = finished_reads_;
     for (const auto& t : targets_) n += t.python->reads();
@@ -272,6 +273,7 @@ class Recorder {
       ++report_.startup;
       return true;
     }
+    if (first_kept_ < 0) first_kept_ = monotonic_seconds();
     ++report_.recorded;
     for (std::size_t i = 0; i < stacks_.size(); ++i) {
       const ThreadStack& thread = stacks_[i];
@@ -412,6 +414,7 @@ class Recorder {
   RecordReport& report_;
   LaunchedProgram* program_;
   StartupFilter startup_;
+  double first_kept_ = -1;
   std::vector<Target> targets_;
   std::set<pid_t> watched_, pending_;
   pid_t wrapper_ = 0;
@@ -470,6 +473,13 @@ bool attach_first(Recorder& recorder, LaunchedProgram* program, const RecordTarg
   return true;
 }
 
+RecordProgress progress_figures(const Recorder& recorder, const RecordReport& report, double start, double now) {
+  std::uint64_t not_recorded = 0;
+  for (const auto& [reason, n] : report.not_recorded) not_recorded += n;
+  const double kept = recorder.first_kept();
+  return {report.samples, not_recorded, now - start, report.startup, kept < 0 ? -1 : std::max(0.0, kept - start)};
+}
+
 // Samples every target on the timer's deadlines until the program ends, a signal, or --duration; true when
 // --duration ended it.
 bool sample_until_done(Recorder& recorder, ProfileWriter& writer, LaunchedProgram* program,
@@ -502,15 +512,14 @@ bool sample_until_done(Recorder& recorder, ProfileWriter& writer, LaunchedProgra
       next_scan = now + 0.02;
     }
     if (now >= next_progress) {
-      std::uint64_t not_recorded = 0;
-      for (const auto& [reason, n] : report.not_recorded) not_recorded += n;
-      const RecordProgress figures{report.samples, not_recorded, now - start};
+      const RecordProgress figures = progress_figures(recorder, report, start, now);
       writer.figures(figures);
       if (progress) progress(figures);
       next_progress = now + writer.figures_interval();
     }
     timer.advance();
   }
+  writer.figures(progress_figures(recorder, report, start, monotonic_seconds()));  // the last: every sample counted
   report.late = timer.late();
   report.lateness_max = timer.lateness_max();
   report.lateness_mean = report.samples ? timer.lateness_sum() / static_cast<double>(report.samples) : 0;

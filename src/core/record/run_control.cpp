@@ -43,8 +43,12 @@ void on_signal(int signal) {
 constexpr double kTransientRefusalSeconds = 2.0;
 }  // namespace
 
+namespace {
+int g_guards = 0;  // SignalGuards alive
+}  // namespace
+
 SignalGuard::SignalGuard() {
-  g_signal = 0;
+  if (g_guards++ == 0) g_signal = 0;  // a signal an outer guard caught (start-up's) still ends the recording
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -55,6 +59,7 @@ SignalGuard::SignalGuard() {
 SignalGuard::~SignalGuard() {
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
+  --g_guards;
 }
 
 namespace {

@@ -58,9 +58,16 @@ void LiveCounts::add(const std::vector<std::uint32_t>& stack, std::uint64_t coun
   c.rows[row_key(thread, stack.back())].own += count;
 }
 
-void LiveCounts::figures(const record::RecordProgress& progress) {
+void LiveCounts::figures(const record::RecordProgress& sampler) {
+  // The program's own samples and time: from its first sample kept, the interpreter's start-up left out (a Python
+  // slow to start is neither missed samples nor a window without rows).
+  if (sampler.first_kept < 0) return;
+  record::RecordProgress progress = sampler;
+  progress.samples -= std::min(progress.samples, progress.startup);
+  progress.seconds = std::max(0.0, progress.seconds - progress.first_kept);
   std::lock_guard<std::mutex> lock(mutex_);
   taken_.progress = progress;
+  if (started_.load() < 0) started_.store(record::monotonic_seconds() - progress.seconds);
   if (progress.seconds < names_read_ + 0.5) return;
   names_read_ = progress.seconds;
   // Threads are named (or renamed) after their first sample: their root's text is read again.

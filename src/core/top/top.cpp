@@ -99,18 +99,30 @@ class View {
 
   void take() { model_.update(counts_.take(), cpu_seconds(), record::monotonic_seconds()); }
 
-  // q (or --once's table, or an error): the recording is ended as SIGTERM ends it (the launched program too);
-  // again every half second until it has (a first signal may come before the recording's handlers are in place).
+  // q (or --once's table, or an error): the recording is ended as SIGTERM ends it (the launched program too).
   void end_recording() {
     quit_ = true;
-    while (!done()) {
-      kill(getpid(), SIGTERM);
-      if (wait_done(0.5)) break;
+    kill(getpid(), SIGTERM);  // (run_top's guard catches it, whenever it comes)
+    std::unique_lock<std::mutex> lock(mutex_);
+    ended_.wait(lock, [&] { return done_; });
+  }
+
+  // Waits for the first figures (a Python slow to start, a program not yet Python); the first interval's end, or
+  // -1 when the recording ended first.
+  double first_interval_end() {
+    for (;;) {
+      const double started = counts_.sampling_started();
+      if (started >= 0) return started + options_.interval;
+      if (wait_done(0.01)) return -1;
     }
   }
 
   void run_plain() {
-    double next = record::monotonic_seconds() + options_.interval;
+    double next = first_interval_end();  // every table (--once's too) a whole interval from the first sample
+    if (next < 0) {  // nothing sampled: the one table, empty
+      take();
+      return print_table();
+    }
     for (;;) {
       const bool ended = wait_done(std::max(0.0, next - record::monotonic_seconds()));
       take();
@@ -132,9 +144,10 @@ class View {
   void run_screen() {
     TopScreen screen;
     set_escdelay(25);
-    double next = record::monotonic_seconds() + options_.interval;
+    double next = -1;  // the next refresh: an interval after the first sample, then every interval
     bool dirty = true;
     while (!done()) {
+      if (next < 0 && counts_.sampling_started() >= 0) next = counts_.sampling_started() + options_.interval;
       if (dirty) screen.draw(model_.table(view_), view_, overlay_);
       dirty = false;
       const int key = screen.key(50);
@@ -143,7 +156,7 @@ class View {
         screen.close();  // the terminal is given back at once; the program's end may take a moment
         return end_recording();
       }
-      if (record::monotonic_seconds() >= next) {
+      if (next >= 0 && record::monotonic_seconds() >= next) {
         next += options_.interval;
         if (!view_.paused) take(), dirty = true;  // (paused: the sink keeps counting; taken on resuming)
         if (next < record::monotonic_seconds()) next = record::monotonic_seconds() + options_.interval;
@@ -241,13 +254,22 @@ int open_program_output(const std::string& path) {
 }  // namespace
 
 int run_top(const TopCommandLine& cli) {
+  // From the start: a SIGTERM or Ctrl-C during start-up still ends the launched program and gives the terminal
+  // back (record()'s own guards nest in this one and keep what it caught); q's SIGTERM comes here too.
+  record::SignalGuard guard;
   const record::RecordCommandLine& rec = cli.record;
+  // Options that do not go together are a usage error before anything is drawn or printed; the method chosen once
+  // (--method auto probes the machine, --async asks the interpreter its version).
+  record::RecordOptions options = rec.options;
+  options.method = record::choose_method(options, rec.target).inprocess ? record::RecordMethod::inprocess
+                                                                         : record::RecordMethod::remote;
+  if (record::g_signal) return 0;  // SIGTERM or Ctrl-C meanwhile: nothing is started, nothing drawn
   const bool screen = !cli.top.once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
   LiveCounts counts(rec.options.subprocesses);
   record::LiveView live;
   live.sink = &counts;
-  if (screen && !rec.target.command.empty()) live.program_output_fd = open_program_output(cli.top.program_output);
-  record::SignalGuard guard;  // q's SIGTERM and a Ctrl-C before the recording's own handlers are in place
+  if (!rec.target.command.empty() && (screen || !cli.top.program_output.empty()))
+    live.program_output_fd = open_program_output(cli.top.program_output);
   sigset_t winch, old;
   sigemptyset(&winch);
   sigaddset(&winch, SIGWINCH);
@@ -257,7 +279,7 @@ int run_top(const TopCommandLine& cli) {
   record::RecordReport report;
   std::exception_ptr error;
   try {
-    report = record::record(rec.options, rec.target, {}, &live);
+    report = record::record(options, rec.target, {}, &live);
   } catch (...) {
     error = std::current_exception();
   }

@@ -29,7 +29,7 @@ TopCommandLine parse_top_command_line(int argc, const char* const* argv) {
        "all: everything since the start; last: the last interval")
       ("lines", po::bool_switch(&t.lines), "a row a line (`func (file:line)`), not a function")
       ("program-output", po::value(&t.program_output)->value_name("FILE"),
-       "under the full-screen view, a launched program's stdout and stderr go to FILE [/dev/null]");
+       "a launched program's stdout and stderr go to FILE [under the full-screen view /dev/null, else stderr]");
   };
   command.help_end =
       "\nKeys: o/i/n sort by own, total (inclusive) or name; w last interval or since the start; p pause;\n"
@@ -42,6 +42,8 @@ TopCommandLine parse_top_command_line(int argc, const char* const* argv) {
     throw std::invalid_argument("--sort is own, total or name, not '" + t.sort + "'");
   if (t.window != "all" && t.window != "last")
     throw std::invalid_argument("--window is all or last, not '" + t.window + "'");
+  if (!t.program_output.empty() && cli.record.target.pid)
+    throw std::invalid_argument("--program-output is a launched program's: not with --pid");
   record::RecordOptions& o = cli.record.options;
   o.threads = true;      // the thread picker needs each stack's thread
   o.nolineno = !t.lines; // rows by function: one frame a function

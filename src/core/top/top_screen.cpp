@@ -5,8 +5,12 @@
 #include <curses.h>
 
 #include <algorithm>
+#include <climits>
+#include <clocale>
 #include <cstdio>
 #include <cstdlib>
+#include <cwchar>
+#include <cwctype>
 #include <stdexcept>
 
 namespace pyfold::top {
@@ -17,24 +21,83 @@ constexpr int kNameMin = 24;  // the name's room before a column is dropped
 constexpr int kShare = 8, kSeconds = 9, kPid = 8;
 const char* const kKeys = "q quit  o/i/n sort own/total/name  w window  p pause  t thread  / filter";
 
-// A name in width columns: `func (file)` keeps the function whole and the end of the file's path (its name), the
-// path's start elided; a function longer than the room keeps its start.
-std::string fit(const std::string& text, int width) {
-  const std::size_t room = static_cast<std::size_t>(std::max(width, 0));
-  if (text.size() <= room) return text;
-  const std::size_t open = text.rfind(" (");
-  const std::size_t keep_file = 12;  // "(..." and a file name's last characters, at the least
-  if (open != std::string::npos && text.back() == ')' && open + 2 + keep_file <= room) {
-    const std::size_t tail = room - open - 5;  // after "func (..."
-    return text.substr(0, open) + " (..." + text.substr(text.size() - tail);
+// What a text shows on the terminal, a character a cell: decoded in the terminal's locale (bytes it cannot decode,
+// and everything when it is not UTF-8, stay ASCII), control characters as spaces (tab, newline: a `-c` program in
+// the command line) or '?', so that no text moves the cursor or takes more columns than it is counted for.
+std::wstring screen_text(const std::string& text) {
+  std::wstring out;
+  std::mbstate_t state{};
+  for (std::size_t i = 0; i < text.size();) {
+    wchar_t c = 0;
+    std::size_t n = std::mbrtowc(&c, text.data() + i, text.size() - i, &state);
+    if (n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2) || n == 0) {
+      state = std::mbstate_t{};
+      c = static_cast<unsigned char>(text[i]) < 0x80 && text[i] != 0 ? text[i] : L'?';
+      n = 1;
+    }
+    i += n;
+    if (c == L'\t' || c == L'\n' || c == L'\r') c = L' ';
+    else if (std::iswcntrl(static_cast<wint_t>(c)) || wcwidth(c) < 0) c = L'?';
+    out += c;
   }
-  return text.substr(0, room);
+  return out;
 }
 
-void put(int y, int x, const std::string& text, int width) {
-  if (width <= 0) return;
-  mvaddnstr(y, x, text.c_str(), width);
+int columns(wchar_t c) { return std::max(0, wcwidth(c)); }
+
+// The longest start of text within width columns.
+std::wstring clip(const std::wstring& text, int width) {
+  int used = 0;
+  std::size_t n = 0;
+  for (; n < text.size() && used + columns(text[n]) <= width; ++n) used += columns(text[n]);
+  return text.substr(0, n);
 }
+
+// The longest end of text within width columns.
+std::wstring clip_start(const std::wstring& text, int width) {
+  int used = 0;
+  std::size_t n = text.size();
+  for (; n > 0 && used + columns(text[n - 1]) <= width; --n) used += columns(text[n - 1]);
+  return text.substr(n);
+}
+
+int columns(const std::wstring& text) {
+  int used = 0;
+  for (wchar_t c : text) used += columns(c);
+  return used;
+}
+
+// A name in width columns: `func (file)` keeps the function whole and the end of the file's path (its name), the
+// path's start elided; a function longer than the room keeps its start.
+std::wstring fit(const std::wstring& text, int width) {
+  if (columns(text) <= width) return text;
+  const std::size_t open = text.rfind(L" (");
+  constexpr int kKeepFile = 9;  // a file name's last characters, at the least, after "(..."
+  if (open != std::wstring::npos && text.back() == L')') {
+    const std::wstring head = text.substr(0, open) + L" (...";
+    const int room = width - columns(head);
+    if (room >= kKeepFile) return head + clip_start(text.substr(open + 2), room);
+  }
+  return clip(text, width);
+}
+
+// Draws text from column 0 of line y, within width columns (fill: spaces to the end, for a line drawn reversed).
+void put(int y, const std::wstring& text, int width, bool fill = false) {
+  if (width <= 0) return;
+  std::wstring shown = clip(text, width);
+  if (fill) shown.append(static_cast<std::size_t>(width - columns(shown)), L' ');
+  std::string bytes;
+  std::mbstate_t state{};
+  char buffer[MB_LEN_MAX];
+  for (wchar_t c : shown) {
+    std::size_t n = std::wcrtomb(buffer, c, &state);
+    if (n == static_cast<std::size_t>(-1)) bytes += '?';
+    else bytes.append(buffer, n);
+  }
+  mvaddstr(y, 0, bytes.c_str());
+}
+
+void put(int y, const std::string& text, int width, bool fill = false) { put(y, screen_text(text), width, fill); }
 
 }  // namespace
 
@@ -52,6 +115,9 @@ Columns fit_columns(int width, bool subprocesses) {
 }
 
 TopScreen::TopScreen() {
+  // The terminal's character set (LANG, LC_ALL): UTF-8 names drawn as they are, each character counted in the
+  // columns it takes (screen_text).
+  std::setlocale(LC_CTYPE, "");
   // newterm, not initscr: a terminal it does not know is an error to report, not an exit.
   screen_ = newterm(nullptr, stdout, stdin);
   if (!screen_) {
@@ -93,23 +159,22 @@ void TopScreen::draw(const Table& t, const ViewState& view, const Overlay& overl
   erase();
   const int width = COLS, height = LINES;
   char line[512];
-  std::snprintf(line, sizeof line, "pyfold top  PID %d  %s%s", static_cast<int>(t.pid),
-                t.python_version.empty() ? "" : ("Python " + t.python_version + "  ").c_str(), t.command.c_str());
   attron(A_BOLD);
-  put(0, 0, line, width);
+  put(0, "pyfold top  PID " + std::to_string(t.pid) + "  " +
+             (t.python_version.empty() ? "" : "Python " + t.python_version + "  ") + t.command, width);
   attroff(A_BOLD);
   std::snprintf(line, sizeof line,
                 "%s  %.0f Hz (%.0f achieved)  %llu samples  %llu not recorded  %zu threads%s  pyfold %.1f%% CPU",
                 t.mode.c_str(), t.rate, t.rate_achieved, static_cast<unsigned long long>(t.samples),
                 static_cast<unsigned long long>(t.not_recorded), t.threads,
                 t.processes > 1 ? (", " + std::to_string(t.processes) + " processes").c_str() : "", 100 * t.pyfold_cpu);
-  put(1, 0, line, width);
+  put(1, line, width);
   std::string state = t.window + " (" + std::to_string(static_cast<long>(t.seconds + 0.5)) + " s)  sort: " +
                       (view.sort == SortBy::own ? "own" : view.sort == SortBy::total ? "total" : "name") + "  " +
                       t.thread + (view.filter_text.empty() ? "" : "  filter: /" + view.filter_text + "/") +
                       (view.paused ? "  PAUSED" : "");
   if (colors_) attron(COLOR_PAIR(2));
-  put(2, 0, state, width);
+  put(2, state, width);
   if (colors_) attroff(COLOR_PAIR(2));
 
   const Columns c = fit_columns(width, t.subprocesses);
@@ -125,51 +190,49 @@ void TopScreen::draw(const Table& t, const ViewState& view, const Overlay& overl
   if (c.total_seconds) column("TOTAL s", kSeconds);
   if (c.pid) column("PID", kPid);
   header += t.lines ? "LINE" : "FUNCTION";
-  header.resize(static_cast<std::size_t>(std::max(width, 0)), ' ');
   attron(colors_ ? COLOR_PAIR(1) : A_REVERSE);
-  put(3, 0, header, width);
+  put(3, header, width, true);
   attroff(colors_ ? COLOR_PAIR(1) : A_REVERSE);
 
   const int first_row = 4, last_row = height - 2;  // the key line below
   int y = first_row;
   for (const Row& r : t.rows) {
     if (y > last_row) break;
-    std::string text;
+    std::wstring text;
     auto number = [&](double value, int w, const char* format) {
       std::snprintf(line, sizeof line, format, w - 1, value);
-      text += line;
-      text += ' ';
+      text += screen_text(line);
+      text += L' ';
     };
     number(100 * r.own_share, kShare, "%*.1f");
     if (c.total_share) number(100 * r.total_share, kShare, "%*.1f");
     if (c.own_seconds) number(r.own_seconds, kSeconds, "%*.2f");
     if (c.total_seconds) number(r.total_seconds, kSeconds, "%*.2f");
     if (c.pid) number(static_cast<double>(r.pid), kPid, "%*.0f");
-    text += fit(r.name, c.name_width);
-    put(y++, 0, text, width);
+    text += fit(screen_text(r.name), c.name_width);
+    put(y++, text, width);
   }
-  if (t.rows.empty()) put(first_row, 0, t.stacks ? "(no row matches the filter)" : "(no samples yet)", width);
+  if (t.rows.empty()) put(first_row, t.stacks ? "(no row matches the filter)" : "(no samples yet)", width);
 
   if (overlay.threads) {  // the picker, over the rows
     const auto& threads = *overlay.threads;
     const int rows = std::max(1, std::min(static_cast<int>(threads.size()), last_row - first_row));
     const std::size_t top = overlay.picked >= static_cast<std::size_t>(rows) ? overlay.picked - rows + 1 : 0;
-    put(first_row - 1, 0, std::string("pick a thread (Enter; Esc cancels)").append(width, ' '), width);
+    put(first_row - 1, "pick a thread (Enter; Esc cancels)", width, true);
     for (int i = 0; i < rows && top + i < threads.size(); ++i) {
       const ThreadChoice& choice = threads[top + i];
       std::snprintf(line, sizeof line, "%6.1f%%  ", 100 * choice.share);
       std::string text = (choice.root != kAllThreads ? std::string(line) : std::string("         ")) + choice.name;
-      text.resize(static_cast<std::size_t>(std::max(width, 0)), ' ');
       if (top + i == overlay.picked) attron(A_REVERSE);
-      put(first_row + i, 0, text, width);
+      put(first_row + i, text, width, true);
       if (top + i == overlay.picked) attroff(A_REVERSE);
     }
   }
-  std::string bottom = overlay.typing_filter ? "/" + overlay.typed
-                       : !overlay.message.empty() ? overlay.message
-                                                  : kKeys;
+  // (the filter being typed: its end, where the cursor is)
+  std::wstring bottom = overlay.typing_filter ? clip_start(screen_text("/" + overlay.typed), width)
+                        : screen_text(!overlay.message.empty() ? overlay.message : kKeys);
   attron(A_BOLD);
-  put(height - 1, 0, bottom, width);
+  put(height - 1, bottom, width);
   attroff(A_BOLD);
   refresh();
 }

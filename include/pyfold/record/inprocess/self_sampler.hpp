@@ -32,7 +32,8 @@ class SelfSampler {
   SelfSampler(const SelfSampler&) = delete;
   SelfSampler& operator=(const SelfSampler&) = delete;
 
-  // Starts the sampling thread (every signal blocked in it: the program's signals go to its own threads).
+  // Starts the sampling thread (every signal blocked in it: the program's signals go to its own threads), after
+  // writing `#pyfold-start monotonic=SECONDS`: when it started, on CLOCK_MONOTONIC (the same clock in pyfold).
   void start();
   // Stops it and writes the totals: `#pyfold-not-recorded COUNT REASON` lines, then
   // `#pyfold ticks=N startup=N errors=0 started=0|1 live=N native=1 reads=N retries=N sampling_us=N late=N
@@ -40,12 +41,16 @@ class SelfSampler {
   // that returns through the bootstrap writes nothing).
   void stop();
 
-  // One sample now, on the calling thread (the sampling thread's tick; tests).
+  // One sample now, on the calling thread (the sampling thread's tick; tests): its stacks' lines, then
+  // `#pyfold-progress ticks=N not_recorded=N startup=N [kept_us=N]` (every tick that wrote stacks, at least every
+  // 20 ms otherwise; kept_us: when the first sample past the start-up was kept, since the start), so pyfold's live
+  // figures count ticks, not stack lines, and move on when no stack is counted.
   void sample();
 
  private:
   void run();
   bool read_one_instant();
+  void take_stacks();  // this tick's lines into out_, or counted as start-up or not recorded
   bool write_all(const std::string& text);
   const std::string& frame_text(const FrameRef& frame);
   std::string thread_root(const ThreadStack& thread);
@@ -61,8 +66,10 @@ class SelfSampler {
   std::unordered_map<std::string, std::uint32_t> text_ids_;
   std::vector<std::string> texts_;
   std::string line_, out_;
-  std::uint64_t ticks_ = 0, startup_ = 0, live_ = 0;
+  std::uint64_t ticks_ = 0, startup_ = 0, live_ = 0, not_recorded_count_ = 0;
   double sampling_seconds_ = 0;
+  double start_ = 0, progress_at_ = 0;  // when sampling started; when progress was last written
+  double kept_at_ = -1;                 // when the first sample past the start-up was kept (since start_)
   std::unique_ptr<DeadlineTimer> timer_;
   std::map<std::string, std::uint64_t> not_recorded_;
   StartupFilter startup_filter_;

@@ -116,7 +116,15 @@ class Sampler:
             return
         self.busy = True
         try:
-            self.take_sample(frame)
+            lines = self.take_sample(frame)
+            # pyfold's live figures: the ticks so far, with every write of stacks and every 20 ms without one
+            now = self.monotonic()
+            if lines or now >= self.progress_at + 0.02:
+                self.progress_at = now
+                # (its figures count from its start: startup=0 kept_us=0, as the first line said)
+                lines.append("#pyfold-progress ticks=%d not_recorded=%d startup=0 kept_us=0\n" % (
+                    self.ticks, self.error_ticks))
+                self.write("".join(lines))
         except Exception:  # the handler runs inside the program: it must never raise there
             self.errors += 1
             self.error_ticks += 1
@@ -124,6 +132,7 @@ class Sampler:
             self.busy = False
 
     def take_sample(self, frame):
+        # The sample's lines (none when it is start-up or no thread counts).
         # Signals that arrive while the main thread waits for the GIL are merged into one: weigh each sample by
         # the timer periods that passed since the last one, so the counts add up to the time.
         now = self.clock()
@@ -132,13 +141,13 @@ class Sampler:
         count = int(periods)
         self.carry = periods - count
         if count <= 0:
-            return
+            return []
         self.ticks += count
         if not self.started:
             self.stack(frame, main=True)
             if not self.started and not self.keep_startup:
                 self.startup_ticks += count
-                return
+                return []
         # Not threading.enumerate(): it takes threading's lock, which the interrupted main thread may hold (in
         # Thread.start or join), and the handler would wait for itself forever. A copy of the dict is atomic.
         threads = getattr(threading, "_active", {}).copy()
@@ -162,7 +171,7 @@ class Sampler:
                 lines.append("%s %d\n" % (";".join(frames), count))
         if lines:
             self.samples += 1
-            self.write("".join(lines))
+        return lines
 
     # --async: the tasks of each thread's running event loop, each drawn as its await chain under `<task> NAME` and
     # the chains of the tasks awaiting it (a task's _fut_waiter: a task, or a gather's children; a TaskGroup's
@@ -329,6 +338,13 @@ class Sampler:
         import time
         self.clock = time.process_time if self.mode == "cpu" else time.monotonic
         self.last, self.carry = self.clock(), 0.0
+        # When sampling started, on CLOCK_MONOTONIC (time.monotonic's, pyfold's too): pyfold's live figures count
+        # the seconds from here, not from the launch. What is left of the start-up is runpy finding the target, a
+        # few ms: the program's own time starts here too (in cpu mode a sleeping program gets no tick to tell).
+        self.monotonic, self.progress_at = time.monotonic, 0.0
+        self.start_time = self.monotonic()
+        self.write("#pyfold-start monotonic=%.6f\n#pyfold-progress ticks=0 not_recorded=0 startup=0 kept_us=0\n"
+                   % self.start_time)
         which = signal.ITIMER_PROF if self.mode == "cpu" else signal.ITIMER_REAL
         signum = signal.SIGPROF if self.mode == "cpu" else signal.SIGALRM
         signal.signal(signum, self.on_signal)

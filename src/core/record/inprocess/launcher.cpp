@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -39,10 +40,12 @@ constexpr int kAgentFd = 4;   // the native sampler's library, which the bootstr
 // fuzzer builds.
 extern "C" const unsigned char pyfold_agent_so[], pyfold_agent_so_end[];
 
+bool has_agent() { return pyfold_agent_so_end - pyfold_agent_so > 0; }
+
 // The agent library in a memory file for the program to load; -1 when there is none (then the bootstrap samples
 // from Python's signal handler).
 int agent_file() {
-  if (pyfold_agent_so_end - pyfold_agent_so <= 0) return -1;
+  if (!has_agent()) return -1;
   int fd = static_cast<int>(memfd_create("libpyfold-agent.so", MFD_CLOEXEC));
   if (fd < 0) return -1;
   const std::size_t size = static_cast<std::size_t>(pyfold_agent_so_end - pyfold_agent_so);
@@ -71,13 +74,24 @@ std::string bootstrap_settings(const RecordOptions& o, bool agent) {
 
 // What the bootstrap says about its sampling, on its last line: `#pyfold ticks=N startup=N errors=N started=0|1`
 // (the native sampler adds `live=N native=1`; live: reads kept although the GIL's thread ran during them); before
-// it, `#pyfold-not-recorded COUNT REASON` lines; `#pyfold-note TEXT` at any time.
+// it, `#pyfold-not-recorded COUNT REASON` lines; `#pyfold-note TEXT` at any time. On its way, for the live figures:
+// `#pyfold-start monotonic=SECONDS` when sampling started, then `#pyfold-progress ticks=N not_recorded=N startup=N
+// [kept_us=N]` after the stacks of the ticks it counts (kept_us: when the first sample past the start-up was kept,
+// since the start).
 struct SamplerTotals {
   std::uint64_t ticks = 0, startup = 0, errors = 0, live = 0;
   std::uint64_t reads = 0, retries = 0, sampling_us = 0, late = 0, lateness_sum_us = 0, lateness_max_us = 0;
   bool started = false, seen = false, native = false;
   std::map<std::string, std::uint64_t> not_recorded;
   std::vector<std::string> notes;
+};
+
+// The sampler's figures so far: ticks, not recorded, and when it started (CLOCK_MONOTONIC, as pyfold's clock).
+struct SamplerProgress {
+  bool started = false;
+  double start = 0;
+  std::uint64_t ticks = 0, not_recorded = 0, startup = 0;
+  double first_kept = -1;  // seconds since start
 };
 
 // Folded lines from the pipe, possibly cut anywhere, into the profile. A thread's root frame
@@ -95,11 +109,31 @@ class SamplerStreamParser {
   std::uint64_t lines() const { return lines_; }
   std::uint64_t malformed() const { return malformed_; }
   const SamplerTotals& totals() const { return totals_; }
+  const SamplerProgress& progress() const { return progress_; }
 
  private:
   void add_line(std::string_view line) {
     if (line.rfind("#pyfold ", 0) == 0) {
       read_totals(line.substr(8));
+      progress_.ticks = totals_.ticks;
+      progress_.startup = totals_.startup;
+      return;
+    }
+    if (line.rfind("#pyfold-progress ", 0) == 0) {
+      read_fields(line.substr(17), [&](std::string_view name, std::string_view value) {
+        if (name == "ticks") progress_.ticks = std::strtoull(std::string(value).c_str(), nullptr, 10);
+        else if (name == "not_recorded") progress_.not_recorded = std::strtoull(std::string(value).c_str(), nullptr, 10);
+        else if (name == "startup") progress_.startup = std::strtoull(std::string(value).c_str(), nullptr, 10);
+        else if (name == "kept_us") progress_.first_kept = 1e-6 * std::strtod(std::string(value).c_str(), nullptr);
+      });
+      return;
+    }
+    if (line.rfind("#pyfold-start ", 0) == 0) {
+      read_fields(line.substr(14), [&](std::string_view name, std::string_view value) {
+        if (name != "monotonic") return;
+        progress_.start = std::strtod(std::string(value).c_str(), nullptr);
+        progress_.started = true;
+      });
       return;
     }
     if (line.rfind("#pyfold-note ", 0) == 0) {
@@ -144,31 +178,36 @@ class SamplerStreamParser {
     return root;
   }
 
-  void read_totals(std::string_view fields) {
-    totals_.seen = true;
+  // `name=value name=value ...`
+  template <class Field>
+  static void read_fields(std::string_view fields, Field field_read) {
     for (std::size_t pos = 0; pos < fields.size();) {
       std::size_t space = fields.find(' ', pos);
       std::string_view field = fields.substr(pos, space == std::string_view::npos ? space : space - pos);
       auto eq = field.find('=');
-      if (eq != std::string_view::npos) {
-        std::uint64_t value = std::strtoull(std::string(field.substr(eq + 1)).c_str(), nullptr, 10);
-        std::string_view name = field.substr(0, eq);
-        if (name == "ticks") totals_.ticks = value;
-        else if (name == "startup") totals_.startup = value;
-        else if (name == "errors") totals_.errors = value;
-        else if (name == "started") totals_.started = value != 0;
-        else if (name == "live") totals_.live = value;
-        else if (name == "native") totals_.native = value != 0;
-        else if (name == "reads") totals_.reads = value;
-        else if (name == "retries") totals_.retries = value;
-        else if (name == "sampling_us") totals_.sampling_us = value;
-        else if (name == "late") totals_.late = value;
-        else if (name == "lateness_sum_us") totals_.lateness_sum_us = value;
-        else if (name == "lateness_max_us") totals_.lateness_max_us = value;
-      }
+      if (eq != std::string_view::npos) field_read(field.substr(0, eq), field.substr(eq + 1));
       if (space == std::string_view::npos) break;
       pos = space + 1;
     }
+  }
+
+  void read_totals(std::string_view fields) {
+    totals_.seen = true;
+    read_fields(fields, [&](std::string_view name, std::string_view text) {
+      std::uint64_t value = std::strtoull(std::string(text).c_str(), nullptr, 10);
+      if (name == "ticks") totals_.ticks = value;
+      else if (name == "startup") totals_.startup = value;
+      else if (name == "errors") totals_.errors = value;
+      else if (name == "started") totals_.started = value != 0;
+      else if (name == "live") totals_.live = value;
+      else if (name == "native") totals_.native = value != 0;
+      else if (name == "reads") totals_.reads = value;
+      else if (name == "retries") totals_.retries = value;
+      else if (name == "sampling_us") totals_.sampling_us = value;
+      else if (name == "late") totals_.late = value;
+      else if (name == "lateness_sum_us") totals_.lateness_sum_us = value;
+      else if (name == "lateness_max_us") totals_.lateness_max_us = value;
+    });
   }
 
   ProfileWriter& writer_;
@@ -177,13 +216,11 @@ class SamplerStreamParser {
   std::vector<std::uint32_t> stack_;
   std::uint64_t lines_ = 0, malformed_ = 0;
   SamplerTotals totals_;
+  SamplerProgress progress_;
 };
 
 }  // namespace
 
-namespace {
-
-// What the in-process method cannot do: only the remote method does it.
 void check_inprocess(const RecordOptions& options, const RecordTarget& target) {
   if (target.pid) throw std::invalid_argument("--pid attaches from outside: it has no in-process method");
   if (!target.python_program)
@@ -193,7 +230,14 @@ void check_inprocess(const RecordOptions& options, const RecordTarget& target) {
   if (options.blocking) throw std::invalid_argument("--blocking needs the remote method");
   if (options.nonblocking) throw std::invalid_argument("--nonblocking needs the remote method");
   if (options.check_reads) throw std::invalid_argument("--check-reads needs the remote method");
+  if (options.mode == SampleMode::gil && (options.async != AsyncSampling::off || !has_agent()))
+    throw std::invalid_argument("--mode gil with the in-process method needs its native sampler" +
+                                std::string(options.async != AsyncSampling::off
+                                                ? ", which does not read --async"
+                                                : ": this pyfold has none (a sanitizer build)"));
 }
+
+namespace {
 
 // The program started under the bootstrap: the end of the pipe its samples come from, and when it was started.
 struct Bootstrapped {
@@ -207,11 +251,10 @@ Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarge
   if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(std::string("pipe: ") + std::strerror(errno));
   // --async is read by the bootstrap in Python (the tasks are Python objects); otherwise the native sampler.
   const int agent = options.async == AsyncSampling::off ? agent_file() : -1;
-  if (agent < 0 && options.mode == SampleMode::gil)
-    throw std::invalid_argument("--mode gil with the in-process method needs its native sampler" +
-                                std::string(options.async != AsyncSampling::off
-                                                ? ", which does not read --async"
-                                                : ": this pyfold has none (a sanitizer build), or no memory file"));
+  if (agent < 0 && options.mode == SampleMode::gil) {
+    close(fds[0]), close(fds[1]);
+    throw IoError("--mode gil with the in-process method needs its native sampler: no memory file for it");
+  }
   std::vector<std::string> args = {target.command[0], "-c", kInprocessBootstrap};
   args.insert(args.end(), target.command.begin() + 1, target.command.end());
   LaunchSetup setup;
@@ -234,6 +277,14 @@ Bootstrapped launch_bootstrapped(const RecordOptions& options, const RecordTarge
   if (agent >= 0) close(agent);
   b.samples_fd = fds[0];
   return b;
+}
+
+// The live figures (pyfold record's progress, pyfold top's header): the sampler's ticks, not the stack lines (one a
+// thread), and the seconds since it started, not since the launch (a Python slow to start did not miss samples).
+// launched: when the program was started; the sampler's clock is trusted between that and now.
+RecordProgress sampler_figures(const SamplerProgress& p, double launched, double now) {
+  const double start = std::min(std::max(p.start, launched), now);
+  return {p.ticks, p.not_recorded, now - start, p.startup, p.first_kept};
 }
 
 // Counts the sampler's lines into the profile until the program ends (stopping it at --duration or a signal);
@@ -269,13 +320,15 @@ bool read_samples(int fd, LaunchedProgram& program, ProfileWriter& writer, Sampl
         program.request_stop(g_signal == SIGTERM ? StopCause::sigterm : StopCause::sigint);
       }
     }
-    if (now >= next_progress) {
-      const RecordProgress figures{writer.total(), 0, now - start};
+    if (now >= next_progress && lines.progress().started) {
+      const RecordProgress figures = sampler_figures(lines.progress(), start, now);
       writer.figures(figures);
       if (progress) progress(figures);
       next_progress = now + writer.figures_interval();
     }
   }
+  // The last figures: every tick of the stacks counted
+  if (lines.progress().started) writer.figures(sampler_figures(lines.progress(), start, monotonic_seconds()));
   return stop_requested;
 }
 

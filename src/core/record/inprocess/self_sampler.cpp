@@ -34,6 +34,10 @@ SelfSampler::SelfSampler(int fd, const SamplingSettings& settings)
 SelfSampler::~SelfSampler() { stop(); }
 
 void SelfSampler::start() {
+  start_ = monotonic_seconds();
+  char line[64];
+  std::snprintf(line, sizeof line, "#pyfold-start monotonic=%.6f\n", start_);
+  write_all(line);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);  // the new thread starts with every signal blocked
@@ -71,7 +75,7 @@ void SelfSampler::stop() {
 void SelfSampler::run() {
   pthread_setname_np(pthread_self(), "pyfold-sampler");  // as top and /proc show it among the program's threads
   // The remote method's timer (sampling.hpp): jittered deadlines, missed ones skipped.
-  timer_ = std::make_unique<DeadlineTimer>(settings_.rate, monotonic_seconds());
+  timer_ = std::make_unique<DeadlineTimer>(settings_.rate, start_);
   DeadlineTimer& timer = *timer_;
   while (!stop_.load(std::memory_order_relaxed) && writing_) {
     // Sleep in slices, so that stop() never waits long at low rates.
@@ -122,16 +126,31 @@ bool SelfSampler::read_one_instant() {
 
 void SelfSampler::sample() {
   ++ticks_;
+  out_.clear();
+  take_stacks();
+  constexpr double kProgressEvery = 0.02;  // pyfold top's header moves on while no stack is counted (--mode cpu)
+  const double now = monotonic_seconds();
+  if (out_.empty() && now < progress_at_ + kProgressEvery) return;
+  progress_at_ = now;
+  out_ += "#pyfold-progress ticks=" + std::to_string(ticks_) + " not_recorded=" + std::to_string(not_recorded_count_) +
+          " startup=" + std::to_string(startup_);
+  if (kept_at_ >= 0) out_ += " kept_us=" + std::to_string(static_cast<std::uint64_t>(kept_at_ * 1e6));
+  out_ += '\n';
+  write_all(out_);
+}
+
+void SelfSampler::take_stacks() {
   if (!read_one_instant()) {
     ++not_recorded_[python_->last_torn_reason().empty() ? std::string("a read of the stacks was not consistent")
                                                         : python_->last_torn_reason()];
+    ++not_recorded_count_;
     return;
   }
   if (!startup_filter_.keep(stacks_)) {
     ++startup_;
     return;
   }
-  out_.clear();
+  if (kept_at_ < 0) kept_at_ = monotonic_seconds() - start_;
   if (settings_.threads) python_->thread_names().update(stacks_);
   for (const ThreadStack& thread : stacks_) {
     if (!counted_in_mode(settings_.mode, thread, [&] { return thread.tid ? stat_.state(thread.tid) : '?'; }))
@@ -149,7 +168,6 @@ void SelfSampler::sample() {
     out_ += line_;
     out_ += " 1\n";
   }
-  if (!out_.empty()) write_all(out_);
 }
 
 const std::string& SelfSampler::frame_text(const FrameRef& frame) {
