@@ -165,8 +165,13 @@ def startup_left_out(label, python, method):
     @check(f"{label}: the interpreter's start-up left out, the script's own imports kept; --include-startup ({method})")
     def _():
         target = os.path.join(TARGETS, "own_import.py")
-        code, out, err = run_record(["--method", method, "--python", python, "--rate", "2000", target, "0.3"])
-        assert code == 0, (code, err)
+        # The interpreter's start-up takes 15-40 ms; when pyfold's attach (finding _PyRuntime) takes longer on a busy
+        # machine there is no start-up left to leave out, so a run with some is asked for up to three times.
+        for attempt in range(3):
+            code, out, err = run_record(["--method", method, "--python", python, "--rate", "2000", target, "0.3"])
+            assert code == 0, (code, err)
+            if method == "inprocess" or report(err)["startup"] > 0:
+                break
         stacks = parse(out)
         # Other roots are what runs at exit (threading._shutdown, atexit handlers such as one a site .pth's
         # import registered): a handful of samples, never the importlib or site code of the start-up.
@@ -183,9 +188,17 @@ def startup_left_out(label, python, method):
                                     env=dict(os.environ, PYTHONPATH=TARGETS))
         assert code == 0, (code, err)
         stacks = parse(out)
-        # (a sample may land in the microseconds runpy takes between start-up and the module's first line)
-        outside = sum(c for f, c in stacks if ("<module>", "hotmod.py") not in [(n, os.path.basename(fl)) for n, fl, _ in f])
+        # (a sample may land in the microseconds runpy takes between start-up and the module's first line). What runs
+        # at exit (threading._shutdown, atexit handlers such as certifi's) is not start-up: a few samples of a 0.3 s
+        # run, left out of the count as in the check above.
+        in_module = lambda f: ("<module>", "hotmod.py") in [(n, os.path.basename(fl)) for n, fl, _ in f]
+        def at_exit(f):
+            root_file = f[0][1]
+            return not in_module(f) and not (root_file.startswith("<frozen") or "/encodings/" in root_file
+                                             or os.path.basename(root_file) in ("runpy.py", "site.py"))
+        outside = sum(c for f, c in stacks if not in_module(f) and not at_exit(f))
         assert outside <= 0.01 * sum(c for _, c in stacks), out
+        assert sum(c for f, c in stacks if at_exit(f)) <= 0.05 * sum(c for _, c in stacks), out
         if method == "remote":  # the in-process sampler starts after the interpreter's start-up: nothing to keep
             code, out, err = run_record(["--include-startup", "--python", python, "--rate", "2000", target, "0.3"])
             assert code == 0, (code, err)
