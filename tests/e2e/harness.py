@@ -117,11 +117,15 @@ def interpreters(debian_static=True, minors=pythons.MINORS):
 _LINE = re.compile(r"(.+):([0-9]+)")
 
 
+_THREAD_ROOT = re.compile(r"thread \((?:[0-9]+|0[xX][0-9a-fA-F]+)\)(?:: .*)?")
+
+
 def split_frame(text):
     """(function, file, line) of `function (file:line)` or `function (file)`: the file is inside the last " (" of
     a frame that ends with ")" (a path may hold " (", a function name never does), the line its trailing `:DIGITS`;
-    anything else (`thread (TID): NAME`, `[native stack cut short]`) is (text, "", 0)."""
-    at = text.rfind(" (") if text.endswith(")") else -1
+    a thread root (`thread (TID)`, `thread (0xIDENT)`, with `: NAME` or not: frame_text's is_thread_frame) and
+    anything else (`[native stack cut short]`) is (text, "", 0)."""
+    at = text.rfind(" (") if text.endswith(")") and not _THREAD_ROOT.fullmatch(text) else -1
     if at < 0:
         return text, "", 0
     file = text[at + 2:-1]

@@ -65,8 +65,8 @@ TEST_CASE("profile writer: one root a thread, named with the last name known; Py
   std::string dir = temp_dir();
   ProfileWriter writer(dir + "/p.folded", false, 0);
   writer.start(100.0);
-  auto root = writer.thread_root(42, 649, "thread (649): ");
-  CHECK(writer.thread_root(42, 649, "thread (649): ") == root);
+  auto root = writer.thread_root(42, 649, "thread (649)");
+  CHECK(writer.thread_root(42, 649, "thread (649)") == root);
   auto f = writer.counter().intern("work (w.py:3)");
   writer.name_thread(root, "python3", false);
   writer.add({root, f});

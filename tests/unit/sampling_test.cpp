@@ -103,9 +103,16 @@ TEST_CASE("mode filter and thread roots") {
   CHECK(counted_in_mode(SampleMode::gil, t, sleeping));
   CHECK(counted_in_mode(SampleMode::cpu, t, sleeping));
   CHECK_FALSE(counted_in_mode(SampleMode::wall, ThreadStack{}, running));  // no frames: nothing to count
-  CHECK(thread_label(1234, 0x7f00) == "thread (1234): ");
-  CHECK(thread_label(0, 0x7f00) == "thread (0x7f00): ");
-  CHECK(thread_label(0, 0) == "thread (0): ");
+  CHECK(thread_label(1234, 0x7f00) == "thread (1234)");
+  CHECK(thread_label(0, 0x7f00) == "thread (0x7f00)");
+  CHECK(thread_label(0, 0) == "thread (0)");
+}
+
+TEST_CASE("a thread's root: its name after the label, or the label alone (never `thread (ID): ` with no name)") {
+  using pyfold::record::thread_root_text;
+  CHECK(thread_root_text("thread (12)", "MainThread") == "thread (12): MainThread");
+  CHECK(thread_root_text("thread (0x7f00)", "") == "thread (0x7f00)");
+  CHECK(thread_root_text("thread (12)", "a;b") == "thread (12): a:b");
 }
 
 TEST_CASE("in-process native sampler: the bootstrap's settings text, and what it refuses") {

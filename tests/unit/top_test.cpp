@@ -31,9 +31,9 @@ struct Recording {
     writer.show_live(&counts);
     writer.check_output();
     writer.process(42, "3.12");
-    main_thread = writer.thread_root(42, 1, "thread (1): ");
+    main_thread = writer.thread_root(42, 1, "thread (1)");
     writer.name_thread(main_thread, "MainThread", true);
-    worker = writer.thread_root(42, 2, "thread (2): ");
+    worker = writer.thread_root(42, 2, "thread (2)");
     writer.name_thread(worker, "worker", true);
     auto& c = writer.counter();
     module = c.intern("<module> (w.py)");

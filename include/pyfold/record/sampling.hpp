@@ -99,9 +99,12 @@ bool counted_in_mode(SampleMode mode, const ThreadStack& thread, State state) {
   return mode == SampleMode::cpu && state() == 'R';
 }
 
-// The label of a thread's root frame, `thread (TID): ` (its name follows); `thread (0xIDENT): ` when its TID is
-// unknown but its ident is known.
+// The label of a thread's root frame, `thread (TID)`; `thread (0xIDENT)` when its TID is unknown but its ident is
+// known (a thread read as it ended, on 3.8-3.10).
 std::string thread_label(pid_t tid, std::uint64_t thread_id);
+
+// A thread's root frame: `LABEL: NAME`, or the label alone when no name is known.
+std::string thread_root_text(std::string label, std::string_view name);
 
 // What a sampler reports on its way: samples taken, of them not recorded, seconds since it started; of the samples,
 // those left out as the interpreter's start-up, and when the first was kept (seconds since it started, -1 before):

@@ -104,7 +104,7 @@ class ProfileWriter : public StackSink, public FrameTexts {
 
  private:
   struct Thread {
-    std::string label;  // "thread (TID): "
+    std::string label;  // "thread (TID)"
     std::string name;
     bool from_python = false;
   };

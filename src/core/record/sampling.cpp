@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "pyfold/frame_text.hpp"
+
 namespace pyfold::record {
 
 void check_rate(double rate) {
@@ -116,10 +118,18 @@ bool StartupFilter::keep(const std::vector<ThreadStack>& stacks) {
 std::string thread_label(pid_t tid, std::uint64_t thread_id) {
   char label[48];
   if (tid || !thread_id) {
-    std::snprintf(label, sizeof label, "thread (%d): ", tid);
+    std::snprintf(label, sizeof label, "thread (%d)", tid);
   } else {
-    std::snprintf(label, sizeof label, "thread (0x%llx): ", static_cast<unsigned long long>(thread_id));
+    std::snprintf(label, sizeof label, "thread (0x%llx)", static_cast<unsigned long long>(thread_id));
   }
+  return label;
+}
+
+std::string thread_root_text(std::string label, std::string_view name) {
+  std::size_t bare = label.size();
+  label += ": ";
+  append_sanitized(label, name);
+  if (label.size() == bare + 2) label.resize(bare);
   return label;
 }
 

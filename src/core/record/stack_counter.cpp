@@ -177,9 +177,7 @@ void ProfileWriter::process(pid_t pid, const std::string& python_version) {
 std::string ProfileWriter::frame_text(std::uint32_t id) const {
   auto thread = thread_of_root_.find(id);
   if (thread == thread_of_root_.end()) return counter_.text(id);
-  std::string text = threads_[thread->second].label;
-  append_sanitized(text, threads_[thread->second].name);
-  return text;
+  return thread_root_text(threads_[thread->second].label, threads_[thread->second].name);
 }
 
 void ProfileWriter::rotate_if_due(double monotonic_now) {
@@ -215,9 +213,7 @@ void ProfileWriter::write_profile(double start_wall, double end_wall) {
   auto out = OutputSink::open(name);
   auto thread_text = [&](std::uint64_t key) {
     const Thread& t = threads_[key];
-    std::string text = t.label;
-    append_sanitized(text, t.name);
-    return text;
+    return thread_root_text(t.label, t.name);
   };
   if (output_settings_.format == ProfileFormat::pprof) {  // --format pprof: the folded lines, encoded
     std::string folded;

@@ -25,6 +25,7 @@
 
 #include "inprocess_bootstrap.hpp"
 #include "pyfold/folded.hpp"
+#include "pyfold/frame_text.hpp"
 #include "pyfold/io.hpp"
 #include "pyfold/record/stack_counter.hpp"
 #include "pyfold/record/run_control.hpp"
@@ -169,12 +170,12 @@ class SamplerStreamParser {
   }
 
   std::uint32_t root_id(std::string_view frame) {
-    // `thread (TID): NAME`
-    auto close = frame.find("): ");
-    if (frame.rfind("thread (", 0) != 0 || close == std::string_view::npos) return counter_.intern(frame);
-    std::string label(frame.substr(0, close + 3));
+    // `thread (TID): NAME`, or `thread (TID)` when the thread has no name
+    if (!is_thread_frame(frame)) return counter_.intern(frame);
+    std::size_t close = frame.find(')');
+    std::string label(frame.substr(0, close + 1));
     std::uint32_t root = writer_.thread_root(0, std::strtoull(label.c_str() + 8, nullptr, 0), label);
-    writer_.name_thread(root, std::string(frame.substr(close + 3)), true);
+    if (close + 1 < frame.size()) writer_.name_thread(root, std::string(frame.substr(close + 3)), true);
     return root;
   }
 

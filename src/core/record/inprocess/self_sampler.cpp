@@ -188,9 +188,7 @@ const std::string& SelfSampler::frame_text(const FrameRef& frame) {
 std::string SelfSampler::thread_root(const ThreadStack& thread) {
   std::string name = python_->thread_names().name(thread);
   if (name.empty() && thread.tid) name = thread_name(pid_, thread.tid);
-  std::string root = thread_label(thread.tid, 0);  // by TID only (the bootstrap's roots are so)
-  append_sanitized(root, name);
-  return root;
+  return thread_root_text(thread_label(thread.tid, 0), name);  // by TID only (the bootstrap's roots are so)
 }
 
 bool SelfSampler::write_all(const std::string& text) {
