@@ -8,6 +8,9 @@ dump and top:
 - a non-dumpable target: a Python run as nobody that calls prctl(PR_SET_DUMPABLE, 0) (ctypes), read by nobody;
 - kernel.yama.ptrace_scope 1 and 2, only where /proc/sys/kernel/yama exists and may be written (set, always
   restored; otherwise a skip line naming why);
+- a seccomp filter that refuses process_vm_readv and ptrace (seccomp_deny.py, as Docker's default profile does
+  without CAP_SYS_PTRACE): record, dump and top say so; `record prog.py` falls back to sampling from inside by
+  itself; `record -- python3 prog.py` is refused before the program starts;
 and, as nobody, `pyfold record -d 1 -- python3 prog.py` still works (pyfold reads its own child, or samples from
 inside when it may not). Needs root (a skip otherwise).
 
@@ -25,6 +28,8 @@ from harness import check, finish, parse_folded
 RECORD, DUMP, TOP = (os.path.abspath(a) for a in sys.argv[1:4])
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 NO_PTRACE = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace"]
+# Docker's default seccomp profile without CAP_SYS_PTRACE: process_vm_readv and ptrace refused (EPERM)
+SECCOMP = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "seccomp_deny.py")]
 # Every user can run it (pyenv's and the fetched interpreters are under /root); Debian's python3.
 PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin:/bin") or "/usr/bin/python3"
 TMP = tempfile.mkdtemp(prefix="pyfold-perms-e2e-")
@@ -142,6 +147,41 @@ def main():
         assert "cannot read the memory of PID" in r.stderr and "is not dumpable" in r.stderr, r.stderr
         with open(out) as f:
             assert any(frames[-1][0] == "spin" for frames, _ in parse_folded(f.read(), bare=("process ",)))
+
+    @check("a seccomp filter refusing process_vm_readv and ptrace (Docker's default without CAP_SYS_PTRACE): "
+           "record, dump and top of a running Python name the filter and the fix")
+    def _():
+        with target() as p:
+            expect(refused(SECCOMP, p.pid), "a seccomp filter on pyfold", "refuses process_vm_readv",
+                   "--security-opt seccomp=")
+
+    @check("under that filter, `pyfold record -d 2 prog.py` samples from inside (no --method given) and says why")
+    def _():
+        out = os.path.join(TMP, "seccomp.folded")
+        r = subprocess.run(SECCOMP + [RECORD, "-d", "2", "-o", out, "--python", PYTHON, SPIN], capture_output=True,
+                           text=True, timeout=60, cwd=TMP, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        assert "reading the program from outside was refused" in r.stderr and "seccomp" in r.stderr, r.stderr
+        assert "in-process method" in r.stderr, r.stderr
+        with open(out) as f:
+            stacks = parse_folded(f.read())
+        spin = sum(count for frames, count in stacks if frames[-1][0] == "spin")
+        assert spin >= 0.9 * sum(count for _, count in stacks), stacks[:3]
+
+    @check("under that filter, `pyfold record -- python3 prog.py` is refused before the program starts, with the "
+           "cause and the form that works")
+    def _():
+        marker = os.path.join(TMP, "started")
+        prog = os.path.join(TMP, "marks.py")
+        with open(prog, "w") as f:
+            f.write(f"open({marker!r}, 'w').close()\n")
+        os.chmod(prog, 0o644)
+        r = subprocess.run(SECCOMP + [RECORD, "-d", "2", "-o", os.path.join(TMP, "none.folded"), "--", PYTHON, prog],
+                           capture_output=True, text=True, timeout=60, cwd=TMP, stdin=subprocess.DEVNULL)
+        assert r.returncode != 0, r.stderr
+        for needle in ("seccomp", "script.py or -m MODULE, not -- COMMAND", "--method inprocess app.py"):
+            assert needle in r.stderr, (needle, r.stderr)
+        assert not os.path.exists(marker), "the program ran"
 
     @check("as nobody, `pyfold record -d 1 -- python3 prog.py` samples the program it starts")
     def _():

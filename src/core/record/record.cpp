@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "pyfold/record/cpython/python_process.hpp"
 #include "pyfold/record/inprocess/launcher.hpp"
 #include "pyfold/record/os/process_memory.hpp"
 #include "pyfold/record/recorder.hpp"
@@ -39,11 +40,17 @@ MethodChoice choose_automatic(const RecordOptions& options, const RecordTarget& 
       return choice;
     }
   }
-  std::string why;
-  if (!can_read_child_memory(&why)) {
+  std::string why, fix;
+  if (!can_read_child_memory(&why, &fix)) {
     if (options.native)
       throw std::invalid_argument("--native needs to read the program from outside, which this machine refuses: " +
                                   why);
+    // The fallback starts Python itself: a command it cannot sample is refused now, before it runs.
+    if (!target.python_program)
+      throw AttachError(AttachError::Kind::permission,
+                        "reading the program from outside is refused here (pyfold tried it on a child of its own: " +
+                            why + "), and sampling it from inside needs script.py or -m MODULE, not -- COMMAND. To "
+                            "fix: " + fix + ".");
     choice.note = "reading the program from outside was refused (pyfold tried it on a child of its own: " + why +
                   "); sampled from inside the program instead (--method inprocess)";
     choice.inprocess = true;

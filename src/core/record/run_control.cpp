@@ -371,8 +371,8 @@ std::unique_ptr<PythonProcess> wait_for_python(LaunchedProgram& program) {
           double since = it == refusing_since.end() ? now : it->second;
           if (now - since > kTransientRefusalSeconds)  // say what pyfold tried
             throw AttachError(AttachError::Kind::permission,
-                              std::string(e.what()) + " (pyfold started this program and could read a child of "
-                              "its own, but this program refuses: `--method inprocess` samples it from inside)");
+                              std::string(e.what()) + " (pyfold started this program, and still may not read "
+                              "it)");
           still_refusing[pid] = since;
         } else if (e.kind() != AttachError::Kind::not_python && e.kind() != AttachError::Kind::no_process &&
                    e.kind() != AttachError::Kind::not_ready) {

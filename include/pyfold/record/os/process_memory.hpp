@@ -79,8 +79,8 @@ class RecordingMemory : public MemoryReader {
 // The message for a refused read (EPERM/EACCES): why, from /proc, and what to do (ptrace_access.hpp).
 std::string permission_advice(pid_t pid);
 
-// Whether this process may read a child's memory: tried on a throwaway forked child (process_vm_readv). why: when
-// it may not, the reason (ptrace_access.hpp's diagnosis of that child).
-bool can_read_child_memory(std::string* why = nullptr);
+// Whether this process may read a child's memory: tried on a throwaway forked child (process_vm_readv). why and
+// fix: when it may not, the reason and what to do (ptrace_access.hpp's diagnosis of that child).
+bool can_read_child_memory(std::string* why = nullptr, std::string* fix = nullptr);
 
 }  // namespace pyfold::record

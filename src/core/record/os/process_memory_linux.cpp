@@ -57,7 +57,7 @@ std::string permission_advice(pid_t pid) {
   return refusal_message(pid, diagnose_refusal(pid, read_ptrace_facts(pid)));
 }
 
-bool can_read_child_memory(std::string* why) {
+bool can_read_child_memory(std::string* why, std::string* fix) {
   static volatile std::uint64_t probe = 0x70796661756c74ULL;  // at the same address in a forked child
   pid_t child = fork();
   if (child < 0) return true;  // cannot tell: let the remote method report what goes wrong
@@ -69,7 +69,11 @@ bool can_read_child_memory(std::string* why) {
   iovec local{&value, sizeof value};
   iovec remote{const_cast<std::uint64_t*>(&probe), sizeof probe};
   ssize_t got = process_vm_readv(child, &local, 1, &remote, 1, 0);
-  if (got < 0 && why) *why = diagnose_refusal(child, read_ptrace_facts(child)).why;
+  if (got < 0 && (why || fix)) {
+    const Refusal refusal = diagnose_refusal(child, read_ptrace_facts(child));
+    if (why) *why = refusal.why;
+    if (fix) *fix = refusal.fix;
+  }
   kill(child, SIGKILL);
   while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
   }

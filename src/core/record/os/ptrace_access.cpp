@@ -66,7 +66,7 @@ std::string capability_fix(const PtraceFacts& f) {
 }
 
 const char* const kLaunch = "or let pyfold start the program and sample it from inside: "
-                            "`pyfold record --method inprocess -- python3 app.py`";
+                            "`pyfold record --method inprocess app.py` (or -m MODULE)";
 
 }  // namespace
 
