@@ -13,13 +13,11 @@ const GeneratedLayout kGeneratedLayouts[] = {
     1368,  // runtime_tstate_current
     0,  // interp_next
     8,  // interp_threads_head
-    -1,  // interp_gil_locked
-    -1,  // interp_gil_last_holder
+    -1, -1,  // interp_gil_locked, interp_gil_last_holder
     8,  // tstate_next
     16,  // tstate_interp
     24,  // tstate_frame
-    -1,  // cframe_current_frame
-    -1,  // cframe_previous
+    -1, -1,  // cframe_current_frame, cframe_previous
     176,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     24,  // frame_previous
@@ -45,8 +43,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // dict_keys
     40,  // dict_values
     8,  // dictkeys_size
-    -1,  // dictkeys_index_bytes
-    -1,  // dictkeys_kind
+    -1, -1,  // dictkeys_index_bytes, dictkeys_kind
     32,  // dictkeys_nentries
     40,  // dictkeys_indices
     -1,  // dictvalues_values
@@ -60,8 +57,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     72,  // code_varnames
     88,  // code_cellvars
     80,  // code_freevars
-    -1,  // code_localsplusnames
-    -1,  // code_localspluskinds
+    -1, -1,  // code_localsplusnames, code_localspluskinds
     16,  // code_argcount
     24,  // code_kwonlyargcount
     16,  // var_size
@@ -82,13 +78,11 @@ const GeneratedLayout kGeneratedLayouts[] = {
     568,  // runtime_tstate_current
     0,  // interp_next
     8,  // interp_threads_head
-    -1,  // interp_gil_locked
-    -1,  // interp_gil_last_holder
+    -1, -1,  // interp_gil_locked, interp_gil_last_holder
     8,  // tstate_next
     16,  // tstate_interp
     24,  // tstate_frame
-    -1,  // cframe_current_frame
-    -1,  // cframe_previous
+    -1, -1,  // cframe_current_frame, cframe_previous
     176,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     24,  // frame_previous
@@ -114,8 +108,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // dict_keys
     40,  // dict_values
     8,  // dictkeys_size
-    -1,  // dictkeys_index_bytes
-    -1,  // dictkeys_kind
+    -1, -1,  // dictkeys_index_bytes, dictkeys_kind
     32,  // dictkeys_nentries
     40,  // dictkeys_indices
     -1,  // dictvalues_values
@@ -129,8 +122,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     72,  // code_varnames
     88,  // code_cellvars
     80,  // code_freevars
-    -1,  // code_localsplusnames
-    -1,  // code_localspluskinds
+    -1, -1,  // code_localsplusnames, code_localspluskinds
     16,  // code_argcount
     24,  // code_kwonlyargcount
     16,  // var_size
@@ -151,13 +143,11 @@ const GeneratedLayout kGeneratedLayouts[] = {
     568,  // runtime_tstate_current
     0,  // interp_next
     8,  // interp_threads_head
-    -1,  // interp_gil_locked
-    -1,  // interp_gil_last_holder
+    -1, -1,  // interp_gil_locked, interp_gil_last_holder
     8,  // tstate_next
     16,  // tstate_interp
     24,  // tstate_frame
-    -1,  // cframe_current_frame
-    -1,  // cframe_previous
+    -1, -1,  // cframe_current_frame, cframe_previous
     176,  // tstate_thread_id
     -1,  // tstate_native_thread_id
     24,  // frame_previous
@@ -183,8 +173,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     32,  // dict_keys
     40,  // dict_values
     8,  // dictkeys_size
-    -1,  // dictkeys_index_bytes
-    -1,  // dictkeys_kind
+    -1, -1,  // dictkeys_index_bytes, dictkeys_kind
     32,  // dictkeys_nentries
     40,  // dictkeys_indices
     -1,  // dictvalues_values
@@ -198,8 +187,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     72,  // code_varnames
     88,  // code_cellvars
     80,  // code_freevars
-    -1,  // code_localsplusnames
-    -1,  // code_localspluskinds
+    -1, -1,  // code_localsplusnames, code_localspluskinds
     16,  // code_argcount
     24,  // code_kwonlyargcount
     16,  // var_size
@@ -220,8 +208,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     576,  // runtime_tstate_current
     0,  // interp_next
     16,  // interp_threads_head
-    -1,  // interp_gil_locked
-    -1,  // interp_gil_last_holder
+    -1, -1,  // interp_gil_locked, interp_gil_last_holder
     8,  // tstate_next
     16,  // tstate_interp
     56,  // tstate_frame
@@ -264,9 +251,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     16,  // long_size
     24,  // long_digits
     72,  // frame_localsplus
-    -1,  // code_varnames
-    -1,  // code_cellvars
-    -1,  // code_freevars
+    -1, -1, -1,  // code_varnames, code_cellvars, code_freevars
     96,  // code_localsplusnames
     104,  // code_localspluskinds
     56,  // code_argcount
@@ -284,9 +269,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
   },
   {12,  // 3.12
     40,  // runtime_interpreters_head
-    -1,  // runtime_gil_locked
-    -1,  // runtime_gil_last_holder
-    -1,  // runtime_tstate_current
+    -1, -1, -1,  // runtime_gil_locked, runtime_gil_last_holder, runtime_tstate_current
     0,  // interp_next
     72,  // interp_threads_head
     1056,  // interp_gil_locked
@@ -333,9 +316,7 @@ const GeneratedLayout kGeneratedLayouts[] = {
     16,  // long_size
     24,  // long_digits
     72,  // frame_localsplus
-    -1,  // code_varnames
-    -1,  // code_cellvars
-    -1,  // code_freevars
+    -1, -1, -1,  // code_varnames, code_cellvars, code_freevars
     96,  // code_localsplusnames
     104,  // code_localspluskinds
     52,  // code_argcount
@@ -419,40 +400,16 @@ const DebugOffsetsFields kDebugOffsets313 = {
 // 3.13's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
 // the other fields of this row are unused (-1).
 const GeneratedLayout kConstants313 = {13,
-    -1,  // runtime_interpreters_head
-    -1,  // runtime_gil_locked
-    -1,  // runtime_gil_last_holder
-    -1,  // runtime_tstate_current
-    -1,  // interp_next
-    -1,  // interp_threads_head
-    -1,  // interp_gil_locked
-    -1,  // interp_gil_last_holder
-    -1,  // tstate_next
-    -1,  // tstate_interp
-    -1,  // tstate_frame
-    -1,  // cframe_current_frame
-    -1,  // cframe_previous
-    -1,  // tstate_thread_id
-    -1,  // tstate_native_thread_id
-    -1,  // frame_previous
-    -1,  // frame_code
-    -1,  // frame_instr
-    -1,  // frame_owner
-    -1,  // frame_size
+    -1, -1, -1,  // runtime_interpreters_head, runtime_gil_locked, runtime_gil_last_holder
+    -1, -1, -1, -1,  // runtime_tstate_current, interp_next, interp_threads_head, interp_gil_locked
+    -1, -1, -1, -1,  // interp_gil_last_holder, tstate_next, tstate_interp, tstate_frame
+    -1, -1, -1, -1,  // cframe_current_frame, cframe_previous, tstate_thread_id, tstate_native_thread_id
+    -1, -1, -1, -1, -1,  // frame_previous, frame_code, frame_instr, frame_owner, frame_size
     -1,  // code_firstlineno
     48,  // code_flags
-    -1,  // code_filename
-    -1,  // code_name
-    -1,  // code_qualname
-    -1,  // code_linetable
-    -1,  // code_code
-    -1,  // bytes_size
-    -1,  // bytes_sval
-    -1,  // unicode_length
-    -1,  // unicode_state
-    -1,  // unicode_ascii_size
-    -1,  // unicode_compact_size
-    -1,  // interp_modules
+    -1, -1, -1, -1, -1, -1,  // code_filename, code_name, code_qualname, code_linetable, code_code, bytes_size
+    -1, -1, -1, -1,  // bytes_sval, unicode_length, unicode_state, unicode_ascii_size
+    -1, -1,  // unicode_compact_size, interp_modules
     16,  // module_dict
     32,  // dict_keys
     40,  // dict_values
@@ -469,9 +426,7 @@ const GeneratedLayout kConstants313 = {13,
     16,  // long_size
     24,  // long_digits
     72,  // frame_localsplus
-    -1,  // code_varnames
-    -1,  // code_cellvars
-    -1,  // code_freevars
+    -1, -1, -1,  // code_varnames, code_cellvars, code_freevars
     96,  // code_localsplusnames
     104,  // code_localspluskinds
     52,  // code_argcount
@@ -539,40 +494,16 @@ const DebugOffsetsFields kDebugOffsets314 = {
 // 3.14's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
 // the other fields of this row are unused (-1).
 const GeneratedLayout kConstants314 = {14,
-    -1,  // runtime_interpreters_head
-    -1,  // runtime_gil_locked
-    -1,  // runtime_gil_last_holder
-    -1,  // runtime_tstate_current
-    -1,  // interp_next
-    -1,  // interp_threads_head
-    -1,  // interp_gil_locked
-    -1,  // interp_gil_last_holder
-    -1,  // tstate_next
-    -1,  // tstate_interp
-    -1,  // tstate_frame
-    -1,  // cframe_current_frame
-    -1,  // cframe_previous
-    -1,  // tstate_thread_id
-    -1,  // tstate_native_thread_id
-    -1,  // frame_previous
-    -1,  // frame_code
-    -1,  // frame_instr
-    -1,  // frame_owner
-    -1,  // frame_size
+    -1, -1, -1,  // runtime_interpreters_head, runtime_gil_locked, runtime_gil_last_holder
+    -1, -1, -1, -1,  // runtime_tstate_current, interp_next, interp_threads_head, interp_gil_locked
+    -1, -1, -1, -1,  // interp_gil_last_holder, tstate_next, tstate_interp, tstate_frame
+    -1, -1, -1, -1,  // cframe_current_frame, cframe_previous, tstate_thread_id, tstate_native_thread_id
+    -1, -1, -1, -1, -1,  // frame_previous, frame_code, frame_instr, frame_owner, frame_size
     -1,  // code_firstlineno
     48,  // code_flags
-    -1,  // code_filename
-    -1,  // code_name
-    -1,  // code_qualname
-    -1,  // code_linetable
-    -1,  // code_code
-    -1,  // bytes_size
-    -1,  // bytes_sval
-    -1,  // unicode_length
-    -1,  // unicode_state
-    -1,  // unicode_ascii_size
-    -1,  // unicode_compact_size
-    -1,  // interp_modules
+    -1, -1, -1, -1, -1, -1,  // code_filename, code_name, code_qualname, code_linetable, code_code, bytes_size
+    -1, -1, -1, -1,  // bytes_sval, unicode_length, unicode_state, unicode_ascii_size
+    -1, -1,  // unicode_compact_size, interp_modules
     16,  // module_dict
     32,  // dict_keys
     40,  // dict_values
@@ -589,9 +520,7 @@ const GeneratedLayout kConstants314 = {14,
     16,  // long_size
     24,  // long_digits
     80,  // frame_localsplus
-    -1,  // code_varnames
-    -1,  // code_cellvars
-    -1,  // code_freevars
+    -1, -1, -1,  // code_varnames, code_cellvars, code_freevars
     96,  // code_localsplusnames
     104,  // code_localspluskinds
     52,  // code_argcount
@@ -659,40 +588,16 @@ const DebugOffsetsFields kDebugOffsets315 = {
 // 3.15's offsets that _Py_DebugOffsets does not carry (dict internals, module, type), in a layout row;
 // the other fields of this row are unused (-1).
 const GeneratedLayout kConstants315 = {15,
-    -1,  // runtime_interpreters_head
-    -1,  // runtime_gil_locked
-    -1,  // runtime_gil_last_holder
-    -1,  // runtime_tstate_current
-    -1,  // interp_next
-    -1,  // interp_threads_head
-    -1,  // interp_gil_locked
-    -1,  // interp_gil_last_holder
-    -1,  // tstate_next
-    -1,  // tstate_interp
-    -1,  // tstate_frame
-    -1,  // cframe_current_frame
-    -1,  // cframe_previous
-    -1,  // tstate_thread_id
-    -1,  // tstate_native_thread_id
-    -1,  // frame_previous
-    -1,  // frame_code
-    -1,  // frame_instr
-    -1,  // frame_owner
-    -1,  // frame_size
+    -1, -1, -1,  // runtime_interpreters_head, runtime_gil_locked, runtime_gil_last_holder
+    -1, -1, -1, -1,  // runtime_tstate_current, interp_next, interp_threads_head, interp_gil_locked
+    -1, -1, -1, -1,  // interp_gil_last_holder, tstate_next, tstate_interp, tstate_frame
+    -1, -1, -1, -1,  // cframe_current_frame, cframe_previous, tstate_thread_id, tstate_native_thread_id
+    -1, -1, -1, -1, -1,  // frame_previous, frame_code, frame_instr, frame_owner, frame_size
     -1,  // code_firstlineno
     48,  // code_flags
-    -1,  // code_filename
-    -1,  // code_name
-    -1,  // code_qualname
-    -1,  // code_linetable
-    -1,  // code_code
-    -1,  // bytes_size
-    -1,  // bytes_sval
-    -1,  // unicode_length
-    -1,  // unicode_state
-    -1,  // unicode_ascii_size
-    -1,  // unicode_compact_size
-    -1,  // interp_modules
+    -1, -1, -1, -1, -1, -1,  // code_filename, code_name, code_qualname, code_linetable, code_code, bytes_size
+    -1, -1, -1, -1,  // bytes_sval, unicode_length, unicode_state, unicode_ascii_size
+    -1, -1,  // unicode_compact_size, interp_modules
     16,  // module_dict
     32,  // dict_keys
     40,  // dict_values
@@ -709,9 +614,7 @@ const GeneratedLayout kConstants315 = {15,
     16,  // long_size
     24,  // long_digits
     80,  // frame_localsplus
-    -1,  // code_varnames
-    -1,  // code_cellvars
-    -1,  // code_freevars
+    -1, -1, -1,  // code_varnames, code_cellvars, code_freevars
     96,  // code_localsplusnames
     104,  // code_localspluskinds
     52,  // code_argcount
