@@ -75,6 +75,16 @@ def refused(prefix, pid):
     return results
 
 
+def record_launched(prefix, name, *args):
+    """(the run, its folded stacks) of `pyfold record -d ... ARGS` run under prefix (a program pyfold starts)."""
+    out = os.path.join(TMP, name + ".folded")
+    r = subprocess.run(list(prefix) + [RECORD, "-o", out] + list(args), capture_output=True, text=True, timeout=60,
+                       cwd=TMP, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        return r, parse_folded(f.read())
+
+
 def expect(results, *needles):
     for name, (code, err) in results.items():
         assert code != 0, (name, code, err)
@@ -157,14 +167,9 @@ def main():
 
     @check("under that filter, `pyfold record -d 2 prog.py` samples from inside (no --method given) and says why")
     def _():
-        out = os.path.join(TMP, "seccomp.folded")
-        r = subprocess.run(SECCOMP + [RECORD, "-d", "2", "-o", out, "--python", PYTHON, SPIN], capture_output=True,
-                           text=True, timeout=60, cwd=TMP, stdin=subprocess.DEVNULL)
-        assert r.returncode == 0, r.stderr
+        r, stacks = record_launched(SECCOMP, "seccomp", "-d", "2", "--python", PYTHON, SPIN)
         assert "reading the program from outside was refused" in r.stderr and "seccomp" in r.stderr, r.stderr
         assert "in-process method" in r.stderr, r.stderr
-        with open(out) as f:
-            stacks = parse_folded(f.read())
         spin = sum(count for frames, count in stacks if frames[-1][0] == "spin")
         assert spin >= 0.9 * sum(count for _, count in stacks), stacks[:3]
 
@@ -185,12 +190,7 @@ def main():
 
     @check("as nobody, `pyfold record -d 1 -- python3 prog.py` samples the program it starts")
     def _():
-        out = os.path.join(TMP, "launched.folded")
-        r = subprocess.run(NOBODY + [RECORD, "-d", "1", "-o", out, "--", PYTHON, SPIN], capture_output=True,
-                           text=True, timeout=60, cwd=TMP, stdin=subprocess.DEVNULL)
-        assert r.returncode == 0, r.stderr
-        with open(out) as f:
-            stacks = parse_folded(f.read())
+        _, stacks = record_launched(NOBODY, "launched", "-d", "1", "--", PYTHON, SPIN)
         assert any(frames[-1][0] == "spin" for frames, _ in stacks), stacks[:3]
 
     finish()
