@@ -36,6 +36,10 @@ class SignalGuard {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
+// How long a process of the launched family may refuse to be read before the refusal counts. A child of a shim
+// that is exiting refuses reads (its maps read fails) until it is gone, a few ms; a real refusal lasts.
+constexpr double kTransientRefusalSeconds = 2.0;
+
 // How the program is started.
 struct LaunchSetup {
   bool stdout_to_stderr = false;  // pyfold's standard output carries the folded stacks

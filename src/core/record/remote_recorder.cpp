@@ -91,7 +91,7 @@ class Recorder {
       if (e.kind() != AttachError::Kind::permission) return false;
       const double now = monotonic_seconds();
       const double since = refusing_since_.emplace(pid, now).first->second;
-      if (now - since < kChildRefusalSeconds) return false;
+      if (now - since < kTransientRefusalSeconds) return false;
       report_.notes.push_back("PID " + std::to_string(pid) + " (" + command_line_of(pid) +
                               ") not recorded: " + e.what());
       return true;
@@ -420,7 +420,6 @@ class Recorder {
   pid_t wrapper_ = 0;
   std::set<std::uint32_t> os_named_;
   std::map<pid_t, double> refusing_since_;  // --subprocesses: children whose reads are refused, since when
-  static constexpr double kChildRefusalSeconds = 2.0;  // an exec refuses reads for a moment
   std::vector<ThreadStack> stacks_, check_stacks_;
   std::vector<ThreadTasks> tasks_;
   ThreadStack native_thread_;          // --native: the thread's stack read while it was stopped

@@ -37,10 +37,6 @@ void on_signal(int signal) {
   g_signal = signal;
   g_signal_count = g_signal_count + 1;
 }
-
-// How long a process of the launched family may refuse to be read before the refusal counts. A child of a shim
-// that is exiting refuses reads (its maps read fails) until it is gone, a few ms; a real refusal lasts.
-constexpr double kTransientRefusalSeconds = 2.0;
 }  // namespace
 
 namespace {

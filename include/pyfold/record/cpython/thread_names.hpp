@@ -53,7 +53,7 @@ class ThreadNames {
   };
   static Key key_of(const ThreadStack& t);
   bool find_dicts();
-  void look_up(std::vector<Entry*>& wanted);
+  void look_up();  // the names of wanted_
   // false: unreadable, or e.thread is not the thread's Thread (the name read before is kept)
   bool read_name(Entry& e);
 

@@ -9,11 +9,11 @@
 
 namespace pyfold::record {
 
-// Records target (script.py or -m: target.python_program) from inside. Throws std::invalid_argument for what the
-// in-process method cannot do (--pid, -- COMMAND, --mode gil, --subprocesses, --blocking).
-// Throws std::invalid_argument for what the in-process method cannot do (as record_inprocess would).
+// Throws std::invalid_argument for what the in-process method cannot do (--pid, -- COMMAND, --mode gil,
+// --subprocesses, --blocking): choose_method calls it, before anything is launched or drawn.
 void check_inprocess(const RecordOptions& options, const RecordTarget& target);
 
+// Records target (script.py or -m: target.python_program) from inside, once check_inprocess has passed.
 RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& target,
                               const ProgressCallback& progress = {}, const LiveView* live = nullptr);
 

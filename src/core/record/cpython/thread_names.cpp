@@ -33,11 +33,12 @@ void ThreadNames::update(const std::vector<ThreadStack>& stacks) {
   order_.clear();
   next_asked_ = 0;
   for (const ThreadStack& t : stacks) {
-    Entry& e = entries_[key_of(t)];
+    const Key key = key_of(t);
+    Entry& e = entries_[key];
     order_.push_back(&e);
     if (e.seen == updates_) continue;
     if (e.seen && e.ident != t.thread_id) e = Entry{};  // not the thread the entry was made for
-    e.key = key_of(t);
+    e.key = key;
     e.seen = updates_;
     e.ident = t.thread_id;
     e.tid = t.tid;
@@ -60,7 +61,7 @@ void ThreadNames::update(const std::vector<ThreadStack>& stacks) {
         e.name_object = slot_values_[i];  // unreadable now: not read in full again until it changes once more
     }
   }
-  if (!wanted_.empty()) look_up(wanted_);
+  if (!wanted_.empty()) look_up();
   if (entries_.size() > 2 * stacks.size() + 64)  // ended threads
     for (auto it = entries_.begin(); it != entries_.end();)
       it = it->second.seen + kMaxLookupGap < updates_ ? entries_.erase(it) : std::next(it);
@@ -93,13 +94,13 @@ bool ThreadNames::find_dicts() {
   return active_ != 0;
 }
 
-void ThreadNames::look_up(std::vector<Entry*>& wanted) {
+void ThreadNames::look_up() {
   ++lookups_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> items;
   std::size_t found = 0;
   // The ident may be an ended thread's too (the sample was read a moment ago): read_name checks the native id.
   auto give = [&](std::uint64_t ident, std::uint64_t thread) {
-    for (Entry* e : wanted)
+    for (Entry* e : wanted_)
       if (!e->thread && e->ident == ident) {
         e->thread = thread;
         if (read_name(*e)) {
@@ -123,7 +124,7 @@ void ThreadNames::look_up(std::vector<Entry*>& wanted) {
       active_ = limbo_ = 0;  // found again next time
     }
     // Started, not registered in _active yet: the Thread is a key of _limbo, its _ident set as it began to run.
-    if (found < wanted.size() && limbo_ && objects_.dict_items(limbo_, items)) {
+    if (found < wanted_.size() && limbo_ && objects_.dict_items(limbo_, items)) {
       std::uint64_t ident = 0;
       for (const auto& [thread, value] : items) {
         std::uint64_t ident_object = objects_.attribute(thread, "_ident");
@@ -133,7 +134,7 @@ void ThreadNames::look_up(std::vector<Entry*>& wanted) {
   }
   // A thread is looked up at every update while young (its start, before threading registers it, may take a few
   // samples), then less and less often (a thread threading does not know costs a lookup now and then only).
-  for (Entry* e : wanted)
+  for (Entry* e : wanted_)
     if (!e->thread && dicts && ++e->misses > kEagerLookups)
       e->next_try = updates_ + std::min<std::uint64_t>(std::uint64_t{1} << std::min<std::uint64_t>(e->misses - kEagerLookups, 6),
                                                         kMaxLookupGap);

@@ -369,7 +369,6 @@ void add_sampler_notes(const SamplerStreamParser& lines, RecordReport& report) {
 
 RecordReport record_inprocess(const RecordOptions& options, const RecordTarget& target,
                               const ProgressCallback& progress, const LiveView* live) {
-  check_inprocess(options, target);
   RecordReport report;
   report.method = "in-process";
   ProfileWriter writer(options.output, options.timeline, options.rotate);
