@@ -1,13 +1,18 @@
 #include "pyfold/collapse/pstats.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 
 #include "marshal_builder.hpp"
+#include "pyfold/collapse/collapse.hpp"
+#include "pyfold/io.hpp"
 #include "pyfold/collapse/pstats_tree.hpp"
 #include "pyfold/diagnostics.hpp"
 
@@ -19,6 +24,8 @@ using marshal_test::Stat;
 namespace {
 struct Collect : StackSink {
   std::vector<std::pair<std::string, double>> lines;
+  bool said_distinct = false;
+  void stacks_distinct() override { said_distinct = lines.empty(); }
   void add(std::string_view stack, double count) override { lines.emplace_back(std::string(stack), count); }
   double total() const {
     double t = 0;
@@ -601,4 +608,41 @@ TEST_CASE("pstats tree: a stack reuses only the previous stack's nodes of the sa
   cut.add(dcba, 4, Top::root, 4);
   CHECK(lines_of(cut) ==
         Lines{{"a (f.py:1);[frames cut];d (f.py:1)", 5}, {"a (f.py:1);b (f.py:1);c (f.py:1)", 2}});
+}
+
+TEST_CASE("pstats: the lines are said to differ only when their frame texts do; pyfold collapse's output is the "
+          "same either way",
+          "[pstats]") {
+  // Two functions whose names differ only by a ';' (sanitised to ':') have the same frame text.
+  const std::vector<Stat> same_text = {
+      {"p.py", 1, "main", 1, 1, 0.5, 1.5, {}},
+      {"p.py", 5, "f;g", 1, 1, 0.4, 0.4, {{"p.py", 1, "main", 1, 1, 0.4, 0.4}}},
+      {"p.py", 5, "f:g", 1, 1, 0.6, 0.6, {{"p.py", 1, "main", 1, 1, 0.6, 0.6}}},
+  };
+  auto plain = run(marshal_test::pstats_dump(two_callers()));
+  CHECK(plain.sink.said_distinct);
+  auto clash = run(marshal_test::pstats_dump(same_text));
+  CHECK_FALSE(clash.sink.said_distinct);
+  CHECK(clash.sink.at("main (p.py:1);f:g (p.py:5)") > 0);
+
+  // collapse_files writes distinct lines as they come, others through the table, which merges the two f:g lines.
+  const std::string dir = std::filesystem::temp_directory_path() / ("pyfold-pstats-direct-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const auto& stats : {two_callers(), same_text}) {
+    const std::string dump = dir + "/in.pstats", out = dir + "/out.folded";
+    std::ofstream(dump, std::ios::binary) << marshal_test::pstats_dump(stats);
+    CollapseOptions o;
+    const CollapseReport direct = collapse_files(o, {dump}, out);
+    std::ifstream in(out);
+    const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CollapseReport read;
+    const StackTable table = collapse_to_table(o, {dump}, read);
+    std::string expected;
+    auto sink = OutputSink::into_string(expected);
+    write_folded(table, false, *sink);
+    sink->commit();
+    CHECK(written == expected);
+    CHECK(direct.stacks_written == table.size());
+  }
+  std::filesystem::remove_all(dir);
 }

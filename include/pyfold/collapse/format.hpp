@@ -16,6 +16,9 @@ class StackSink {
  public:
   virtual ~StackSink() = default;
   virtual void add(std::string_view stack, double count) = 0;
+  // Said before the first add by a format whose stacks all differ from each other (the pstats tree's lines): a sink
+  // may then pass them on as they come instead of merging them.
+  virtual void stacks_distinct() {}
 };
 
 }  // namespace pyfold::collapse

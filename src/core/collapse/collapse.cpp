@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 
 #include "pyfold/collapse/folded_input.hpp"
 #include "pyfold/collapse/pstats.hpp"
+#include "pyfold/folded.hpp"
 
 namespace pyfold::collapse {
 
@@ -111,27 +113,53 @@ const Format& guess_format(PeekableInput& input) {
   throw InputError(message);
 }
 
-StackTable collapse_to_table(const CollapseOptions& options, const std::vector<std::string>& inputs,
-                             CollapseReport& report, bool* all_perf) {
+namespace {
+
+// Stacks into the table, counted as they arrive (before the table merges them). With a direct output, a format that
+// says its stacks all differ sends them straight to it instead, in their order: the table would neither merge nor
+// reorder them, and a large pstats dump's megabytes of lines are then neither hashed nor kept.
+struct CountingSink : StackSink {
+  StackTable& table;
+  std::function<OutputSink&()> direct_output;  // empty: always the table
+  bool direct_allowed = false;                 // this input may go direct (set per input)
+  bool go_direct = false;                      // its format said its stacks differ
+  OutputSink* direct = nullptr;                // opened at the first stack, as the table's output would be
+  std::string line;
+  std::uint64_t stacks = 0, written_direct = 0;
+  explicit CountingSink(StackTable& t) : table(t) {}
+  void stacks_distinct() override {
+    go_direct = direct_allowed && table.size() == 0;
+  }
+  void add(std::string_view stack, double count) override {
+    ++stacks;
+    if (!go_direct) return table.add(stack, count);
+    if (!direct) direct = &direct_output();
+    line.clear();
+    append_folded_line(line, stack, count);
+    direct->write(line);
+    ++written_direct;
+  }
+};
+
+// direct_output: where a single input's distinct stacks may go as they come (see CountingSink), or empty.
+StackTable collapse_into(const CollapseOptions& options, const std::vector<std::string>& inputs,
+                         CollapseReport& report, bool* all_perf, std::function<OutputSink&()> direct_output,
+                         std::uint64_t* written_direct) {
   StackTable table(options.order == OutputOrder::input);
   InvalidLineLog invalid(options.strict);
   const Format* fixed = options.format == "auto" ? nullptr : &format_named(options.format);
   std::vector<std::string> paths = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
   bool perf_only = true;
-  // Count stacks as they arrive, before the table merges them.
-  struct CountingSink : StackSink {
-    StackTable& table;
-    std::uint64_t stacks = 0;
-    explicit CountingSink(StackTable& t) : table(t) {}
-    void add(std::string_view stack, double count) override {
-      ++stacks;
-      table.add(stack, count);
-    }
-  } sink(table);
+  CountingSink sink(table);
+  sink.direct_output = std::move(direct_output);
   for (const std::string& path : paths) {
     PeekableInput input(InputSource::open(path));
     const Format& format = fixed ? *fixed : guess_format(input);
     perf_only = perf_only && std::strcmp(format.name, "perf") == 0;
+    // Output in byte order (--sort, or perf script input by default) is written after all is read.
+    const bool sorted = options.order == OutputOrder::sorted ||
+                        (options.order == OutputOrder::automatic && std::strcmp(format.name, "perf") == 0);
+    sink.direct_allowed = sink.direct_output && paths.size() == 1 && !sorted;
     // With --format, an input of another format: say which format was expected and what the input looks like.
     std::string expected;
     if (fixed) {
@@ -154,7 +182,15 @@ StackTable collapse_to_table(const CollapseOptions& options, const std::vector<s
   if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
   report.stacks_read = sink.stacks;
   if (all_perf) *all_perf = perf_only;
+  if (written_direct) *written_direct = sink.written_direct;
   return table;
+}
+
+}  // namespace
+
+StackTable collapse_to_table(const CollapseOptions& options, const std::vector<std::string>& inputs,
+                             CollapseReport& report, bool* all_perf) {
+  return collapse_into(options, inputs, report, all_perf, {}, nullptr);
 }
 
 CollapseReport collapse_files(const CollapseOptions& options, const std::vector<std::string>& inputs,
@@ -162,14 +198,27 @@ CollapseReport collapse_files(const CollapseOptions& options, const std::vector<
   StackTransform transform(options.operations);  // regexes checked before any input is read
   CollapseReport report;
   bool all_perf = false;
-  StackTable table = collapse_to_table(options, inputs, report, &all_perf);
+  std::unique_ptr<OutputSink> out;
+  auto open_output = [&]() -> OutputSink& {
+    out = OutputSink::open(output);
+    return *out;
+  };
+  std::uint64_t written_direct = 0;
+  StackTable table = collapse_into(options, inputs, report, &all_perf,
+                                   transform.identity() ? std::function<OutputSink&()>(open_output) : nullptr,
+                                   &written_direct);
+  if (out) {  // the stacks went straight to the output
+    out->commit();
+    report.stacks_written = written_direct;
+    return report;
+  }
   if (report.stacks_read == 0) return report;
   if (!transform.identity()) {
     table = transform_table(table, transform);
     if (table.size() == 0) report.warnings.push_back("no stack was kept by --include, --exclude or --focus");
   }
   bool sorted = options.order == OutputOrder::sorted || (options.order == OutputOrder::automatic && all_perf);
-  auto out = OutputSink::open(output);
+  out = OutputSink::open(output);
   write_folded(table, sorted, *out);
   out->commit();
   report.stacks_written = table.size();

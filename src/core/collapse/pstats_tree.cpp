@@ -86,6 +86,16 @@ void Tree::write(const std::vector<long long>& counts, StackSink& sink) const {
     }
     return frames[key];
   };
+  // Every node on a line's path has a line of its own, so these are all the frames written. When their texts and
+  // the markers' all differ, so do the lines (their paths differ as keys, and no frame holds a ';'): the sink may
+  // then pass them on without merging.
+  std::vector<std::string_view> texts(std::begin(kMarkerText), std::end(kMarkerText));
+  for (const Line& line : out) {
+    const std::uint32_t key = line.pruned ? line.func : nodes_[line.node].key;
+    if (key < n_ && !have_frame[key]) texts.push_back(frame(key));
+  }
+  std::sort(texts.begin(), texts.end());
+  if (std::adjacent_find(texts.begin(), texts.end()) == texts.end()) sink.stacks_distinct();
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (counts[i] <= 0) continue;
     chain.clear();
