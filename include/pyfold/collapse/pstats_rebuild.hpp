@@ -37,6 +37,7 @@ class Rebuild {
     std::uint32_t func;
     std::uint32_t on_path;         // how often this edge is on the path
     std::uint32_t next_with_room;  // itself, or a later entry (its room is used up)
+    std::uint32_t above_start;     // the caller's own first entry: fetched with the caller's record, not after it
     double weight;                 // the edge's cumtime (its calls with --weight calls)
     double room;                   // its cumtime not yet used
     double per_call;               // the call rule's bound for the callers above this edge (0: none, as with --weight

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 #include "pyfold/collapse/marshal.hpp"
@@ -98,6 +99,33 @@ std::vector<long long> round_by_group(const std::vector<double>& values, const s
   return counts;
 }
 
+// An amount to place: a function's own time (or calls).
+struct Placed {
+  double amount;
+  std::uint32_t func;
+};
+
+// Largest amount first, functions in order among equal amounts (the order they come in): a radix sort of the
+// amounts' bits (positive doubles order as their bits do), a byte a pass, each pass stable. (A comparison sort took
+// 2 % of a large dump's time.)
+void sort_largest_first(std::vector<Placed>& order) {
+  if (order.size() < 2) return;
+  std::vector<Placed> other(order.size());
+  for (int shift = 0; shift < 64; shift += 8) {
+    std::size_t start[257] = {};
+    auto digit = [&](const Placed& p) {
+      std::uint64_t bits;
+      std::memcpy(&bits, &p.amount, sizeof bits);
+      return std::size_t(~bits >> shift & 0xff);  // inverted: largest first
+    };
+    for (const Placed& p : order) ++start[digit(p) + 1];
+    if (start[digit(order.front()) + 1] == order.size()) continue;  // one digit for all: nothing moves
+    for (std::size_t d = 0; d < 256; ++d) start[d + 1] += start[d];
+    for (const Placed& p : order) other[start[digit(p)]++] = p;
+    order.swap(other);
+  }
+}
+
 }  // namespace
 
 Applicable pstats_applicable(std::string_view head) {
@@ -159,16 +187,10 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   Rebuild rebuild(graph, roots, options, threshold, tree);
   // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
   auto amount_of = [&](std::uint32_t f) { return by_calls ? fns[f].cc : fns[f].tt; };
-  struct Placed {
-    double amount;
-    std::uint32_t func;
-  };
   std::vector<Placed> order;  // the amounts beside their functions: the sort reads no Function
   for (std::uint32_t f = 0; f < fns.size(); ++f)
     if (amount_of(f) > 0) order.push_back(Placed{amount_of(f), f});
-  std::sort(order.begin(), order.end(), [](const Placed& a, const Placed& b) {
-    return a.amount != b.amount ? a.amount > b.amount : a.func < b.func;
-  });
+  sort_largest_first(order);
   for (const Placed& p : order) rebuild.place(p.func, p.amount);
 
   if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)

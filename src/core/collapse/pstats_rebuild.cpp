@@ -37,14 +37,17 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
       // module body's one call takes longer than all nested execs together).
       const double per_call = by_calls_ ? 0 : e.ct / std::max(1.0, e.nc) * (1 - 1e-9);
       callers_.push_back(
-          Caller{e.caller, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), per_call});
+          Caller{e.caller, 0, 0, 0, by_calls_ ? e.nc : e.ct, e.counted ? kFree : room_of(e.ct), per_call});
     }
     fn_[f].caller_end = std::uint32_t(callers_.size());
     std::sort(callers_.begin() + fn_[f].caller_start, callers_.end(),
               [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
   }
-  callers_.push_back(Caller{0, 0, 0, 0, 0, 0});
-  for (std::uint32_t c = 0; c < callers_.size(); ++c) callers_[c].next_with_room = c;
+  callers_.push_back(Caller{0, 0, 0, 0, 0, 0, 0});
+  for (std::uint32_t c = 0; c < callers_.size(); ++c) {
+    callers_[c].next_with_room = c;
+    callers_[c].above_start = fn_[callers_[c].func].caller_start;
+  }
 }
 
 // An edge whose room is used up is skipped by every later small amount (amounts are > 0 and rooms only shrink):
@@ -146,6 +149,9 @@ inline std::uint32_t Rebuild::place_small_whole(std::uint32_t x, double amount, 
   const std::uint32_t end = fx.caller_end;
   for (std::uint32_t c = first_with_room(fx.caller_start); c < end; c = first_with_room(c + 1)) {
     const Caller& caller = callers_[c];
+    // The climb goes on from the caller's record and its first entry: both are fetched now, side by side.
+    __builtin_prefetch(&fn_[caller.func]);
+    __builtin_prefetch(&callers_[caller.above_start]);
     if (caller.weight <= 0) break;
     // In time, weight is the edge's cumtime: sorted heaviest first, no later caller meets the call rule either.
     if (caller.weight < per_call) break;
