@@ -43,11 +43,10 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
     std::sort(callers_.begin() + fn_[f].caller_start, callers_.end(),
               [](const Caller& a, const Caller& b) { return a.weight > b.weight; });
   }
-  callers_.push_back(Caller{0, 0, 0, 0, 0, 0, 0});
-  for (std::uint32_t c = 0; c < callers_.size(); ++c) {
-    callers_[c].next_with_room = c;
-    callers_[c].above_start = fn_[callers_[c].func].caller_start;
-  }
+  for (Caller& c : callers_) c.above_start = fn_[c.func].caller_start;
+  const std::uint32_t end = std::uint32_t(callers_.size());
+  callers_.push_back(Caller{0, 0, 0, end, 0, 0, 0});
+  for (std::uint32_t c = 0; c < callers_.size(); ++c) callers_[c].next_with_room = c;
 }
 
 // An edge whose room is used up is skipped by every later small amount (amounts are > 0 and rooms only shrink):
