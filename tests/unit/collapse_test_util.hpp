@@ -11,7 +11,8 @@ namespace collapse_test {
 inline std::vector<std::string> lines(const pyfold::collapse::StackTable& table) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < table.size(); ++i) {
-    std::string line = table.stack(i) + " ";
+    std::string line(table.stack(i));
+    line += ' ';
     pyfold::append_count(line, table.count(i));
     out.push_back(line);
   }

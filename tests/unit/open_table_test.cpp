@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "pyfold/open_table.hpp"
 #include "pyfold/string_table.hpp"
@@ -87,4 +88,24 @@ TEST_CASE("interned strings get numbers in order of first appearance") {
   for (int i = 0; i < 100000; i += 997) CHECK(table.text(i + 3) == "f" + std::to_string(i));
   CHECK(table.intern("work (app.py:2)") == 2);
   CHECK(table.length(2) == 15);
+}
+
+TEST_CASE("interned strings keep their bytes in place: across blocks, texts larger than a block, a move") {
+  StringTable table;
+  std::vector<std::string> texts;
+  for (int i = 0; i < 3000; ++i) {
+    const char letter = static_cast<char>('a' + i % 26);
+    texts.push_back(std::string(static_cast<std::size_t>(i % 700), letter) + std::to_string(i));
+  }
+  texts.push_back(std::string(3 << 20, 'x'));  // over the largest block
+  texts.push_back("after the large one");
+  std::vector<const char*> where;
+  for (const std::string& t : texts) where.push_back(table.data(table.intern(t)));
+  StringTable moved = std::move(table);
+  REQUIRE(moved.size() == texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    REQUIRE(moved.text(static_cast<StringTable::Id>(i)) == texts[i]);
+    REQUIRE(moved.data(static_cast<StringTable::Id>(i)) == where[i]);
+  }
+  CHECK(moved.intern(texts.back()) == texts.size() - 1);
 }

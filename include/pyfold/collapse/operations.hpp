@@ -2,7 +2,6 @@
 // What pyfold collapse does to stacks from any input: merge identical stacks, rewrite frames (--strip-lines,
 // --strip-dirs, --hide-libraries), keep or drop stacks (--include, --exclude, --focus) and order the output.
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <regex>
 #include <string>
@@ -11,8 +10,7 @@
 
 #include "pyfold/collapse/format.hpp"
 #include "pyfold/io.hpp"
-#include "pyfold/open_table.hpp"
-#include "pyfold/text.hpp"
+#include "pyfold/string_table.hpp"
 
 namespace pyfold::collapse {
 
@@ -31,34 +29,30 @@ enum class OutputOrder {
   input,      // --input-order: the input's order, only repeats next to each other merged
 };
 
-// Identical stacks merged, counts summed, in order of first appearance. Stacks keep their memory (a deque).
+// Identical stacks merged, counts summed, in order of first appearance. Each distinct stack's text is kept once, in
+// an interned-string table (string_table.hpp: one hash of the bytes finds a stack and, when new, files it).
 // adjacent_only (--input-order): a stack merges only with the one just before it, so a timeline keeps its order.
 class StackTable : public StackSink {
  public:
   explicit StackTable(bool adjacent_only = false) : adjacent_only_(adjacent_only) {}
   bool adjacent_only() const { return adjacent_only_; }
   void add(std::string_view stack, double count) override;
-  std::size_t size() const { return entries_.size(); }
-  const std::string& stack(std::size_t i) const { return entries_[i].stack; }
-  double count(std::size_t i) const { return entries_[i].count; }
+  std::size_t size() const { return counts_.size(); }
+  // Valid while the table lives (later adds do not move it).
+  std::string_view stack(std::size_t i) const { return texts_.text(text_of(i)); }
+  double count(std::size_t i) const { return counts_[i]; }
   double total() const { return total_; }
   // Indexes in byte order of the stacks.
   std::vector<std::size_t> sorted_order() const;
 
  private:
-  struct Entry {
-    std::string stack;
-    double count;
-  };
-  // A stack's entry by its text: equal when the lengths and 128-bit hashes are (as in string_table.hpp).
-  struct Slot {
-    Hash128 hash;
-    std::size_t entry_plus_one;  // 0: free
-    std::size_t length;
-    bool empty() const { return entry_plus_one == 0; }
-  };
-  std::deque<Entry> entries_;
-  OpenTable<Slot> index_{1024};
+  // Entry i's text is text i, except with adjacent_only, where a text recurs when its repeats are apart.
+  StringTable::Id text_of(std::size_t i) const {
+    return adjacent_only_ ? entry_text_[i] : static_cast<StringTable::Id>(i);
+  }
+  StringTable texts_;
+  std::vector<double> counts_;               // an entry's count
+  std::vector<StringTable::Id> entry_text_;  // adjacent_only: an entry's text
   double total_ = 0;
   bool adjacent_only_;
 };

@@ -46,7 +46,7 @@ DiffReport diff_files(const DiffOptions& options, const std::string& before, con
     for (std::string& w : read.warnings) report.warnings.push_back(std::move(w));
     if (read.stacks_read == 0) report.warnings.push_back(*paths[side] + ": no stacks");
     for (std::size_t i = 0; i < table.size(); ++i) {
-      std::string key = options.strip_hex ? strip_hex(table.stack(i)) : table.stack(i);
+      std::string key = options.strip_hex ? strip_hex(table.stack(i)) : std::string(table.stack(i));
       Counts& c = stacks[key];
       (side == 0 ? c.before : c.after) += table.count(i);
       totals[side] += table.count(i);

@@ -9,32 +9,26 @@
 namespace pyfold::collapse {
 
 void StackTable::add(std::string_view stack, double count) {
-  if (adjacent_only_) {
-    if (!entries_.empty() && entries_.back().stack == stack) {
-      entries_.back().count += count;
-    } else {
-      entries_.push_back({std::string(stack), count});
-    }
-    total_ += count;
-    return;
-  }
-  // One hash of the stack's bytes finds it and, when new, files it (a large input's stacks are megabytes of text).
-  const Hash128 hash = hash128(stack);
-  Slot* slot = index_.probe(hash.low, [&](const Slot& s) { return s.hash == hash && s.length == stack.size(); });
-  if (!slot->empty()) {
-    entries_[slot->entry_plus_one - 1].count += count;
-  } else {
-    entries_.push_back({std::string(stack), count});
-    index_.occupy(slot, Slot{hash, entries_.size(), stack.size()},
-                  [](const Slot& s) { return s.hash.low; });
-  }
+  const StringTable::Id text = texts_.intern(stack);
   total_ += count;
+  if (adjacent_only_) {
+    if (!entry_text_.empty() && entry_text_.back() == text) {
+      counts_.back() += count;
+    } else {
+      entry_text_.push_back(text);
+      counts_.push_back(count);
+    }
+  } else if (text < counts_.size()) {
+    counts_[text] += count;
+  } else {
+    counts_.push_back(count);  // a new text: its id is the next entry's index
+  }
 }
 
 std::vector<std::size_t> StackTable::sorted_order() const {
-  std::vector<std::size_t> order(entries_.size());
+  std::vector<std::size_t> order(size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return entries_[a].stack < entries_[b].stack; });
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return stack(a) < stack(b); });
   return order;
 }
 
