@@ -13,6 +13,29 @@
 
 namespace pyfold::record {
 
+AttachError::AttachError(Kind kind, const std::string& brief, std::function<std::string()> describe)
+    : std::runtime_error(brief), kind_(kind), deferred_(std::make_shared<Deferred>()) {
+  deferred_->describe = std::move(describe);
+}
+
+AttachError AttachError::refused(pid_t pid) {
+  return AttachError(Kind::permission,
+                     "cannot read the memory of PID " + std::to_string(pid) + " (permission refused)",
+                     [pid] { return permission_advice(pid); });
+}
+
+const char* AttachError::what() const noexcept {
+  if (!deferred_) return std::runtime_error::what();
+  std::call_once(deferred_->made, [&d = *deferred_] {
+    try {
+      d.message = d.describe();
+    } catch (...) {  // out of memory: brief stands
+    }
+    d.describe = nullptr;
+  });
+  return deferred_->message.empty() ? std::runtime_error::what() : deferred_->message.c_str();
+}
+
 namespace {
 
 struct Mapping {
@@ -28,7 +51,7 @@ std::vector<Mapping> read_maps(pid_t pid) {
     int e = errno;
     if (e == ENOENT || access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0)
       throw AttachError(AttachError::Kind::no_process, "no process with PID " + std::to_string(pid));
-    if (e == EACCES || e == EPERM) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+    if (e == EACCES || e == EPERM) throw AttachError::refused(pid);
     throw AttachError(AttachError::Kind::other, "cannot read " + path + ": " + std::strerror(e));
   }
   // Read with the system's calls, not a stream, so that a refused read is seen as one (not as an empty file).
@@ -64,7 +87,7 @@ std::vector<Mapping> read_maps(pid_t pid) {
     if (consumed > 0 && static_cast<std::size_t>(consumed) < line.size()) m.path = line.substr(consumed);
     if (!m.path.empty() && m.path[0] == '/') maps.push_back(std::move(m));
   }
-  if (maps.empty() && read_failed) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+  if (maps.empty() && read_failed) throw AttachError::refused(pid);
   return maps;
 }
 
@@ -263,7 +286,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     std::vector<unsigned char> debug(kDebugOffsetsReadSize);
     if (!memory.read(rt.runtime, debug.data(), debug.size())) {
       int e = memory.last_error();
-      if (e == EPERM || e == EACCES) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+      if (e == EPERM || e == EACCES) throw AttachError::refused(pid);
       if (e == ESRCH) throw AttachError(AttachError::Kind::no_process, "no process with PID " + std::to_string(pid));
       debug.assign(kDebugOffsetsReadSize, 0);
     }
@@ -277,7 +300,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->runtime_file_ = runtime_file;
     return process;
   }
-  if (refused) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+  if (refused) throw AttachError::refused(pid);
   throw AttachError(AttachError::Kind::not_python,
                     "PID " + std::to_string(pid) + " is not a Python process (no _PyRuntime in any mapped file)");
 }
