@@ -1,7 +1,8 @@
 // Thread names on fake memory laid out as CPython 3.10 lays out its objects: sys.modules -> threading -> _active
 // and _limbo -> Thread -> _name, _ident, _native_id. A new thread that reuses an ended one's ident and thread state
 // takes its own name, never the ended one's; a thread not yet in _active is found in _limbo; a rename is seen
-// without a new lookup; a thread threading does not know is looked up less and less often.
+// without a new lookup; a thread threading does not know is looked up less and less often; a Thread's attributes
+// cost five reads.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -216,4 +217,29 @@ TEST_CASE("thread names: a thread threading never knows is looked up less and le
   CHECK(names.name(stacks[0]).empty());
   CHECK(names.lookups() >= 16);   // every update while the thread is young
   CHECK(names.lookups() < 50);    // then at most every 64 updates
+}
+
+TEST_CASE("attributes: an instance's attributes from one walk of its dict, in five reads", "[thread_names]") {
+  FakeHeap heap;
+  std::uint64_t name_slot = 0, t = heap.thread("worker", 0x7e00, 101, &name_slot);
+  // A live heap has no gaps between its objects: filled, so that a read spanning several objects succeeds here too.
+  const auto& regions = heap.memory.regions();
+  const std::uint64_t from = regions.begin()->first - 64,
+                      to = regions.rbegin()->first + regions.rbegin()->second.size() + 1024;
+  std::vector<unsigned char> filled(to - from, 0);
+  for (const auto& [at, bytes] : regions) std::memcpy(filled.data() + (at - from), bytes.data(), bytes.size());
+  heap.memory.add(from, filled.data(), filled.size());
+  RecordingMemory counted(heap.memory);  // counts as ProcessMemory does: a batched read is one process_vm_readv
+  PythonObjects objects(counted, heap.rt);
+  const std::string_view names[] = {"_ident", "_name", "_missing"};
+  std::uint64_t values[3], slots[3] = {0, 0, 0};
+  CHECK(objects.attributes(t, names, 3, values, slots) == 2);
+  // The object's words, its type's fields, the dict, its keys object with its entries, the keys' texts at once.
+  CHECK(counted.read_count() == 5);
+  std::string text;
+  std::uint64_t ident = 0;
+  CHECK((objects.read_int(values[0], ident) && ident == 0x7e00));
+  CHECK((objects.read_string(values[1], text) && text == "worker"));
+  CHECK(values[2] == 0);
+  CHECK(slots[1] == name_slot);
 }

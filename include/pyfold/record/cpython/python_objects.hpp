@@ -37,8 +37,9 @@ class PythonObjects {
   bool read_int(std::uint64_t address, std::uint64_t& value);  // a non-negative int below 2**90
   // Several ints in one batched read; ok[i]: values[i] was read. Returns how many were.
   std::size_t read_ints(const std::uint64_t* addresses, std::size_t count, std::uint64_t* values, bool* ok);
-  // (key, value) pointers of a dict.
-  bool dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items);
+  // (key, value) pointers of a dict; slots: where each value's pointer is (its entry or split value).
+  bool dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items,
+                  std::vector<std::uint64_t>* slots = nullptr);
   std::uint64_t dict_get(std::uint64_t dict, std::string_view key);  // 0 when absent
   // From the instance dict (a name of at most 32 ASCII characters); 0 when absent. slot: where the value's pointer is (its dict entry or inline value), to
   // see later whether the attribute was set again.

@@ -4,7 +4,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,10 +25,23 @@ class AttachError : public std::runtime_error {
  public:
   enum class Kind { no_process, permission, not_python, unsupported, not_ready, other };  // not_ready: try again
   AttachError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  // The message made by describe on the first what(), then kept (brief: if making it fails): for a message that
+  // costs reads of /proc, which the callers that poll a process and throw their errors away never pay.
+  AttachError(Kind kind, const std::string& brief, std::function<std::string()> describe);
+  // pid refused the read of its memory (Kind::permission); the message says why and what to do (permission_advice),
+  // from /proc as it is when asked: ask before the process is ended (wait_for_python does, for a launched program).
+  static AttachError refused(pid_t pid);
   Kind kind() const { return kind_; }
+  const char* what() const noexcept override;
 
  private:
+  struct Deferred {
+    std::function<std::string()> describe;
+    std::once_flag made;
+    std::string message;
+  };
   Kind kind_;
+  std::shared_ptr<Deferred> deferred_;  // shared: a copy of the error has the same message, made once
 };
 
 class PythonProcess {

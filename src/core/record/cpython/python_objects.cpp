@@ -153,12 +153,13 @@ std::uint64_t PythonObjects::dict_get(std::uint64_t dict, std::string_view key) 
   return 0;
 }
 
-bool PythonObjects::dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items) {
+bool PythonObjects::dict_items(std::uint64_t dict, std::vector<std::pair<std::uint64_t, std::uint64_t>>& items,
+                               std::vector<std::uint64_t>* slots) {
   const GeneratedLayout& o = rt_.layout.offsets;
   const int first = std::min(o.dict_keys, o.dict_values), span = std::max(o.dict_keys, o.dict_values) + 8 - first;
   unsigned char b[64];
   if (first < 0 || span > 64 || !memory_.read(dict + first, b, static_cast<std::size_t>(span))) return false;
-  return keys_items(u64_at(b, o.dict_keys - first), u64_at(b, o.dict_values - first), items);
+  return keys_items(u64_at(b, o.dict_keys - first), u64_at(b, o.dict_values - first), items, slots);
 }
 
 bool PythonObjects::keys_items(std::uint64_t keys, std::uint64_t values,
@@ -270,11 +271,7 @@ std::size_t PythonObjects::attributes(std::uint64_t object, const std::string_vi
   std::vector<std::pair<std::uint64_t, std::uint64_t>> items;
   std::vector<std::uint64_t> item_slots;
   if (dict) {
-    const int first = std::min(o.dict_keys, o.dict_values), span = std::max(o.dict_keys, o.dict_values) + 8 - first;
-    unsigned char b[64];
-    if (first < 0 || span > 64 || !memory_.read(dict + first, b, static_cast<std::size_t>(span)) ||
-        !keys_items(u64_at(b, o.dict_keys - first), u64_at(b, o.dict_values - first), items, &item_slots))
-      return 0;
+    if (!dict_items(dict, items, &item_slots)) return 0;
   } else if (!values || !cached_keys || !keys_items(cached_keys, values, items, &item_slots)) {
     return 0;
   }

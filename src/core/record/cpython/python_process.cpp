@@ -8,12 +8,33 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "pyfold/record/os/elf_symbols.hpp"
 
 namespace pyfold::record {
+
+AttachError::AttachError(Kind kind, const std::string& brief, std::function<std::string()> describe)
+    : std::runtime_error(brief), kind_(kind), deferred_(std::make_shared<Deferred>()) {
+  deferred_->describe = std::move(describe);
+}
+
+AttachError AttachError::refused(pid_t pid) {
+  return AttachError(Kind::permission,
+                     "cannot read the memory of PID " + std::to_string(pid) + " (permission refused)",
+                     [pid] { return permission_advice(pid); });
+}
+
+const char* AttachError::what() const noexcept {
+  if (!deferred_) return std::runtime_error::what();
+  std::call_once(deferred_->made, [&d = *deferred_] {
+    try {
+      d.message = d.describe();
+    } catch (...) {  // out of memory: brief stands
+    }
+    d.describe = nullptr;
+  });
+  return deferred_->message.empty() ? std::runtime_error::what() : deferred_->message.c_str();
+}
 
 namespace {
 
@@ -25,17 +46,36 @@ struct Mapping {
 
 std::vector<Mapping> read_maps(pid_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/maps";
-  std::ifstream in(path);
-  if (!in) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     int e = errno;
     if (e == ENOENT || access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0)
       throw AttachError(AttachError::Kind::no_process, "no process with PID " + std::to_string(pid));
-    if (e == EACCES || e == EPERM) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+    if (e == EACCES || e == EPERM) throw AttachError::refused(pid);
     throw AttachError(AttachError::Kind::other, "cannot read " + path + ": " + std::strerror(e));
   }
+  // Read with the system's calls, not a stream, so that a refused read is seen as one (not as an empty file).
+  std::string text(65536, '\0');
+  std::size_t got = 0;
+  bool read_failed = false;
+  for (;;) {
+    if (got == text.size()) text.resize(2 * text.size());
+    const ssize_t n = read(fd, text.data() + got, text.size() - got);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n == 0 || errno != EINTR) {
+      read_failed = n < 0;
+      break;
+    }
+  }
+  close(fd);
+  text.resize(got);
   std::vector<Mapping> maps;
-  std::string line;
-  while (std::getline(in, line)) {
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) eol = text.size();
+    const std::string line = text.substr(at, eol - at);
+    at = eol + 1;
     Mapping m;
     char perms[8] = {0};
     unsigned long long start, end, offset;
@@ -47,13 +87,7 @@ std::vector<Mapping> read_maps(pid_t pid) {
     if (consumed > 0 && static_cast<std::size_t>(consumed) < line.size()) m.path = line.substr(consumed);
     if (!m.path.empty() && m.path[0] == '/') maps.push_back(std::move(m));
   }
-  if (maps.empty()) {  // a refused read of the maps reads as an empty file through a stream
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    char byte;
-    const bool refused = fd >= 0 && read(fd, &byte, 1) < 0 && (errno == EACCES || errno == EPERM);
-    if (fd >= 0) close(fd);
-    if (refused || in.bad()) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
-  }
+  if (maps.empty() && read_failed) throw AttachError::refused(pid);
   return maps;
 }
 
@@ -252,7 +286,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     std::vector<unsigned char> debug(kDebugOffsetsReadSize);
     if (!memory.read(rt.runtime, debug.data(), debug.size())) {
       int e = memory.last_error();
-      if (e == EPERM || e == EACCES) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+      if (e == EPERM || e == EACCES) throw AttachError::refused(pid);
       if (e == ESRCH) throw AttachError(AttachError::Kind::no_process, "no process with PID " + std::to_string(pid));
       debug.assign(kDebugOffsetsReadSize, 0);
     }
@@ -266,7 +300,7 @@ std::unique_ptr<PythonProcess> PythonProcess::attach(pid_t pid) {
     process->runtime_file_ = runtime_file;
     return process;
   }
-  if (refused) throw AttachError(AttachError::Kind::permission, permission_advice(pid));
+  if (refused) throw AttachError::refused(pid);
   throw AttachError(AttachError::Kind::not_python,
                     "PID " + std::to_string(pid) + " is not a Python process (no _PyRuntime in any mapped file)");
 }
