@@ -86,7 +86,6 @@ class LaunchedProgram {
   // The processes of its tree at the last poll() but the program itself: its descendants, and those that left it
   // (an orphan re-parented to pyfold, a daemon).
   const std::vector<pid_t>& tree() const { return tree_; }
-  void reaped(int wait_status);  // another waitpid (--blocking's) reaped it
   bool exited() const { return exited_; }
   int exit_code() const;  // as a shell reports it: the exit code, or 128+signal
   // Begins ending the tree without waiting: its first signal now (see end()).

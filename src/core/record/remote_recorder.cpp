@@ -180,8 +180,7 @@ class Recorder {
     if (options_.mode == SampleMode::cpu)
       for (pid_t tid : task_ids(t.pid)) states[tid] = t.stat->state(tid);
     auto pauser = std::make_unique<ThreadPauser>(t.pid);
-    pauser->pause();
-    if (pauser->reaped() && program_ && t.pid == program_->pid()) program_->reaped(pauser->reaped_status());
+    pauser->pause();  // (a launched program that ended meanwhile: its status reaches it, see take_reaped_status)
     return pauser;
   }
 

@@ -20,6 +20,7 @@
 
 #include "pyfold/io.hpp"
 #include "pyfold/record/os/process_tree.hpp"
+#include "pyfold/record/os/thread_pauser.hpp"
 #include "pyfold/record/cpython/python_process.hpp"
 
 namespace pyfold::record {
@@ -224,6 +225,9 @@ bool LaunchedProgram::poll() {
     } else if (got == pid_) {
       exited_ = true;
       status_ = status;
+    } else if (got < 0 && errno == ECHILD && take_reaped_status(pid_, status)) {  // it ended while stopped
+      exited_ = true;
+      status_ = status;
     }
   }
   const double now = monotonic_seconds();
@@ -233,11 +237,6 @@ bool LaunchedProgram::poll() {
     next_look_ = now + kLookInterval;
   }
   return exited_;
-}
-
-void LaunchedProgram::reaped(int wait_status) {
-  exited_ = true;
-  status_ = wait_status;
 }
 
 int LaunchedProgram::exit_code() const { return exit_code_of(status_); }
