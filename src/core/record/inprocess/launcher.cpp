@@ -358,7 +358,7 @@ void add_sampler_notes(const SamplerStreamParser& lines, RecordReport& report) {
   report.notes.insert(report.notes.end(), totals.notes.begin(), totals.notes.end());
   if (totals.live)
     report.notes.push_back(std::to_string(totals.live) +
-                           " samples read while the GIL's thread was running (the sampler could not take its CPU)");
+                           " samples read while the GIL's thread was running on another CPU (read at the tick all the same)");
   report.notes.push_back(std::to_string(lines.lines()) + " stack lines from the in-process sampler");
   if (lines.malformed())
     report.notes.push_back(std::to_string(lines.malformed()) +
