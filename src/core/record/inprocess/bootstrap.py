@@ -397,7 +397,10 @@ def main():
             sys.exit(2)
         sys.argv = args
         sys.path[0] = os.path.dirname(os.path.abspath(args[0]))
-        target = lambda: runpy.run_path(args[0], run_name="__main__")
+        # Python 3.9+ gives the script its absolute path (__file__, the frames' file names), 3.8 the path as given:
+        # the same names as the program run without pyfold, and as the remote method reads them.
+        path = os.path.abspath(args[0]) if sys.version_info >= (3, 9) else args[0]
+        target = lambda: runpy.run_path(path, run_name="__main__")
     sampler.start()
     try:
         target()
