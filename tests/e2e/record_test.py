@@ -297,6 +297,31 @@ def per_interpreter_rest(label, python):
         assert "native in-process sampler could not start (this Python has no ctypes" in err, err
         assert "read by pyfold's native sampler" not in err and sum(c for _, c in parse(out)) > 50, err
 
+    @check(f"{label}: a script given by a relative path has the file name python gives it, by both methods")
+    def _():
+        # (3.9+ makes the script's path absolute, 3.8 keeps it as given; the in-process method once kept it as given)
+        folder = os.path.join(TMP, f"relative-{label}")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "spin.py"), "w") as f:
+            f.write("import sys, time\n"
+                    "def spin():\n"
+                    "    end = time.time() + 0.4\n"
+                    "    while time.time() < end:\n"
+                    "        pass\n"
+                    "spin()\n"
+                    "open(sys.argv[1], 'w').write(spin.__code__.co_filename)\n")
+        script = os.path.relpath(os.path.join(folder, "spin.py"), TMP)
+        seen = {}
+        for method in ("remote", "inprocess"):
+            told = os.path.join(folder, f"{method}.txt")
+            code, out, err = run_record(["--method", method, "--python", python, script, told])
+            assert code == 0, (method, code, err[-1000:])
+            files = {file for frames, _ in parse(out) for name, file, _ in frames if name == "spin"}
+            with open(told) as f:
+                assert files == {f.read()}, (method, files)
+            seen[method] = files
+        assert seen["remote"] == seen["inprocess"], seen
+
     @check(f"{label}: --threads roots with threading names, --mode cpu drops the sleeping thread, --mode gil")
     def _():
         target = os.path.join(TARGETS, "threads.py")
