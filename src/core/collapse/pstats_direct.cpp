@@ -302,11 +302,21 @@ class DirectReader {
         std::uint32_t& f = function_of[by_key_[e.key].callers[k].caller];
         if (f == kNone) f = next++;
       }
-    functions.resize(by_key_.size());
+    for (Function& fn : by_key_)
+      for (Edge& e : fn.callers) e.caller = function_of[e.caller];
+    // Each function to its number, in place (a second table would be a megabyte more of fresh pages): every key is
+    // an entry's or a caller's, so the numbers are a permutation, followed round each of its cycles.
+    std::vector<char> placed(by_key_.size(), 0);
     for (std::uint32_t k = 0; k < by_key_.size(); ++k) {
-      for (Edge& e : by_key_[k].callers) e.caller = function_of[e.caller];
-      functions[function_of[k]] = std::move(by_key_[k]);
+      if (placed[k]) continue;
+      Function carried = std::move(by_key_[k]);
+      for (std::uint32_t at = function_of[k];; at = function_of[at]) {
+        std::swap(carried, by_key_[at]);
+        placed[at] = 1;
+        if (at == k) break;
+      }
     }
+    functions.swap(by_key_);
   }
 
   const unsigned char* data_;
