@@ -646,3 +646,42 @@ TEST_CASE("pstats: the lines are said to differ only when their frame texts do; 
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("pstats tree: a tree that outgrows its child table finds every node again", "[pstats]") {
+  using pstats::Function;
+  using pstats::Top;
+  // Two functions size the child table for a few dozen nodes; every path over {a, b} up to 10 frames deep makes
+  // about two thousand, so the table grows several times (its slots placed again by path hashes made from the
+  // nodes' keys).
+  std::vector<Function> fns(2);
+  fns[0].file = fns[1].file = "f.py", fns[0].name = "a", fns[1].name = "b", fns[0].line = fns[1].line = 1;
+  std::map<std::string, double> expected;
+  auto add_all = [&](pstats::Tree& tree, bool note) {
+    for (std::uint32_t bits = 0; bits < (1u << 10); ++bits) {
+      const std::size_t depth = 1 + bits % 10;
+      std::uint32_t leaf_first[10];
+      for (std::size_t k = 0; k < depth; ++k) leaf_first[k] = bits >> k & 1;
+      tree.add(leaf_first, depth, Top::root, 1);
+      if (!note) continue;
+      std::string stack;
+      for (std::size_t k = depth; k-- > 0;)
+        stack += std::string(stack.empty() ? "" : ";") + (leaf_first[k] ? "b" : "a") + " (f.py:1)";
+      expected[stack] += 1;
+    }
+  };
+  pstats::Tree tree(fns, 100);
+  add_all(tree, true);
+  add_all(tree, false);  // every stack again: found, not made anew
+  tree.finish(0, std::vector<double>(fns.size(), 0));
+  std::vector<long long> counts;
+  for (const auto& line : tree.out) counts.push_back(std::llround(line.amount));
+  Collect sink;
+  tree.write(counts, sink);
+  std::map<std::string, double> got;
+  for (const auto& [stack, count] : sink.lines) {
+    CHECK(got.count(stack) == 0);
+    got[stack] = count;
+  }
+  for (auto& [stack, count] : expected) count *= 2;
+  CHECK(got == expected);
+}

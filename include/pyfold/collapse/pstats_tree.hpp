@@ -72,6 +72,7 @@ class Tree {
   }
 
   std::uint32_t child(std::uint32_t parent, std::uint32_t key, std::uint64_t hash);
+  std::uint64_t path_hash_of(std::uint32_t node) const;
   void lines(double threshold, const std::vector<double>& function_amount);
   void prune_subtree(std::uint32_t top, double threshold, const std::vector<double>& function_amount, double& rest,
                      std::vector<double>& large, std::vector<std::uint32_t>& touched);
@@ -79,13 +80,13 @@ class Tree {
   const std::vector<Function>& fns_;
   const std::uint32_t n_;
   std::vector<Node> nodes_;
-  std::vector<std::uint64_t> path_hash_;  // per node
   const std::size_t max_depth_;
   OpenTable<ChildSlot> children_of_;
   std::vector<std::uint32_t> child_start_, children_;
   std::vector<std::uint32_t> walk_;  // prune_subtree's own stack, kept between calls
   std::vector<std::uint32_t> keys_, last_keys_, last_nodes_;  // add's keys root first; the previous stack's
-  std::vector<std::uint64_t> hashes_;                         // add's path hashes
+  std::vector<std::uint64_t> hashes_;  // the path hash of each prefix of the last stack add was given
+  mutable std::vector<std::uint32_t> walk_keys_;  // path_hash_of's
 };
 
 }  // namespace pyfold::collapse::pstats

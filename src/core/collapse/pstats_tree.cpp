@@ -14,11 +14,9 @@ Tree::Tree(const std::vector<Function>& fns, std::size_t max_depth)
   // touches each of its sizes in fresh pages, and pages not used are never touched.
   const std::size_t expected = std::min<std::size_t>(8 * fns.size() + 16, std::size_t{1} << 22);
   nodes_.reserve(expected);
-  path_hash_.reserve(expected);
   // The child table for six per function: it then does not grow on such a dump (four times otherwise, each move a
   // cache miss); it is faulted in whole, so it is not sized for more.
   children_of_.reset(OpenTable<ChildSlot>::capacity_for(std::min<std::size_t>(6 * fns.size() + 16, 1 << 20)));
-  path_hash_.push_back(0);
 }
 
 void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
@@ -38,15 +36,15 @@ void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, dou
   std::size_t same = 0;
   while (same < keys_.size() && same < last_keys_.size() && keys_[same] == last_keys_[same]) ++same;
   last_nodes_.resize(same);
+  hashes_.resize(same);  // the path hash of each prefix, kept from the previous stack where shared
   std::uint32_t node = same ? last_nodes_[same - 1] : 0;
-  hashes_.clear();
-  for (std::uint64_t h = path_hash_[node]; hashes_.size() < keys_.size() - same;) {
-    h = path_hash(h, keys_[same + hashes_.size()]);
+  for (std::uint64_t h = same ? hashes_[same - 1] : 0; hashes_.size() < keys_.size();) {
+    h = path_hash(h, keys_[hashes_.size()]);
     children_of_.prefetch(h);
     hashes_.push_back(h);
   }
   for (std::size_t k = same; k < keys_.size(); ++k)
-    last_nodes_.push_back(node = child(node, keys_[k], hashes_[k - same]));
+    last_nodes_.push_back(node = child(node, keys_[k], hashes_[k]));
   std::swap(keys_, last_keys_);
   nodes_[node].self += amount;
 }
@@ -126,10 +124,18 @@ std::uint32_t Tree::child(std::uint32_t parent, std::uint32_t key, std::uint64_t
   if (!slot->empty()) return slot->node_plus_one - 1;
   const std::uint32_t id = std::uint32_t(nodes_.size());
   nodes_.push_back(Node{parent, key, 0, 0});
-  path_hash_.push_back(hash);
   children_of_.occupy(slot, ChildSlot{parent, key, id + 1},
-                      [&](const ChildSlot& s) { return path_hash_[s.node_plus_one - 1]; });
+                      [&](const ChildSlot& s) { return path_hash_of(s.node_plus_one - 1); });
   return id;
+}
+
+// A node's path hash, from its keys (only when the child table grows: nodes do not keep theirs).
+std::uint64_t Tree::path_hash_of(std::uint32_t node) const {
+  walk_keys_.clear();
+  for (; node != 0; node = nodes_[node].parent) walk_keys_.push_back(nodes_[node].key);
+  std::uint64_t h = 0;
+  for (auto k = walk_keys_.rbegin(); k != walk_keys_.rend(); ++k) h = path_hash(h, *k);
+  return h;
 }
 
 // Depth-first from the root: a node's own line, its kept children, then one [pruned] line for the others.
