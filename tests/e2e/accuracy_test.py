@@ -7,7 +7,8 @@ generators and send()-driven coroutines (targets/generator_tree.py) never gets a
 program's first frame (both again with two busy processes beside them); and a program of many tiny method calls
 (targets/tiny_methods.py) gets the same self shares as with --blocking, within 5 points, and with --check-reads
 every read it made off the CPU is the same as a read with the program stopped at that instant (on one interpreter
-of each way frames are kept).
+of each way frames are kept); and on three threads the in-process method agrees with --blocking on how the fib
+thread's time splits (3.12).
 
 Usage: accuracy_test.py PYFOLD_RECORD SOURCE_ROOT
 """
@@ -125,6 +126,28 @@ def reads_checked(python):
     assert differed <= max(3, 0.05 * (same + differed)), err[-1500:]  # (a read of the running thread: most differ)
 
 
+def threads_in_process(python):
+    """Three threads (`--mode gil`): the in-process method's share of the fib thread's long C call agrees with
+    --blocking's. It was 7-8 points over in every run while a tick that found the GIL's thread on the other CPU moved
+    there before reading, milliseconds late (a long C call outlasts the wait, a short state does not)."""
+    def long_call_share(extra):
+        out = os.path.join(TMP, "threads.folded")
+        r = subprocess.run([RECORD, "--python", python, "-o", out, "--threads", "--mode", "gil", *extra,
+                            os.path.join(TARGETS, "accuracy_workloads.py"), "threads", "250"],
+                           capture_output=True, text=True, timeout=120, cwd=TMP)
+        assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-400:]}"
+        with open(out, encoding="utf-8") as f:
+            stacks = parse_folded(f.read(), bare=("thread (",))
+        fib = [(frames, count) for frames, count in stacks if frames[0][0].endswith(": fib-thread")]
+        total = sum(count for _, count in fib)
+        assert total > 500, f"only {total} samples of the fib thread"
+        return sum(count for frames, count in fib if any(name == "long_c_call" for name, _, _ in frames)) / total
+    stopped = long_call_share(["--blocking"])
+    inside = long_call_share(["--method", "inprocess"])
+    print(f"     fib thread's long C call: {inside:.3f} in-process, {stopped:.3f} with --blocking")
+    assert abs(inside - stopped) <= 0.04, f"in-process {inside:.3f}, --blocking {stopped:.3f} (4 points allowed)"
+
+
 def once_more(check_fn, python):
     """A second run before failing: under load four processes on two CPUs move the program's own phases; two runs
     compared by their shares differ by sampling noise alone."""
@@ -149,6 +172,11 @@ for label, python in pythons:
                   lambda: once_more(like_blocking, python))
         run_check(f"{label}: tiny methods: every read off the CPU the same as a read with the program stopped "
                   "(--check-reads)", lambda: reads_checked(python))
+
+for label, python in pythons:
+    if label == "3.12":
+        run_check(f"{label}: three threads (--mode gil): the in-process method's shares within a thread as "
+                  "--blocking's", lambda: once_more(threads_in_process, python))
 
 # The same beside two busy processes (the sampler and the program compete for the CPUs).
 busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
