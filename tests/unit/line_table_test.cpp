@@ -57,3 +57,14 @@ TEST_CASE("line tables: before the first instruction, empty and truncated tables
   CHECK(location_table_line(std::string("\xf0", 1), 7, 100) == 7);  // a long-form entry cut short
   CHECK(lnotab_line(std::string("\x04", 1), 7, 10) == 7);           // half a pair
 }
+
+TEST_CASE("line tables: a garbage first line or table gives a clamped number, never an int overflow", "[line_table]") {
+  // A frame read while it changed can point at any bytes: the sums are made in 64 bits and clamped.
+  const int top = 2147483647;
+  const std::string one_line_up("\xd8\x01\x00", 3);  // 3.11+: one code unit, one-line form (code 11): line + 1
+  CHECK(pyfold::record::location_table_line(one_line_up, top, 0) == top);
+  const std::string up_127("\x02\x7f", 2);  // 3.10 and 3.8: two bytes of code, line + 127
+  CHECK(pyfold::record::linetable310_line(up_127, top, 0) == top);
+  CHECK(pyfold::record::lnotab_line(up_127, top, 4) == top);
+  CHECK(pyfold::record::location_table_line(one_line_up, 41, 0) == 42);
+}

@@ -9,6 +9,12 @@
 
 namespace pyfold::record {
 
+// A line number summed from a table read from another process: in 64 bits and clamped, so that a garbage table or
+// first line (a frame read as it changed) gives a wrong number, never an int overflow.
+inline int clamped_line(long long line) {
+  return line < -2147483647LL ? -2147483647 : line > 2147483647LL ? 2147483647 : static_cast<int>(line);
+}
+
 // 3.8-3.9 co_lnotab: (bytecode increment u8, line increment s8) pairs; byte_offset = f_lasti.
 int lnotab_line(std::string_view table, int first_line, long byte_offset);
 // 3.10 co_linetable (PEP 626): (bytecode delta u8, line delta s8, -128 = no line) pairs; byte_offset = 2 * f_lasti.

@@ -5,7 +5,7 @@ namespace pyfold::record {
 
 int linetable310_line(std::string_view table, int first_line, long byte_offset) {
   long end = 0;
-  int line = first_line, last_known = first_line;
+  long long line = first_line, last_known = first_line;
   for (std::size_t i = 0; i + 1 < table.size(); i += 2) {
     long start = end;
     end += static_cast<unsigned char>(table[i]);
@@ -13,9 +13,9 @@ int linetable310_line(std::string_view table, int first_line, long byte_offset) 
     if (delta != -128) line += delta;
     if (start == end) continue;  // a line change with no bytecode
     if (delta != -128) last_known = line;
-    if (byte_offset >= start && byte_offset < end) return last_known;
+    if (byte_offset >= start && byte_offset < end) return clamped_line(last_known);
   }
-  return last_known;
+  return clamped_line(last_known);
 }
 
 }  // namespace pyfold::record

@@ -5,13 +5,13 @@ namespace pyfold::record {
 
 int lnotab_line(std::string_view table, int first_line, long byte_offset) {
   long address = 0;
-  int line = first_line;
+  long long line = first_line;
   for (std::size_t i = 0; i + 1 < table.size(); i += 2) {
     address += static_cast<unsigned char>(table[i]);
     if (address > byte_offset) break;
     line += static_cast<signed char>(table[i + 1]);
   }
-  return line;
+  return clamped_line(line);
 }
 
 }  // namespace pyfold::record

@@ -28,14 +28,14 @@ struct Cursor {
 
 int location_table_line(std::string_view table, int first_line, long byte_offset) {
   long unit = byte_offset / 2, address = 0;
-  int line = first_line;
+  long long line = first_line;
   Cursor c{table};
   while (c.more()) {
     unsigned first = c.byte();
     if (!(first & 0x80)) return line;  // not an entry start: a bad table, keep what we have
     unsigned code = (first >> 3) & 15;
     long length = (first & 7) + 1;
-    int entry_line = line;
+    long long entry_line = line;
     bool has_line = true;
     if (code == 15) {
       has_line = false;  // no location
@@ -56,10 +56,10 @@ int location_table_line(std::string_view table, int first_line, long byte_offset
     } else {  // short form: same line, one column byte
       c.byte();
     }
-    if (unit < address + length) return has_line ? entry_line : line;
+    if (unit < address + length) return clamped_line(has_line ? entry_line : line);
     address += length;
   }
-  return line;
+  return clamped_line(line);
 }
 
 }  // namespace pyfold::record
