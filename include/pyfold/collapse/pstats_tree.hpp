@@ -67,8 +67,11 @@ class Tree {
     std::uint32_t parent, key, node_plus_one;  // node_plus_one 0: a free slot
     bool empty() const { return node_plus_one == 0; }
   };
+  // One multiply a key (mix64's three made a chain of waits in each stack's batch of hashes): the parent's hash
+  // turned and the key folded in, multiplied, and its high half folded down for the table's low bits.
   static std::uint64_t path_hash(std::uint64_t parent_hash, std::uint32_t key) {
-    return mix64(parent_hash + (std::uint64_t(key) + 1) * 0x9E3779B97F4A7C15ULL);
+    std::uint64_t h = ((parent_hash << 29 | parent_hash >> 35) ^ (std::uint64_t(key) + 1)) * 0x9E3779B97F4A7C15ULL;
+    return h ^ h >> 32;
   }
 
   std::uint32_t child(std::uint32_t parent, std::uint32_t key, std::uint64_t hash);
