@@ -57,7 +57,6 @@ class Tree {
   static constexpr std::uint32_t kNoParent = 0xffffffffu;
   struct Node {
     std::uint32_t parent, key;  // key: a function, or fns.size() + a Marker
-    double self, total;
   };
 
   // (parent, key) → node, the key kept in the slot so that a lookup reads no node. A slot is placed by the hash of
@@ -83,6 +82,7 @@ class Tree {
   const std::vector<Function>& fns_;
   const std::uint32_t n_;
   std::vector<Node> nodes_;
+  std::vector<double> self_, total_;  // each node's own amount, and (made by finish) its subtree's
   const std::size_t max_depth_;
   OpenTable<ChildSlot> children_of_;
   std::vector<std::uint32_t> child_start_, children_;

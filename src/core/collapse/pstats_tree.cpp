@@ -9,11 +9,13 @@ namespace pyfold::collapse::pstats {
 
 Tree::Tree(const std::vector<Function>& fns, std::size_t max_depth)
     : fns_(fns), n_(std::uint32_t(fns.size())), max_depth_(max_depth) {
-  nodes_.push_back(Node{kNoParent, 0, 0, 0});
+  nodes_.push_back(Node{kNoParent, 0});
+  self_.push_back(0);
   // Room for the nodes a large dump makes (about six per function at the default --prune): a vector that doubles
   // touches each of its sizes in fresh pages, and pages not used are never touched.
   const std::size_t expected = std::min<std::size_t>(8 * fns.size() + 16, std::size_t{1} << 22);
   nodes_.reserve(expected);
+  self_.reserve(expected);
   // The child table for six per function: it then does not grow on such a dump (four times otherwise, each move a
   // cache miss); it is faulted in whole, so it is not sized for more.
   children_of_.reset(OpenTable<ChildSlot>::capacity_for(std::min<std::size_t>(6 * fns.size() + 16, 1 << 20)));
@@ -46,13 +48,14 @@ void Tree::add(const std::uint32_t* leaf_first, std::size_t length, Top top, dou
   for (std::size_t k = same; k < keys_.size(); ++k)
     last_nodes_.push_back(node = child(node, keys_[k], hashes_[k]));
   std::swap(keys_, last_keys_);
-  nodes_[node].self += amount;
+  self_[node] += amount;
 }
 
 void Tree::finish(double threshold, const std::vector<double>& function_amount) {
+  total_.assign(nodes_.size(), 0);
   for (std::size_t i = nodes_.size(); i-- > 1;) {  // children come after their parents
-    nodes_[i].total += nodes_[i].self;
-    nodes_[nodes_[i].parent].total += nodes_[i].total;
+    total_[i] += self_[i];
+    total_[nodes_[i].parent] += total_[i];
   }
   child_start_.assign(nodes_.size() + 1, 0);
   for (std::size_t i = 1; i < nodes_.size(); ++i) ++child_start_[nodes_[i].parent + 1];
@@ -123,7 +126,8 @@ std::uint32_t Tree::child(std::uint32_t parent, std::uint32_t key, std::uint64_t
       children_of_.probe(hash, [&](const ChildSlot& s) { return s.parent == parent && s.key == key; });
   if (!slot->empty()) return slot->node_plus_one - 1;
   const std::uint32_t id = std::uint32_t(nodes_.size());
-  nodes_.push_back(Node{parent, key, 0, 0});
+  nodes_.push_back(Node{parent, key});
+  self_.push_back(0);
   children_of_.occupy(slot, ChildSlot{parent, key, id + 1},
                       [&](const ChildSlot& s) { return path_hash_of(s.node_plus_one - 1); });
   return id;
@@ -147,14 +151,14 @@ void Tree::lines(double threshold, const std::vector<double>& function_amount) {
   while (!todo.empty()) {
     const std::uint32_t node = todo.back();
     todo.pop_back();
-    out.push_back(Line{node, false, n_, nodes_[node].self});
+    out.push_back(Line{node, false, n_, self_[node]});
     double rest = 0;
     kids.clear();
     touched.clear();
     for (std::uint32_t c = child_start_[node]; c < child_start_[node + 1]; ++c) {
       const std::uint32_t kid = children_[c];
       // A leaf's own frame is never pruned away from a marker (the [caller unknown] and cut stacks keep theirs).
-      if (nodes_[kid].total >= threshold || nodes_[node].key >= n_)
+      if (total_[kid] >= threshold || nodes_[node].key >= n_)
         kids.push_back(kid);
       else
         prune_subtree(kid, threshold, function_amount, rest, large, touched);
@@ -176,12 +180,13 @@ void Tree::prune_subtree(std::uint32_t top, double threshold, const std::vector<
     const std::uint32_t w = walk_.back();
     walk_.pop_back();
     const Node& node = nodes_[w];
-    if (node.self > 0) {
+    const double self = self_[w];
+    if (self > 0) {
       if (node.key < n_ && function_amount[node.key] >= threshold) {
         if (large[node.key] == 0) touched.push_back(node.key);
-        large[node.key] += node.self;
+        large[node.key] += self;
       } else {
-        rest += node.self;
+        rest += self;
       }
     }
     for (std::uint32_t k = child_start_[w]; k < child_start_[w + 1]; ++k) walk_.push_back(children_[k]);
