@@ -13,14 +13,19 @@ Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOpt
       threshold_(threshold),
       by_calls_(options.weight == PstatsOptions::Weight::calls) {
   const std::uint32_t n = g.size();
-  fn_.assign(n, Fn{0, 0, 0, 0, 0, 0});
+  fn_.assign(n, Fn{0, 0, 0, 0, 0});
+  std::vector<double> root_weight(n, 0);
   for (const Root& r : roots) {
     if (r.replaced) continue;
-    fn_[r.func].root_weight += by_calls_ ? r.calls : r.weight;
+    root_weight[r.func] += by_calls_ ? r.calls : r.weight;
   }
   // A whisker of slack so float sums that equal a budget are not turned away.
   auto room_of = [&](double budget) { return by_calls_ ? kFree : budget * (1 + 1e-9) + 1e-12; };
-  for (std::uint32_t f = 0; f < n; ++f) fn_[f].root_room = fn_[f].root_weight > 0 ? room_of(fn_[f].root_weight) : 0;
+  for (std::uint32_t f = 0; f < n; ++f) {
+    if (!(root_weight[f] > 0)) continue;
+    roots_.push_back(RootRoom{root_weight[f], room_of(root_weight[f])});
+    fn_[f].root = std::uint32_t(roots_.size());
+  }
   // (With --weight calls: no budget, but a function never called, the profile module's fake root, is on no stack.)
   for (std::uint32_t f = 0; f < n; ++f)
     fn_[f].node_room = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
@@ -162,9 +167,10 @@ inline std::uint32_t Rebuild::place_small_whole(std::uint32_t x, double amount, 
     best = c;
     break;
   }
-  const bool root_fits = fx.root_weight > 0 && fx.root_weight >= per_call && fx.root_room >= amount;
-  if (root_fits && (by_calls_ ? fx.root_weight : std::min(fx.root_weight, fx.root_room)) >= best_weight) {
-    fx.root_room -= amount;
+  RootRoom* root = fx.root ? &roots_[fx.root - 1] : nullptr;
+  const bool root_fits = root && root->weight >= per_call && root->room >= amount;
+  if (root_fits && (by_calls_ ? root->weight : std::min(root->weight, root->room)) >= best_weight) {
+    root->room -= amount;
     emit(amount, Top::root);
     return kNone;
   }
@@ -179,10 +185,11 @@ inline std::uint32_t Rebuild::place_small_whole(std::uint32_t x, double amount, 
 bool Rebuild::collect_options(std::uint32_t x, double per_call) {
   bool skipped = false;
   const Fn& fx = fn_[x];
-  if (fx.root_weight > 0) {
-    if (fx.root_weight >= per_call) {
+  if (fx.root) {
+    const RootRoom& root = roots_[fx.root - 1];
+    if (root.weight >= per_call) {
       options_found_.push_back(
-          Option{true, 0, by_calls_ ? fx.root_weight : std::min(fx.root_weight, fx.root_room), fx.root_room, 0, false});
+          Option{true, 0, by_calls_ ? root.weight : std::min(root.weight, root.room), root.room, 0, false});
     } else {
       skipped = true;
     }
@@ -228,7 +235,7 @@ void Rebuild::hand_out(std::uint32_t x, double amount) {
   for (Option& o : options_found_) {
     if (o.given <= 0) continue;
     if (o.is_root) {
-      fn_[x].root_room -= o.given;
+      roots_[fn_[x].root - 1].room -= o.given;
       emit(o.given, Top::root);
     } else {
       if (!o.repeat) take_room(o.caller, o.given);
