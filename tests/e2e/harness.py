@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "pythons"))
 import pythons  # noqa: E402
 
 failures = []
+# name -> what the failed check said: repeated at the end, which is what a CI log that keeps only the last lines shows
+reasons = {}
 SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
@@ -67,6 +69,7 @@ def run_check(name, fn):
         print(f"ok   - {name}")
     except AssertionError as e:
         failures.append(name)
+        reasons[name] = str(e)
         print(f"FAIL - {name}: {e}")
 
 
@@ -93,6 +96,9 @@ def finish(skip_reason=None):
     """Exits 1 when any check failed (after listing them), 77 (SKIP) when none ran (-k matched nothing, or
     skip_reason says why nothing could run), else 0."""
     if failures:
+        for name in failures:
+            reason = reasons.get(name, "")
+            print(f"failed: {name}" + (f": {reason[:1500]}" if reason else ""))
         print(f"{len(failures)} failed: " + "; ".join(failures))
         sys.exit(1)
     if not ran:

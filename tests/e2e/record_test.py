@@ -334,23 +334,34 @@ def per_interpreter_rest(label, python):
     @check(f"{label}: --threads roots with threading names, --mode cpu drops the sleeping thread, --mode gil")
     def _():
         target = os.path.join(TARGETS, "threads.py")
-        code, out, err = run_record(["--python", python, "--threads", target, "1"])
-        assert code == 0, (code, err)
-        stacks = parse(out)
+
+        def complete(args, has_all):
+            """The stacks of a run in which has_all(stacks) holds: the threads run 1 s from the start, which an
+            attach slowed down that long by a loaded machine (CI runs suites side by side) misses, so such a run is
+            made again, up to three times. What the checks below assert of a run is never retried."""
+            for attempt in range(3):
+                code, out, err = run_record(["--python", python] + args + [target, "1"])
+                assert code == 0, (args, code, err)
+                stacks = parse(out)
+                if has_all(stacks):
+                    return stacks
+                print(f"# {label} {args}: a thread missing ({sum(c for _, c in stacks)} samples); again")
+            raise AssertionError(f"{args}: a thread missing in three runs: {out[-800:]} {err[-800:]}")
+
+        def named(stacks):
+            return {re.sub(r"^thread \(\d+\): ", "", f[0][0]) for f, _ in stacks}
+        stacks = complete(["--threads"], lambda s: {"MainThread", "spinner", "sléepy"} <= named(s))
         roots = {f[0][0] for f, _ in stacks}
         assert all(r.startswith("thread (") for r in roots), roots
-        named = {re.sub(r"^thread \(\d+\): ", "", r) for r in roots}
-        assert {"MainThread", "spinner", "sléepy"} <= named, roots  # threading.Thread names
+        assert {"MainThread", "spinner", "sléepy"} <= named(stacks), roots  # threading.Thread names
         assert any("sleeper" in names(f) for f, _ in stacks) and any("spin" in names(f) for f, _ in stacks)
-        code, out, err = run_record(["--python", python, "--mode", "cpu", target, "1"])
-        stacks = parse(out)
-        assert code == 0 and any("spin" in names(f) for f, _ in stacks), err
+        spinning = lambda s: any("spin" in names(f) for f, _ in s)  # noqa: E731
+        stacks = complete(["--mode", "cpu"], spinning)
         sleeping = share(stacks, lambda f: "sleeper" in names(f))
         assert sleeping < 0.10, f"sleeper has {sleeping:.1%} in cpu mode (a third in wall mode)"
         for method in ("remote", "inprocess"):  # the in-process native sampler reads the GIL as the remote does
-            code, out, err = run_record(["--python", python, "--method", method, "--mode", "gil", target, "1"])
-            stacks = parse(out)
-            assert code == 0 and share(stacks, lambda f: "spin" in names(f)) > 0.5, (method, out[-500:], err)
+            stacks = complete(["--method", method, "--mode", "gil"], spinning)
+            assert share(stacks, lambda f: "spin" in names(f)) > 0.5, (method, stacks[-5:])
             assert share(stacks, lambda f: "sleeper" in names(f)) < 0.10, method
 
 

@@ -63,11 +63,19 @@ def names_right(label, python, method):
            f"program gave its thread ({method})")
     def _():
         out_file = os.path.join(TMP, f"{label}-{method}.names")
-        code, out, err = run([RECORD, "--method", method, "--python", python, "--threads", "--rate", "500", CHURN,
-                              out_file], timeout=120, cwd=TMP)
-        assert code == 0, (code, err)
-        given, roots, samples = given_names(out_file), thread_roots(out), root_samples(out)
-        assert len(given) == 55, f"the program noted {len(given)} threads, not 55"
+        # Each thread spins 40 ms: at 500 Hz all are sampled (55/55 on a quiet machine), but on a loaded one (CI
+        # runs suites side by side) the sampler may get the CPU too seldom for some: once, in-process on 3.13,
+        # none for the first two seconds. Such a run is made again, up to three times; the names are checked on
+        # the run kept, and a wrong name is never retried.
+        for attempt in range(3):
+            code, out, err = run([RECORD, "--method", method, "--python", python, "--threads", "--rate", "500",
+                                  CHURN, out_file], timeout=120, cwd=TMP)
+            assert code == 0, (code, err)
+            given, roots, samples = given_names(out_file), thread_roots(out), root_samples(out)
+            assert len(given) == 55, f"the program noted {len(given)} threads, not 55"
+            if len(roots) >= 28:
+                break
+            print(f"# {label} ({method}): {len(roots)} of 55 threads have a root; again")
         wrong = {tid: (name, given.get(tid)) for tid, name in roots.items() if given.get(tid) != name}
         # A thread whose only sample was read as it ended, when pyfold (on a loaded machine) came to its name after
         # it was gone, has no name left to read: its root keeps the OS name (or none). Never another thread's.
@@ -78,8 +86,6 @@ def names_right(label, python, method):
                   f"{sorted(late, key=str)}")
         wrong = {tid: v for tid, v in wrong.items() if tid not in late}
         assert not wrong, f"{len(wrong)}/{len(roots)} roots misnamed (root name, given name): {sorted(wrong.items(), key=str)[:8]}"
-        # Each thread spins 40 ms: at 500 Hz all are sampled (55/55 on a quiet machine), but on a loaded one the
-        # sampler may get the CPU too seldom for some (the names of those sampled are what is checked above).
         assert len(roots) >= 28, f"{len(roots)} of 55 threads have a root: {sorted(set(given) - set(roots))}"
         print(f"# {label} ({method}): {len(roots)}/55 threads sampled, all named as the program named them")
 

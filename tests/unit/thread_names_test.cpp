@@ -77,7 +77,7 @@ class FakeHeap {
   // A threading.Thread: an instance whose dict (at tp_dictoffset) holds _name, _ident, _native_id. Returns the
   // object; name_slot: where its _name pointer is.
   std::uint64_t thread(const std::string& name, std::uint64_t ident, std::uint64_t native_id,
-                       std::uint64_t* name_slot = nullptr) {
+                       std::uint64_t* name_slot = nullptr, bool ident_set = true) {
     const GeneratedLayout& o = layout_.offsets;
     if (!thread_type_) {
       std::vector<unsigned char> t(static_cast<std::size_t>(o.heaptype_cached_keys + 8), 0);
@@ -85,7 +85,7 @@ class FakeHeap {
       thread_type_ = place(t);
     }
     std::vector<std::uint64_t> slots;
-    std::uint64_t d = dict({{str("_name"), str(name)}, {str("_ident"), integer(ident)},
+    std::uint64_t d = dict({{str("_name"), str(name)}, {str("_ident"), ident_set ? integer(ident) : str("None")},
                             {str("_native_id"), integer(native_id)}}, &slots);
     if (name_slot) *name_slot = slots[0];
     std::vector<unsigned char> b(32, 0);
@@ -217,6 +217,26 @@ TEST_CASE("thread names: a thread threading never knows is looked up less and le
   CHECK(names.name(stacks[0]).empty());
   CHECK(names.lookups() >= 16);   // every update while the thread is young
   CHECK(names.lookups() < 50);    // then at most every 64 updates
+}
+
+TEST_CASE("thread names: a thread that waits long to start is still looked up at every update", "[thread_names]") {
+  // On a loaded machine a new thread can wait many samples for the GIL: first without frames, then in _bootstrap
+  // with its Thread in _limbo, ident not set yet. Neither counts as a miss, so it is named as soon as it registers.
+  FakeHeap heap;
+  heap.threading({}, {});
+  ThreadNames names(heap.memory, heap.rt);
+  std::vector<ThreadStack> stacks = {stack(heap, 0xb000, 2, 0x7e00, 500)};
+  stacks[0].frames.clear();
+  for (int i = 0; i < 200; ++i) names.update(stacks);
+  stacks[0].frames.push_back(FrameRef{nullptr, 1});
+  std::uint64_t other = heap.thread("other", 0x7d00, 501, nullptr, false);  // another thread, just starting
+  heap.threading({}, {other});
+  for (int i = 0; i < 200; ++i) names.update(stacks);
+  const std::uint64_t lookups = names.lookups();
+  heap.threading({{0x7e00, heap.thread("late", 0x7e00, 500)}}, {});
+  names.update(stacks);
+  CHECK(names.name(stacks[0]) == "late");
+  CHECK(names.lookups() == lookups + 1);
 }
 
 TEST_CASE("attributes: an instance's attributes from one walk of its dict, in five reads", "[thread_names]") {

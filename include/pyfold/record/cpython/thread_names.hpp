@@ -50,6 +50,7 @@ class ThreadNames {
     std::uint64_t next_try = 0;    // not found yet: the update that looks again
     std::uint64_t misses = 0;      // lookups that did not find it (they are spaced out more and more)
     std::uint64_t named_at = 0;    // the update that last read the name in full
+    bool starting = false;         // not found, and no frames yet in the last update: not a miss
   };
   static Key key_of(const ThreadStack& t);
   bool find_dicts();

@@ -16,7 +16,9 @@ constexpr std::uint64_t kFullReadEvery = 1024;
 // seen within as many samples, at a quarter of the reads.
 constexpr std::uint64_t kRenameCheckEvery = 4;
 // A thread threading does not know (yet) is looked up at each of its first updates, then again after 2, 4, ...
-// updates, at most this many.
+// updates, at most this many. Lookups made while the thread may still be starting (no frames yet, or a Thread in
+// _limbo without its ident) do not count: on a loaded machine a thread can wait long for the GIL before it
+// registers, and a 40 ms thread looked up 128 ms apart would keep its OS name.
 constexpr std::uint64_t kEagerLookups = 16, kMaxLookupGap = 64;
 const std::string kNoName;
 }  // namespace
@@ -44,6 +46,7 @@ void ThreadNames::update(const std::vector<ThreadStack>& stacks) {
     e.tid = t.tid;
     // A thread without frames has left Thread._bootstrap, whose frame kept its Thread alive: its name stays.
     if (!e.thread) {
+      e.starting = t.frames.empty();
       if (updates_ >= e.next_try) wanted_.push_back(&e);
     } else if (!t.frames.empty() && (updates_ % kRenameCheckEvery == 0 || e.named_at + 1 == updates_)) {
       checked_.push_back(&e);  // (and once right after it was named: a thread often renames itself as it starts)
@@ -112,6 +115,7 @@ void ThreadNames::look_up() {
       }
   };
   const bool dicts = find_dicts();
+  bool thread_starting = false;  // a Thread in _limbo has not set its ident yet: any thread looked up may be it
   if (dicts) {
     if (objects_.dict_items(active_, items)) {
       std::vector<std::uint64_t> keys(items.size()), idents(items.size());
@@ -128,14 +132,17 @@ void ThreadNames::look_up() {
       std::uint64_t ident = 0;
       for (const auto& [thread, value] : items) {
         std::uint64_t ident_object = objects_.attribute(thread, "_ident");
-        if (ident_object && objects_.read_int(ident_object, ident)) give(ident, thread);
+        if (ident_object && objects_.read_int(ident_object, ident))
+          give(ident, thread);
+        else
+          thread_starting = true;
       }
     }
   }
   // A thread is looked up at every update while young (its start, before threading registers it, may take a few
   // samples), then less and less often (a thread threading does not know costs a lookup now and then only).
   for (Entry* e : wanted_)
-    if (!e->thread && dicts && ++e->misses > kEagerLookups)
+    if (!e->thread && dicts && !thread_starting && !e->starting && ++e->misses > kEagerLookups)
       e->next_try = updates_ + std::min<std::uint64_t>(std::uint64_t{1} << std::min<std::uint64_t>(e->misses - kEagerLookups, 6),
                                                         kMaxLookupGap);
 }
