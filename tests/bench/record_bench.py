@@ -2,7 +2,7 @@
 """pyfold record's cost: the slowdown of a CPU-bound program (raytrace.py) under pyfold record at 100 Hz and 1 kHz
 (default method, --nonblocking, in-process) and under `python -m cProfile`, as ratios to the bare run (medians of
 paired runs); the default method's floor (a 1 kHz wake on the program's CPU that reads nothing:
-build/tests/bench/wake-on-cpu); and pyfold's own cost per sample (on the ray tracer, and on a 10-frame one-thread
+the build's tests/bench/wake-on-cpu); and pyfold's own cost per sample (on the ray tracer, and on a 10-frame one-thread
 stack: ten_frames.py).
 
 Usage: tests/bench/record_bench.py [--runs N] [--size N] [--python PATH] [--pyfold-record PATH]
@@ -47,7 +47,8 @@ configs = {
 }
 # The floor of the default method: it reads while the program is off its CPU, so each sample takes that CPU for a
 # moment. wake-on-cpu does only that: a 1 kHz wake on the program's CPU that reads nothing.
-wake = os.path.join(REPO, "build", "tests", "bench", "wake-on-cpu")
+# (beside the pyfold-record measured: BUILD/src/pyfold-record, BUILD/tests/bench/wake-on-cpu)
+wake = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.pyfold_record))), "tests", "bench", "wake-on-cpu")
 if args.cpu >= 0 and os.path.exists(wake):
     configs["1 kHz wake only"] = [wake, str(args.cpu), "1000", "--"] + target[len(pin):]
 if args.native:  # each sample: the thread stopped, unwound, its Python frames read again, let go
