@@ -125,10 +125,10 @@ struct CountingSink : StackSink {
   bool go_direct = false;                      // its format said its stacks differ
   OutputSink* direct = nullptr;                // opened at the first stack, as the table's output would be
   std::string line;
-  std::uint64_t stacks = 0, written_direct = 0;
+  std::uint64_t stacks = 0;
   explicit CountingSink(StackTable& t) : table(t) {}
   void stacks_distinct() override {
-    go_direct = direct_allowed && table.size() == 0;
+    go_direct = direct_allowed && stacks == 0;  // then every stack of the input goes direct
   }
   void add(std::string_view stack, double count) override {
     ++stacks;
@@ -137,14 +137,12 @@ struct CountingSink : StackSink {
     line.clear();
     append_folded_line(line, stack, count);
     direct->write(line);
-    ++written_direct;
   }
 };
 
 // direct_output: where a single input's distinct stacks may go as they come (see CountingSink), or empty.
 StackTable collapse_into(const CollapseOptions& options, const std::vector<std::string>& inputs,
-                         CollapseReport& report, bool* all_perf, std::function<OutputSink&()> direct_output,
-                         std::uint64_t* written_direct) {
+                         CollapseReport& report, bool* all_perf, std::function<OutputSink&()> direct_output) {
   StackTable table(options.order == OutputOrder::input);
   InvalidLineLog invalid(options.strict);
   const Format* fixed = options.format == "auto" ? nullptr : &format_named(options.format);
@@ -182,7 +180,6 @@ StackTable collapse_into(const CollapseOptions& options, const std::vector<std::
   if (invalid.count() > 0) report.warnings.push_back(invalid.summary());
   report.stacks_read = sink.stacks;
   if (all_perf) *all_perf = perf_only;
-  if (written_direct) *written_direct = sink.written_direct;
   return table;
 }
 
@@ -190,7 +187,7 @@ StackTable collapse_into(const CollapseOptions& options, const std::vector<std::
 
 StackTable collapse_to_table(const CollapseOptions& options, const std::vector<std::string>& inputs,
                              CollapseReport& report, bool* all_perf) {
-  return collapse_into(options, inputs, report, all_perf, {}, nullptr);
+  return collapse_into(options, inputs, report, all_perf, {});
 }
 
 CollapseReport collapse_files(const CollapseOptions& options, const std::vector<std::string>& inputs,
@@ -203,13 +200,11 @@ CollapseReport collapse_files(const CollapseOptions& options, const std::vector<
     out = OutputSink::open(output);
     return *out;
   };
-  std::uint64_t written_direct = 0;
   StackTable table = collapse_into(options, inputs, report, &all_perf,
-                                   transform.identity() ? std::function<OutputSink&()>(open_output) : nullptr,
-                                   &written_direct);
-  if (out) {  // the stacks went straight to the output
+                                   transform.identity() ? std::function<OutputSink&()>(open_output) : nullptr);
+  if (out) {  // the stacks went straight to the output: every one (a single input, its format's first stack on)
     out->commit();
-    report.stacks_written = written_direct;
+    report.stacks_written = report.stacks_read;
     return report;
   }
   if (report.stacks_read == 0) return report;
