@@ -43,3 +43,17 @@ TEST_CASE("record command line: defaults, and options end at the program") {
   const char* exclusive[] = {"pyfold-record", "--function", "--nolineno", "app.py"};
   CHECK_THROWS(parse_record_command_line(4, exclusive));
 }
+
+TEST_CASE("record command line: a program where the script goes is refused, with the form that runs it") {
+  // As austin takes it: `pyfold record python3 app.py`. An executable file, or a name on PATH that is no file here.
+  const char* binary[] = {"pyfold-record", "/bin/sh", "-c", "exit 3"};
+  CHECK_THROWS_WITH(parse_record_command_line(4, binary),
+                    Catch::Contains("/bin/sh is a program, not a Python script") &&
+                        Catch::Contains("put it after --, as in `-- /bin/sh -c exit 3`"));
+  const char* on_path[] = {"pyfold-record", "sh", "app.py"};
+  CHECK_THROWS_WITH(parse_record_command_line(3, on_path), Catch::Contains("sh: no such file here, but "));
+  const char* command[] = {"pyfold-record", "--", "sh", "app.py"};
+  CHECK(parse_record_command_line(4, command).target.command == std::vector<std::string>{"sh", "app.py"});
+  const char* missing[] = {"pyfold-record", "no-such-dir/app.py"};  // Python says so (and pyfold exits with its code)
+  CHECK(parse_record_command_line(2, missing).target.command.size() == 2);
+}

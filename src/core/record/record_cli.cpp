@@ -1,7 +1,12 @@
 // pyfold record's command line. Options come first; the script, `-m MODULE` or `--` ends them.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
@@ -201,6 +206,35 @@ void check_options(const RecordOptions& o, bool async, bool rotate_given) {
   if (rotate_given && !(o.rotate >= 1)) throw std::invalid_argument("--rotate must be at least 1 second");
 }
 
+// A first word that names a program, not a script (`pyfold record python3 app.py`, as austin takes it): the
+// problem, or "" for a script (or a path that is missing: Python says so, and pyfold ends with its exit code).
+// Said before anything runs, instead of Python's "can't open file '…/python3'" from the launched interpreter.
+std::string program_not_script(const std::string& word) {
+  struct stat st;
+  if (::stat(word.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) return {};
+    char magic[4] = {0, 0, 0, 0};
+    if (FILE* f = std::fopen(word.c_str(), "rb")) {
+      const std::size_t got = std::fread(magic, 1, sizeof magic, f);
+      std::fclose(f);
+      if (got == sizeof magic && std::memcmp(magic, "\x7f" "ELF", 4) == 0) return word + " is a program, not a Python script";
+    }
+    return {};
+  }
+  if (word.find('/') != std::string::npos) return {};
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "";
+  while (!dirs.empty()) {
+    const std::size_t colon = dirs.find(':');
+    const std::string dir(dirs.substr(0, colon));
+    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
+    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + word;
+    if (::access(candidate.c_str(), X_OK) == 0 && ::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      return word + ": no such file here, but " + candidate + " is a program on PATH";
+  }
+  return {};
+}
+
 // What to record: --pid, or the program (script and -m run by --python).
 RecordTarget make_target(int pid, const SplitArguments& split, const std::string& python) {
   bool has_program = split.dashdash || !split.module.empty() || !split.program.empty();
@@ -216,6 +250,12 @@ RecordTarget make_target(int pid, const SplitArguments& split, const std::string
   } else if (split.dashdash) {
     target.command = split.program;
   } else if (!split.program.empty()) {
+    const std::string problem = program_not_script(split.program.front());
+    if (!problem.empty()) {
+      std::string command;
+      for (const std::string& word : split.program) command += " " + word;
+      throw std::invalid_argument(problem + ": to run a command, put it after --, as in `--" + command + "`");
+    }
     target.python_program = true;
     target.command = {python};
     target.command.insert(target.command.end(), split.program.begin(), split.program.end());
