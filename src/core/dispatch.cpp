@@ -1,5 +1,6 @@
 #include "pyfold/dispatch.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,7 +28,10 @@ const std::vector<Subcommand>& subcommands() {
 
 namespace {
 
-bool executable(const std::string& path) { return !path.empty() && access(path.c_str(), X_OK) == 0; }
+bool executable(const std::string& path) {
+  struct stat st;
+  return !path.empty() && access(path.c_str(), X_OK) == 0 && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
 
 std::string self_exe_path() {
   char buffer[PATH_MAX];
@@ -61,6 +65,10 @@ std::string find_subcommand(const std::string& self_exe, const std::string& name
     std::string beside = self_exe.substr(0, slash + 1) + file;
     if (executable(beside)) return beside;
   }
+  return find_on_path(file);
+}
+
+std::string find_on_path(const std::string& file) {
   const char* path = std::getenv("PATH");
   std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   while (true) {

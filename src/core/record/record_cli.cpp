@@ -1,16 +1,15 @@
 // pyfold record's command line. Options come first; the script, `-m MODULE` or `--` ends them.
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <cstdarg>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
 
 #include "pyfold/command_line.hpp"
+#include "pyfold/dispatch.hpp"
 #include "pyfold/record/recorder.hpp"
 
 namespace po = boost::program_options;
@@ -222,17 +221,8 @@ std::string program_not_script(const std::string& word) {
     return {};
   }
   if (word.find('/') != std::string::npos) return {};
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "";
-  while (!dirs.empty()) {
-    const std::size_t colon = dirs.find(':');
-    const std::string dir(dirs.substr(0, colon));
-    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + word;
-    if (::access(candidate.c_str(), X_OK) == 0 && ::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      return word + ": no such file here, but " + candidate + " is a program on PATH";
-  }
-  return {};
+  const std::string on_path = find_on_path(word);
+  return on_path.empty() ? std::string() : word + ": no such file here, but " + on_path + " is a program on PATH";
 }
 
 // What to record: --pid, or the program (script and -m run by --python).
