@@ -92,6 +92,18 @@ def once(fn):
     return get
 
 
+def made_again(attempt, complete, why, tries=3):
+    """attempt() made again, up to `tries` times, while complete(result) is false: a run on a loaded machine (CI runs
+    suites side by side) whose sampler attached late or got the CPU too seldom misses what it should have seen. why
+    (result) is printed before each new attempt. Returns the last result: what a check asserts of it is never
+    retried, and an attempt that raises fails at once."""
+    for n in range(tries):
+        result = attempt()
+        if complete(result) or n == tries - 1:
+            return result
+        print(f"# {why(result)}; again")
+
+
 def finish(skip_reason=None):
     """Exits 1 when any check failed (after listing them), 77 (SKIP) when none ran (-k matched nothing, or
     skip_reason says why nothing could run), else 0."""

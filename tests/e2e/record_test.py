@@ -21,8 +21,8 @@ import sys
 import tempfile
 import time
 
-from harness import (TARGETS, check, finish, interpreters, never_left_stopped, parse_folded, pythons, run, running,
-                     share, write)
+from harness import (TARGETS, check, finish, interpreters, made_again, never_left_stopped, parse_folded, pythons, run,
+                     running, share, write)
 
 RECORD, DUMP, ROOT, SPEEDSCOPE = (os.path.abspath(a) for a in sys.argv[1:5])
 TMP = tempfile.mkdtemp(prefix="pyfold-record-e2e-")
@@ -219,9 +219,8 @@ def one_root_per_thread(label, python, method):
             if extra == ["--include-startup"] and method == "inprocess":
                 continue
             # Each thread spins 0.5 s from the program's start: an attach slowed down that long by a loaded machine
-            # (CI runs suites side by side) misses the first one, so a run missing a thread is made again, up to
-            # three times; a wrong name never is.
-            for attempt in range(3):
+            # misses the first one (made_again); a wrong name fails at once.
+            def attempt():
                 code, out, err = run_record(["--method", method, "--python", python, "--threads"] + extra +
                                             [target, "0.5"])
                 assert code == 0, (extra, code, err)
@@ -233,9 +232,10 @@ def one_root_per_thread(label, python, method):
                     by_tid.setdefault(m.group(1), set()).add(m.group(2))
                 named = sorted(n for names_ in by_tid.values() for n in names_)
                 assert set(named) <= {"MainThread", "alpha", "beta", "gamma"}, (extra, roots)
-                if named == ["MainThread", "alpha", "beta", "gamma"]:
-                    break
-                print(f"# {label} ({method}) {extra}: threads {named} only; again")
+                return out, roots, by_tid, named
+            out, roots, by_tid, named = made_again(
+                attempt, lambda r: r[3] == ["MainThread", "alpha", "beta", "gamma"],
+                lambda r: f"{label} ({method}) {extra}: threads {r[3]} only")
             assert named == ["MainThread", "alpha", "beta", "gamma"], (extra, roots)
             assert all(len(n) == 1 for n in by_tid.values()), by_tid
             r = subprocess.run([SPEEDSCOPE], input=out.encode(), capture_output=True, timeout=60)
@@ -337,16 +337,15 @@ def per_interpreter_rest(label, python):
 
         def complete(args, has_all):
             """The stacks of a run in which has_all(stacks) holds: the threads run 1 s from the start, which an
-            attach slowed down that long by a loaded machine (CI runs suites side by side) misses, so such a run is
-            made again, up to three times. What the checks below assert of a run is never retried."""
-            for attempt in range(3):
+            attach slowed down that long by a loaded machine misses (made_again)."""
+            def attempt():
                 code, out, err = run_record(["--python", python] + args + [target, "1"])
                 assert code == 0, (args, code, err)
-                stacks = parse(out)
-                if has_all(stacks):
-                    return stacks
-                print(f"# {label} {args}: a thread missing ({sum(c for _, c in stacks)} samples); again")
-            raise AssertionError(f"{args}: a thread missing in three runs: {out[-800:]} {err[-800:]}")
+                return parse(out), out, err
+            stacks, out, err = made_again(attempt, lambda r: has_all(r[0]),
+                                          lambda r: f"{label} {args}: a thread missing ({sum(c for _, c in r[0])} samples)")
+            assert has_all(stacks), f"{args}: a thread missing in three runs: {out[-800:]} {err[-800:]}"
+            return stacks
 
         def named(stacks):
             return {re.sub(r"^thread \(\d+\): ", "", f[0][0]) for f, _ in stacks}

@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 
-from harness import TARGETS, check, finish, interpreters, parse_folded, run
+from harness import TARGETS, check, finish, interpreters, made_again, parse_folded, run
 
 RECORD = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="pyfold-threads-e2e-")
@@ -63,19 +63,18 @@ def names_right(label, python, method):
            f"program gave its thread ({method})")
     def _():
         out_file = os.path.join(TMP, f"{label}-{method}.names")
-        # Each thread spins 40 ms: at 500 Hz all are sampled (55/55 on a quiet machine), but on a loaded one (CI
-        # runs suites side by side) the sampler may get the CPU too seldom for some: once, in-process on 3.13,
-        # none for the first two seconds. Such a run is made again, up to three times; the names are checked on
-        # the run kept, and a wrong name is never retried.
-        for attempt in range(3):
+        # Each thread spins 40 ms: at 500 Hz all are sampled (55/55 on a quiet machine), but on a loaded one the
+        # sampler may get the CPU too seldom for some (once, in-process on 3.13, none for the first two seconds):
+        # made_again; the names are checked on the run kept.
+        def attempt():
             code, out, err = run([RECORD, "--method", method, "--python", python, "--threads", "--rate", "500",
                                   CHURN, out_file], timeout=120, cwd=TMP)
             assert code == 0, (code, err)
-            given, roots, samples = given_names(out_file), thread_roots(out), root_samples(out)
+            given = given_names(out_file)
             assert len(given) == 55, f"the program noted {len(given)} threads, not 55"
-            if len(roots) >= 28:
-                break
-            print(f"# {label} ({method}): {len(roots)} of 55 threads have a root; again")
+            return given, thread_roots(out), root_samples(out)
+        given, roots, samples = made_again(attempt, lambda r: len(r[1]) >= 28,
+                                           lambda r: f"{label} ({method}): {len(r[1])} of 55 threads have a root")
         wrong = {tid: (name, given.get(tid)) for tid, name in roots.items() if given.get(tid) != name}
         # A thread whose only sample was read as it ended, when pyfold (on a loaded machine) came to its name after
         # it was gone, has no name left to read: its root keeps the OS name (or none). Never another thread's.
