@@ -2,15 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "pyfold/batch_queue.hpp"
 #include "pyfold/line_reader.hpp"
 #include "pyfold/text.hpp"
 
@@ -173,57 +171,7 @@ constexpr std::size_t kBatchBytes = 1 << 20;
 constexpr std::size_t kBatchesInFlight = 4;
 constexpr std::size_t kPrefetchLines = 1;
 
-class BatchQueue {
- public:
-  std::unique_ptr<Batch> take_free() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    free_ready_.wait(lock, [&] { return cancelled_ || !free_.empty() || made_ < kBatchesInFlight; });
-    if (cancelled_) return nullptr;
-    if (free_.empty()) {
-      ++made_;
-      return std::make_unique<Batch>();
-    }
-    auto batch = std::move(free_.front());
-    free_.pop_front();
-    batch->clear();
-    return batch;
-  }
-  void put_full(std::unique_ptr<Batch> batch) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    full_.push_back(std::move(batch));
-    full_ready_.notify_one();
-  }
-  std::unique_ptr<Batch> take_full() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    full_ready_.wait(lock, [&] { return !full_.empty(); });
-    auto batch = std::move(full_.front());
-    full_.pop_front();
-    return batch;
-  }
-  void put_free(std::unique_ptr<Batch> batch) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(std::move(batch));
-    free_ready_.notify_one();
-  }
-  void cancel() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    cancelled_ = true;
-    free_ready_.notify_all();
-  }
-  bool cancelled() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return cancelled_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable free_ready_, full_ready_;
-  std::deque<std::unique_ptr<Batch>> free_, full_;
-  std::size_t made_ = 0;
-  bool cancelled_ = false;
-};
-
-void split_into_batches(InputSource& source, StackTree& tree, bool reverse, BatchQueue& queue) {
+void split_into_batches(InputSource& source, StackTree& tree, bool reverse, BatchQueue<Batch>& queue) {
   std::unique_ptr<Batch> batch;
   try {
     LineReader reader(source);
@@ -315,7 +263,7 @@ void split_into_batches(InputSource& source, StackTree& tree, bool reverse, Batc
 }  // namespace
 
 std::uint64_t read_folded(InputSource& source, StackTree& tree, InvalidLineLog& invalid, bool reverse) {
-  BatchQueue queue;
+  BatchQueue<Batch> queue(kBatchesInFlight);
   std::thread reader([&] { split_into_batches(source, tree, reverse, queue); });
   std::uint64_t stacks = 0;
   try {

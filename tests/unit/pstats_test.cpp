@@ -685,3 +685,39 @@ TEST_CASE("pstats tree: a tree that outgrows its child table finds every node ag
   for (auto& [stack, count] : expected) count *= 2;
   CHECK(got == expected);
 }
+
+TEST_CASE("pstats tree: a tree fed on its own thread is the tree added to in place, over many batches", "[pstats]") {
+  using pstats::Function;
+  using pstats::Top;
+  std::vector<Function> fns(5);
+  const char* names[] = {"a", "b", "c", "d", "e"};
+  for (std::size_t f = 0; f < fns.size(); ++f) fns[f].file = "f.py", fns[f].name = names[f], fns[f].line = 1;
+  auto lines_of = [&](pstats::Tree& tree) {
+    tree.finish(20, std::vector<double>(fns.size(), 30));  // some subtrees pruned: their order shows too
+    std::vector<long long> counts;
+    for (const auto& line : tree.out) counts.push_back(std::llround(line.amount));
+    Collect sink;
+    tree.write(counts, sink);
+    return sink.lines;
+  };
+  pstats::Tree in_place(fns, 12);
+  pstats::TreeFeed feed(fns, 12);
+  // 40,000 stacks of up to 16 frames (several of the feed's batches), in an order no sort would give.
+  std::uint64_t state = 12345;
+  std::size_t frames = 0;
+  for (int i = 0; i < 40000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::size_t depth = 1 + (state >> 33) % 16;
+    std::uint32_t leaf_first[16];
+    for (std::size_t k = 0; k < depth; ++k) leaf_first[k] = std::uint32_t((state >> (2 * k + 3)) % 5);
+    const Top top = (state >> 60) == 0 ? Top::caller_unknown : Top::root;
+    const double amount = double((state >> 40) % 100) / 7;
+    in_place.add(leaf_first, depth, top, amount);
+    feed.add(leaf_first, depth, top, amount);
+    frames += depth;
+  }
+  REQUIRE(frames > 4 * 65536);
+  const auto expected = lines_of(in_place);
+  CHECK(expected.size() > 100);
+  CHECK(lines_of(feed.finish()) == expected);
+}

@@ -17,7 +17,7 @@ namespace pyfold::collapse::pstats {
 
 class Rebuild {
  public:
-  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold, Tree& tree);
+  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold, TreeFeed& tree);
 
   double caller_unknown = 0;  // the amount left under "[caller unknown]"
 
@@ -78,7 +78,7 @@ class Rebuild {
   void pool_small_shares();
   void emit(double amount, Top top);
 
-  Tree& tree_;
+  TreeFeed& tree_;
   const std::vector<Function>& fns_;
   const PstatsOptions& options_;
   const double threshold_;

@@ -5,11 +5,16 @@
 // and their leaf, with "[frames cut]" between them.
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pyfold/collapse/format.hpp"
 #include "pyfold/collapse/pstats_reader.hpp"
+#include "pyfold/batch_queue.hpp"
 #include "pyfold/open_table.hpp"
 #include "pyfold/text.hpp"
 
@@ -90,6 +95,42 @@ class Tree {
   std::vector<std::uint32_t> keys_, last_keys_, last_nodes_;  // add's keys root first; the previous stack's
   std::vector<std::uint64_t> hashes_;  // the path hash of each prefix of the last stack add was given
   mutable std::vector<std::uint32_t> walk_keys_;  // path_hash_of's
+};
+
+// A Tree made and grown on a thread of its own, from stacks given in order: the tree is the one Tree::add makes,
+// while the rebuild's climb and the tree's lookups (and the faulting in of its table) run side by side, each in its
+// own core's cache. Where no thread can start, the stacks go straight to the tree.
+class TreeFeed {
+ public:
+  TreeFeed(const std::vector<Function>& fns, std::size_t max_depth);
+  ~TreeFeed();  // after an error: stops the thread, whatever is still queued is dropped
+  TreeFeed(const TreeFeed&) = delete;
+  TreeFeed& operator=(const TreeFeed&) = delete;
+
+  void add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount);
+  // The tree with every stack added; rethrows the thread's error.
+  Tree& finish();
+
+ private:
+  struct Batch {
+    struct Stack {
+      std::uint32_t length;
+      Top top;
+      double amount;
+    };
+    std::vector<std::uint32_t> frames;  // each stack's frames, leaf first, one stack after the other
+    std::vector<Stack> stacks;
+    bool end = false;
+    void clear() { frames.clear(), stacks.clear(), end = false; }
+  };
+  void run(const std::vector<Function>& fns, std::size_t max_depth);
+  void hand_over(bool end);
+
+  std::optional<Tree> tree_;  // made by the thread (read after it stopped)
+  BatchQueue<Batch> queue_;
+  std::unique_ptr<Batch> filling_;
+  std::exception_ptr error_;  // the thread's, read after it stopped
+  std::thread thread_;
 };
 
 }  // namespace pyfold::collapse::pstats

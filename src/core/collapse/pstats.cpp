@@ -183,8 +183,8 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   // the stacks it makes), are not split between callers.
   const double amount_total = by_calls ? cc_total : tt_total;
   const double threshold = std::max(by_calls ? 0.5 : 0.5 / factor, std::max(options.prune, 1e-5) * amount_total);
-  Tree tree(fns, options.max_depth);
-  Rebuild rebuild(graph, roots, options, threshold, tree);
+  TreeFeed feed(fns, options.max_depth);
+  Rebuild rebuild(graph, roots, options, threshold, feed);
   // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
   auto amount_of = [&](std::uint32_t f) { return by_calls ? fns[f].cc : fns[f].tt; };
   std::vector<Placed> order;  // the amounts beside their functions: the sort reads no Function
@@ -192,6 +192,7 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
     if (amount_of(f) > 0) order.push_back(Placed{amount_of(f), f});
   sort_largest_first(order);
   for (const Placed& p : order) rebuild.place(p.func, p.amount);
+  Tree& tree = feed.finish();
 
   if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)
     report.warnings.push_back(source + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +

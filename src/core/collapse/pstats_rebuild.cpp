@@ -6,7 +6,7 @@
 namespace pyfold::collapse::pstats {
 
 Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold,
-                 Tree& tree)
+                 TreeFeed& tree)
     : tree_(tree),
       fns_(g.fns),
       options_(options),

@@ -2,6 +2,7 @@
 #include "pyfold/collapse/pstats_tree.hpp"
 
 #include <algorithm>
+#include <system_error>
 
 #include "pyfold/frame_text.hpp"
 
@@ -190,6 +191,70 @@ void Tree::prune_subtree(std::uint32_t top, double threshold, const std::vector<
       }
     }
     for (std::uint32_t k = child_start_[w]; k < child_start_[w + 1]; ++k) walk_.push_back(children_[k]);
+  }
+}
+
+namespace {
+// A batch holds about this many frames (a quarter of a megabyte): few hand-overs, and it stays in cache.
+constexpr std::size_t kFeedBatchFrames = 1 << 16;
+constexpr std::size_t kFeedBatchesInFlight = 4;
+}  // namespace
+
+TreeFeed::TreeFeed(const std::vector<Function>& fns, std::size_t max_depth) : queue_(kFeedBatchesInFlight) {
+  try {
+    thread_ = std::thread([this, &fns, max_depth] { run(fns, max_depth); });
+  } catch (const std::system_error&) {  // no thread: add() adds in place
+    tree_.emplace(fns, max_depth);
+  }
+}
+
+TreeFeed::~TreeFeed() {
+  if (!thread_.joinable()) return;
+  queue_.cancel();
+  thread_.join();
+}
+
+void TreeFeed::add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount) {
+  if (!thread_.joinable()) {
+    finish().add(leaf_first, length, top, amount);
+    return;
+  }
+  if (!filling_ && !(filling_ = queue_.take_free())) finish();  // the thread stopped: rethrows its error
+  filling_->frames.insert(filling_->frames.end(), leaf_first, leaf_first + length);
+  filling_->stacks.push_back(Batch::Stack{std::uint32_t(length), top, amount});
+  if (filling_->frames.size() >= kFeedBatchFrames) hand_over(false);
+}
+
+void TreeFeed::hand_over(bool end) {
+  if (!filling_ && !(filling_ = queue_.take_free())) return;
+  filling_->end = end;
+  queue_.put_full(std::move(filling_));
+}
+
+Tree& TreeFeed::finish() {
+  if (thread_.joinable()) {
+    hand_over(true);
+    thread_.join();
+  }
+  if (error_) std::rethrow_exception(error_);
+  return *tree_;
+}
+
+void TreeFeed::run(const std::vector<Function>& fns, std::size_t max_depth) {
+  try {
+    tree_.emplace(fns, max_depth);
+    while (std::unique_ptr<Batch> batch = queue_.take_full()) {
+      const std::uint32_t* frames = batch->frames.data();
+      for (const Batch::Stack& stack : batch->stacks) {
+        tree_->add(frames, stack.length, stack.top, stack.amount);
+        frames += stack.length;
+      }
+      if (batch->end) return;
+      queue_.put_free(std::move(batch));
+    }
+  } catch (...) {
+    error_ = std::current_exception();
+    queue_.cancel();
   }
 }
 
