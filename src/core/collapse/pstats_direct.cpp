@@ -27,8 +27,10 @@ class DirectReader {
  public:
   explicit DirectReader(std::string_view bytes)
       : data_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()) {
-    strings_by_text_.reset(1024);
-    keys_by_ids_.reset(1024);
+    // Sized for what a dump of this size holds (about 150 bytes a key, fewer strings than keys): a table that
+    // grows is mapped and faulted in at each of its sizes.
+    strings_by_text_.reset(OpenTable<StringSlot>::capacity_for(size_ / 150 + 64));
+    keys_by_ids_.reset(OpenTable<KeySlot>::capacity_for(size_ / 150 + 64));
   }
 
   void read(std::vector<Function>& functions) {
@@ -51,6 +53,7 @@ class DirectReader {
       double counted_calls = 0;  // int callers: calls from other functions
       bool counted = false;
       open('{');
+      edges_.clear();
       while ((peek() & ~kFlagRef) != '0') {
         Edge e;
         e.caller = key();  // a key id until build() numbers the functions
@@ -59,10 +62,14 @@ class DirectReader {
           counted = true;
           if (e.caller != k) counted_calls += e.nc;
         }
-        by_key_[k].callers.push_back(e);  // (key() may have moved the functions)
+        edges_.push_back(e);
       }
       ++pos_;
-      const std::uint32_t end = std::uint32_t(by_key_[k].callers.size());
+      // One allocation of the right size (key() may have moved the functions: by_key_ again).
+      std::vector<Edge>& callers = by_key_[k].callers;
+      if (callers.empty()) callers.reserve(edges_.size());
+      callers.insert(callers.end(), edges_.begin(), edges_.end());
+      const std::uint32_t end = std::uint32_t(callers.size());
       entries_.push_back(EntryRange{k, begin, end});
       if (counted) counted_.push_back(Counted{k, begin, end, counted_calls});
     }
@@ -330,6 +337,7 @@ class DirectReader {
   std::vector<Function> by_key_;  // numbered by key id
   std::vector<EntryRange> entries_;
   std::vector<Counted> counted_;
+  std::vector<Edge> edges_;  // the callers of the entry being read
 };
 
 }  // namespace
