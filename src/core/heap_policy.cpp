@@ -2,7 +2,6 @@
 
 #include <malloc.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -20,14 +19,15 @@ void grow_heap_in_large_steps() {
     ::mallopt(M_MMAP_THRESHOLD, int(kStep));
     ::mallopt(M_TRIM_THRESHOLD, int(2 * kStep));
     ::mallopt(M_TOP_PAD, int(kStep));
-    // Grow the heap now, then mark what it spans: later growth merges into it only when it has the same marks, so
-    // only this first step is sure to be on huge pages (it holds the usual large input's tables).
-    const auto start = reinterpret_cast<std::uintptr_t>(::sbrk(0));
-    void* volatile grown = std::malloc(kHugePage);  // (volatile: a malloc freed unused may be left out)
-    std::free(grown);
-    const auto end = reinterpret_cast<std::uintptr_t>(::sbrk(0));
-    const std::uintptr_t from = (start + kHugePage - 1) & ~(kHugePage - 1), to = end & ~(kHugePage - 1);
-    if (start != std::uintptr_t(-1) && to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+    // Grow the heap now by a block nothing has touched yet, and mark the huge pages inside it before it is freed
+    // back (a page touched first would keep its 2 MB on small pages). Later growth is not marked: this first step
+    // holds the usual large input's tables.
+    const std::size_t grow = kStep - kHugePage;  // below the mmap threshold: from the heap
+    void* volatile block = std::malloc(grow);    // (volatile: a malloc freed unused may be left out)
+    const auto begin = reinterpret_cast<std::uintptr_t>(block);
+    const std::uintptr_t from = (begin + kHugePage - 1) & ~(kHugePage - 1), to = (begin + grow) & ~(kHugePage - 1);
+    if (begin != 0 && to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+    std::free(block);
   });
 }
 
