@@ -8,5 +8,7 @@ namespace pyfold {
 // for the next phase. All threads share it. (On the 2.4 MB pstats benchmark a 4 KB page fault costs about a
 // microsecond, and each munmap stalls the other thread's faults: this takes 3.6k faults to 1.4k; docs/performance.md.)
 void grow_heap_in_large_steps();
+// Whether grow_heap_in_large_steps() has run.
+bool heap_in_large_steps();
 
 }  // namespace pyfold

@@ -20,8 +20,12 @@ namespace pyfold {
 
 namespace open_table_memory {
 // Zeroed memory for bytes (mapped when large); free_zeroed takes back what allocate_zeroed gave.
-void* allocate_zeroed(std::size_t bytes);
-void free_zeroed(void* memory, std::size_t bytes);
+struct Zeroed {
+  void* memory;
+  bool mapped;
+};
+Zeroed allocate_zeroed(std::size_t bytes);
+void free_zeroed(Zeroed zeroed, std::size_t bytes);
 }  // namespace open_table_memory
 
 template <typename Slot>
@@ -102,14 +106,16 @@ class OpenTable {
  private:
   struct Free {
     std::size_t bytes;
-    void operator()(Slot* p) const { open_table_memory::free_zeroed(p, bytes); }
+    bool mapped;
+    void operator()(Slot* p) const { open_table_memory::free_zeroed({p, mapped}, bytes); }
   };
   using Array = std::unique_ptr<Slot[], Free>;
 
   static Array allocate(std::size_t capacity) {
     if (capacity > (std::size_t{1} << 40) / sizeof(Slot)) throw std::length_error("hash table too large");
     std::size_t bytes = capacity * sizeof(Slot);
-    return Array(static_cast<Slot*>(open_table_memory::allocate_zeroed(bytes)), Free{bytes});
+    const open_table_memory::Zeroed zeroed = open_table_memory::allocate_zeroed(bytes);
+    return Array(static_cast<Slot*>(zeroed.memory), Free{bytes, zeroed.mapped});
   }
 
   template <typename HashOf>
@@ -131,7 +137,7 @@ class OpenTable {
     }
   }
 
-  Array slots_{nullptr, Free{0}};
+  Array slots_{nullptr, Free{0, false}};
   std::size_t capacity_ = 0, used_ = 0;
 };
 

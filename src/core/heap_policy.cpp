@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,7 +13,10 @@ namespace pyfold {
 
 namespace {
 void* volatile below_first_huge_page = nullptr;  // see below
+std::atomic<bool> in_large_steps{false};
 }  // namespace
+
+bool heap_in_large_steps() { return in_large_steps.load(std::memory_order_relaxed); }
 
 void grow_heap_in_large_steps() {
   static std::once_flag done;
@@ -23,6 +27,7 @@ void grow_heap_in_large_steps() {
     ::mallopt(M_MMAP_THRESHOLD, int(kStep));
     ::mallopt(M_TRIM_THRESHOLD, int(2 * kStep));
     ::mallopt(M_TOP_PAD, int(kStep));
+    in_large_steps = true;
     // Grow the heap now by a block nothing has touched yet, and mark the huge pages inside it before it is freed
     // back (a page touched first would keep its 2 MB on small pages). Later growth is not marked: this first step
     // holds the usual large input's tables.
