@@ -9,7 +9,6 @@
 #include "pyfold/collapse/folded_input.hpp"
 #include "pyfold/collapse/pstats.hpp"
 #include "pyfold/folded.hpp"
-#include "pyfold/heap_policy.hpp"
 
 namespace pyfold::collapse {
 
@@ -193,7 +192,6 @@ StackTable collapse_to_table(const CollapseOptions& options, const std::vector<s
 
 CollapseReport collapse_files(const CollapseOptions& options, const std::vector<std::string>& inputs,
                               const std::string& output) {
-  grow_heap_in_large_steps();
   StackTransform transform(options.operations);  // regexes checked before any input is read
   CollapseReport report;
   bool all_perf = false;

@@ -21,6 +21,7 @@
 #include "pyfold/collapse/pstats_rebuild.hpp"
 #include "pyfold/collapse/pstats_tree.hpp"
 #include "pyfold/diagnostics.hpp"
+#include "pyfold/heap_policy.hpp"
 #include "pyfold/text.hpp"
 
 namespace pyfold::collapse {
@@ -150,6 +151,8 @@ Applicable pstats_applicable(std::string_view head) {
 
 PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, StackSink& sink) {
   PstatsReport report;
+  // The tables below are large, and two threads fault them in: see heap_policy.hpp.
+  grow_heap_in_large_steps();
   const std::string& source = input.name();
   // A mapped file is read in place; other inputs (standard input, gzip) are read whole first.
   std::string read_bytes;
