@@ -341,7 +341,14 @@ std::unique_ptr<OutputSink> OutputSink::into_string(std::string& target) {
 
 std::unique_ptr<OutputSink> OutputSink::open(const std::string& path) {
   std::unique_ptr<OutputSink> sink;
-  if (path.empty() || path == "-") return std::make_unique<FdSink>(1, "<stdout>");
+  if (path.empty() || path == "-") {
+    // Into a pipe, megabytes of output go 1 MB at a time (the most Linux gives without privileges) rather than the
+    // default 64 KB: writer and reader then wait on each other 16 times less often (`pyfold collapse DUMP | cat`
+    // of the pstats benchmark's 4.5 MB: 0.90x the wall time).
+    struct stat st;
+    if (::fstat(1, &st) == 0 && S_ISFIFO(st.st_mode)) ::fcntl(1, F_SETPIPE_SZ, 1 << 20);
+    return std::make_unique<FdSink>(1, "<stdout>");
+  }
   sink = std::make_unique<FileSink>(path);
   if (ends_with(path, ".gz") || ends_with(path, ".svgz")) return std::make_unique<GzipSink>(std::move(sink));
   return sink;
