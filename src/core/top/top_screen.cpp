@@ -12,6 +12,9 @@
 #include <cwchar>
 #include <cwctype>
 #include <stdexcept>
+#include <string>
+
+#include "pyfold/frame_text.hpp"
 
 namespace pyfold::top {
 
@@ -67,16 +70,19 @@ int columns(const std::wstring& text) {
   return used;
 }
 
-// A name in width columns: `func (file)` keeps the function whole and the end of the file's path (its name), the
-// path's start elided; a function longer than the room keeps its start.
-std::wstring fit(const std::wstring& text, int width) {
+// A row's name (frame text) in width columns: `func (file)` keeps the function whole and the end of the file's path
+// (its name), the path's start elided; a function longer than the room keeps its start.
+std::wstring fit_name(const std::string& name, int width) {
+  const std::wstring text = screen_text(name);
   if (columns(text) <= width) return text;
-  const std::size_t open = text.rfind(L" (");
+  const FrameParts parts = parse_frame_text(name);
   constexpr int kKeepFile = 9;  // a file name's last characters, at the least, after "(..."
-  if (open != std::wstring::npos && text.back() == L')') {
-    const std::wstring head = text.substr(0, open) + L" (...";
+  if (parts.has_location()) {
+    const std::wstring head = screen_text(std::string(parts.function)) + L" (...";
     const int room = width - columns(head);
-    if (room >= kKeepFile) return head + clip_start(text.substr(open + 2), room);
+    std::string location(parts.file);
+    if (parts.has_line()) location.append(":").append(parts.line_text);
+    if (room >= kKeepFile) return head + clip_start(screen_text(location + ")"), room);
   }
   return clip(text, width);
 }
@@ -209,7 +215,7 @@ void TopScreen::draw(const Table& t, const ViewState& view, const Overlay& overl
     if (c.own_seconds) number(r.own_seconds, kSeconds, "%*.2f");
     if (c.total_seconds) number(r.total_seconds, kSeconds, "%*.2f");
     if (c.pid) number(static_cast<double>(r.pid), kPid, "%*.0f");
-    text += fit(screen_text(r.name), c.name_width);
+    text += fit_name(r.name, c.name_width);
     put(y++, text, width);
   }
   if (t.rows.empty()) put(first_row, t.stacks ? "(no row matches the filter)" : "(no samples yet)", width);
