@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pyfold/heap_policy.hpp"
 #include "pyfold/open_table.hpp"
 #include "pyfold/string_table.hpp"
 
@@ -108,4 +109,26 @@ TEST_CASE("interned strings keep their bytes in place: across blocks, texts larg
     REQUIRE(moved.data(static_cast<StringTable::Id>(i)) == where[i]);
   }
   CHECK(moved.intern(texts.back()) == texts.size() - 1);
+}
+
+TEST_CASE("once the heap grows in large steps, tables under 16 MB come from it, zeroed; larger ones are mapped") {
+  pyfold::grow_heap_in_large_steps();
+  REQUIRE(pyfold::heap_in_large_steps());
+  namespace memory = pyfold::open_table_memory;
+  for (std::size_t bytes : {std::size_t{1} << 20, std::size_t{15} << 20, std::size_t{16} << 20}) {
+    const memory::Zeroed zeroed = memory::allocate_zeroed(bytes);
+    CHECK(zeroed.mapped == (bytes >= (std::size_t{16} << 20)));
+    const auto* p = static_cast<const unsigned char*>(zeroed.memory);
+    bool all_zero = true;
+    for (std::size_t i = 0; i < bytes; i += 4093) all_zero = all_zero && p[i] == 0;
+    CHECK((all_zero && p[bytes - 1] == 0));
+    memory::free_zeroed(zeroed, bytes);
+  }
+  // Taken back and given again: still zeroed (calloc on reused heap memory clears it).
+  const memory::Zeroed first = memory::allocate_zeroed(std::size_t{1} << 20);
+  static_cast<unsigned char*>(first.memory)[12345] = 7;
+  memory::free_zeroed(first, std::size_t{1} << 20);
+  const memory::Zeroed again = memory::allocate_zeroed(std::size_t{1} << 20);
+  CHECK(static_cast<const unsigned char*>(again.memory)[12345] == 0);
+  memory::free_zeroed(again, std::size_t{1} << 20);
 }
