@@ -73,18 +73,28 @@ def names_right(label, python, method):
             given = given_names(out_file)
             assert len(given) == 55, f"the program noted {len(given)} threads, not 55"
             return given, thread_roots(out), root_samples(out)
-        given, roots, samples = made_again(attempt, lambda r: len(r[1]) >= 28,
-                                           lambda r: f"{label} ({method}): {len(r[1])} of 55 threads have a root")
-        wrong = {tid: (name, given.get(tid)) for tid, name in roots.items() if given.get(tid) != name}
+        # A thread renames itself first thing, then spins 40 ms: a root under its first name means every sample of
+        # it came before the rename, so the sampler was starved for those 40 ms (seen once in CI, in-process on 3.10,
+        # with another suite beside it). That was its name then: run again; on the last run it still fails.
+        def before_rename(r):
+            given, roots, _ = r
+            return [tid for tid, name in roots.items()
+                    if (given.get(tid) or "").startswith("renamed-") and name == "churn-" + given[tid][len("renamed-"):]]
+        given, roots, samples = made_again(
+            attempt, lambda r: len(r[1]) >= 28 and not before_rename(r),
+            lambda r: f"{label} ({method}): {len(r[1])} of 55 threads have a root, {len(before_rename(r))} renamed "
+                      f"one(s) sampled only before the rename")
+        wrong = {tid: (name, given.get(tid), samples.get(tid)) for tid, name in roots.items() if given.get(tid) != name}
         # A thread whose only sample was read as it ended, when pyfold (on a loaded machine) came to its name after
         # it was gone, has no name left to read: its root keeps the OS name (or none). Never another thread's.
-        late = {tid for tid, (name, _) in wrong.items()
+        late = {tid for tid, (name, _, _) in wrong.items()
                 if (name not in set(given.values()) or isinstance(tid, str)) and samples[tid] == 1}
         if late:
             print(f"# {label} ({method}): {len(late)} thread(s) sampled once, named after they ended: "
                   f"{sorted(late, key=str)}")
         wrong = {tid: v for tid, v in wrong.items() if tid not in late}
-        assert not wrong, f"{len(wrong)}/{len(roots)} roots misnamed (root name, given name): {sorted(wrong.items(), key=str)[:8]}"
+        assert not wrong, (f"{len(wrong)}/{len(roots)} roots misnamed (root name, given name, samples): "
+                           f"{sorted(wrong.items(), key=str)[:8]}")
         assert len(roots) >= 28, f"{len(roots)} of 55 threads have a root: {sorted(set(given) - set(roots))}"
         print(f"# {label} ({method}): {len(roots)}/55 threads sampled, all named as the program named them")
 
