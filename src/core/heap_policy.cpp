@@ -35,9 +35,9 @@ void grow_heap_in_large_steps() {
     void* volatile block = std::malloc(grow);    // (volatile: a malloc freed unused may be left out)
     const auto begin = reinterpret_cast<std::uintptr_t>(block);
     const std::uintptr_t from = (begin + kHugePage - 1) & ~(kHugePage - 1), to = (begin + grow) & ~(kHugePage - 1);
-    if (begin == 0 || to <= from) return;
-    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+    if (begin != 0 && to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
     std::free(block);
+    if (begin == 0 || to <= from) return;
     // The heap's next blocks would start below the first marked page: a block that is never touched or freed
     // (address space, no memory) takes that part.
     if (from - begin > 64) below_first_huge_page = std::malloc(from - begin - 32);
