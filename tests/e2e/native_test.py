@@ -135,10 +135,12 @@ def per_interpreter(label, python):
     @check(f"{label}: --mode cpu: the sleeping thread never in its wait, the main loop still there")
     def _():
         cpu, _, err = record(python, ["--mode", "cpu"], 1.0)
-        # (the thread runs for a moment when it starts, before it sleeps)
-        waiting = [f for f, _ in cpu if any(x[0] == "sleeper" for x in f) and f[-1][1].startswith("libc.so")
+        # (the thread runs for a moment when it starts, before it sleeps; on a loaded machine it may be caught in
+        # the libc call itself while still running, not yet asleep: seen once in CI, 3.10. A thread whose wait were
+        # counted would have about 250 samples in it, one every 4 ms.)
+        waiting = [(f, c) for f, c in cpu if any(x[0] == "sleeper" for x in f) and f[-1][1].startswith("libc.so")
                    and re.search(r"nanosleep|select|poll", f[-1][0])]
-        assert not waiting, waiting[:1]
+        assert sum(c for _, c in waiting) <= 2, waiting[:1]
         assert sum(c for f, c in cpu if any(x[0] == "main_loop" for x in f)) > 50, err
 
 
