@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -71,6 +72,10 @@ def run_check(name, fn):
         failures.append(name)
         reasons[name] = str(e)
         print(f"FAIL - {name}: {e}")
+    except Exception as e:  # a check that broke is that check's failure: the others still run
+        failures.append(name)
+        reasons[name] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}"
+        print(f"FAIL - {name}: {reasons[name]}")
 
 
 _later = []
@@ -88,8 +93,8 @@ def run_check_again_later(name, fn):
         fn()
         ran += 1
         print(f"ok   - {name}")
-    except AssertionError as e:
-        print(f"     first run: {e}; once more later")
+    except Exception as e:  # (AssertionError, or a check that broke)
+        print(f"     first run: {type(e).__name__ + ': ' if not isinstance(e, AssertionError) else ''}{e}; once more later")
         _later.append((name, fn))
 
 

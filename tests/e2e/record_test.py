@@ -565,7 +565,9 @@ def common(python, label):
     def _():
         code, out, err = run_record(["--python", python, "--rate", "50", os.path.join(TARGETS, "recurse.py"), "1"])
         assert code == 0, (code, err)
-        depth = max(len(f) for f, _ in parse(out))
+        stacks = parse(out)
+        assert stacks, f"no stack recorded: {err[-800:]}"
+        depth = max(len(f) for f, _ in stacks)
         assert depth >= 5002, depth
 
     @check("-m module, and a pyenv-style shim / `sh -c 'exec python3 ...'` (the process becomes Python)")
