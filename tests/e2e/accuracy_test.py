@@ -105,8 +105,8 @@ def like_blocking(python):
     The three are recorded in turn, three times (2.5 s each: beside two busy processes --blocking takes about 400
     samples a second), and each function's median share over a method's three runs is compared: now and then one
     run of the program spends its time differently whichever method reads it (in CI a --blocking run gave
-    Vec.__init__ 0.203 where 0.11 is usual, and a remote run 0.210), and the median leaves such
-    a run out. A fault of the method moves all three."""
+    Vec.__init__ 0.203 where 0.11 is usual, and a remote run 0.210), and the median leaves such a run out. A fault
+    of the method moves all three."""
     methods = {"blocking": ["--blocking"], "remote": ["--method", "remote"], "inprocess": ["--method", "inprocess"]}
     runs = {m: [] for m in methods}
     said = {m: [] for m in methods}

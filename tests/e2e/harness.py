@@ -94,7 +94,8 @@ def run_check_again_later(name, fn):
         ran += 1
         print(f"ok   - {name}")
     except Exception as e:  # (AssertionError, or a check that broke)
-        print(f"     first run: {type(e).__name__ + ': ' if not isinstance(e, AssertionError) else ''}{e}; once more later")
+        what = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
+        print(f"     first run: {what}; once more later")
         _later.append((name, fn))
 
 
