@@ -108,6 +108,9 @@ class TreeFeed {
   TreeFeed& operator=(const TreeFeed&) = delete;
 
   void add(const std::uint32_t* leaf_first, std::size_t length, Top top, double amount);
+  // A hint that the stacks are nearly all given: smaller batches from now on, so that the thread has less left to
+  // add once the last is given (finish() waits for it).
+  void ending_soon();
   // The tree with every stack added; rethrows the thread's error.
   Tree& finish();
 
@@ -129,6 +132,7 @@ class TreeFeed {
   std::optional<Tree> tree_;  // made by the thread (read after it stopped)
   BatchQueue<Batch> queue_;
   std::unique_ptr<Batch> filling_;
+  std::size_t batch_frames_;  // a batch is handed over once it holds this many frames
   std::exception_ptr error_;  // the thread's, read after it stopped
   std::thread thread_;
 };

@@ -194,7 +194,10 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   for (std::uint32_t f = 0; f < fns.size(); ++f)
     if (amount_of(f) > 0) order.push_back(Placed{amount_of(f), f});
   sort_largest_first(order);
-  for (const Placed& p : order) rebuild.place(p.func, p.amount);
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    if (k == order.size() - order.size() / 16) feed.ending_soon();
+    rebuild.place(order[k].func, order[k].amount);
+  }
   Tree& tree = feed.finish();
 
   if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)

@@ -98,24 +98,35 @@ void Tree::write(const std::vector<long long>& counts, StackSink& sink) const {
   }
   std::sort(texts.begin(), texts.end());
   if (std::adjacent_find(texts.begin(), texts.end()) == texts.end()) sink.stacks_distinct();
+  // Lines come depth first: a line's stack mostly starts with the previous one's. That part of the text is kept
+  // (at: its nodes, root first; end_of: the text's length after each) and only the rest is appended.
+  std::vector<std::uint32_t> at;
+  std::vector<std::size_t> end_of;
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (counts[i] <= 0) continue;
     chain.clear();
     for (std::uint32_t node = out[i].node; node != 0; node = nodes_[node].parent) chain.push_back(node);
-    stack.clear();
-    for (auto c = chain.rbegin(); c != chain.rend(); ++c) {
+    const std::size_t depth = chain.size();
+    std::size_t same = 0;
+    while (same < depth && same < at.size() && at[same] == chain[depth - 1 - same]) ++same;
+    at.resize(same);
+    end_of.resize(same);
+    stack.resize(same ? end_of.back() : 0);
+    for (std::size_t k = same; k < depth; ++k) {
+      const std::uint32_t node = chain[depth - 1 - k];
       if (!stack.empty()) stack.push_back(';');
-      const std::uint32_t key = nodes_[*c].key;
-      if (key >= n_) {
+      const std::uint32_t key = nodes_[node].key;
+      if (key >= n_)
         stack += kMarkerText[key - n_];
-        continue;
-      }
-      stack += frame(key);
+      else
+        stack += frame(key);
+      at.push_back(node);
+      end_of.push_back(stack.size());
     }
     if (out[i].pruned) {
       if (!stack.empty()) stack.push_back(';');
       stack += kMarkerText[kPruned];
-      if (out[i].func < n_) stack += ";" + frame(out[i].func);
+      if (out[i].func < n_) stack.push_back(';'), stack += frame(out[i].func);
     }
     sink.add(stack, double(counts[i]));
   }
@@ -200,7 +211,8 @@ constexpr std::size_t kFeedBatchFrames = 1 << 16;
 constexpr std::size_t kFeedBatchesInFlight = 4;
 }  // namespace
 
-TreeFeed::TreeFeed(const std::vector<Function>& fns, std::size_t max_depth) : queue_(kFeedBatchesInFlight) {
+TreeFeed::TreeFeed(const std::vector<Function>& fns, std::size_t max_depth)
+    : queue_(kFeedBatchesInFlight), batch_frames_(kFeedBatchFrames) {
   try {
     thread_ = std::thread([this, &fns, max_depth] { run(fns, max_depth); });
   } catch (const std::system_error&) {  // no thread: add() adds in place
@@ -222,8 +234,10 @@ void TreeFeed::add(const std::uint32_t* leaf_first, std::size_t length, Top top,
   if (!filling_ && !(filling_ = queue_.take_free())) finish();  // the thread stopped: rethrows its error
   filling_->frames.insert(filling_->frames.end(), leaf_first, leaf_first + length);
   filling_->stacks.push_back(Batch::Stack{std::uint32_t(length), top, amount});
-  if (filling_->frames.size() >= kFeedBatchFrames) hand_over(false);
+  if (filling_->frames.size() >= batch_frames_) hand_over(false);
 }
+
+void TreeFeed::ending_soon() { batch_frames_ = kFeedBatchFrames / 8; }
 
 void TreeFeed::hand_over(bool end) {
   if (!filling_ && !(filling_ = queue_.take_free())) return;
