@@ -1,7 +1,8 @@
 #pragma once
 // The usual shape of a pstats dump read straight from its bytes into the function table, without a
 // marshal::Document: Python 3's marshal of a dict of (file, line, name) keys to (cc, nc, tt, ct, callers) tuples,
-// with strings, ints, floats and refs. Each string is hashed once (refs reuse it) and each key is a triple of ids.
+// with strings, ints, floats and refs. Each string is hashed once (refs reuse it) and not interned: a key is found
+// by its texts' hashes and line, then its bytes.
 // This is most of the time of reading a large dump; the generic reader builds a tree of every object first.
 #include <string_view>
 #include <vector>

@@ -27,10 +27,9 @@ class DirectReader {
  public:
   explicit DirectReader(std::string_view bytes)
       : data_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()) {
-    // Sized for what a dump of this size holds (about 150 bytes a key, fewer strings than keys): a table that
-    // grows is mapped and faulted in at each of its sizes.
-    strings_by_text_.reset(OpenTable<StringSlot>::capacity_for(size_ / 150 + 64));
-    keys_by_ids_.reset(OpenTable<KeySlot>::capacity_for(size_ / 150 + 64));
+    // Sized for what a dump of this size holds (about 150 bytes a key): a table that grows is mapped and faulted in
+    // at each of its sizes.
+    keys_by_text_.reset(OpenTable<KeySlot>::capacity_for(size_ / 150 + 64));
   }
 
   void read(std::vector<Function>& functions) {
@@ -77,25 +76,27 @@ class DirectReader {
   }
 
  private:
+  // A string of the dump: where its text is, and the text's hash. Strings are not interned: a key is found by the
+  // texts it holds (their hashes, then the bytes), so a new string costs no table lookup of its own.
+  struct Text {
+    std::uint32_t offset, length;
+    std::uint64_t hash;
+  };
   struct Ref {
     enum Kind : std::uint8_t { unfinished, other, string, number, key } kind;
-    std::uint32_t id;  // string or key
+    std::uint32_t id;  // key
+    Text text;         // string
     double value;      // number
   };
-  struct StringSlot {
-    std::uint64_t hash;
-    std::uint32_t offset, length, id_plus_one;
-    bool empty() const { return id_plus_one == 0; }
-  };
   struct KeyText {
-    std::uint32_t file, name;  // string ids
+    Text file, name;
     std::int64_t line;
   };
   static std::uint64_t key_hash(const KeyText& k) {
-    return mix64((std::uint64_t(k.file) << 32 | k.name) ^ std::uint64_t(k.line) * 0x9E3779B97F4A7C15ULL);
+    return mix64(k.file.hash ^ mix64(k.name.hash + std::uint64_t(k.line) * 0x9E3779B97F4A7C15ULL));
   }
   struct KeySlot {
-    KeyText key;
+    std::uint64_t hash;
     std::uint32_t id_plus_one;
     bool empty() const { return id_plus_one == 0; }
   };
@@ -144,14 +145,14 @@ class DirectReader {
   void open(char code) {
     const unsigned char byte = u8();
     if ((byte & ~kFlagRef) != code) throw Unsupported{};
-    if (byte & kFlagRef) refs_.push_back(Ref{Ref::other, 0, 0});
+    if (byte & kFlagRef) refs_.push_back(Ref{Ref::other, 0, {}, 0});
   }
   // A tuple of n items: returns the ref slot it took (kNone when not flagged).
   std::uint32_t tuple_of(std::uint32_t n) { return tuple_where(tuple_size(), n); }
   std::uint32_t tuple_where(std::pair<std::uint32_t, bool> size, std::uint32_t n) {
     if (size.first != n) throw Unsupported{};
     if (!size.second) return kNone;
-    refs_.push_back(Ref{Ref::unfinished, 0, 0});
+    refs_.push_back(Ref{Ref::unfinished, 0, {}, 0});
     return std::uint32_t(refs_.size() - 1);
   }
   // A tuple's size and flag ('(' or ')'); anything else stops.
@@ -191,12 +192,12 @@ class DirectReader {
       }
       default: throw Unsupported{};
     }
-    if (byte & kFlagRef) refs_.push_back(Ref{Ref::number, 0, d});
+    if (byte & kFlagRef) refs_.push_back(Ref{Ref::number, 0, {}, d});
     return d;
   }
 
-  // A string (any kind but Python 2's string refs) or a ref to one: its id, equal for equal texts.
-  std::uint32_t string() {
+  // A string (any kind but Python 2's string refs) or a ref to one.
+  Text string() {
     const unsigned char byte = u8();
     std::uint32_t length;
     switch (byte & ~kFlagRef) {
@@ -215,29 +216,22 @@ class DirectReader {
       case 'r': {
         const Ref& r = ref();
         if (r.kind != Ref::string) throw Unsupported{};
-        return r.id;
+        return r.text;
       }
       default: throw Unsupported{};
     }
     need(length);
-    const std::uint32_t id = intern(std::uint32_t(pos_), length);
+    const Text text{std::uint32_t(pos_), length, hash_bytes(view(std::uint32_t(pos_), length))};
     pos_ += length;
-    if (byte & kFlagRef) refs_.push_back(Ref{Ref::string, id, 0});
-    return id;
+    if (byte & kFlagRef) refs_.push_back(Ref{Ref::string, 0, text, 0});
+    return text;
   }
-
-  std::uint32_t intern(std::uint32_t offset, std::uint32_t length) {
-    const std::string_view text(reinterpret_cast<const char*>(data_) + offset, length);
-    const std::uint64_t hash = hash_bytes(text);
-    StringSlot* slot = strings_by_text_.probe(hash, [&](const StringSlot& s) {
-      return s.hash == hash && s.length == length && std::memcmp(data_ + s.offset, text.data(), length) == 0;
-    });
-    if (!slot->empty()) return slot->id_plus_one - 1;
-    const std::uint32_t id = std::uint32_t(strings_.size());
-    strings_.push_back(text);
-    strings_by_text_.occupy(slot, StringSlot{hash, offset, length, id + 1},
-                            [](const StringSlot& s) { return s.hash; });
-    return id;
+  std::string_view view(std::uint32_t offset, std::uint32_t length) const {
+    return std::string_view(reinterpret_cast<const char*>(data_) + offset, length);
+  }
+  std::string_view view(const Text& t) const { return view(t.offset, t.length); }
+  bool same_text(const Text& a, const Text& b) const {
+    return a.hash == b.hash && a.length == b.length && std::memcmp(data_ + a.offset, data_ + b.offset, a.length) == 0;
   }
 
   // A (file, line, name) tuple or a ref to one: its key id.
@@ -256,21 +250,25 @@ class DirectReader {
     k.line = std::llround(line);
     k.name = string();  // a code object (`python -m profile -o`) stops here
     const std::uint64_t hash = key_hash(k);
-    auto same = [&](const KeySlot& s) { return s.key.file == k.file && s.key.name == k.name && s.key.line == k.line; };
-    KeySlot* found = keys_by_ids_.probe(hash, same);
+    auto same = [&](const KeySlot& s) {
+      if (s.hash != hash) return false;
+      const KeyText& other = keys_[s.id_plus_one - 1];
+      return other.line == k.line && same_text(other.name, k.name) && same_text(other.file, k.file);
+    };
+    KeySlot* found = keys_by_text_.probe(hash, same);
     std::uint32_t id;
     if (found->empty()) {
       id = std::uint32_t(keys_.size());
       keys_.push_back(k);
       by_key_.emplace_back();
-      by_key_.back().file = strings_[k.file];
-      by_key_.back().name = strings_[k.name];
+      by_key_.back().file = view(k.file);
+      by_key_.back().name = view(k.name);
       by_key_.back().line = k.line;
-      keys_by_ids_.occupy(found, KeySlot{k, id + 1}, [](const KeySlot& s) { return key_hash(s.key); });
+      keys_by_text_.occupy(found, KeySlot{hash, id + 1}, [](const KeySlot& s) { return s.hash; });
     } else {
       id = found->id_plus_one - 1;
     }
-    if (slot != kNone) refs_[slot] = Ref{Ref::key, id, 0};
+    if (slot != kNone) refs_[slot] = Ref{Ref::key, id, {}, 0};
     return id;
   }
 
@@ -330,10 +328,8 @@ class DirectReader {
   std::size_t size_;
   std::size_t pos_ = 0;
   std::vector<Ref> refs_;
-  std::vector<std::string_view> strings_;
-  OpenTable<StringSlot> strings_by_text_;
   std::vector<KeyText> keys_;
-  OpenTable<KeySlot> keys_by_ids_;
+  OpenTable<KeySlot> keys_by_text_;
   std::vector<Function> by_key_;  // numbered by key id
   std::vector<EntryRange> entries_;
   std::vector<Counted> counted_;
