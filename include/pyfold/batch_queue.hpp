@@ -48,6 +48,12 @@ class BatchQueue {
     free_.push_back(std::move(batch));
     free_ready_.notify_one();
   }
+  // Frees the batches it holds (once the other thread has stopped).
+  void release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.clear();
+    full_.clear();
+  }
   void cancel() {
     std::lock_guard<std::mutex> lock(mutex_);
     cancelled_ = true;

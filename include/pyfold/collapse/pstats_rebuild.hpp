@@ -17,7 +17,8 @@ namespace pyfold::collapse::pstats {
 
 class Rebuild {
  public:
-  Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold, TreeFeed& tree);
+  Rebuild(const std::vector<Function>& fns, const std::vector<Root>& roots, const PstatsOptions& options,
+          double threshold, TreeFeed& tree);
 
   double caller_unknown = 0;  // the amount left under "[caller unknown]"
 

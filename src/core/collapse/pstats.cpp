@@ -165,10 +165,9 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   std::vector<Function> fns;
   std::optional<marshal::Document> doc;  // the generic reader's, for any other dump (the functions view its bytes)
   if (!read_functions_direct(bytes, fns)) fns = read_functions(doc.emplace(std::string(bytes), source));
-  const Graph graph(fns);
   const bool by_calls = options.weight == PstatsOptions::Weight::calls;
   const double factor = units_per_second(options.unit);
-  const std::vector<Root> roots = find_roots(graph);
+  const std::vector<Root> roots = find_roots(Graph(fns));  // (the graph's memory is free again for what follows)
   double root_total = 0, tt_total = 0, nc_total = 0, cc_total = 0;
   for (const Root& r : roots) root_total += r.weight;
   for (const Function& fn : fns) tt_total += fn.tt, nc_total += fn.nc, cc_total += std::max(0.0, fn.cc);
@@ -187,7 +186,7 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   const double amount_total = by_calls ? cc_total : tt_total;
   const double threshold = std::max(by_calls ? 0.5 : 0.5 / factor, std::max(options.prune, 1e-5) * amount_total);
   TreeFeed feed(fns, options.max_depth);
-  Rebuild rebuild(graph, roots, options, threshold, feed);
+  std::optional<Rebuild> rebuild(std::in_place, fns, roots, options, threshold, feed);
   // The largest amounts first: they are shared in proportion to the edges; smaller ones fit in the room left.
   auto amount_of = [&](std::uint32_t f) { return by_calls ? fns[f].cc : fns[f].tt; };
   std::vector<Placed> order;  // the amounts beside their functions: the sort reads no Function
@@ -196,12 +195,17 @@ PstatsReport collapse_pstats(InputSource& input, const PstatsOptions& options, S
   sort_largest_first(order);
   for (std::size_t k = 0; k < order.size(); ++k) {
     if (k == order.size() - order.size() / 16) feed.ending_soon();
-    rebuild.place(order[k].func, order[k].amount);
+    rebuild->place(order[k].func, order[k].amount);
   }
+  const double caller_unknown = rebuild->caller_unknown;
+  // What placing held is free again for the tree's arrays to come (memory touched for the first time costs more
+  // than the bytes in it).
+  rebuild.reset();
+  std::vector<Placed>().swap(order);
   Tree& tree = feed.finish();
 
-  if (amount_total > 0 && rebuild.caller_unknown > 0.01 * amount_total)
-    report.warnings.push_back(source + ": " + format("%.1f", 100 * rebuild.caller_unknown / amount_total) +
+  if (amount_total > 0 && caller_unknown > 0.01 * amount_total)
+    report.warnings.push_back(source + ": " + format("%.1f", 100 * caller_unknown / amount_total) +
                               "% of the " + (by_calls ? "calls" : "self time") +
                               " could not be placed under a caller within the dump's edge times: drawn under "
                               "[caller unknown]");

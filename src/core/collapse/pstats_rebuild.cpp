@@ -5,14 +5,14 @@
 
 namespace pyfold::collapse::pstats {
 
-Rebuild::Rebuild(const Graph& g, const std::vector<Root>& roots, const PstatsOptions& options, double threshold,
-                 TreeFeed& tree)
+Rebuild::Rebuild(const std::vector<Function>& fns, const std::vector<Root>& roots, const PstatsOptions& options,
+                 double threshold, TreeFeed& tree)
     : tree_(tree),
-      fns_(g.fns),
+      fns_(fns),
       options_(options),
       threshold_(threshold),
       by_calls_(options.weight == PstatsOptions::Weight::calls) {
-  const std::uint32_t n = g.size();
+  const std::uint32_t n = std::uint32_t(fns.size());
   fn_.assign(n, Fn{0, 0, 0, 0, 0});
   std::vector<double> root_weight(n, 0);
   for (const Root& r : roots) {

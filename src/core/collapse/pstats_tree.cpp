@@ -249,6 +249,8 @@ Tree& TreeFeed::finish() {
   if (thread_.joinable()) {
     hand_over(true);
     thread_.join();
+    filling_.reset();  // the batches' memory is free again for what follows
+    queue_.release();
   }
   if (error_) std::rethrow_exception(error_);
   return *tree_;
