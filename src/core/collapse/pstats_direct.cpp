@@ -233,7 +233,9 @@ class DirectReader {
     return std::string_view(reinterpret_cast<const char*>(data_) + offset, length);
   }
   std::string_view view(const Text& t) const { return view(t.offset, t.length); }
+  // (The same string read twice, through refs, is the same bytes: most keys' names and files.)
   bool same_text(const Text& a, const Text& b) const {
+    if (a.offset == b.offset) return a.length == b.length;
     return a.hash == b.hash && a.length == b.length && std::memcmp(data_ + a.offset, data_ + b.offset, a.length) == 0;
   }
 
