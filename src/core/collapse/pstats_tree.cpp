@@ -75,27 +75,31 @@ std::vector<std::uint32_t> Tree::groups() const {
 }
 
 void Tree::write(const std::vector<long long>& counts, StackSink& sink) const {
-  std::vector<std::string> frames(n_);
-  std::vector<char> have_frame(n_, 0);
+  // Each function's frame text, made once, all in one string: where it is (start + 1, 0 until made) and its length.
+  std::string frame_texts;
+  std::vector<std::uint32_t> frame_at(n_, 0), frame_length(n_, 0);
   std::string stack;
   std::vector<std::uint32_t> chain;
-  auto frame = [&](std::uint32_t key) -> const std::string& {
-    if (!have_frame[key]) {
+  auto frame = [&](std::uint32_t key) -> std::string_view {
+    if (!frame_at[key]) {
       std::string_view file = fns_[key].file;
       if (file == "~") file = {};  // cProfile's built-ins: ('~', 0, '<built-in method builtins.exec>')
-      append_frame_text(frames[key], fns_[key].name, file, fns_[key].line);
-      have_frame[key] = 1;
+      frame_at[key] = std::uint32_t(frame_texts.size()) + 1;
+      append_frame_text(frame_texts, fns_[key].name, file, fns_[key].line);
+      frame_length[key] = std::uint32_t(frame_texts.size() + 1 - frame_at[key]);
     }
-    return frames[key];
+    return std::string_view(frame_texts).substr(frame_at[key] - 1, frame_length[key]);
   };
   // Every node on a line's path has a line of its own, so these are all the frames written. When their texts and
   // the markers' all differ, so do the lines (their paths differ as keys, and no frame holds a ';'): the sink may
   // then pass them on without merging.
-  std::vector<std::string_view> texts(std::begin(kMarkerText), std::end(kMarkerText));
+  std::vector<std::uint32_t> written;
   for (const Line& line : out) {
     const std::uint32_t key = line.pruned ? line.func : nodes_[line.node].key;
-    if (key < n_ && !have_frame[key]) texts.push_back(frame(key));
+    if (key < n_ && !frame_at[key]) frame(key), written.push_back(key);
   }
+  std::vector<std::string_view> texts(std::begin(kMarkerText), std::end(kMarkerText));
+  for (std::uint32_t key : written) texts.push_back(frame(key));  // (frame_texts no longer grows)
   std::sort(texts.begin(), texts.end());
   if (std::adjacent_find(texts.begin(), texts.end()) == texts.end()) sink.stacks_distinct();
   // Lines come depth first: a line's stack mostly starts with the previous one's. That part of the text is kept
