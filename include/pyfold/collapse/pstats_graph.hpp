@@ -10,7 +10,7 @@ namespace pyfold::collapse::pstats {
 
 struct Kid {
   std::uint32_t callee;
-  double ct, nc;  // the edge's cumtime and calls
+  std::uint32_t edge;  // the edge in the callee's callers (8 bytes a kid: the graph is read once, mostly its callees)
 };
 
 // Each function's callees (compressed rows) in the order the dump lists them, self edges left out.
@@ -23,6 +23,7 @@ struct Graph {
   std::uint32_t size() const { return std::uint32_t(fns.size()); }
   const Kid* kids_begin(std::uint32_t f) const { return kids.data() + kid_start[f]; }
   const Kid* kids_end(std::uint32_t f) const { return kids.data() + kid_start[f + 1]; }
+  const Edge& edge(const Kid& k) const { return fns[k.callee].callers[k.edge]; }
 };
 
 struct Root {

@@ -15,8 +15,8 @@ Graph::Graph(const std::vector<Function>& functions) : fns(functions), kid_start
   kids.resize(kid_start[n]);
   std::vector<std::uint32_t> fill(kid_start.begin(), kid_start.end() - 1);
   for (std::uint32_t c = 0; c < n; ++c)
-    for (const Edge& e : fns[c].callers)
-      if (e.caller != c) kids[fill[e.caller]++] = Kid{c, e.ct, e.nc};
+    for (std::uint32_t e = 0; e < fns[c].callers.size(); ++e)
+      if (fns[c].callers[e].caller != c) kids[fill[fns[c].callers[e].caller]++] = Kid{c, e};
 }
 
 namespace {
@@ -137,9 +137,10 @@ std::vector<Root> find_roots(const Graph& g) {
     const std::uint32_t f = roots[r].func;
     if (g.kids_begin(f) != g.kids_end(f)) roots[r].replaced = true;
     for (const Kid* k = g.kids_begin(f); k != g.kids_end(f); ++k) {
-      if (is_root[k->callee] || k->ct <= 0) continue;
+      const Edge& edge = g.edge(*k);
+      if (is_root[k->callee] || edge.ct <= 0) continue;
       is_root[k->callee] = 1;
-      roots.push_back(Root{k->callee, k->ct, std::max(1.0, k->nc)});
+      roots.push_back(Root{k->callee, edge.ct, std::max(1.0, edge.nc)});
     }
   }
   return roots;
