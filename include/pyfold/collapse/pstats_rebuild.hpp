@@ -80,7 +80,6 @@ class Rebuild {
   void emit(double amount, Top top);
 
   TreeFeed& tree_;
-  const std::vector<Function>& fns_;
   const PstatsOptions& options_;
   const double threshold_;
   const bool by_calls_;

@@ -14,9 +14,11 @@ Graph::Graph(const std::vector<Function>& functions) : fns(functions), kid_start
   for (std::uint32_t f = 0; f < n; ++f) kid_start[f + 1] += kid_start[f];
   kids.resize(kid_start[n]);
   std::vector<std::uint32_t> fill(kid_start.begin(), kid_start.end() - 1);
-  for (std::uint32_t c = 0; c < n; ++c)
-    for (std::uint32_t e = 0; e < fns[c].callers.size(); ++e)
-      if (fns[c].callers[e].caller != c) kids[fill[fns[c].callers[e].caller]++] = Kid{c, e};
+  for (std::uint32_t c = 0; c < n; ++c) {
+    const std::vector<Edge>& callers = fns[c].callers;
+    for (std::uint32_t e = 0; e < callers.size(); ++e)
+      if (callers[e].caller != c) kids[fill[callers[e].caller]++] = Kid{c, e};
+  }
 }
 
 namespace {

@@ -8,7 +8,6 @@ namespace pyfold::collapse::pstats {
 Rebuild::Rebuild(const std::vector<Function>& fns, const std::vector<Root>& roots, const PstatsOptions& options,
                  double threshold, TreeFeed& tree)
     : tree_(tree),
-      fns_(fns),
       options_(options),
       threshold_(threshold),
       by_calls_(options.weight == PstatsOptions::Weight::calls) {
@@ -28,13 +27,13 @@ Rebuild::Rebuild(const std::vector<Function>& fns, const std::vector<Root>& root
   }
   // (With --weight calls: no budget, but a function never called, the profile module's fake root, is on no stack.)
   for (std::uint32_t f = 0; f < n; ++f)
-    fn_[f].node_room = by_calls_ ? (fns_[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns_[f].ct - fns_[f].tt));
+    fn_[f].node_room = by_calls_ ? (fns[f].nc > 0 ? kFree : 0) : room_of(std::max(0.0, fns[f].ct - fns[f].tt));
   std::size_t edges = 0;
-  for (const Function& fn : fns_) edges += fn.callers.size();
+  for (const Function& fn : fns) edges += fn.callers.size();
   callers_.reserve(edges + 1);
   for (std::uint32_t f = 0; f < n; ++f) {
     fn_[f].caller_start = std::uint32_t(callers_.size());
-    for (const Edge& e : fns_[f].callers) {
+    for (const Edge& e : fns[f].callers) {
       if (e.caller == f) continue;
       // An edge known by its calls only has no time to keep to: its callee's and caller's cumtime still hold.
       // One call is not split between activations: a caller whose calls to f took less in all than one call of
